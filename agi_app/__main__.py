@@ -1,0 +1,3 @@
+from agi_app.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,106 @@
+"""A callback request: what was asked, by whom, and everything needed to serve it later."""
+
+import unicodedata
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from agi_app.domain.numbers import NumberRules, is_withheld, normalize_extension, normalize_number
+from agi_app.domain.options import ComponentOptions, Destination
+from agi_app.domain.priority import level_from_queue_prio
+from agi_app.errors import AnonymousCaller, InvalidNumber
+
+DEFAULT_LEVEL = 5
+_MAX_NAME = 80
+
+
+class State(StrEnum):
+    PENDING = "pending"  # stored, not yet back in the queue
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """What the channel told us when the caller asked for the callback."""
+
+    channel: str  # Asterisk uniqueid of the caller's channel: one request per channel
+    caller_number: str
+    caller_name: str
+    presentation: str
+    dialed_number: str
+    destination_value: str = ""  # the variable named by number_var / extension_var
+    queue_position: int | None = None  # None: not asked from inside the queue
+    queue_prio: int | None = None
+    queue_wait: int | None = None  # seconds waited in the queue, Asterisk 22.9+
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    id: str
+    channel: str
+    state: State
+    queue: str
+    priority: int
+    position: int | None
+    caller_name: str
+    caller_number: str
+    callback_number: str
+    extension: str | None
+    dialed_number: str
+    queue_entered_at: datetime
+    requested_at: datetime
+    expires_at: datetime
+    timeout_prompt: str | None
+
+    def with_state(self, state: State) -> "CallbackRequest":
+        return replace(self, state=state)
+
+
+def clean_name(raw: str) -> str:
+    """A caller name safe to store and show: printable, one line, bounded."""
+    kept = "".join(ch for ch in raw if unicodedata.category(ch)[0] not in "CZ" or ch == " ")
+    name = " ".join(kept.split())[:_MAX_NAME]
+    return "" if name.lower() in ("unknown", "anonymous") else name
+
+
+def build_request(
+    facts: CallFacts,
+    options: ComponentOptions,
+    rules: NumberRules,
+    *,
+    request_id: str,
+    now: datetime,
+) -> CallbackRequest:
+    withheld = is_withheld(facts.caller_number, facts.presentation)
+    extension: str | None = None
+    if options.destination is Destination.NUMBER:
+        if not facts.destination_value.strip():
+            raise InvalidNumber(f"no callback number in {options.number_var}")
+        callback_number = normalize_number(facts.destination_value, rules)
+    else:
+        if withheld:
+            raise AnonymousCaller("the caller's number is withheld")
+        callback_number = normalize_number(facts.caller_number, rules)
+        if options.destination is Destination.EXTENSION:
+            extension = normalize_extension(facts.destination_value)
+    caller_number = "" if withheld else facts.caller_number.strip()[:32]
+
+    live_level = level_from_queue_prio(facts.queue_prio) if facts.queue_prio is not None else None
+    priority = options.priority or live_level or DEFAULT_LEVEL
+    waited = facts.queue_wait if facts.queue_wait is not None and facts.queue_wait >= 0 else 0
+    return CallbackRequest(
+        id=request_id,
+        channel=facts.channel,
+        state=State.PENDING,
+        queue=options.queue,
+        priority=priority,
+        position=facts.queue_position,
+        caller_name=clean_name(facts.caller_name),
+        caller_number=caller_number,
+        callback_number=callback_number,
+        extension=extension,
+        dialed_number=facts.dialed_number.strip()[:32],
+        queue_entered_at=now - timedelta(seconds=waited),
+        requested_at=now,
+        expires_at=now + timedelta(seconds=options.max_wait),
+        timeout_prompt=options.timeout_prompt,
+    )

@@ -1,0 +1,38 @@
+"""One hierarchy for every refusal, each with a stable id for logs and tests."""
+
+
+class CallbackError(Exception):
+    """A request that cannot be taken. The caller hears the error prompt."""
+
+    code = "callback-error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class InvalidOptions(CallbackError):
+    code = "invalid-options"
+
+
+class AnonymousCaller(CallbackError):
+    code = "anonymous-caller"
+
+
+class InvalidNumber(CallbackError):
+    code = "invalid-number"
+
+
+class BlockedNumber(CallbackError):
+    code = "blocked-number"
+
+
+class InvalidExtension(CallbackError):
+    code = "invalid-extension"
+
+
+class StoreUnavailable(CallbackError):
+    code = "store-unavailable"

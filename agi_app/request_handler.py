@@ -1,0 +1,124 @@
+"""The Callback component's FastAGI handler: take the request, store it, then tell the caller.
+
+The success prompt starts only after the request is committed; any refusal or failure plays
+the error prompt instead. Either way the caller is hung up and one log line says what happened.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from agi_app.domain.numbers import NumberRules
+from agi_app.domain.options import ComponentOptions, Destination, error_prompt, parse_options
+from agi_app.domain.request import CallbackRequest, CallFacts, build_request
+from agi_app.errors import CallbackError
+from agi_app.fastagi import AgiChannel
+from agi_app.store import Store
+
+log = logging.getLogger(__name__)
+
+# One round trip for the queue's variables (all numeric, so "|" is a safe separator).
+_QUEUE_VARIABLES = "${QUEUEPOSITION}|${QUEUE_PRIO}|${QUEUEWAIT}"
+
+
+def _log_refusal(channel: str, exc: CallbackError) -> None:
+    log.warning("callback refused channel=%s code=%s reason=%s", channel, exc.code, exc.message)
+
+
+def _int_or_none(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+class RequestHandler:
+    def __init__(
+        self,
+        store: Store,
+        rules: NumberRules,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self._store = store
+        self._rules = rules
+        self._clock = clock
+        self._new_id = new_id
+
+    async def __call__(self, agi: AgiChannel) -> None:
+        channel = agi.uniqueid
+        try:
+            options = parse_options(agi.args)
+        except CallbackError as exc:
+            _log_refusal(channel, exc)
+            await self._finish(agi, error_prompt(agi.args))
+            return
+        if options.offer is not None and not await self._caller_accepts(agi, options):
+            log.info("callback declined channel=%s: caller stays on the line", channel)
+            await agi.set_variable("CALLBACK_RESULT", "CONTINUE")
+            return
+        try:
+            facts = await self._call_facts(agi, options)
+            request = build_request(
+                facts, options, self._rules, request_id=self._new_id(), now=self._clock()
+            )
+            stored = await self._store.add(request)
+        except CallbackError as exc:
+            _log_refusal(channel, exc)
+            await self._finish(agi, options.error)
+            return
+        except Exception:
+            log.exception("callback failed channel=%s: unexpected error", channel)
+            await self._finish(agi, options.error)
+            return
+        self._log_stored(stored, repeated=stored.id != request.id)
+        await self._finish(agi, options.success)
+
+    async def _caller_accepts(self, agi: AgiChannel, options: ComponentOptions) -> bool:
+        assert options.offer is not None
+        digits = await agi.get_data(options.offer, options.offer_timeout * 1000, 1)
+        return digits == options.key
+
+    async def _call_facts(self, agi: AgiChannel, options: ComponentOptions) -> CallFacts:
+        env = agi.env
+        position = prio = wait = None
+        if options.offer is None:  # asked from inside the queue: it told us where they were
+            raw = await agi.get_full_variable(_QUEUE_VARIABLES) or "||"
+            position, prio, wait = (_int_or_none(part) for part in [*raw.split("|"), "", ""][:3])
+        variable = {
+            Destination.NUMBER: options.number_var,
+            Destination.EXTENSION: options.extension_var,
+        }.get(options.destination)
+        value = (await agi.get_variable(variable) or "") if variable else ""
+        return CallFacts(
+            channel=agi.uniqueid,
+            caller_number=env.get("agi_callerid", ""),
+            caller_name=env.get("agi_calleridname", ""),
+            presentation=env.get("agi_callingpres", ""),
+            dialed_number=env.get("agi_dnid", "") if env.get("agi_dnid") != "unknown" else "",
+            destination_value=value,
+            queue_position=position,
+            queue_prio=prio,
+            queue_wait=wait,
+        )
+
+    @staticmethod
+    def _log_stored(request: CallbackRequest, *, repeated: bool) -> None:
+        log.info(
+            "callback %s id=%s channel=%s queue=%s priority=%s position=%s number=%s extension=%s",
+            "already stored" if repeated else "stored",
+            request.id,
+            request.channel,
+            request.queue,
+            request.priority,
+            request.position,
+            request.callback_number,
+            request.extension or "-",
+        )
+
+    @staticmethod
+    async def _finish(agi: AgiChannel, prompt: str) -> None:
+        await agi.stream_file(prompt)
+        await agi.hangup()

@@ -1,0 +1,51 @@
+"""The service's lifespan: ``async with Service(settings)`` starts everything and stops it."""
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack
+from types import TracebackType
+
+from agi_app.fastagi import FastAgiServer
+from agi_app.request_handler import RequestHandler
+from agi_app.settings import Settings
+from agi_app.store import Store
+
+log = logging.getLogger(__name__)
+
+AGI_SCRIPT = "callback"
+
+
+class Service:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stack = AsyncExitStack()
+        self.store: Store | None = None
+        self.agi: FastAgiServer | None = None
+
+    async def __aenter__(self) -> "Service":
+        s = self.settings
+        try:
+            self.store = await self._stack.enter_async_context(
+                Store.open(s.store_path, busy_timeout=s.store_busy_timeout)
+            )
+            handler = RequestHandler(self.store, s.number_rules())
+            self.agi = FastAgiServer({AGI_SCRIPT: handler}, allowed_peers=s.agi_allowed_peers)
+            await self.agi.start(s.agi_host, s.agi_port)
+            self._stack.push_async_callback(self.agi.stop)
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        log.info("service up: fastagi %s:%s, store %s", s.agi_host, self.agi.port, s.store_path)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.aclose()
+        log.info("service stopped")
+
+    async def serve_forever(self) -> None:
+        await asyncio.Event().wait()

@@ -1,0 +1,60 @@
+"""The service's settings: one typed model, from a TOML file and CALLBACK_* environment variables.
+
+Environment wins over the file; the file is CALLBACK_CONFIG, or ./callback.toml when present.
+"""
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from agi_app.domain.numbers import NumberRules
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CALLBACK_", extra="forbid")
+
+    store_path: Path = Path("var/callbacks.sqlite3")
+    store_busy_timeout: float = Field(2.0, gt=0, description="seconds to wait for a locked store")
+
+    agi_host: str = "127.0.0.1"
+    agi_port: int = Field(4573, ge=0, le=65535)
+    agi_allowed_peers: list[str] = ["127.0.0.1"]
+
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(5038, ge=1, le=65535)
+    ami_username: str = "callback"
+    ami_secret: SecretStr = SecretStr("callback-dev-secret")
+
+    number_region: str = Field("US", pattern=r"^[A-Z]{2}$")
+    number_check: Literal["possible", "valid"] = "possible"
+    blocked_number_types: list[str] = ["PREMIUM_RATE"]
+
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config = os.environ.get("CALLBACK_CONFIG", "callback.toml")
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(config))
+        return (init_settings, env_settings, toml)
+
+    def number_rules(self) -> NumberRules:
+        return NumberRules(
+            region=self.number_region,
+            check=self.number_check,
+            blocked_types=frozenset(self.blocked_number_types),
+        )

@@ -1,0 +1,161 @@
+"""The durable store of callback requests: one SQLite file (WAL, synchronous=FULL).
+
+Every change is one transaction that also appends a row to the event log, so a request the
+caller was told about is on disk before the success prompt starts.
+"""
+
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from agi_app.domain.request import CallbackRequest, State
+from agi_app.errors import StoreUnavailable
+from agi_app.migrations import MIGRATIONS
+
+_COLUMNS = (
+    "id", "channel", "state", "queue", "priority", "position", "caller_name", "caller_number",
+    "callback_number", "extension", "dialed_number", "queue_entered_at", "requested_at",
+    "expires_at", "timeout_prompt",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Event:
+    request_id: str
+    at: datetime
+    event: str
+    state: str
+    detail: dict[str, Any]
+
+
+def _row_values(request: CallbackRequest) -> tuple[object, ...]:
+    values: list[object] = []
+    for name in _COLUMNS:
+        value = getattr(request, name)
+        values.append(value.isoformat() if isinstance(value, datetime) else value)
+    return tuple(values)
+
+
+def _request_from_row(row: sqlite3.Row) -> CallbackRequest:
+    fields: dict[str, Any] = {name: row[name] for name in _COLUMNS}
+    for name in ("queue_entered_at", "requested_at", "expires_at"):
+        fields[name] = datetime.fromisoformat(fields[name])
+    fields["state"] = State(fields["state"])
+    return CallbackRequest(**fields)
+
+
+class Store:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path, *, busy_timeout: float = 2.0) -> AsyncIterator["Store"]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = await aiosqlite.connect(path, timeout=busy_timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open {path}: {exc}") from exc
+        try:
+            db.row_factory = sqlite3.Row
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=FULL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            store = cls(db)
+            await store._migrate()
+            yield store
+        finally:
+            await db.close()
+
+    async def _migrate(self) -> None:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else 0
+        if version > len(MIGRATIONS):
+            raise StoreUnavailable(f"store schema {version} is newer than this service")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            # executescript commits first; the version bump rides in the same script.
+            await self._db.executescript(
+                f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;"
+            )
+
+    async def schema_version(self) -> int:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def add(self, request: CallbackRequest) -> CallbackRequest:
+        """Store a new request, or return the one already stored for the same channel."""
+        placeholders = ", ".join("?" for _ in _COLUMNS)
+        try:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                async with self._db.execute(
+                    "SELECT * FROM requests WHERE channel = ?", (request.channel,)
+                ) as cursor:
+                    existing = await cursor.fetchone()
+                if existing is not None:
+                    await self._db.execute("ROLLBACK")
+                    return _request_from_row(existing)
+                await self._db.execute(
+                    f"INSERT INTO requests ({', '.join(_COLUMNS)}, updated_at)"
+                    f" VALUES ({placeholders}, ?)",
+                    (*_row_values(request), request.requested_at.isoformat()),
+                )
+                await self._append_event(request, "requested", request.requested_at, {})
+                await self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot store request: {exc}") from exc
+        return request
+
+    async def _append_event(
+        self, request: CallbackRequest, event: str, at: datetime, detail: dict[str, Any]
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO request_events (request_id, at, event, state, detail)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (request.id, at.isoformat(), event, request.state.value, json.dumps(detail)),
+        )
+
+    async def get(self, request_id: str) -> CallbackRequest | None:
+        async with self._db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)) as cur:
+            row = await cur.fetchone()
+        return _request_from_row(row) if row else None
+
+    async def requests(self, state: State | None = None) -> list[CallbackRequest]:
+        query = "SELECT * FROM requests"
+        params: tuple[object, ...] = ()
+        if state is not None:
+            query += " WHERE state = ?"
+            params = (state.value,)
+        query += " ORDER BY priority, queue_entered_at, requested_at"
+        async with self._db.execute(query, params) as cursor:
+            rows = await cursor.fetchall()
+        return [_request_from_row(row) for row in rows]
+
+    async def events(self, request_id: str) -> list[Event]:
+        async with self._db.execute(
+            "SELECT * FROM request_events WHERE request_id = ? ORDER BY seq", (request_id,)
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            Event(
+                request_id=row["request_id"],
+                at=datetime.fromisoformat(row["at"]),
+                event=row["event"],
+                state=row["state"],
+                detail=json.loads(row["detail"]),
+            )
+            for row in rows
+        ]

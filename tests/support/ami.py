@@ -1,0 +1,64 @@
+"""A test-side AMI client: read the queue, reset Asterisk between tests."""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from panoramisk import Manager
+
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def ami_client(
+    host: str = "127.0.0.1", port: int = 5038, username: str = "callback",
+    secret: str = "callback-dev-secret",
+) -> AsyncIterator[Manager]:  # fmt: skip
+    manager = Manager(
+        host=host, port=port, username=username, secret=secret, ping_delay=0, forgetable_actions=()
+    )
+    await asyncio.wait_for(manager.connect(), 10)
+    try:
+        yield manager
+    finally:
+        manager.close()
+
+
+async def action(manager: Manager, **fields: str) -> list[Any]:
+    result = await asyncio.wait_for(manager.send_action(dict(fields)), 10)
+    return result if isinstance(result, list) else [result]
+
+
+async def queue_callers(manager: Manager, queue: str) -> list[dict[str, str]]:
+    """The callers waiting in ``queue``, in queue order (QueueEntry events)."""
+    messages = await action(manager, Action="QueueStatus", Queue=queue)
+    entries = [dict(m) for m in messages if m.get("Event") == "QueueEntry"]
+    return sorted(entries, key=lambda e: int(e.get("Position", "0")))
+
+
+async def cli(manager: Manager, command: str) -> str:
+    messages = await action(manager, Action="Command", Command=command)
+    out = []
+    for message in messages:
+        output = message.get("Output")
+        if isinstance(output, list):
+            out.extend(output)
+        elif output:
+            out.append(str(output))
+    return "\n".join(out)
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool], *, within: float, what: str
+) -> T:
+    """Poll ``probe`` until ``accept`` holds; fail after ``within`` seconds with the last value."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        value = await probe()
+        if accept(value):
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"{what}: not within {within}s (last: {value!r})")
+        await asyncio.sleep(0.05)

@@ -1,0 +1,233 @@
+"""SIPp phones for the acceptance tests: scenarios rendered from templates, run as processes.
+
+SIPp substitutes ``-key`` values in message text but not in XML attributes, so per-test
+details (DTMF digits, SDP ports) are rendered into the scenario file itself.
+
+A caller waits for a nudge before each group of keys: the test sends a SIP INFO with the
+call's Call-ID once the condition it waits for holds (the caller is in the queue, a prompt
+started), so no scenario guesses how long anything takes.
+"""
+
+import asyncio
+import itertools
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+PCAP_DIR = Path("/usr/share/sip-tester")
+ASTERISK = "127.0.0.1:5060"
+_DIGIT_FILES = {"#": "pound", "*": "star"}
+# Each pcap holds one 140 ms RFC 4733 event; the pause paces digits apart.
+_DIGIT_GAP_MS = 250
+_ports = itertools.count(31000 + (os.getpid() % 100) * 40)
+
+
+def free_udp_port() -> int:
+    while True:
+        port = next(_ports)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        # SIPp binds port and port+2 for media: keep them apart.
+        next(_ports)
+        next(_ports)
+        return port
+
+
+def _play_digits(digits: str) -> str:
+    parts = []
+    for digit in digits:
+        name = _DIGIT_FILES.get(digit, digit)
+        parts.append(
+            f'<nop><action><exec play_pcap_audio="{PCAP_DIR}/dtmf_2833_{name}.pcap"/>'
+            f'</action></nop>\n  <pause milliseconds="{_DIGIT_GAP_MS}"/>'
+        )
+    return "\n  ".join(parts)
+
+
+_CALLER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="caller">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: {from_display}<sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:{from_user}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      {extra_headers}Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio {rtp_port} RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+      a=sendrecv
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rtd="true"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: {from_display}<sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: <sip:{from_user}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  {steps}
+  <recv request="BYE" timeout="{bye_timeout_ms}"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+</scenario>
+"""
+
+_STEP = """<recv request="INFO" timeout="{timeout_ms}"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  {digits}"""
+
+
+@dataclass
+class Caller:
+    """One SIPp call from the carrier: a customer dialing ``did`` from ``number``."""
+
+    did: str
+    number: str
+    workdir: Path
+    name: str = ""
+    key_groups: list[str] = field(default_factory=list)  # one group of keys per nudge
+    anonymous: bool = False
+    step_timeout_s: int = 30
+    bye_timeout_s: int = 60
+    rtp_port: int = 0
+
+    def __post_init__(self) -> None:
+        self.sip_port = free_udp_port()
+        self.media_port = free_udp_port()
+        self.call_id = f"caller-{self.sip_port}-1"
+        self._nudges = 0
+        self._process: asyncio.subprocess.Process | None = None
+        self.messages = self.workdir / f"caller-{self.sip_port}-messages.log"
+        self.errors = self.workdir / f"caller-{self.sip_port}-errors.log"
+
+    def scenario(self) -> str:
+        steps = "\n  ".join(
+            _STEP.format(timeout_ms=self.step_timeout_s * 1000, digits=_play_digits(group))
+            for group in self.key_groups
+        )
+        if self.anonymous:
+            from_display, from_user = '"Anonymous" ', "anonymous"
+            extra = "Privacy: id\n      "
+        else:
+            from_display = f'"{escape(self.name)}" ' if self.name else ""
+            from_user, extra = self.number, ""
+        return _CALLER.format(
+            from_display=from_display,
+            from_user=from_user,
+            extra_headers=extra,
+            rtp_port=self.rtp_port or self.media_port,
+            steps=steps,
+            bye_timeout_ms=self.bye_timeout_s * 1000,
+        )
+
+    async def start(self) -> None:
+        path = self.workdir / f"caller-{self.sip_port}.xml"
+        path.write_text(self.scenario())
+        self._process = await asyncio.create_subprocess_exec(
+            "sipp", ASTERISK, "-sf", str(path), "-s", self.did, "-m", "1", "-l", "1",
+            "-i", "127.0.0.1", "-p", str(self.sip_port), "-mp", str(self.media_port),
+            "-cid_str", f"caller-{self.sip_port}-%u", "-nostdin", "-timeout", "180s",
+            "-trace_msg", "-message_file", str(self.messages),
+            "-trace_err", "-error_file", str(self.errors),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+
+    def nudge(self) -> None:
+        """Tell the caller to press its next group of keys."""
+        self._nudges += 1
+        message = (
+            f"INFO sip:{self.number}@127.0.0.1:{self.sip_port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-nudge-{self.sip_port}-{self._nudges}\r\n"
+            "From: <sip:test@127.0.0.1>;tag=nudge\r\n"
+            f"To: <sip:{self.number}@127.0.0.1>;tag=caller\r\n"
+            f"Call-ID: {self.call_id}\r\n"
+            f"CSeq: {self._nudges} INFO\r\n"
+            "Max-Forwards: 70\r\n"
+            "Content-Length: 0\r\n\r\n"
+        )
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(message.encode(), ("127.0.0.1", self.sip_port))
+
+    async def finished(self, deadline_s: float = 90) -> None:
+        """Wait for SIPp to end; fail with what it saw unless the scenario completed."""
+        assert self._process is not None
+        try:
+            await asyncio.wait_for(self._process.wait(), deadline_s)
+        except TimeoutError:
+            self._process.kill()
+            await self._process.wait()
+            raise AssertionError(f"caller {self.number} still running:\n{self.log_tail()}") from None
+        if self._process.returncode != 0:
+            stderr = b""
+            if self._process.stderr is not None:
+                stderr = await self._process.stderr.read()
+            raise AssertionError(
+                f"caller {self.number} failed (sipp exit {self._process.returncode}):"
+                f" {stderr.decode(errors='replace')[-800:]}\n{self.log_tail()}"
+            )
+
+    def received(self, method_or_code: str) -> bool:
+        text = self.messages.read_text(errors="replace") if self.messages.exists() else ""
+        return any(
+            line.startswith(method_or_code) or line.startswith(f"SIP/2.0 {method_or_code}")
+            for line in text.splitlines()
+        )
+
+    def log_tail(self) -> str:
+        parts = []
+        for path in (self.errors, self.messages):
+            if path.exists():
+                parts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}")
+        return "\n".join(parts)
+
+    async def kill(self) -> None:
+        if self._process is not None and self._process.returncode is None:
+            self._process.kill()
+            await self._process.wait()
