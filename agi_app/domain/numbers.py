@@ -17,7 +17,7 @@ ANONYMOUS_NAMES = frozenset(
 _PRESENTATION_MASK = 0x60
 _PRESENTATION_PROHIBITED = 0x20
 
-_SEPARATORS = re.compile(r"[\s().-]")
+_SEPARATORS = re.compile(r"[ ().-]")  # how people write numbers; no other whitespace
 _DIALABLE = re.compile(r"^\+?[0-9]{3,20}$")
 _EXTENSION = re.compile(r"^[0-9*#]{1,20}$")
 _E164_MAX_DIGITS = 15

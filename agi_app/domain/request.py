@@ -57,8 +57,8 @@ class CallbackRequest:
 
 def clean_name(raw: str) -> str:
     """A caller name safe to store and show: printable, one line, bounded."""
-    kept = "".join(ch for ch in raw if unicodedata.category(ch)[0] not in "CZ" or ch == " ")
-    name = " ".join(kept.split())[:_MAX_NAME]
+    spaced = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in raw)
+    name = " ".join(spaced.split())[:_MAX_NAME]
     return "" if name.lower() in ("unknown", "anonymous") else name
 
 

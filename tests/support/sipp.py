@@ -3,9 +3,9 @@
 SIPp substitutes ``-key`` values in message text but not in XML attributes, so per-test
 details (DTMF digits, SDP ports) are rendered into the scenario file itself.
 
-A caller waits for a nudge before each group of keys: the test sends a SIP INFO with the
-call's Call-ID once the condition it waits for holds (the caller is in the queue, a prompt
-started), so no scenario guesses how long anything takes.
+A caller waits for a nudge before each group of keys (one pcap of RFC 4733 events): the
+test sends a SIP INFO with the call's Call-ID once the condition it waits for holds (the
+caller is in the queue, a prompt started), so no scenario guesses how long anything takes.
 """
 
 import asyncio
@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-PCAP_DIR = Path("/usr/share/sip-tester")
+from tests.support.dtmf import write_dtmf_pcap
+
 ASTERISK = "127.0.0.1:5060"
-_DIGIT_FILES = {"#": "pound", "*": "star"}
-# Each pcap holds one 140 ms RFC 4733 event; the pause paces digits apart.
-_DIGIT_GAP_MS = 250
 _ports = itertools.count(31000 + (os.getpid() % 100) * 40)
 
 
@@ -38,15 +36,8 @@ def free_udp_port() -> int:
         return port
 
 
-def _play_digits(digits: str) -> str:
-    parts = []
-    for digit in digits:
-        name = _DIGIT_FILES.get(digit, digit)
-        parts.append(
-            f'<nop><action><exec play_pcap_audio="{PCAP_DIR}/dtmf_2833_{name}.pcap"/>'
-            f'</action></nop>\n  <pause milliseconds="{_DIGIT_GAP_MS}"/>'
-        )
-    return "\n  ".join(parts)
+def _play(pcap: Path) -> str:
+    return f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
 
 
 _CALLER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -121,7 +112,7 @@ _STEP = """<recv request="INFO" timeout="{timeout_ms}"/>
       Content-Length: 0
     ]]>
   </send>
-  {digits}"""
+  {play}"""
 
 
 @dataclass
@@ -148,10 +139,11 @@ class Caller:
         self.errors = self.workdir / f"caller-{self.sip_port}-errors.log"
 
     def scenario(self) -> str:
-        steps = "\n  ".join(
-            _STEP.format(timeout_ms=self.step_timeout_s * 1000, digits=_play_digits(group))
-            for group in self.key_groups
-        )
+        steps = []
+        for group, keys in enumerate(self.key_groups):
+            pcap = self.workdir / f"caller-{self.sip_port}-keys{group}.pcap"
+            write_dtmf_pcap(pcap, keys, group)
+            steps.append(_STEP.format(timeout_ms=self.step_timeout_s * 1000, play=_play(pcap)))
         if self.anonymous:
             from_display, from_user = '"Anonymous" ', "anonymous"
             extra = "Privacy: id\n      "
@@ -163,7 +155,7 @@ class Caller:
             from_user=from_user,
             extra_headers=extra,
             rtp_port=self.rtp_port or self.media_port,
-            steps=steps,
+            steps="\n  ".join(steps),
             bye_timeout_ms=self.bye_timeout_s * 1000,
         )
 
@@ -179,12 +171,13 @@ class Caller:
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
 
-    def nudge(self) -> None:
-        """Tell the caller to press its next group of keys."""
+    async def nudge(self) -> None:
+        """Tell the caller to press its next group of keys; returns once SIPp took it."""
         self._nudges += 1
+        branch = f"z9hG4bK-nudge-{self.sip_port}-{self._nudges}"
         message = (
             f"INFO sip:{self.number}@127.0.0.1:{self.sip_port} SIP/2.0\r\n"
-            f"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-nudge-{self.sip_port}-{self._nudges}\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:9;branch={branch}\r\n"
             "From: <sip:test@127.0.0.1>;tag=nudge\r\n"
             f"To: <sip:{self.number}@127.0.0.1>;tag=caller\r\n"
             f"Call-ID: {self.call_id}\r\n"
@@ -192,8 +185,18 @@ class Caller:
             "Max-Forwards: 70\r\n"
             "Content-Length: 0\r\n\r\n"
         )
+        # SIPp sends its 200 OK to Asterisk (its only peer), so look for it in its trace.
+        taken = f"SIP/2.0 200 OK\nVia: SIP/2.0/UDP 127.0.0.1:9;branch={branch}"
+        loop = asyncio.get_running_loop()
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.sendto(message.encode(), ("127.0.0.1", self.sip_port))
+            for _ in range(10):  # UDP: resend until taken (SIPp absorbs retransmissions)
+                s.sendto(message.encode(), ("127.0.0.1", self.sip_port))
+                deadline = loop.time() + 0.3
+                while loop.time() < deadline:
+                    if taken in self._trace():
+                        return
+                    await asyncio.sleep(0.02)
+        raise AssertionError(f"caller {self.number} did not take nudge {self._nudges}")
 
     async def finished(self, deadline_s: float = 90) -> None:
         """Wait for SIPp to end; fail with what it saw unless the scenario completed."""
@@ -203,7 +206,9 @@ class Caller:
         except TimeoutError:
             self._process.kill()
             await self._process.wait()
-            raise AssertionError(f"caller {self.number} still running:\n{self.log_tail()}") from None
+            raise AssertionError(
+                f"caller {self.number} still running:\n{self.log_tail()}"
+            ) from None
         if self._process.returncode != 0:
             stderr = b""
             if self._process.stderr is not None:
@@ -213,8 +218,11 @@ class Caller:
                 f" {stderr.decode(errors='replace')[-800:]}\n{self.log_tail()}"
             )
 
+    def _trace(self) -> str:
+        return self.messages.read_text(errors="replace") if self.messages.exists() else ""
+
     def received(self, method_or_code: str) -> bool:
-        text = self.messages.read_text(errors="replace") if self.messages.exists() else ""
+        text = self._trace()
         return any(
             line.startswith(method_or_code) or line.startswith(f"SIP/2.0 {method_or_code}")
             for line in text.splitlines()

@@ -1,0 +1,57 @@
+# Every target installs what it needs, so a bare Debian 12 machine (or CI) can run it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := sip-tester debootstrap
+STAMP := $(VENV)/.installed
+
+.PHONY: run serve test test-unit test-integration test-acceptance lint deps sandbox-up sandbox-down sounds clean
+
+run: deps sandbox-up serve
+
+serve: $(STAMP)
+	$(VENV)/bin/agi-callback serve
+
+test: deps lint sandbox-up
+	$(PY) -m pytest -q tests
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+test-integration: $(STAMP)
+	$(PY) -m pytest -q tests/integration
+
+test-acceptance: deps sandbox-up
+	$(PY) -m pytest -q tests/acceptance
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check agi_app tests
+	$(VENV)/bin/ruff format --check agi_app tests
+	$(VENV)/bin/mypy
+
+deps: $(STAMP)
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+sandbox-up: deps
+	docker/sandbox up
+
+sandbox-down:
+	docker/sandbox down
+
+# Regenerate the prompts (needs espeak-ng and sox; the results are committed).
+sounds:
+	sounds/generate
+
+clean: sandbox-down
+	rm -rf $(VENV) var test-artifacts

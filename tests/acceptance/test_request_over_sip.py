@@ -1,0 +1,201 @@
+"""A caller over real SIP asks for a callback; what they hear and what is stored.
+
+Each caller's SDP points at an RtpSink, so "heard" means the prompt's audio arrived in the
+RTP Asterisk sent to the caller; "hung up" means the caller's SIPp received a BYE.
+"""
+
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+import pytest
+from panoramisk import Manager
+
+from agi_app.domain.request import CallbackRequest, State
+from agi_app.service import Service
+from tests.support.ami import eventually, queue_callers
+from tests.support.rtp import RtpSink, load_prompt, match_score, wait_heard
+from tests.support.sipp import Caller
+
+SOUNDS = Path(__file__).resolve().parents[2] / "sounds" / "callback"
+SUCCESS = SOUNDS / "request-successful.wav"
+ERROR = SOUNDS / "error-in-request.wav"
+
+
+@asynccontextmanager
+async def calling(
+    workdir: Path, did: str, number: str, keys: list[str], **kwargs: object
+) -> AsyncIterator[tuple[Caller, RtpSink]]:
+    async with RtpSink() as sink:
+        caller = Caller(did, number, workdir, key_groups=keys, rtp_port=sink.port, **kwargs)  # type: ignore[arg-type]
+        await caller.start()
+        try:
+            yield caller, sink
+        finally:
+            await caller.kill()
+
+
+async def in_queue(ami: Manager, number: str) -> dict[str, str]:
+    entries = await eventually(
+        lambda: queue_callers(ami, "support"),
+        lambda es: any(e.get("CallerIDNum") == number for e in es),
+        within=20,
+        what=f"{number} waiting in support",
+    )
+    return next(e for e in entries if e.get("CallerIDNum") == number)
+
+
+async def stored(service: Service) -> list[CallbackRequest]:
+    assert service.store is not None
+    return await service.store.requests()
+
+
+def not_heard(sink: RtpSink, prompt: Path) -> bool:
+    return match_score(sink.samples(), load_prompt(prompt)) < 0.5
+
+
+async def test_5000_press_1_in_queue(service: Service, ami: Manager, tmp_path: Path) -> None:
+    async with calling(tmp_path, "5000", "+15551230001", ["1"], name="Ann Smith") as (caller, sink):
+        entry = await in_queue(ami, "+15551230001")
+        await caller.nudge()
+        await wait_heard(sink, SUCCESS, timeout=20)
+        await caller.finished()
+    assert caller.received("BYE")
+    assert not_heard(sink, ERROR)
+    (request,) = await stored(service)
+    assert request.state is State.PENDING
+    assert request.channel == entry["Uniqueid"]
+    assert (request.queue, request.priority, request.position) == ("support", 5, 1)
+    assert request.caller_name == "Ann Smith"
+    assert request.caller_number == request.callback_number == "+15551230001"
+    assert request.extension is None
+    assert request.dialed_number == "5000"
+    assert request.timeout_prompt == "callback/timeout"
+    assert (request.expires_at - request.requested_at).total_seconds() == 1800
+    assert request.queue_entered_at <= request.requested_at
+
+
+async def test_second_of_three_keeps_position_2(
+    service: Service, ami: Manager, tmp_path: Path
+) -> None:
+    numbers = ["+15551230011", "+15551230012", "+15551230013"]
+    async with AsyncExitStack() as stack:
+        callers = []
+        for number in numbers:  # one after the other, so that the queue order is known
+            keys = ["1"] if number == numbers[1] else []
+            callers.append(await stack.enter_async_context(calling(tmp_path, "5000", number, keys)))
+            await in_queue(ami, number)
+        second, sink = callers[1]
+        await second.nudge()
+        await wait_heard(sink, SUCCESS, timeout=20)
+        await second.finished()
+        remaining = await eventually(
+            lambda: queue_callers(ami, "support"),
+            lambda es: len(es) == 2,
+            within=10,
+            what="two callers left",
+        )
+    assert [e["CallerIDNum"] for e in remaining] == [numbers[0], numbers[2]]
+    (request,) = await stored(service)
+    assert (request.callback_number, request.position) == (numbers[1], 2)
+
+
+async def test_5001_extension_is_stored(service: Service, ami: Manager, tmp_path: Path) -> None:
+    async with calling(tmp_path, "5001", "+15551230002", ["4321#", "1"]) as (caller, sink):
+        await wait_heard(sink, SOUNDS / "enter-extension.wav", timeout=20)
+        await caller.nudge()
+        await in_queue(ami, "+15551230002")
+        await caller.nudge()
+        await wait_heard(sink, SUCCESS, timeout=20)
+        await caller.finished()
+    (request,) = await stored(service)
+    assert (request.callback_number, request.extension) == ("+15551230002", "4321")
+    assert request.dialed_number == "5001"
+
+
+async def test_5002_other_number_is_stored(service: Service, ami: Manager, tmp_path: Path) -> None:
+    async with calling(tmp_path, "5002", "+15551230003", ["5551239999#", "1"]) as (caller, sink):
+        await wait_heard(sink, SOUNDS / "enter-number.wav", timeout=20)
+        await caller.nudge()
+        await in_queue(ami, "+15551230003")
+        await caller.nudge()
+        await wait_heard(sink, SUCCESS, timeout=20)
+        await caller.finished()
+    (request,) = await stored(service)
+    assert request.callback_number == "+15551239999"
+    assert request.caller_number == "+15551230003"
+    assert request.extension is None
+
+
+async def test_5004_ivr_step_takes_the_key_itself(
+    service: Service, ami: Manager, tmp_path: Path
+) -> None:
+    async with calling(tmp_path, "5004", "+15551230004", ["1"]) as (caller, sink):
+        await wait_heard(sink, SOUNDS / "ivr-offer.wav", timeout=20)
+        await caller.nudge()
+        await wait_heard(sink, SUCCESS, timeout=20)
+        await caller.finished()
+    assert caller.received("BYE")
+    (request,) = await stored(service)
+    assert (request.callback_number, request.position, request.priority) == (
+        "+15551230004",
+        None,
+        5,
+    )
+    assert request.queue_entered_at == request.requested_at
+
+
+async def test_5004_without_the_key_continues_into_the_queue(
+    service: Service, ami: Manager, tmp_path: Path
+) -> None:
+    async with calling(tmp_path, "5004", "+15551230005", []) as (_, sink):
+        await wait_heard(sink, SOUNDS / "ivr-offer.wav", timeout=20)
+        await in_queue(ami, "+15551230005")
+    assert not_heard(sink, SUCCESS)
+    assert await stored(service) == []
+
+
+async def test_anonymous_caller_hears_error_and_nothing_is_stored(
+    service: Service, ami: Manager, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="agi_app")
+    async with calling(tmp_path, "5000", "anonymous", ["1"], anonymous=True) as (caller, sink):
+        await in_queue(ami, "anonymous")
+        await caller.nudge()
+        await wait_heard(sink, ERROR, timeout=20)
+        await caller.finished()
+    assert caller.received("BYE")
+    assert not_heard(sink, SUCCESS)
+    assert await stored(service) == []
+    assert any("code=anonymous-caller" in r.getMessage() for r in caplog.records)
+
+
+async def test_store_that_cannot_be_written_gives_error(
+    service: Service, ami: Manager, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="agi_app")
+    locker = sqlite3.connect(service.settings.store_path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        async with calling(tmp_path, "5000", "+15551230006", ["1"]) as (caller, sink):
+            await in_queue(ami, "+15551230006")
+            await caller.nudge()
+            await wait_heard(sink, ERROR, timeout=20)
+            await caller.finished()
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert not_heard(sink, SUCCESS)
+    assert await stored(service) == []
+    assert any("code=store-unavailable" in r.getMessage() for r in caplog.records)
+
+
+async def test_service_down_caller_still_hears_error(ami: Manager, tmp_path: Path) -> None:
+    async with calling(tmp_path, "5000", "+15551230007", ["1"]) as (caller, sink):
+        await in_queue(ami, "+15551230007")
+        await caller.nudge()
+        await wait_heard(sink, ERROR, timeout=20)
+        await caller.finished()
+    assert caller.received("BYE")

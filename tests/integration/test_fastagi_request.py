@@ -1,0 +1,177 @@
+"""The request handler over real FastAGI sockets, against a scripted Asterisk and real SQLite."""
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from agi_app.domain.request import State
+from agi_app.service import Service
+from agi_app.settings import Settings
+from tests.support.fake_asterisk import AgiCall, default_reply
+
+OPTIONS = ["queue=support", "priority=5", "destination=original", "max_wait=1800", "", ""]
+
+
+@pytest.fixture
+async def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Service]:
+    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    settings = Settings(store_path=tmp_path / "cb.sqlite3", agi_port=0, store_busy_timeout=0.2)
+    async with Service(settings) as running:
+        yield running
+
+
+def port_of(service: Service) -> int:
+    assert service.agi is not None
+    return service.agi.port
+
+
+async def stored(service: Service) -> list[tuple[str, str, int | None, str | None]]:
+    assert service.store is not None
+    return [
+        (r.callback_number, r.dialed_number, r.position, r.extension)
+        for r in await service.store.requests()
+    ]
+
+
+def queue_reply(values: str, **variables: str):  # type: ignore[no-untyped-def]
+    def reply(command: str) -> str:
+        if command.startswith("GET FULL VARIABLE"):
+            return f"200 result=1 ({values})"
+        if command.startswith("GET VARIABLE"):
+            name = command.split()[-1]
+            return f"200 result=1 ({variables[name]})" if name in variables else "200 result=0"
+        return default_reply(command)
+
+    return reply
+
+
+async def test_request_from_the_queue_is_stored_before_success(service: Service) -> None:
+    call = AgiCall(OPTIONS, reply=queue_reply("2|5|42"))
+    commands = await call.run(port_of(service))
+    assert commands == [
+        'GET FULL VARIABLE "${QUEUEPOSITION}|${QUEUE_PRIO}|${QUEUEWAIT}"',
+        'STREAM FILE callback/request-successful ""',
+        "HANGUP",
+    ]
+    assert await stored(service) == [("+15551230001", "5000", 2, None)]
+    assert service.store is not None
+    (request,) = await service.store.requests()
+    assert request.state is State.PENDING
+    assert (request.requested_at - request.queue_entered_at).total_seconds() == 42
+
+
+async def test_extension_destination_reads_its_variable(service: Service) -> None:
+    args = ["queue=support", "destination=extension", "extension_var=CALLBACK_EXTENSION"]
+    call = AgiCall(args, reply=queue_reply("1|5|3", CALLBACK_EXTENSION="77#"))
+    commands = await call.run(port_of(service))
+    assert "GET VARIABLE CALLBACK_EXTENSION" in commands
+    assert await stored(service) == [("+15551230001", "5000", 1, "77#")]
+
+
+async def test_ivr_offer_accepted(service: Service) -> None:
+    def reply(command: str) -> str:
+        if command.startswith("GET DATA"):
+            return "200 result=1"
+        return default_reply(command)
+
+    call = AgiCall(["queue=support", "offer=callback/ivr-offer", "key=1"], reply=reply)
+    commands = await call.run(port_of(service))
+    assert commands[0] == "GET DATA callback/ivr-offer 5000 1"
+    assert commands[-2:] == ['STREAM FILE callback/request-successful ""', "HANGUP"]
+    assert await stored(service) == [("+15551230001", "5000", None, None)]
+
+
+async def test_ivr_offer_declined_continues_in_the_dialplan(service: Service) -> None:
+    def reply(command: str) -> str:
+        if command.startswith("GET DATA"):
+            return "200 result= (timeout)"
+        return default_reply(command)
+
+    call = AgiCall(["queue=support", "offer=callback/ivr-offer"], reply=reply)
+    commands = await call.run(port_of(service))
+    assert commands == [
+        "GET DATA callback/ivr-offer 5000 1",
+        'SET VARIABLE CALLBACK_RESULT "CONTINUE"',
+    ]
+    assert await stored(service) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "callerid", "code"),
+    [
+        (["queue=support", "priority=42", "error=callback/custom"], "+15551230001", "invalid"),
+        (OPTIONS, "anonymous", "anonymous-caller"),
+        (OPTIONS, "911", "blocked-number"),
+        (OPTIONS, "not-a-number", "invalid-number"),
+    ],
+)
+async def test_refusals_play_the_error_prompt_and_store_nothing(
+    service: Service, caplog: pytest.LogCaptureFixture, args: list[str], callerid: str, code: str
+) -> None:
+    call = AgiCall(args, callerid=callerid, reply=queue_reply("1|5|0"))
+    with caplog.at_level(logging.INFO, logger="agi_app"):
+        commands = await call.run(port_of(service))
+    expected_prompt = (
+        "callback/custom" if "error=callback/custom" in args else "callback/error-in-request"
+    )
+    assert commands[-2:] == [f'STREAM FILE {expected_prompt} ""', "HANGUP"]
+    assert await stored(service) == []
+    refusals = [r.getMessage() for r in caplog.records if "callback refused" in r.getMessage()]
+    assert len(refusals) == 1 and code in refusals[0]
+
+
+async def test_locked_store_gives_the_error_prompt(service: Service, tmp_path: Path) -> None:
+    locker = sqlite3.connect(tmp_path / "cb.sqlite3", isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        commands = await AgiCall(OPTIONS, reply=queue_reply("1|5|0")).run(port_of(service))
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert commands[-2:] == ['STREAM FILE callback/error-in-request ""', "HANGUP"]
+    assert await stored(service) == []
+
+
+async def test_a_repeated_session_for_the_same_channel_stores_once(service: Service) -> None:
+    for _ in range(2):
+        commands = await AgiCall(OPTIONS, reply=queue_reply("3|5|0")).run(port_of(service))
+        assert commands[-2] == 'STREAM FILE callback/request-successful ""'
+    assert await stored(service) == [("+15551230001", "5000", 3, None)]
+
+
+async def test_caller_hanging_up_mid_request_is_handled(service: Service) -> None:
+    def reply(command: str) -> str:
+        return "HANGUP" if command.startswith("STREAM FILE") else queue_reply("1|5|0")(command)
+
+    commands = await AgiCall(OPTIONS, reply=reply).run(port_of(service))
+    # Stored (durable first), then the hangup ends the session without a crash.
+    assert commands[-1].startswith("STREAM FILE")
+    assert len(await stored(service)) == 1
+
+
+async def test_peer_closing_before_its_headers_does_not_hang(service: Service) -> None:
+    _reader, writer = await asyncio.open_connection("127.0.0.1", port_of(service))
+    writer.write(b"agi_network: yes\n")
+    await writer.drain()
+    writer.close()
+    # The server is still serving: a full session afterwards works.
+    commands = await AgiCall(OPTIONS, reply=queue_reply("1|5|0")).run(port_of(service))
+    assert commands[-1] == "HANGUP"
+
+
+async def test_unknown_script_is_closed_without_commands(service: Service) -> None:
+    assert await AgiCall(OPTIONS, script="other").run(port_of(service)) == []
+
+
+async def test_disallowed_peer_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    settings = Settings(
+        store_path=tmp_path / "cb.sqlite3", agi_port=0, agi_allowed_peers=["192.0.2.1"]
+    )
+    async with Service(settings) as running:
+        assert await AgiCall(OPTIONS).run(port_of(running)) == []
+        assert await stored(running) == []

@@ -1,0 +1,103 @@
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from agi_app.domain.request import CallbackRequest, State
+from agi_app.errors import StoreUnavailable
+from agi_app.migrations import MIGRATIONS
+from agi_app.store import Store
+
+NOW = datetime(2026, 11, 26, 9, 30, 0, 123456, tzinfo=UTC)
+REQUEST = CallbackRequest(
+    id="r1",
+    channel="1795650000.1",
+    state=State.PENDING,
+    queue="support",
+    priority=5,
+    position=2,
+    caller_name='Ann "Quote" Smith',
+    caller_number="+15551230001",
+    callback_number="+15551230001",
+    extension="123#",
+    dialed_number="5000",
+    queue_entered_at=NOW - timedelta(seconds=90),
+    requested_at=NOW,
+    expires_at=NOW + timedelta(seconds=1800),
+    timeout_prompt="callback/timeout",
+)
+
+
+async def test_request_round_trips_with_an_event(tmp_path: Path) -> None:
+    async with Store.open(tmp_path / "cb.sqlite3") as store:
+        assert await store.add(REQUEST) == REQUEST
+        assert await store.get("r1") == REQUEST
+        events = await store.events("r1")
+    assert [(e.event, e.state) for e in events] == [("requested", "pending")]
+    assert events[0].at == NOW
+
+
+async def test_durability_settings_and_schema(tmp_path: Path) -> None:
+    path = tmp_path / "cb.sqlite3"
+    async with Store.open(path) as store:
+        assert await store.schema_version() == len(MIGRATIONS)
+        await store.add(REQUEST)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("SELECT count(*) FROM requests").fetchone()[0] == 1
+    async with Store.open(path) as store:  # reopening applies nothing twice
+        assert await store.get("r1") == REQUEST
+
+
+async def test_same_channel_is_stored_once(tmp_path: Path) -> None:
+    async with Store.open(tmp_path / "cb.sqlite3") as store:
+        await store.add(REQUEST)
+        again = await store.add(replace(REQUEST, id="r2", position=7))
+        assert again == REQUEST
+        assert [r.id for r in await store.requests()] == ["r1"]
+        assert len(await store.events("r1")) == 1
+
+
+async def test_requests_are_listed_in_serving_order(tmp_path: Path) -> None:
+    late_urgent = replace(REQUEST, id="a", channel="c1", priority=1)
+    early = replace(REQUEST, id="b", channel="c2", queue_entered_at=NOW - timedelta(hours=1))
+    async with Store.open(tmp_path / "cb.sqlite3") as store:
+        for request in (REQUEST, late_urgent, early):
+            await store.add(request)
+        assert [r.id for r in await store.requests(State.PENDING)] == ["a", "b", "r1"]
+
+
+async def test_locked_store_refuses_and_keeps_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "cb.sqlite3"
+    async with Store.open(path, busy_timeout=0.2) as store:
+        locker = sqlite3.connect(path, isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+        try:
+            with pytest.raises(StoreUnavailable, match="locked"):
+                await store.add(REQUEST)
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        assert await store.requests() == []
+        assert await store.events("r1") == []
+        await store.add(REQUEST)  # the connection is usable again
+        assert await store.get("r1") == REQUEST
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cb.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(StoreUnavailable, match="newer"):
+        async with Store.open(path):
+            pass
+
+
+async def test_unopenable_store_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises((StoreUnavailable, OSError)):
+        async with Store.open(blocker / "cb.sqlite3"):
+            pass
