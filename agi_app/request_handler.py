@@ -4,9 +4,10 @@ The success prompt starts only after the request is committed; any refusal or fa
 the error prompt instead. Either way the caller is hung up and one log line says what happened.
 """
 
+import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from agi_app.domain.numbers import NumberRules
@@ -41,11 +42,16 @@ class RequestHandler:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        joined_at: Callable[[str], datetime | None] = lambda _uniqueid: None,
+        on_stored: Callable[[CallbackRequest], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._rules = rules
         self._clock = clock
         self._new_id = new_id
+        self._joined_at = joined_at
+        self._on_stored = on_stored
+        self._background: set[asyncio.Task[None]] = set()
 
     async def __call__(self, agi: AgiChannel) -> None:
         channel = agi.uniqueid
@@ -73,7 +79,13 @@ class RequestHandler:
             log.exception("callback failed channel=%s: unexpected error", channel)
             await self._finish(agi, options.error)
             return
-        self._log_stored(stored, repeated=stored.id != request.id)
+        repeated = stored.id != request.id
+        self._log_stored(stored, repeated=repeated)
+        if self._on_stored is not None and not repeated:
+            # Put the placeholder back while the caller hears the prompt.
+            task = asyncio.ensure_future(self._on_stored(stored))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         await self._finish(agi, options.success)
 
     async def _caller_accepts(self, agi: AgiChannel, options: ComponentOptions) -> bool:
@@ -102,6 +114,7 @@ class RequestHandler:
             queue_position=position,
             queue_prio=prio,
             queue_wait=wait,
+            queue_entered_at=self._joined_at(agi.uniqueid) if position is not None else None,
         )
 
     @staticmethod

@@ -1,12 +1,15 @@
 """The service's lifespan: ``async with Service(settings)`` starts everything and stops it."""
 
 import asyncio
+import contextlib
 import logging
 from contextlib import AsyncExitStack
 from types import TracebackType
 
+from agi_app.ami import Ami
 from agi_app.fastagi import FastAgiServer
 from agi_app.request_handler import RequestHandler
+from agi_app.serving import Serving
 from agi_app.settings import Settings
 from agi_app.store import Store
 
@@ -21,6 +24,7 @@ class Service:
         self._stack = AsyncExitStack()
         self.store: Store | None = None
         self.agi: FastAgiServer | None = None
+        self.serving: Serving | None = None
 
     async def __aenter__(self) -> "Service":
         s = self.settings
@@ -29,6 +33,8 @@ class Service:
                 Store.open(s.store_path, busy_timeout=s.store_busy_timeout)
             )
             handler = RequestHandler(self.store, s.number_rules())
+            if s.ami_enabled:
+                handler = await self._start_serving(self.store)
             self.agi = FastAgiServer({AGI_SCRIPT: handler}, allowed_peers=s.agi_allowed_peers)
             await self.agi.start(s.agi_host, s.agi_port)
             self._stack.push_async_callback(self.agi.stop)
@@ -38,6 +44,29 @@ class Service:
         log.info("service up: fastagi %s:%s, store %s", s.agi_host, self.agi.port, s.store_path)
         return self
 
+    async def _start_serving(self, store: Store) -> RequestHandler:
+        s = self.settings
+        ami = Ami(s, on_login=lambda: serving.resume())
+        serving = Serving(store, ami, s)
+        self.serving = serving
+        consumer = asyncio.ensure_future(serving.run())
+
+        async def stop() -> None:
+            serving.stop()
+            ami.stop()
+            consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await consumer
+
+        self._stack.push_async_callback(stop)
+        await ami.start()
+        return RequestHandler(
+            store,
+            s.number_rules(),
+            joined_at=serving.join_times.get,
+            on_stored=serving.request_stored,
+        )
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
@@ -46,6 +75,3 @@ class Service:
     ) -> None:
         await self._stack.aclose()
         log.info("service stopped")
-
-    async def serve_forever(self) -> None:
-        await asyncio.Event().wait()

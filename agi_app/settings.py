@@ -28,10 +28,16 @@ class Settings(BaseSettings):
     agi_port: int = Field(4573, ge=0, le=65535)
     agi_allowed_peers: list[str] = ["127.0.0.1"]
 
+    # Without AMI the service only takes requests (they wait, stored, until it is enabled).
+    ami_enabled: bool = True
     ami_host: str = "127.0.0.1"
     ami_port: int = Field(5038, ge=1, le=65535)
     ami_username: str = "callback"
     ami_secret: SecretStr = SecretStr("callback-dev-secret")
+
+    # The customer leg: who the customer sees calling, how long it rings.
+    outbound_caller_id: str = Field('"Support" <5000>', pattern=r'^("[^"\r\n]*" )?<\+?[0-9]+>$')
+    customer_ring_seconds: int = Field(30, ge=5, le=120)
 
     number_region: str = Field("US", pattern=r"^[A-Z]{2}$")
     number_check: Literal["possible", "valid"] = "possible"

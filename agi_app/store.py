@@ -8,22 +8,27 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from agi_app.domain.request import CallbackRequest, State
+from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
 from agi_app.errors import StoreUnavailable
 from agi_app.migrations import MIGRATIONS
 
-_COLUMNS = (
-    "id", "channel", "state", "queue", "priority", "position", "caller_name", "caller_number",
-    "callback_number", "extension", "dialed_number", "queue_entered_at", "requested_at",
-    "expires_at", "timeout_prompt",
+_COLUMNS = tuple(f.name for f in fields(CallbackRequest))
+_TIMES = frozenset(
+    f.name for f in fields(CallbackRequest) if "datetime" in str(f.type)
 )  # fmt: skip
+_ENUMS: dict[str, type[StrEnum]] = {
+    "state": State,
+    "call_outcome": CallOutcome,
+    "contact_outcome": ContactOutcome,
+}
 
 
 @dataclass(frozen=True)
@@ -39,16 +44,28 @@ def _row_values(request: CallbackRequest) -> tuple[object, ...]:
     values: list[object] = []
     for name in _COLUMNS:
         value = getattr(request, name)
-        values.append(value.isoformat() if isinstance(value, datetime) else value)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, frozenset):
+            value = json.dumps(sorted(value))
+        values.append(value)
     return tuple(values)
 
 
 def _request_from_row(row: sqlite3.Row) -> CallbackRequest:
-    fields: dict[str, Any] = {name: row[name] for name in _COLUMNS}
-    for name in ("queue_entered_at", "requested_at", "expires_at"):
-        fields[name] = datetime.fromisoformat(fields[name])
-    fields["state"] = State(fields["state"])
-    return CallbackRequest(**fields)
+    values: dict[str, Any] = {name: row[name] for name in _COLUMNS}
+    for name in _TIMES:
+        if values[name] is not None:
+            values[name] = datetime.fromisoformat(values[name])
+    for name, enum in _ENUMS.items():
+        if values[name] is not None:
+            values[name] = enum(values[name])
+    values["declined_by"] = frozenset(json.loads(values["declined_by"]))
+    return CallbackRequest(**values)
+
+
+class StaleUpdate(Exception):
+    """The request changed since it was read: reload and decide again."""
 
 
 class Store:
@@ -119,6 +136,36 @@ class Store:
             raise StoreUnavailable(f"cannot store request: {exc}") from exc
         return request
 
+    async def save(
+        self,
+        before: CallbackRequest,
+        after: CallbackRequest,
+        event: str,
+        at: datetime,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Write ``after`` and its event row, only if the row still is ``before``."""
+        assignments = ", ".join(f"{name} = ?" for name in _COLUMNS if name != "id")
+        values = [v for name, v in zip(_COLUMNS, _row_values(after), strict=True) if name != "id"]
+        try:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = await self._db.execute(
+                    f"UPDATE requests SET {assignments}, updated_at = ?"
+                    " WHERE id = ? AND state = ? AND attempt = ?",
+                    (*values, at.isoformat(), after.id, before.state.value, before.attempt),
+                )
+                if cursor.rowcount != 1:
+                    raise StaleUpdate(f"request {after.id} changed under us")
+                await self._append_event(after, event, at, detail or {})
+                await self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot update request: {exc}") from exc
+
     async def _append_event(
         self, request: CallbackRequest, event: str, at: datetime, detail: dict[str, Any]
     ) -> None:
@@ -133,12 +180,13 @@ class Store:
             row = await cur.fetchone()
         return _request_from_row(row) if row else None
 
-    async def requests(self, state: State | None = None) -> list[CallbackRequest]:
+    async def requests(self, *states: State) -> list[CallbackRequest]:
+        """Requests in serving order (priority level, then original queue entry)."""
         query = "SELECT * FROM requests"
         params: tuple[object, ...] = ()
-        if state is not None:
-            query += " WHERE state = ?"
-            params = (state.value,)
+        if states:
+            query += f" WHERE state IN ({', '.join('?' for _ in states)})"
+            params = tuple(s.value for s in states)
         query += " ORDER BY priority, queue_entered_at, requested_at"
         async with self._db.execute(query, params) as cursor:
             rows = await cursor.fetchall()

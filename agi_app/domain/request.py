@@ -1,5 +1,6 @@
 """A callback request: what was asked, by whom, and everything needed to serve it later."""
 
+import re
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -11,11 +12,30 @@ from agi_app.domain.priority import level_from_queue_prio
 from agi_app.errors import AnonymousCaller, InvalidNumber
 
 DEFAULT_LEVEL = 5
+_QUOTED_PAIR = re.compile(r"\\(.)")
 _MAX_NAME = 80
 
 
 class State(StrEnum):
-    PENDING = "pending"  # stored, not yet back in the queue
+    PENDING = "pending"  # stored, no placeholder in the queue (yet, or any more)
+    WAITING = "waiting"  # a placeholder holds the caller's place in the queue
+    OFFERED = "offered"  # an agent's phone rings for it
+    DIALING = "dialing"  # the agent answered; the customer is being dialed
+    CONNECTED = "connected"  # the customer answered and talks to the agent
+    DONE = "done"  # finished, with its outcomes
+
+
+class CallOutcome(StrEnum):
+    ANSWERED = "Answered Call"
+    MISSED = "Missed Call"
+    ABANDONED = "Abandoned Call"
+    EXPIRED = "Expired"
+    ERROR = "Error"
+
+
+class ContactOutcome(StrEnum):
+    ANSWERED = "Answered Contact"
+    MISSED = "Missed Contact"
 
 
 @dataclass(frozen=True)
@@ -31,6 +51,7 @@ class CallFacts:
     queue_position: int | None = None  # None: not asked from inside the queue
     queue_prio: int | None = None
     queue_wait: int | None = None  # seconds waited in the queue, Asterisk 22.9+
+    queue_entered_at: datetime | None = None  # exact, when the service saw the caller join
 
 
 @dataclass(frozen=True)
@@ -50,6 +71,16 @@ class CallbackRequest:
     requested_at: datetime
     expires_at: datetime
     timeout_prompt: str | None
+    # Serving: which placement attempt is current, who was offered it, how it ended.
+    attempt: int = 0
+    agent: str | None = None
+    declined_by: frozenset[str] = frozenset()
+    call_outcome: CallOutcome | None = None
+    contact_outcome: ContactOutcome | None = None
+    # The customer leg, what a carrier would bill.
+    customer_dialed_at: datetime | None = None
+    customer_answered_at: datetime | None = None
+    customer_ended_at: datetime | None = None
 
     def with_state(self, state: State) -> "CallbackRequest":
         return replace(self, state=state)
@@ -57,6 +88,7 @@ class CallbackRequest:
 
 def clean_name(raw: str) -> str:
     """A caller name safe to store and show: printable, one line, bounded."""
+    raw = _QUOTED_PAIR.sub(r"\1", raw)  # SIP display names arrive with \" and \\ escapes
     spaced = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in raw)
     name = " ".join(spaced.split())[:_MAX_NAME]
     return "" if name.lower() in ("unknown", "anonymous") else name
@@ -87,6 +119,7 @@ def build_request(
     live_level = level_from_queue_prio(facts.queue_prio) if facts.queue_prio is not None else None
     priority = options.priority or live_level or DEFAULT_LEVEL
     waited = facts.queue_wait if facts.queue_wait is not None and facts.queue_wait >= 0 else 0
+    entered_at = facts.queue_entered_at or now - timedelta(seconds=waited)
     return CallbackRequest(
         id=request_id,
         channel=facts.channel,
@@ -99,7 +132,7 @@ def build_request(
         callback_number=callback_number,
         extension=extension,
         dialed_number=facts.dialed_number.strip()[:32],
-        queue_entered_at=now - timedelta(seconds=waited),
+        queue_entered_at=min(entered_at, now),
         requested_at=now,
         expires_at=now + timedelta(seconds=options.max_wait),
         timeout_prompt=options.timeout_prompt,

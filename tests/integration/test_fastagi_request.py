@@ -19,7 +19,9 @@ OPTIONS = ["queue=support", "priority=5", "destination=original", "max_wait=1800
 @pytest.fixture
 async def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Service]:
     monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
-    settings = Settings(store_path=tmp_path / "cb.sqlite3", agi_port=0, store_busy_timeout=0.2)
+    settings = Settings(
+        store_path=tmp_path / "cb.sqlite3", agi_port=0, store_busy_timeout=0.2, ami_enabled=False
+    )
     async with Service(settings) as running:
         yield running
 
@@ -170,7 +172,10 @@ async def test_unknown_script_is_closed_without_commands(service: Service) -> No
 async def test_disallowed_peer_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
     settings = Settings(
-        store_path=tmp_path / "cb.sqlite3", agi_port=0, agi_allowed_peers=["192.0.2.1"]
+        store_path=tmp_path / "cb.sqlite3",
+        agi_port=0,
+        agi_allowed_peers=["192.0.2.1"],
+        ami_enabled=False,
     )
     async with Service(settings) as running:
         assert await AgiCall(OPTIONS).run(port_of(running)) == []

@@ -148,7 +148,8 @@ class Caller:
             from_display, from_user = '"Anonymous" ', "anonymous"
             extra = "Privacy: id\n      "
         else:
-            from_display = f'"{escape(self.name)}" ' if self.name else ""
+            quoted = self.name.replace("\\", "\\\\").replace('"', '\\"')  # RFC 3261 quoted-string
+            from_display = f'"{escape(quoted)}" ' if self.name else ""
             from_user, extra = self.number, ""
         return _CALLER.format(
             from_display=from_display,

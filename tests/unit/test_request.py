@@ -103,6 +103,7 @@ def test_refusals(facts: CallFacts, args: tuple[str, ...], error: type[Exception
     ("raw", "clean"),
     [
         ('Ann "The Boss" Smith', 'Ann "The Boss" Smith'),
+        ('Ann, \\"Boss\\" \\\\ O', 'Ann, "Boss" \\ O'),
         ("Line\nBreak\r\x00", "Line Break"),
         ("  many   spaces ", "many spaces"),
         ("unknown", ""),

@@ -1,0 +1,106 @@
+"""AMI over panoramisk, behind timeouts and one event queue.
+
+panoramisk calls event callbacks fire-and-forget and does not check pings; here every event
+goes into one asyncio.Queue consumed in order, every action has a deadline, and login state
+is an asyncio.Event that reconnects clear and set again.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from panoramisk import Manager
+from panoramisk.message import Message
+
+from agi_app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Fields = dict[str, str | list[str]]
+
+
+class AmiError(Exception):
+    """An action failed, timed out, or AMI is not connected."""
+
+
+class Ami:
+    def __init__(
+        self, settings: Settings, *, on_login: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        self._settings = settings
+        self._on_login = on_login
+        self.events: asyncio.Queue[Message] = asyncio.Queue()
+        self.ready = asyncio.Event()
+        self._manager: Manager | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self, timeout: float = 10.0) -> None:
+        """Connect; wait up to ``timeout`` for the login, then go on reconnecting meanwhile."""
+        s = self._settings
+        manager = Manager(
+            loop=asyncio.get_running_loop(),
+            host=s.ami_host,
+            port=s.ami_port,
+            username=s.ami_username,
+            secret=s.ami_secret.get_secret_value(),
+            ping_delay=10,
+            ping_interval=10,
+            reconnect_timeout=1,
+            forgetable_actions=("ping", "login"),
+            on_login=self._logged_in,
+        )
+        # panoramisk calls this on a lost connection but never sets it itself.
+        manager.on_disconnect = self._disconnected
+        manager.register_event("*", self._event)
+        self._manager = manager
+        manager.connect()
+        try:
+            await asyncio.wait_for(self.ready.wait(), timeout)
+        except TimeoutError:
+            log.warning("ami at %s:%s not logged in yet; retrying", s.ami_host, s.ami_port)
+
+    def stop(self) -> None:
+        if self._manager is not None:
+            self._manager.close()
+            self._manager = None
+        for task in self._tasks:
+            task.cancel()
+
+    def _event(self, _manager: Manager, message: Message) -> None:
+        self.events.put_nowait(message)
+
+    def _logged_in(self, _manager: Manager) -> None:
+        log.info("ami logged in")
+        self.ready.set()
+        if self._on_login is not None:
+            task = asyncio.ensure_future(self._on_login())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _disconnected(self, _manager: Manager, exc: object) -> None:
+        log.warning("ami connection lost: %s", exc)
+        self.ready.clear()
+
+    async def send(self, fields: Fields, *, timeout: float = 5.0) -> Message:
+        """One action, one response; AmiError unless it succeeded."""
+        response = await self._send(fields, as_list=False, timeout=timeout)
+        assert isinstance(response, Message)
+        if response.get("Response") not in ("Success", "Goodbye"):
+            raise AmiError(f"{fields.get('Action')}: {response.get('Message', response)}")
+        return response
+
+    async def send_list(self, fields: Fields, *, timeout: float = 5.0) -> list[Message]:
+        """An action answered by an event list (QueueStatus, CoreShowChannels, ...)."""
+        responses = await self._send(fields, as_list=True, timeout=timeout)
+        return list(responses) if isinstance(responses, list) else [responses]
+
+    async def _send(self, fields: Fields, *, as_list: bool, timeout: float) -> Any:
+        if self._manager is None or not self.ready.is_set():
+            raise AmiError(f"{fields.get('Action')}: AMI not connected")
+        try:
+            return await asyncio.wait_for(
+                self._manager.send_action(dict(fields), as_list=as_list), timeout
+            )
+        except TimeoutError:
+            raise AmiError(f"{fields.get('Action')}: no answer within {timeout}s") from None

@@ -1,0 +1,377 @@
+"""Serving callbacks: AMI events -> domain events -> transitions -> store -> AMI actions.
+
+One task consumes AMI events in order and applies each to its request under one lock, so a
+request's transitions never interleave. Which event means what is one table, ``_HANDLERS``.
+"""
+
+import asyncio
+import base64
+import logging
+import math
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+
+from panoramisk.message import Message
+
+from agi_app.ami import Ami, AmiError, Fields
+from agi_app.channel_ids import ChannelRef, Leg, channel_id, parse_channel_id
+from agi_app.domain import lifecycle as lc
+from agi_app.domain.placement import QueuedCall, placement_position
+from agi_app.domain.priority import queue_prio
+from agi_app.domain.request import CallbackRequest, State
+from agi_app.errors import CallbackError
+from agi_app.settings import Settings
+from agi_app.store import StaleUpdate, Store
+
+log = logging.getLogger(__name__)
+
+# Queue member Status values of a member that can take a call now (unknown, not in use,
+# ringing): the rest are in use, busy, unavailable or invalid.
+_FREE_MEMBER_STATUS = frozenset({"0", "1", "6"})
+_REPLACE_DELAY_S = 1.0
+_JOIN_TIMES_KEPT = 10_000
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+class JoinTimes:
+    """When each live caller entered a queue, as seen on AMI (exact, unlike QUEUEWAIT)."""
+
+    def __init__(self) -> None:
+        self._times: OrderedDict[str, datetime] = OrderedDict()
+
+    def record(self, uniqueid: str, at: datetime) -> None:
+        self._times[uniqueid] = at
+        while len(self._times) > _JOIN_TIMES_KEPT:
+            self._times.popitem(last=False)
+
+    def get(self, uniqueid: str) -> datetime | None:
+        return self._times.get(uniqueid)
+
+
+class Serving:
+    def __init__(
+        self,
+        store: Store,
+        ami: Ami,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._ami = ami
+        self._settings = settings
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self.join_times = JoinTimes()
+        self._timers: set[asyncio.Task[None]] = set()
+        self._handlers: dict[str, Callable[[Message], Awaitable[None]]] = {
+            "QueueCallerJoin": self._on_join,
+            "AgentCalled": self._on_agent_called,
+            "AgentRingNoAnswer": self._on_agent_ring_no_answer,
+            "AgentConnect": self._on_agent_connect,
+            "DialBegin": self._on_dial_begin,
+            "DialEnd": self._on_dial_end,
+            "Hangup": self._on_hangup,
+            "UserEvent": self._on_user_event,
+            "OriginateResponse": self._on_originate_response,
+        }
+
+    # ---- entry points ----------------------------------------------------------------------
+    async def run(self) -> None:
+        """Consume AMI events until cancelled."""
+        while True:
+            message = await self._ami.events.get()
+            handler = self._handlers.get(str(message.get("Event", "")))
+            if handler is None:
+                continue
+            try:
+                await handler(message)
+            except Exception:
+                log.exception("serving failed on %s", message.get("Event"))
+
+    async def request_stored(self, request: CallbackRequest) -> None:
+        await self._placement_due(request.id)
+
+    async def resume(self) -> None:
+        """Place every request that has no placeholder (at start and after reconnecting)."""
+        for request in await self._store.requests(State.PENDING):
+            await self._placement_due(request.id)
+
+    async def _placement_due(self, request_id: str) -> None:
+        if self._ami.ready.is_set():  # else resume() places it once AMI is back
+            await self.apply(request_id, lc.PlacementDue(self._clock()))
+
+    def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+
+    # ---- the one place where requests change -----------------------------------------------
+    async def apply(self, request_id: str, event: lc.Event) -> None:
+        async with self._lock:
+            before = await self._store.get(request_id)
+            if before is None:
+                return
+            after, commands = lc.transition(before, event)
+            if after == before:
+                return
+            detail = {k: v for k, v in asdict(event).items() if k not in ("at",)}
+            detail = {k: sorted(v) if isinstance(v, frozenset) else v for k, v in detail.items()}
+            try:
+                await self._store.save(before, after, type(event).__name__, event.at, detail)
+            except StaleUpdate:
+                log.warning("request %s changed meanwhile; event %s dropped", request_id, event)
+                return
+            log.info(
+                "callback %s %s -> %s on %s%s",
+                request_id,
+                before.state,
+                after.state,
+                type(event).__name__,
+                f" ({after.call_outcome} / {after.contact_outcome})" if after.call_outcome else "",
+            )
+        for command in commands:
+            await self._execute(command)
+        if after.state is State.PENDING and before.state is not State.PENDING:
+            self._later(_REPLACE_DELAY_S, request_id)
+
+    def _later(self, delay: float, request_id: str) -> None:
+        async def replace() -> None:
+            await asyncio.sleep(delay)
+            await self._placement_due(request_id)
+
+        task = asyncio.ensure_future(replace())
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
+
+    # ---- AMI events -> domain events -------------------------------------------------------
+    def _ref(self, message: Message, field: str = "Uniqueid") -> ChannelRef | None:
+        return parse_channel_id(str(message.get(field, "")))
+
+    async def _on_join(self, message: Message) -> None:
+        now = self._clock()
+        ref = self._ref(message)
+        if ref is None:
+            self.join_times.record(str(message.get("Uniqueid", "")), now)
+        elif ref.leg is Leg.PLACEHOLDER:
+            await self.apply(ref.request_id, lc.Joined(ref.attempt, now))
+
+    async def _on_agent_called(self, message: Message) -> None:
+        ref = self._ref(message)
+        if ref is not None and ref.leg is Leg.PLACEHOLDER:
+            agent = str(message.get("Interface") or message.get("MemberName", ""))
+            await self.apply(ref.request_id, lc.Offered(ref.attempt, agent, self._clock()))
+
+    async def _on_agent_ring_no_answer(self, message: Message) -> None:
+        ref = self._ref(message)
+        if ref is None or ref.leg is not Leg.PLACEHOLDER:
+            return
+        agent = str(message.get("Interface") or message.get("MemberName", ""))
+        available = await self._available_members(str(message.get("Queue", "")))
+        event = lc.Declined(ref.attempt, agent, frozenset(available), self._clock())
+        await self.apply(ref.request_id, event)
+
+    async def _on_agent_connect(self, message: Message) -> None:
+        ref = self._ref(message)
+        if ref is not None and ref.leg is Leg.PLACEHOLDER:
+            agent = str(message.get("Interface") or message.get("MemberName", ""))
+            await self.apply(ref.request_id, lc.AgentAnswered(ref.attempt, agent, self._clock()))
+
+    async def _on_dial_begin(self, message: Message) -> None:
+        ref = self._ref(message)
+        if ref is not None and ref.leg is Leg.CUSTOMER:
+            await self.apply(ref.request_id, lc.CustomerDialed(ref.attempt, self._clock()))
+
+    async def _on_dial_end(self, message: Message) -> None:
+        ref = self._ref(message)
+        if ref is None or ref.leg is not Leg.CUSTOMER:
+            return
+        status = str(message.get("DialStatus", ""))
+        now = self._clock()
+        if status == "ANSWER":
+            await self.apply(ref.request_id, lc.CustomerAnswered(ref.attempt, now))
+        else:
+            await self.apply(ref.request_id, lc.CustomerUnreached(ref.attempt, status, now))
+
+    async def _on_hangup(self, message: Message) -> None:
+        ref = self._ref(message)
+        if ref is None:
+            return
+        now = self._clock()
+        if ref.leg is Leg.CUSTOMER:
+            await self.apply(ref.request_id, lc.CallEnded(ref.attempt, now))
+        elif ref.leg is Leg.PLACEHOLDER:
+            await self.apply(ref.request_id, lc.PlaceholderLost(ref.attempt, now))
+
+    async def _on_user_event(self, message: Message) -> None:
+        if message.get("UserEvent") != "CallbackQueueResult":
+            return
+        ref = self._ref(message)
+        if ref is not None and ref.leg is Leg.PLACEHOLDER:
+            status = str(message.get("Status", ""))
+            await self.apply(ref.request_id, lc.LeftQueue(ref.attempt, status, self._clock()))
+
+    async def _on_originate_response(self, message: Message) -> None:
+        ref = self._ref(message)
+        if ref is None:
+            return
+        if ref.leg is Leg.INFORM:
+            log.info(
+                "callback %s informative call: %s (reason %s)",
+                ref.request_id,
+                message.get("Response"),
+                message.get("Reason"),
+            )
+        elif ref.leg is Leg.CUSTOMER and message.get("Response") == "Failure":
+            # The placeholder could not be made, or ended without an agent.
+            await self.apply(ref.request_id, lc.PlaceholderLost(ref.attempt, self._clock()))
+
+    # ---- queue state ----------------------------------------------------------------------
+    async def _queue_status(self, queue: str) -> list[Message]:
+        return await self._ami.send_list({"Action": "QueueStatus", "Queue": queue})
+
+    async def _available_members(self, queue: str) -> set[str]:
+        return {
+            str(m.get("StateInterface") or m.get("Location"))
+            for m in await self._queue_status(queue)
+            if m.get("Event") == "QueueMember"
+            and m.get("Paused") == "0"
+            and m.get("Status") in _FREE_MEMBER_STATUS
+        }
+
+    async def _queued_calls(self, request: CallbackRequest) -> list[QueuedCall]:
+        now = self._clock()
+        calls = []
+        for entry in await self._queue_status(request.queue):
+            if entry.get("Event") != "QueueEntry":
+                continue
+            uniqueid = str(entry.get("Uniqueid", ""))
+            ref = parse_channel_id(uniqueid)
+            entered: datetime | None = None
+            if ref is not None:
+                other = await self._store.get(ref.request_id)
+                entered = other.queue_entered_at if other else None
+            else:
+                entered = self.join_times.get(uniqueid)
+            if entered is None:
+                entered = now - timedelta(seconds=int(str(entry.get("Wait", "0")) or 0))
+            calls.append(QueuedCall(int(str(entry.get("Priority", "0")) or 0), entered))
+        return calls
+
+    # ---- commands -> AMI actions -----------------------------------------------------------
+    async def _execute(self, command: lc.Command) -> None:
+        try:
+            match command:
+                case lc.Place(request=request):
+                    await self._place(request)
+                case lc.ScreenPop(request=request, agent=agent):
+                    await self._screen_pop(request, agent)
+                case lc.Withdraw(request=request):
+                    await self._withdraw(request)
+                case lc.Inform(request=request, prompt=prompt):
+                    await self._inform(request, prompt)
+        except (AmiError, CallbackError) as exc:
+            log.error("callback %s: %s failed: %s", command.request.id, type(command).__name__, exc)
+            if isinstance(command, lc.Place):
+                await self.apply(
+                    command.request.id, lc.PlaceholderLost(command.request.attempt, self._clock())
+                )
+
+    async def _place(self, request: CallbackRequest) -> None:
+        s = self._settings
+        position = placement_position(request, await self._queued_calls(request))
+        remaining = math.ceil((request.expires_at - self._clock()).total_seconds())
+        dial_options = f"D(ww{request.extension})" if request.extension else ""
+        variables = [
+            f"__CB_ID={request.id}",
+            f"__CB_CALLER_NAME_B64={_b64(request.caller_name)}",
+            f"__CB_CALLER_NUMBER={request.caller_number}",
+            f"__CB_CALLBACK_NUMBER={request.callback_number}",
+            f"__CB_EXTENSION={request.extension or ''}",
+            f"__CB_REQUESTED_AT={request.requested_at.isoformat()}",
+            f"__CB_QUEUE={request.queue}",
+            f"__CB_DIALED_NUMBER={request.dialed_number}",
+            f"__CB_PRIORITY={request.priority}",
+            f"QUEUE_PRIO={queue_prio(request.priority)}",
+            f"CB_POSITION={position}",
+            f"CB_TIMEOUT={max(1, remaining)}",
+            f"CB_RING_SECONDS={s.customer_ring_seconds}",
+            f"CB_DIAL_OPTIONS={dial_options}",
+            f"CB_OUTBOUND_CALLERID_B64={_b64(s.outbound_caller_id)}",
+        ]
+        fields: Fields = {
+            "Action": "Originate",
+            "Channel": "Local/s@callback-placeholder/n",
+            "Context": "callback-customer",
+            "Exten": "s",
+            "Priority": "1",
+            # Backstop only: Queue()'s own timeout ends the wait at max_wait.
+            "Timeout": str((max(1, remaining) + 300) * 1000),
+            "ChannelId": channel_id(request.id, request.attempt, Leg.CUSTOMER),
+            "OtherChannelId": channel_id(request.id, request.attempt, Leg.PLACEHOLDER),
+            "Variable": variables,
+            "Async": "true",
+        }
+        await self._ami.send(fields)
+        log.info(
+            "callback %s placed: queue=%s position=%s priority=%s attempt=%s",
+            request.id,
+            request.queue,
+            position,
+            request.priority,
+            request.attempt,
+        )
+
+    async def _screen_pop(self, request: CallbackRequest, agent: str) -> None:
+        await self._ami.send(
+            {
+                "Action": "UserEvent",
+                "UserEvent": "CallbackScreenPop",
+                "RequestId": request.id,
+                "CallerName": request.caller_name,
+                "CallerNumber": request.caller_number,
+                "CallbackNumber": request.callback_number,
+                "Extension": request.extension or "",
+                "RequestedAt": request.requested_at.isoformat(),
+                "Queue": request.queue,
+                "DialedNumber": request.dialed_number,
+                "Priority": str(request.priority),
+                "Agent": agent,
+            }
+        )
+
+    async def _withdraw(self, request: CallbackRequest) -> None:
+        placeholder = channel_id(request.id, request.attempt, Leg.PLACEHOLDER)
+        for entry in await self._queue_status(request.queue):
+            if entry.get("Event") == "QueueEntry" and entry.get("Uniqueid") == placeholder:
+                await self._ami.send(
+                    {
+                        "Action": "QueueWithdrawCaller",
+                        "Queue": request.queue,
+                        "Caller": str(entry.get("Channel")),
+                        "WithdrawInfo": "declined",
+                    }
+                )
+                log.info("callback %s withdrawn: every available agent declined", request.id)
+                return
+        log.warning("callback %s: placeholder not in queue %s", request.id, request.queue)
+
+    async def _inform(self, request: CallbackRequest, prompt: str) -> None:
+        s = self._settings
+        await self._ami.send(
+            {
+                "Action": "Originate",
+                "Channel": f"PJSIP/{request.callback_number}@pstn",
+                "Application": "Playback",
+                "Data": prompt,
+                "CallerID": s.outbound_caller_id,
+                "Timeout": str(s.customer_ring_seconds * 1000),
+                "ChannelId": channel_id(request.id, request.attempt, Leg.INFORM),
+                "Async": "true",
+            }
+        )
+        log.info("callback %s: informing %s (%s)", request.id, request.callback_number, prompt)

@@ -1,0 +1,178 @@
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from agi_app.domain import lifecycle as lc
+from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+PENDING = CallbackRequest(
+    id="r1",
+    channel="c1",
+    state=State.PENDING,
+    queue="support",
+    priority=5,
+    position=2,
+    caller_name="Ann",
+    caller_number="+15551230001",
+    callback_number="+15551230001",
+    extension=None,
+    dialed_number="5000",
+    queue_entered_at=T0,
+    requested_at=T0,
+    expires_at=T0 + timedelta(minutes=30),
+    timeout_prompt="callback/timeout",
+)
+AGENTS = frozenset({"PJSIP/agent1", "PJSIP/agent2"})
+
+
+def at(seconds: int) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def run(request: CallbackRequest, *events: lc.Event) -> tuple[CallbackRequest, list[lc.Command]]:
+    commands: list[lc.Command] = []
+    for event in events:
+        request, new = lc.transition(request, event)
+        commands += new
+    return request, commands
+
+
+def waiting() -> CallbackRequest:
+    request, _ = run(PENDING, lc.PlacementDue(at(1)), lc.Joined(1, at(1)))
+    assert request.state is State.WAITING
+    return request
+
+
+def test_placement_starts_an_attempt_and_places() -> None:
+    request, commands = lc.transition(PENDING, lc.PlacementDue(at(1)))
+    assert request.attempt == 1
+    assert commands == [lc.Place(request)]
+    assert request.state is State.PENDING  # until Asterisk reports the join
+
+
+def test_answered_call_and_contact() -> None:
+    request, commands = run(
+        waiting(),
+        lc.Offered(1, "PJSIP/agent1", at(10)),
+        lc.AgentAnswered(1, "PJSIP/agent1", at(12)),
+        lc.CustomerDialed(1, at(12)),
+        lc.CustomerAnswered(1, at(15)),
+        lc.CallEnded(1, at(75)),
+    )
+    assert [type(c) for c in commands] == [lc.ScreenPop]
+    assert isinstance(commands[0], lc.ScreenPop) and commands[0].agent == "PJSIP/agent1"
+    assert (request.state, request.call_outcome, request.contact_outcome) == (
+        State.DONE,
+        CallOutcome.ANSWERED,
+        ContactOutcome.ANSWERED,
+    )
+    assert (
+        request.customer_dialed_at,
+        request.customer_answered_at,
+        request.customer_ended_at,
+    ) == (
+        at(12),
+        at(15),
+        at(75),
+    )
+    assert request.agent == "PJSIP/agent1"
+
+
+def test_customer_not_reached_is_missed_call_answered_contact() -> None:
+    request, commands = run(
+        waiting(),
+        lc.Offered(1, "PJSIP/agent1", at(10)),
+        lc.AgentAnswered(1, "PJSIP/agent1", at(12)),
+        lc.CustomerDialed(1, at(12)),
+        lc.CustomerUnreached(1, "NOANSWER", at(42)),
+        lc.CallEnded(1, at(47)),
+    )
+    assert (request.call_outcome, request.contact_outcome) == (
+        CallOutcome.MISSED,
+        ContactOutcome.ANSWERED,
+    )
+    assert request.customer_ended_at == at(42)
+    assert not any(isinstance(c, lc.Inform) for c in commands)
+
+
+def test_every_available_agent_declining_withdraws_then_informs() -> None:
+    request, commands = run(
+        waiting(),
+        lc.Offered(1, "PJSIP/agent1", at(10)),
+        lc.Declined(1, "PJSIP/agent1", AGENTS, at(11)),
+    )
+    assert request.state is State.WAITING
+    assert not any(isinstance(c, lc.Withdraw) for c in commands)
+    request, commands = run(
+        request,
+        lc.Offered(1, "PJSIP/agent2", at(12)),
+        lc.Declined(1, "PJSIP/agent2", AGENTS, at(13)),
+    )
+    assert commands[-1] == lc.Withdraw(request)
+    request, commands = run(request, lc.LeftQueue(1, "WITHDRAW", at(14)))
+    assert (request.call_outcome, request.contact_outcome) == (
+        CallOutcome.ABANDONED,
+        ContactOutcome.MISSED,
+    )
+    assert commands == [lc.Inform(request, "callback/timeout")]
+
+
+def test_no_available_agent_is_not_everyone_declining() -> None:
+    _, commands = run(
+        waiting(),
+        lc.Offered(1, "PJSIP/agent1", at(10)),
+        lc.Declined(1, "PJSIP/agent1", frozenset(), at(11)),
+    )
+    assert not any(isinstance(c, lc.Withdraw) for c in commands)
+
+
+@pytest.mark.parametrize(("prompt", "informs"), [("callback/timeout", True), (None, False)])
+def test_max_wait_expires_with_or_without_message(prompt: str | None, informs: bool) -> None:
+    request = replace(waiting(), timeout_prompt=prompt)
+    request, commands = run(request, lc.LeftQueue(1, "TIMEOUT", at(1800)))
+    assert (request.state, request.call_outcome, request.contact_outcome) == (
+        State.DONE,
+        CallOutcome.EXPIRED,
+        ContactOutcome.MISSED,
+    )
+    assert bool(commands) is informs
+
+
+def test_expired_before_placement() -> None:
+    request, commands = lc.transition(PENDING, lc.PlacementDue(at(3600)))
+    assert request.call_outcome is CallOutcome.EXPIRED
+    assert commands == [lc.Inform(request, "callback/timeout")]
+
+
+def test_lost_placeholder_goes_back_to_pending_and_old_attempts_are_ignored() -> None:
+    request, _ = run(waiting(), lc.PlaceholderLost(1, at(20)))
+    assert request.state is State.PENDING
+    request, commands = run(request, lc.PlacementDue(at(21)))
+    assert request.attempt == 2 and commands == [lc.Place(request)]
+    stale, _ = run(request, lc.Joined(1, at(22)), lc.LeftQueue(1, "TIMEOUT", at(23)))
+    assert stale == request
+
+
+def test_too_many_attempts_end_in_error() -> None:
+    request = replace(PENDING, attempt=lc.MAX_ATTEMPTS)
+    request, _ = lc.transition(request, lc.PlacementDue(at(5)))
+    assert (request.call_outcome, request.contact_outcome) == (
+        CallOutcome.ERROR,
+        ContactOutcome.MISSED,
+    )
+
+
+def test_done_requests_ignore_everything_and_repeats_are_harmless() -> None:
+    done, _ = run(waiting(), lc.LeftQueue(1, "TIMEOUT", at(10)))
+    for event in (
+        lc.PlacementDue(at(11)),
+        lc.Joined(1, at(11)),
+        lc.AgentAnswered(1, "PJSIP/agent1", at(11)),
+        lc.CallEnded(1, at(11)),
+    ):
+        assert lc.transition(done, event) == (done, [])
+    once, _ = run(waiting(), lc.Offered(1, "PJSIP/agent1", at(5)))
+    twice, commands = run(once, lc.Joined(1, at(6)))
+    assert twice == once and commands == []

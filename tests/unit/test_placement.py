@@ -1,0 +1,29 @@
+from dataclasses import replace
+from datetime import timedelta
+
+from agi_app.domain.placement import QueuedCall, placement_position
+from agi_app.domain.priority import queue_prio
+from tests.unit.test_lifecycle import PENDING
+
+T0 = PENDING.queue_entered_at
+
+
+def call(level: int, seconds: int) -> QueuedCall:
+    return QueuedCall(queue_prio(level), T0 + timedelta(seconds=seconds))
+
+
+def test_back_at_the_place_among_the_same_level() -> None:
+    queued = [call(5, -60), call(5, +30), call(5, +90)]
+    assert placement_position(PENDING, queued) == 2
+
+
+def test_priority_outweighs_waiting_time() -> None:
+    urgent = replace(PENDING, priority=1, queue_entered_at=T0 + timedelta(minutes=30))
+    assert placement_position(urgent, [call(5, -1800), call(5, -60)]) == 1
+    relaxed = replace(PENDING, priority=10, queue_entered_at=T0 - timedelta(hours=1))
+    assert placement_position(relaxed, [call(5, 0), call(9, 10)]) == 3
+
+
+def test_ties_go_behind_and_empty_queue_is_first() -> None:
+    assert placement_position(PENDING, [call(5, 0)]) == 2
+    assert placement_position(PENDING, []) == 1
