@@ -47,7 +47,9 @@ async def ami(sandbox: None) -> AsyncIterator[Manager]:
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
-    return Settings(store_path=tmp_path / "callbacks.sqlite3", store_busy_timeout=0.3)
+    return Settings(
+        store_path=tmp_path / "callbacks.sqlite3", store_busy_timeout=0.3, customer_ring_seconds=5
+    )
 
 
 @pytest.fixture

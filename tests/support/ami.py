@@ -62,3 +62,14 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"{what}: not within {within}s (last: {value!r})")
         await asyncio.sleep(0.05)
+
+
+async def eventually_local(
+    probe: Callable[[], T], accept: Callable[[T], bool], *, within: float, what: str
+) -> T:
+    """``eventually`` for state the test holds itself (a phone's trace, collected events)."""
+
+    async def read() -> T:
+        return probe()
+
+    return await eventually(read, accept, within=within, what=what)

@@ -5,6 +5,8 @@ an :class:`RtpSink`.  Asterisk then sends its RTP (G.711 u-law, payload type
 0, 8 kHz, normally 20 ms per packet) to that sink.  The tests decode that
 audio and compare it with the prompt WAV files (8 kHz mono 16-bit PCM) by
 normalized cross-correlation, see :func:`match_score` and :func:`wait_heard`.
+The RFC 4733 key presses in the same stream are recorded too, see
+:meth:`RtpSink.dtmf` and :func:`wait_dtmf`.
 
 Only numpy and the standard library are used; the deprecated ``audioop``
 module is deliberately avoided (tests run with warnings as errors).
@@ -25,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "DTMF_PAYLOAD_TYPE",
     "PCMU_PAYLOAD_TYPE",
     "SAMPLE_RATE",
     "RtpPacket",
@@ -33,11 +36,16 @@ __all__ = [
     "match_score",
     "parse_rtp",
     "ulaw_decode",
+    "wait_dtmf",
     "wait_heard",
 ]
 
 SAMPLE_RATE: Final = 8000
 PCMU_PAYLOAD_TYPE: Final = 0
+#: The telephone-event payload type of the test bed's SDP (``a=rtpmap:101``).
+DTMF_PAYLOAD_TYPE: Final = 101
+#: RFC 4733 event codes of the DTMF keys.
+_DTMF_EVENTS: Final = "0123456789*#ABCD"
 
 #: Longest prompt excerpt (in seconds) correlated against the heard audio.
 MATCH_WINDOW_SECONDS: Final = 1.5
@@ -212,8 +220,14 @@ class RtpSink:
     ``async with RtpSink() as sink:`` binds 127.0.0.1 on an ephemeral port
     (``sink.port``); pass ``port=`` to bind a fixed one.  Packets are parsed
     (CSRC list, header extension and padding honoured); only payload type 0
-    (PCMU) is kept, everything else (RFC 4733 events such as PT 101, comfort
-    noise, malformed packets) is counted in :attr:`ignored_count`.
+    (PCMU) is kept as audio, everything else (RFC 4733 events, comfort noise,
+    malformed packets) is counted in :attr:`ignored_count`.
+
+    Packets of ``dtmf_payload_type`` are also read as RFC 4733 telephone
+    events: each key is recorded once, when the first packet of its event
+    with the end bit arrives (an event is identified by SSRC and RTP
+    timestamp, so the repeated end packets do not count again); see
+    :meth:`dtmf`.
 
     Within one SSRC the packets are ordered by (wrap-around aware) sequence
     number, duplicates are dropped and gaps of up to 50 packets are filled
@@ -221,9 +235,14 @@ class RtpSink:
     previous ones, in arrival order.
     """
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, port: int = 0, host: str = "127.0.0.1", *, dtmf_payload_type: int = DTMF_PAYLOAD_TYPE
+    ) -> None:
         self._requested_port = port
         self.host = host
+        self.dtmf_payload_type = dtmf_payload_type
+        self._digits: list[str] = []
+        self._events_ended: set[tuple[int, int]] = set()  # (SSRC, timestamp)
         self._transport: asyncio.DatagramTransport | None = None
         self._segments: list[_Segment] = []
         self._cache: npt.NDArray[np.float32] | None = None
@@ -275,8 +294,12 @@ class RtpSink:
         self.close()
 
     def clear(self) -> None:
-        """Forget all audio received so far (e.g. between test phases)."""
+        """Forget all audio and keys received so far (e.g. between test phases).
+
+        A late end packet of a key recorded before does not record it again.
+        """
         self._segments.clear()
+        self._digits.clear()
         self._cache = None
         self.packet_count = 0
         self.ignored_count = 0
@@ -299,12 +322,18 @@ class RtpSink:
         """Seconds of audio in :meth:`samples`."""
         return len(self.samples()) / SAMPLE_RATE
 
+    def dtmf(self) -> str:
+        """The keys received as RFC 4733 events so far, in order ("0"-"9", "*", "#", "A"-"D")."""
+        return "".join(self._digits)
+
     def _receive(self, data: bytes) -> None:
         try:
             packet = parse_rtp(data)
         except ValueError:
             self.ignored_count += 1
             return
+        if packet.payload_type == self.dtmf_payload_type:
+            self._event(packet)
         if packet.payload_type != PCMU_PAYLOAD_TYPE or not packet.payload:
             self.ignored_count += 1
             return
@@ -316,6 +345,18 @@ class RtpSink:
         segment.highest = max(segment.highest, seq)
         self.packet_count += 1
         self._cache = None
+
+    def _event(self, packet: RtpPacket) -> None:
+        """Record the key of an RFC 4733 event (section 2.3) at its first end packet."""
+        if len(packet.payload) < 4 or not packet.payload[1] & 0x80:
+            return
+        event = (packet.ssrc, packet.timestamp)
+        if event in self._events_ended:
+            return
+        self._events_ended.add(event)
+        code = packet.payload[0]
+        if code < len(_DTMF_EVENTS):
+            self._digits.append(_DTMF_EVENTS[code])
 
     def _place(self, packet: RtpPacket) -> tuple[_Segment, int]:
         """Find the segment a packet belongs to and its extended sequence."""
@@ -476,7 +517,7 @@ async def wait_heard(
     sink: RtpSink,
     prompt_path: str | os.PathLike[str],
     *,
-    timeout: float,  # noqa: ASYNC109 - a deadline for polling, not a cancel
+    timeout: float,
     threshold: float = 0.8,
     poll_interval: float = 0.1,
 ) -> float:
@@ -511,5 +552,28 @@ async def wait_heard(
                 f"best score {best:.3f} < {threshold} "
                 f"({sink.packet_count} PCMU packets, "
                 f"{len(heard) / SAMPLE_RATE:.2f} s of audio received)"
+            )
+        await asyncio.sleep(min(poll_interval, remaining))
+
+
+async def wait_dtmf(
+    sink: RtpSink,
+    digits: str,
+    *,
+    timeout: float,
+    poll_interval: float = 0.05,
+) -> None:
+    """Wait until ``digits`` appear, in a row, in the keys the sink received.
+
+    Raises :class:`AssertionError` with the keys received if they have not
+    within ``timeout`` seconds.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while digits not in sink.dtmf():
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise AssertionError(
+                f"DTMF {digits!r} not received within {timeout} s: got {sink.dtmf()!r}"
             )
         await asyncio.sleep(min(poll_interval, remaining))

@@ -20,6 +20,7 @@ from tests.support.rtp import (
     match_score,
     parse_rtp,
     ulaw_decode,
+    wait_dtmf,
     wait_heard,
 )
 
@@ -400,3 +401,83 @@ def test_match_tolerates_a_clipped_start(prompts: dict[str, Path]) -> None:
     # The stream's first 300 ms of sound were lost: still recognised.
     assert match_score(heard[onset + 2400 :], played) >= 0.9
     assert match_score(heard[onset + 2400 :], load_prompt(prompts["other"])) < 0.5
+
+
+# --------------------------------------------------------------------------
+# DTMF (RFC 4733 telephone events)
+# --------------------------------------------------------------------------
+
+
+def key_packets(
+    keys: str, *, seq: int = 40000, ts: int = 8000, ssrc: int = 0xD7F, pt: int = 101
+) -> list[bytes]:
+    """Each key as a sender such as Asterisk sends it: a first packet with the marker bit,
+    updates with a growing duration, then the end packet three times; one RTP timestamp per
+    event."""
+    codes = {**{str(d): d for d in range(10)}, "*": 10, "#": 11, "A": 12, "D": 15}
+    out = []
+    for key in keys:
+        steps = [(n, False) for n in range(1, 5)] + [(5, True)] * 3
+        for index, (n, end) in enumerate(steps):
+            event = struct.pack("!BBH", codes[key], (0x80 if end else 0) | 10, n * FRAME)
+            out.append(rtp_packet(event, seq=seq, ts=ts, ssrc=ssrc, pt=pt, marker=index == 0))
+            seq += 1
+        ts += 8 * FRAME
+    return out
+
+
+async def test_sink_records_each_key_once() -> None:
+    audio = [rtp_packet(bytes([SILENCE]) * FRAME, seq=i, ts=i * FRAME) for i in range(3)]
+    # The same key twice in a row is two events (two timestamps), so two keys.
+    packets = [*audio, *key_packets("1*55#AD")]
+    async with RtpSink() as sink:
+        await send_all(sink.port, packets)
+        await until(lambda: sink.packet_count + sink.ignored_count == len(packets))
+        assert sink.dtmf() == "1*55#AD"
+        assert sink.packet_count == 3  # the events are not audio
+        assert sink.samples().size == 3 * FRAME
+
+
+async def test_sink_dtmf_end_packets_only_reordered_and_other_ssrc() -> None:
+    first = key_packets("7", ts=100)
+    # Only end packets (the start was lost), the first end packet overtaken by a repeat,
+    # and a second stream with its own SSRC reusing the same timestamp.
+    packets = [first[5], first[4], first[6], *key_packets("8", ts=100, ssrc=0xBEEF)]
+    async with RtpSink() as sink:
+        await send_all(sink.port, packets)
+        await until(lambda: sink.ignored_count == len(packets))
+        assert sink.dtmf() == "78"
+        sink.clear()
+        assert sink.dtmf() == ""
+        # A late repeat of an end packet already recorded does not record the key again.
+        await send_all(sink.port, [first[6], *key_packets("9", ts=900)])
+        await until(lambda: sink.ignored_count == 8)
+        assert sink.dtmf() == "9"
+
+
+async def test_sink_dtmf_payload_type_is_configurable() -> None:
+    packets = key_packets("12", pt=96) + key_packets("34", ts=80000, pt=101)
+    async with RtpSink(dtmf_payload_type=96) as sink:
+        await send_all(sink.port, packets)
+        await until(lambda: sink.ignored_count == len(packets))
+        assert sink.dtmf() == "12"
+
+
+async def test_wait_dtmf_while_keys_stream() -> None:
+    packets = key_packets("0", ts=0) + key_packets("4321#", ts=16000)
+
+    async def stream(port: int) -> None:
+        for packet in packets:
+            await send_all(port, [packet])
+            await asyncio.sleep(0.005)
+
+    async with RtpSink() as sink:
+        sender = asyncio.create_task(stream(sink.port))
+        try:
+            await wait_dtmf(sink, "4321#", timeout=5)
+        finally:
+            await sender
+        assert sink.dtmf() == "04321#"
+        await wait_dtmf(sink, "21", timeout=0)
+        with pytest.raises(AssertionError, match=r"'9' not received .* got '04321#'"):
+            await wait_dtmf(sink, "9", timeout=0.2)

@@ -1,0 +1,297 @@
+"""Serving over real SIP: the placeholder keeps the place, the agent is rung first with a
+screen-pop, then the customer is dialed; declines, no answer and expiry end as DESIGN.md says.
+
+SIPp phones play the agents (5071-5073) and the carrier's customers (5090); what they
+received (INVITEs, headers, RTP audio, RFC 4733 digits) is what the tests check, together
+with the queue as AMI reports it and the store.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+from panoramisk import Manager
+from panoramisk.message import Message
+
+from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
+from agi_app.service import Service
+from tests.acceptance.calls import (
+    SOUNDS,
+    SUCCESS,
+    calling,
+    hang_up_agent,
+    in_queue,
+    not_heard,
+    set_paused,
+)
+from tests.support.ami import eventually, eventually_local, queue_callers
+from tests.support.rtp import RtpSink, wait_dtmf, wait_heard
+from tests.support.sipp import Caller
+from tests.support.uas import Behaviour, Phone
+
+AGENT1 = "PJSIP/agent1"
+
+
+class Phones:
+    """Agents and the carrier, each with an RtpSink for what it hears."""
+
+    def __init__(self, stack: AsyncExitStack, workdir: Path) -> None:
+        self._stack = stack
+        self._workdir = workdir
+
+    async def start(self, port: int, behaviour: Behaviour, name: str) -> tuple[Phone, RtpSink]:
+        sink = await self._stack.enter_async_context(RtpSink())
+        phone = Phone(port, self._workdir, behaviour, rtp_port=sink.port, name=name)
+        await self._stack.enter_async_context(phone)
+        return phone, sink
+
+
+@pytest.fixture
+async def phones(tmp_path: Path) -> AsyncIterator[Phones]:
+    async with AsyncExitStack() as stack:
+        yield Phones(stack, tmp_path)
+
+
+async def the_request(service: Service, *states: State, within: float = 20) -> CallbackRequest:
+    assert service.store is not None
+    store = service.store
+    (request,) = await eventually(
+        lambda: store.requests(*states),
+        lambda rs: len(rs) == 1,
+        within=within,
+        what=f"one request in {states}",
+    )
+    return request
+
+
+async def invites(phone: Phone, count: int, within: float = 20) -> list[dict[str, str]]:
+    return await eventually_local(
+        phone.invites,
+        lambda i: len(i) >= count,
+        within=within,
+        what=f"{count} INVITEs to {phone.name}",
+    )
+
+
+async def request_callback(
+    stack: AsyncExitStack, ami: Manager, workdir: Path, did: str, number: str, **kw: object
+) -> Caller:
+    """A caller on ``did`` presses 1 in the queue and hears success."""
+    caller, sink = await stack.enter_async_context(calling(workdir, did, number, ["1"], **kw))
+    await in_queue(ami, number)
+    await caller.nudge()
+    await wait_heard(sink, SUCCESS, timeout=20)
+    await caller.finished()
+    return caller
+
+
+async def placeholder_at(ami: Manager, position: int, count: int) -> list[dict[str, str]]:
+    return await eventually(
+        lambda: queue_callers(ami, "support"),
+        lambda es: len(es) == count and not es[position - 1]["Channel"].startswith("PJSIP/"),
+        within=10,
+        what=f"placeholder at position {position} of {count}",
+    )
+
+
+async def answered(ami: Manager, number: str) -> None:
+    """The live caller ``number`` left the queue to talk to an agent."""
+    await eventually(
+        lambda: queue_callers(ami, "support"),
+        lambda es: all(e.get("CallerIDNum") != number for e in es),
+        within=20,
+        what=f"{number} answered",
+    )
+
+
+async def test_place_kept_and_served_in_order(
+    service: Service, ami: Manager, phones: Phones, tmp_path: Path
+) -> None:
+    agent, _ = await phones.start(5071, Behaviour.ANSWER, "agent1")
+    customer, _ = await phones.start(5090, Behaviour.ANSWER, "carrier")
+    numbers = ["+15551230021", "+15551230022", "+15551230023"]
+    async with AsyncExitStack() as stack:
+        for number in numbers:
+            keys = ["1"] if number == numbers[1] else []
+            caller, sink = await stack.enter_async_context(calling(tmp_path, "5000", number, keys))
+            await in_queue(ami, number)
+            if keys:
+                await caller.nudge()
+                await wait_heard(sink, SUCCESS, timeout=20)
+                await caller.finished()
+        queue = await placeholder_at(ami, 2, 3)
+        assert [e["CallerIDNum"] for e in queue] == numbers
+        assert customer.invites() == []  # nothing is dialed out while it waits
+
+        await set_paused(ami, AGENT1, False)
+        for served, number in enumerate(numbers, start=1):
+            offered = await invites(agent, served)
+            assert offered[-1]["from_user"] == number
+            if number == numbers[1]:
+                (dialed,) = await invites(customer, 1)
+                assert dialed["request_uri"].startswith(f"sip:{number}@127.0.0.1:5090")
+                await the_request(service, State.CONNECTED)
+            else:
+                await answered(ami, number)
+            await hang_up_agent(ami, AGENT1)
+
+    request = await the_request(service, State.DONE)
+    assert (request.call_outcome, request.contact_outcome) == (
+        CallOutcome.ANSWERED,
+        ContactOutcome.ANSWERED,
+    )
+    assert request.agent == AGENT1
+    assert request.customer_dialed_at and request.customer_answered_at
+    assert request.customer_ended_at
+    assert request.customer_dialed_at <= request.customer_answered_at <= request.customer_ended_at
+    assert service.store is not None
+    events = [e.event for e in await service.store.events(request.id)]
+    assert events == [
+        "requested",
+        "PlacementDue",
+        "Joined",
+        "Offered",
+        "AgentAnswered",
+        "CustomerDialed",
+        "CustomerAnswered",
+        "CallEnded",
+    ]
+
+
+async def test_priority_1_callback_before_waiting_level_5_caller(
+    service: Service, ami: Manager, phones: Phones, tmp_path: Path
+) -> None:
+    agent, _ = await phones.start(5071, Behaviour.ANSWER, "agent1")
+    await phones.start(5090, Behaviour.ANSWER, "carrier")
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(calling(tmp_path, "5000", "+15551230031", []))
+        await in_queue(ami, "+15551230031")
+        await request_callback(stack, ami, tmp_path, "5003", "+15551230032")
+        queue = await placeholder_at(ami, 1, 2)
+        assert queue[1]["CallerIDNum"] == "+15551230031"
+        await set_paused(ami, AGENT1, False)
+        (first,) = await invites(agent, 1)
+        assert first["from_user"] == "+15551230032"
+        await the_request(service, State.CONNECTED)
+        await hang_up_agent(ami, AGENT1)
+        second = await invites(agent, 2)
+        assert second[1]["from_user"] == "+15551230031"
+    request = await the_request(service, State.DONE)
+    assert request.priority == 1
+
+
+async def test_screen_pop_headers_and_extension_digits(
+    service: Service, ami: Manager, phones: Phones, tmp_path: Path
+) -> None:
+    screen_pops: list[Message] = []
+    ami.register_event(
+        "UserEvent",
+        lambda _m, e: screen_pops.append(e) if e.get("UserEvent") == "CallbackScreenPop" else None,
+    )
+    agent, _ = await phones.start(5071, Behaviour.ANSWER, "agent1")
+    _, customer_heard = await phones.start(5090, Behaviour.ANSWER, "carrier")
+    name = 'Ann "Boss", Smith'
+    async with AsyncExitStack() as stack:
+        caller, sink = await stack.enter_async_context(
+            calling(tmp_path, "5001", "+15551230041", ["4321#", "1"], name=name)
+        )
+        await wait_heard(sink, SOUNDS / "enter-extension.wav", timeout=20)
+        await caller.nudge()
+        await in_queue(ami, "+15551230041")
+        await caller.nudge()
+        await wait_heard(sink, SUCCESS, timeout=20)
+        await caller.finished()
+        request = await the_request(service, State.WAITING)
+
+        await set_paused(ami, AGENT1, False)
+        (invite,) = await invites(agent, 1)
+        await wait_dtmf(customer_heard, "4321", timeout=20)
+        await hang_up_agent(ami, AGENT1)
+
+    expected = {
+        "Request-Id": request.id,
+        "Caller-Name": name,
+        "Caller-Number": "+15551230041",
+        "Callback-Number": "+15551230041",
+        "Extension": "4321",
+        "Requested-At": request.requested_at.isoformat(),
+        "Queue": "support",
+        "Dialed-Number": "5001",
+        "Priority": "5",
+    }
+    assert {k: invite.get(f"x-callback-{k.lower()}") for k in expected} == expected
+    assert invite["from_user"] == "+15551230041"
+    pop = await eventually_local(
+        lambda: screen_pops, lambda p: len(p) >= 1, within=5, what="screen-pop"
+    )
+    fields = {k: pop[0].get(k.replace("-", "")) for k in expected}
+    assert fields == expected
+    assert pop[0].get("Agent") == AGENT1
+
+
+async def test_customer_does_not_answer(
+    service: Service, ami: Manager, phones: Phones, tmp_path: Path
+) -> None:
+    agent, agent_heard = await phones.start(5071, Behaviour.ANSWER, "agent1")
+    customer, _ = await phones.start(5090, Behaviour.NO_ANSWER, "carrier")
+    async with AsyncExitStack() as stack:
+        await request_callback(stack, ami, tmp_path, "5000", "+15551230051")
+        await the_request(service, State.WAITING)
+        await set_paused(ami, AGENT1, False)
+        await invites(agent, 1)
+        await invites(customer, 1)
+        await wait_heard(agent_heard, SOUNDS / "customer-no-answer.wav", timeout=30)
+    request = await the_request(service, State.DONE)
+    assert (request.call_outcome, request.contact_outcome) == (
+        CallOutcome.MISSED,
+        ContactOutcome.ANSWERED,
+    )
+    await eventually_local(
+        lambda: agent.received("BYE"), lambda n: n >= 1, within=20, what="agent BYE"
+    )
+
+
+async def test_every_available_agent_declines(
+    service: Service, ami: Manager, phones: Phones, tmp_path: Path
+) -> None:
+    agent1, _ = await phones.start(5071, Behaviour.DECLINE, "agent1")
+    agent2, _ = await phones.start(5072, Behaviour.DECLINE, "agent2")
+    customer, customer_heard = await phones.start(5090, Behaviour.ANSWER, "carrier")
+    async with AsyncExitStack() as stack:
+        await request_callback(stack, ami, tmp_path, "5000", "+15551230061")
+        await the_request(service, State.WAITING)
+        for agent in (AGENT1, "PJSIP/agent2"):  # agent3 stays paused: not available
+            await set_paused(ami, agent, False)
+        request = await the_request(service, State.DONE)
+        (informed,) = await invites(customer, 1)
+        await wait_heard(customer_heard, SOUNDS / "timeout.wav", timeout=20)
+    assert informed["request_uri"].startswith("sip:+15551230061@")
+    assert (request.call_outcome, request.contact_outcome) == (
+        CallOutcome.ABANDONED,
+        ContactOutcome.MISSED,
+    )
+    assert request.declined_by == {AGENT1, "PJSIP/agent2"}
+    assert agent1.invites() and agent2.invites()
+    assert await queue_callers(ami, "support") == []
+
+
+async def test_max_wait_expiry_with_message(
+    service: Service, ami: Manager, phones: Phones, tmp_path: Path
+) -> None:
+    customer, customer_heard = await phones.start(5090, Behaviour.ANSWER, "carrier")
+    async with AsyncExitStack() as stack:
+        await request_callback(stack, ami, tmp_path, "5005", "+15551230071")
+        await the_request(service, State.WAITING)
+        assert customer.invites() == []
+        request = await the_request(service, State.DONE, within=30)
+        (informed,) = await invites(customer, 1)
+        await wait_heard(customer_heard, SOUNDS / "timeout.wav", timeout=20)
+    assert informed["request_uri"].startswith("sip:+15551230071@")
+    assert (request.call_outcome, request.contact_outcome) == (
+        CallOutcome.EXPIRED,
+        ContactOutcome.MISSED,
+    )
+    assert (request.expires_at - request.requested_at).total_seconds() == 5
+    assert await queue_callers(ami, "support") == []
+    assert not_heard(customer_heard, SUCCESS)

@@ -1,0 +1,339 @@
+"""SIPp phones that Asterisk calls: agents (5071..5073) and the carrier's customers (5090).
+
+One SIPp process in server mode per phone serves every call to its port, one after the
+other or at once (each INVITE with a new Call-ID is a new call), with a fixed
+:class:`Behaviour`. As in ``sipp.py`` the scenario is rendered from a template, because
+SIPp does not substitute ``-key`` values in XML attributes.
+
+What the phone received is read back from SIPp's message trace: :meth:`Phone.invites`
+gives the headers of each call's INVITE (screen-pop data, caller ID), :meth:`Phone.received`
+counts BYEs, CANCELs and the like. Audio goes to the port put in the SDP of the 200 OK,
+normally an :class:`~tests.support.rtp.RtpSink`'s.
+"""
+
+import asyncio
+import os
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from tests.support.sipp import free_udp_port
+
+
+class Behaviour(StrEnum):
+    ANSWER = "answer"  # 180 Ringing, 200 OK at once; then wait for Asterisk's BYE
+    DECLINE = "decline"  # 603 Decline
+    NO_ANSWER = "no-answer"  # 180 Ringing until Asterisk gives up (CANCEL, 487)
+    BUSY = "busy"  # 486 Busy Here
+
+
+_HEAD = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="{name}">
+  <recv request="INVITE"/>
+"""
+
+_TAIL = """</scenario>
+"""
+
+# A response to the last request received; To gets our tag when it has none yet.
+_RESPONSE = """  <send{retrans}>
+    <![CDATA[
+      SIP/2.0 {status}
+      [last_Via:]
+      [last_From:]
+      [last_To:]{to_tag}
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Length: 0
+    ]]>
+  </send>
+"""
+
+_TAG = ";tag=[pid]SIPpTag01[call_number]"
+_BYE_TIMEOUT_MS = 10 * 60 * 1000
+
+_OK_WITH_SDP = """  <send retrans="500">
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]{to_tag}
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=phone 53655765 2353687637 IN IP4 127.0.0.1
+      s=-
+      c=IN IP4 127.0.0.1
+      t=0 0
+      m=audio {rtp_port} RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+      a=sendrecv
+    ]]>
+  </send>
+"""
+
+# Answered: wait for Asterisk's BYE. Asterisk re-INVITEs the phone when the connected line
+# changes (the agent's call is bridged to the customer): answer with the same SDP.
+_TALKING = """  <recv request="ACK" crlf="true" next="talking"/>
+  <label id="reinvite"/>
+{reinvite_ok}  <recv request="ACK"/>
+  <label id="talking"/>
+  <recv request="INVITE" optional="true" next="reinvite"/>
+  <recv request="BYE" timeout="{bye_timeout_ms}"/>
+"""
+
+# After CANCEL: 200 OK to the CANCEL, then 487 to the INVITE. The CANCEL carries the
+# INVITE's Via branch and CSeq number, so only the CSeq method differs.
+_CANCELLED = (
+    """  <recv request="CANCEL" timeout="{cancel_timeout_ms}"/>
+"""
+    + _RESPONSE.format(retrans="", status="200 OK", to_tag=_TAG)
+    + """  <send retrans="500">
+    <![CDATA[
+      SIP/2.0 487 Request Terminated
+      [last_Via:]
+      [last_From:]
+      [last_To:]{to_tag}
+      [last_Call-ID:]
+      CSeq: [last_cseq_number] INVITE
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="ACK"/>
+"""
+)
+
+
+def _response(status: str, *, retrans: bool = False, to_tag: bool = True) -> str:
+    return _RESPONSE.format(
+        retrans=' retrans="500"' if retrans else "", status=status, to_tag=_TAG if to_tag else ""
+    )
+
+
+def _final(status: str) -> str:
+    return _response(status, retrans=True) + '  <recv request="ACK"/>\n'
+
+
+# Full names of the compact header forms (RFC 3261, 7.3.3).
+_COMPACT = {
+    "i": "call-id", "m": "contact", "e": "content-encoding", "l": "content-length",
+    "c": "content-type", "f": "from", "s": "subject", "k": "supported", "t": "to", "v": "via",
+}  # fmt: skip
+_RECEIVED = re.compile(r"^\S+ message received \[\d+\] bytes :?\s*$")
+_SEPARATOR = re.compile(r"^-{10,}")
+_URI_USER = re.compile(r"(?:sips?:([^@;>]+)@|tel:([^;>]+))")
+
+
+def _parse(text: str) -> tuple[str, dict[str, str]]:
+    """The start line and headers (lower-case names, first occurrence) of one message."""
+    lines = text.split("\n")
+    headers: dict[str, str] = {}
+    current = ""  # the header that a folded line continues ("" if a repeated one)
+    for line in lines[1:]:
+        if not line.strip():
+            break  # the body follows
+        if line[0] in " \t":
+            if current:
+                headers[current] += " " + line.strip()
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            current = ""
+            continue
+        name = key.strip().lower()
+        name = _COMPACT.get(name, name)
+        current = "" if name in headers else name
+        headers.setdefault(name, value.strip())
+    return lines[0].strip(), headers
+
+
+def _has_tag(header: str) -> bool:
+    # The tag parameter follows the URI (after '>' when the address is in brackets).
+    params = header.rsplit(">", 1)[-1] if ">" in header else header
+    return re.search(r";\s*tag=", params, re.IGNORECASE) is not None
+
+
+@dataclass
+class Phone:
+    """A SIPp UAS on 127.0.0.1:``port`` handling up to ``calls`` calls the same way."""
+
+    port: int
+    workdir: Path
+    behaviour: Behaviour
+    rtp_port: int = 0  # the port in our SDP (an RtpSink's); 0: SIPp's own media port
+    calls: int = 50  # SIPp exits by itself after this many calls (-m)
+    name: str = ""
+    cancel_timeout_s: int = 600  # NO_ANSWER: how long to ring before the call fails
+
+    def __post_init__(self) -> None:
+        self.media_port = free_udp_port()
+        stem = f"phone-{self.name or self.behaviour.value}-{self.port}"
+        self.scenario_file = self.workdir / f"{stem}.xml"
+        self.messages = self.workdir / f"{stem}-messages.log"
+        self.errors = self.workdir / f"{stem}-errors.log"
+        # A file, not a pipe: a long-lived SIPp must never block on a full pipe.
+        self.stderr = self.workdir / f"{stem}-stderr.log"
+        self._process: asyncio.subprocess.Process | None = None
+
+    def scenario(self) -> str:
+        rtp_port = self.rtp_port or "[media_port]"
+        body = {
+            Behaviour.ANSWER: _response("180 Ringing")
+            + _OK_WITH_SDP.format(to_tag=_TAG, rtp_port=rtp_port)
+            + _TALKING.format(
+                reinvite_ok=_OK_WITH_SDP.format(to_tag="", rtp_port=rtp_port),
+                bye_timeout_ms=_BYE_TIMEOUT_MS,
+            )
+            + _response("200 OK", to_tag=False),
+            Behaviour.DECLINE: _final("603 Decline"),
+            Behaviour.BUSY: _final("486 Busy Here"),
+            Behaviour.NO_ANSWER: _response("180 Ringing")
+            + _CANCELLED.format(to_tag=_TAG, cancel_timeout_ms=self.cancel_timeout_s * 1000),
+        }[self.behaviour]
+        return _HEAD.format(name=f"phone-{self.behaviour.value}") + body + _TAIL
+
+    async def start(self) -> None:
+        """Start SIPp; returns once it listens on the port (fails if it exited instead)."""
+        if self._process is not None and self._process.returncode is None:
+            raise RuntimeError(f"phone on {self.port} already started")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.scenario_file.write_text(self.scenario())
+        for stale in (self.messages, self.errors):
+            stale.unlink(missing_ok=True)
+        with self.stderr.open("wb") as stderr:
+            self._process = await asyncio.create_subprocess_exec(
+                "sipp", "-sf", str(self.scenario_file), "-m", str(self.calls),
+                "-i", "127.0.0.1", "-bind_local", "-p", str(self.port), "-mp", str(self.media_port),
+                "-aa", "-nostdin",
+                "-trace_msg", "-message_file", str(self.messages),
+                "-trace_err", "-error_file", str(self.errors),
+                stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
+            )  # fmt: skip
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while not _listening(self._process.pid, self.port):
+            if self._process.returncode is not None or loop.time() > deadline:
+                await self.stop()
+                raise AssertionError(
+                    f"SIPp phone on {self.port} did not start (exit {self._process.returncode}):"
+                    f"\n{self.log_tail()}"
+                )
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        if self._process is not None and self._process.returncode is None:
+            self._process.kill()
+            await self._process.wait()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.returncode is None
+
+    def _received(self) -> list[tuple[str, dict[str, str]]]:
+        """Every distinct request and response received, in order (retransmissions once)."""
+        if not self.messages.exists():
+            return []
+        out: list[tuple[str, dict[str, str]]] = []
+        seen: set[tuple[str, ...]] = set()  # a retransmission repeats all of these
+        for block in _blocks(self.messages.read_text(errors="replace")):
+            start, headers = _parse(block)
+            key = (start, *(headers.get(h, "") for h in ("call-id", "cseq", "via")))
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append((start, headers))
+        return out
+
+    def invites(self) -> list[dict[str, str]]:
+        """The headers of each dialog-creating INVITE, in order, with 'request_uri' and
+        'from_user' (the user part of the From URI)."""
+        out = []
+        for start, headers in self._received():
+            method, _, rest = start.partition(" ")
+            if method != "INVITE" or _has_tag(headers.get("to", "")):
+                continue
+            sender = headers.get("from", "")
+            match = _URI_USER.search(sender.rsplit("<", 1)[-1] if "<" in sender else sender)
+            out.append(
+                {
+                    **headers,
+                    "request_uri": rest.rsplit(" ", 1)[0],
+                    "from_user": (match.group(1) or match.group(2)) if match else "",
+                }
+            )
+        return out
+
+    def received(self, method: str) -> int:
+        """How many requests of ``method`` (e.g. "BYE", "CANCEL") were received in the calls
+        this phone was offered (strays, such as a late BYE for a call of an earlier phone on
+        the same port, do not count); an INVITE counts both initial INVITEs and re-INVITEs."""
+        calls = {headers.get("call-id") for headers in self.invites()}
+        return sum(
+            1
+            for start, headers in self._received()
+            if start.split(" ", 1)[0] == method and headers.get("call-id") in calls
+        )
+
+    def log_tail(self) -> str:
+        parts = []
+        for path in (self.stderr, self.errors, self.messages):
+            if path.exists():
+                parts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}")
+        return "\n".join(parts)
+
+
+def _blocks(trace: str) -> list[str]:
+    """The messages SIPp received, from its -message_file."""
+    blocks: list[str] = []
+    current: list[str] | None = None
+    for line in trace.split("\n"):
+        if _SEPARATOR.match(line):
+            if current is not None:
+                blocks.append("\n".join(current).strip("\n"))
+            current = None
+        elif current is None and _RECEIVED.match(line.strip()):
+            current = []
+        elif current is not None:
+            current.append(line.rstrip("\r"))
+    if current is not None:
+        blocks.append("\n".join(current).strip("\n"))
+    return [block for block in blocks if block]
+
+
+def _listening(pid: int, port: int) -> bool:
+    """Whether process ``pid`` has a UDP socket bound to 127.0.0.1:``port``."""
+    local = f"0100007F:{port:04X}"
+    inodes = set()
+    try:
+        with open("/proc/net/udp") as table:
+            for row in table.readlines()[1:]:
+                fields = row.split()
+                if len(fields) > 9 and fields[1] == local:
+                    inodes.add(fields[9])
+        links = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    except OSError:  # the process is gone, or an fd closed while listing
+        return False
+    return any(f"socket:[{inode}]" in links for inode in inodes)
