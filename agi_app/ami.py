@@ -34,9 +34,23 @@ class Ami:
         self.ready = asyncio.Event()
         self._manager: Manager | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._connected_at = 0.0
 
     async def start(self, timeout: float = 10.0) -> None:
         """Connect; wait up to ``timeout`` for the login, then go on reconnecting meanwhile."""
+        self._connect()
+        watchdog = asyncio.ensure_future(self._watchdog())
+        self._tasks.add(watchdog)
+        try:
+            await asyncio.wait_for(self.ready.wait(), timeout)
+        except TimeoutError:
+            log.warning(
+                "ami at %s:%s not logged in yet; retrying",
+                self._settings.ami_host,
+                self._settings.ami_port,
+            )
+
+    def _connect(self) -> None:
         s = self._settings
         manager = Manager(
             loop=asyncio.get_running_loop(),
@@ -50,15 +64,45 @@ class Ami:
             forgetable_actions=("ping", "login"),
             on_login=self._logged_in,
         )
-        # panoramisk calls this on a lost connection but never sets it itself.
-        manager.on_disconnect = self._disconnected
         manager.register_event("*", self._event)
         self._manager = manager
+        self._connected_at = asyncio.get_running_loop().time()
         manager.connect()
-        try:
-            await asyncio.wait_for(self.ready.wait(), timeout)
-        except TimeoutError:
-            log.warning("ami at %s:%s not logged in yet; retrying", s.ami_host, s.ami_port)
+        # From here on only the watchdog reconnects, with a fresh Manager: panoramisk's own
+        # retry timers could leave two connections delivering every event twice.
+        manager.connect = lambda *_args, **_kwargs: None
+        manager.connection_lost = lambda exc: self._lost(manager, exc)
+
+    async def _watchdog(self) -> None:
+        """Notice a dead or half-open connection within seconds and start over, with backoff.
+
+        panoramisk pings but never checks the answers, and a login that is never answered
+        leaves it waiting forever: both end here in a fresh connection.
+        """
+        interval = self._settings.ami_ping_interval
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while True:
+            await asyncio.sleep(interval)
+            if self.ready.is_set():
+                failures = 0
+                try:
+                    await self._send({"Action": "Ping"}, as_list=False, timeout=interval)
+                    continue
+                except AmiError as exc:
+                    log.warning("ami watchdog: %s; reconnecting", exc)
+            elif loop.time() - self._connected_at < min(interval * 2**failures, 30.0):
+                continue  # this attempt still has time
+            else:
+                failures += 1
+                log.warning("ami watchdog: not logged in (attempt %s); reconnecting", failures)
+            self._restart()
+
+    def _restart(self) -> None:
+        self.ready.clear()
+        if self._manager is not None:
+            self._manager.close()
+        self._connect()
 
     def stop(self) -> None:
         if self._manager is not None:
@@ -67,10 +111,13 @@ class Ami:
         for task in self._tasks:
             task.cancel()
 
-    def _event(self, _manager: Manager, message: Message) -> None:
-        self.events.put_nowait(message)
+    def _event(self, manager: Manager, message: Message) -> None:
+        if manager is self._manager:
+            self.events.put_nowait(message)
 
-    def _logged_in(self, _manager: Manager) -> None:
+    def _logged_in(self, manager: Manager) -> None:
+        if manager is not self._manager:
+            return
         log.info("ami logged in")
         self.ready.set()
         if self._on_login is not None:
@@ -78,9 +125,10 @@ class Ami:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _disconnected(self, _manager: Manager, exc: object) -> None:
-        log.warning("ami connection lost: %s", exc)
-        self.ready.clear()
+    def _lost(self, manager: Manager, exc: object) -> None:
+        if manager is self._manager:  # not an old one we closed
+            log.warning("ami connection lost: %s", exc)
+            self.ready.clear()
 
     async def send(self, fields: Fields, *, timeout: float = 5.0) -> Message:
         """One action, one response; AmiError unless it succeeded."""

@@ -43,4 +43,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE requests ADD COLUMN customer_answered_at TEXT;
     ALTER TABLE requests ADD COLUMN customer_ended_at TEXT;
     """,
+    # 3: one active callback per (number, queue)
+    """
+    CREATE UNIQUE INDEX requests_one_active ON requests (callback_number, queue)
+        WHERE state != 'done';
+    """,
 )

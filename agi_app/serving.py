@@ -34,6 +34,13 @@ _REPLACE_DELAY_S = 1.0
 _JOIN_TIMES_KEPT = 10_000
 
 
+def _epoch(text: str) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(text), UTC)
+    except ValueError:
+        return None
+
+
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
@@ -98,13 +105,111 @@ class Serving:
         await self._placement_due(request.id)
 
     async def resume(self) -> None:
-        """Place every request that has no placeholder (at start and after reconnecting)."""
-        for request in await self._store.requests(State.PENDING):
-            await self._placement_due(request.id)
+        """After (re)connecting: make the store agree with Asterisk, then place what is due.
 
-    async def _placement_due(self, request_id: str) -> None:
-        if self._ami.ready.is_set():  # else resume() places it once AMI is back
-            await self.apply(request_id, lc.PlacementDue(self._clock()))
+        Events were lost while we were away. A placeholder still in its queue is kept (never
+        placed twice); a customer leg still up goes on reporting; one that ended meanwhile
+        left its outcome in AstDB; anything else lost its place and is placed again, one at a
+        time in serving order so that each sees the ones before it.
+        """
+        active = await self._store.requests(
+            State.PENDING, State.WAITING, State.OFFERED, State.DIALING, State.CONNECTED
+        )
+        try:
+            queued = {
+                str(entry.get("Uniqueid"))
+                for queue in {r.queue for r in active}
+                for entry in await self._queue_status(queue)
+                if entry.get("Event") == "QueueEntry"
+            }
+            channels = {
+                str(m.get("Uniqueid")): m
+                for m in await self._ami.send_list({"Action": "CoreShowChannels"})
+                if m.get("Event") == "CoreShowChannel"
+            }
+            for request in active:
+                await self._reconcile(request, queued, channels)
+            for request in await self._store.requests(State.PENDING):
+                await self._placement_due(request.id, wait_for_join=True)
+        except AmiError as exc:
+            log.warning("resume interrupted (%s); it runs again at the next login", exc)
+
+    async def _reconcile(
+        self, request: CallbackRequest, queued: set[str], up: dict[str, Message]
+    ) -> None:
+        now = self._clock()
+        attempt = request.attempt
+        placeholder = channel_id(request.id, attempt, Leg.PLACEHOLDER)
+        customer_leg = channel_id(request.id, attempt, Leg.CUSTOMER)
+        if attempt == 0:
+            return  # never placed: placement follows
+        if placeholder in queued:
+            await self.apply(request.id, lc.Joined(attempt, now))  # if not yet known
+        elif customer_leg in up and placeholder in up:
+            # An agent took it while we were away; the leg is bridged once the customer answered.
+            if request.state in (State.PENDING, State.WAITING, State.OFFERED):
+                await self.apply(request.id, lc.AgentAnswered(attempt, request.agent or "", now))
+            if up[customer_leg].get("BridgeId"):
+                await self.apply(request.id, lc.CustomerAnswered(attempt, now))
+        elif request.state in (State.DIALING, State.CONNECTED):
+            await self._recover_leg(request)
+        else:
+            await self.apply(request.id, lc.PlaceholderLost(request.attempt, now))
+
+    async def _recover_leg(self, request: CallbackRequest) -> None:
+        """The customer leg ended while we were away: read how from AstDB."""
+        record = await self._leg_record(request.id)
+        now = self._clock()
+        attempt = request.attempt
+        if record is None or record[0] != str(attempt):
+            log.warning("callback %s: customer leg ended unseen, no record", request.id)
+            await self.apply(request.id, lc.CallEnded(attempt, now))
+            return
+        _, dialed, status, answered, ended = record
+        ended_at = _epoch(ended) or now
+        if _epoch(dialed):
+            await self.apply(request.id, lc.CustomerDialed(attempt, _epoch(dialed) or now))
+        if status == "ANSWER":
+            talk = timedelta(seconds=int(answered or 0))
+            await self.apply(request.id, lc.CustomerAnswered(attempt, ended_at - talk))
+            await self.apply(request.id, lc.CallEnded(attempt, ended_at))
+        elif status:
+            await self.apply(request.id, lc.CustomerUnreached(attempt, status, ended_at))
+        else:
+            await self.apply(request.id, lc.CallEnded(attempt, ended_at))
+
+    async def _leg_record(self, request_id: str) -> list[str] | None:
+        try:
+            messages = await self._ami.send_list(
+                {"Action": "DBGet", "Family": "callback", "Key": request_id}
+            )
+        except AmiError:
+            return None
+        for message in messages:
+            if message.get("Event") == "DBGetResponse":
+                parts = str(message.get("Val", "")).split("|")
+                return parts if len(parts) == 5 else None
+        return None
+
+    async def _placement_due(self, request_id: str, *, wait_for_join: bool = False) -> None:
+        if not self._ami.ready.is_set():
+            return  # resume() places it once AMI is back
+        await self.apply(request_id, lc.PlacementDue(self._clock()))
+        if wait_for_join:
+            request = await self._store.get(request_id)
+            if request is not None and request.state is State.PENDING:
+                placeholder = channel_id(request.id, request.attempt, Leg.PLACEHOLDER)
+                await self._until_queued(request.queue, placeholder)
+
+    async def _until_queued(self, queue: str, uniqueid: str, within: float = 5.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while loop.time() < deadline:
+            entries = await self._queue_status(queue)
+            if any(e.get("Uniqueid") == uniqueid for e in entries):
+                return
+            await asyncio.sleep(0.02)
+        log.warning("placeholder %s not in queue %s after %ss", uniqueid, queue, within)
 
     def stop(self) -> None:
         for timer in self._timers:
@@ -288,6 +393,7 @@ class Serving:
         dial_options = f"D(ww{request.extension})" if request.extension else ""
         variables = [
             f"__CB_ID={request.id}",
+            f"CB_ATTEMPT={request.attempt}",
             f"__CB_CALLER_NAME_B64={_b64(request.caller_name)}",
             f"__CB_CALLER_NUMBER={request.caller_number}",
             f"__CB_CALLBACK_NUMBER={request.callback_number}",

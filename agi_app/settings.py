@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     ami_port: int = Field(5038, ge=1, le=65535)
     ami_username: str = "callback"
     ami_secret: SecretStr = SecretStr("callback-dev-secret")
+    ami_ping_interval: float = Field(2.0, gt=0, description="seconds; a dead link is noticed in 2x")
 
     # The customer leg: who the customer sees calling, how long it rings.
     outbound_caller_id: str = Field('"Support" <5000>', pattern=r'^("[^"\r\n]*" )?<\+?[0-9]+>$')

@@ -109,18 +109,33 @@ class Store:
         return int(row[0]) if row else 0
 
     async def add(self, request: CallbackRequest) -> CallbackRequest:
-        """Store a new request, or return the one already stored for the same channel."""
+        """Store a new request, or return the one it repeats.
+
+        A request repeats another when it comes from the same channel (a retried AGI session)
+        or asks for the same number in the same queue while that one is still active: one
+        active callback per (number, queue), and it keeps its place.
+        """
         placeholders = ", ".join("?" for _ in _COLUMNS)
         try:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
                 async with self._db.execute(
-                    "SELECT * FROM requests WHERE channel = ?", (request.channel,)
+                    "SELECT * FROM requests WHERE channel = ?"
+                    " OR (callback_number = ? AND queue = ? AND state != 'done')"
+                    " ORDER BY channel = ? DESC LIMIT 1",
+                    (request.channel, request.callback_number, request.queue, request.channel),
                 ) as cursor:
-                    existing = await cursor.fetchone()
-                if existing is not None:
-                    await self._db.execute("ROLLBACK")
-                    return _request_from_row(existing)
+                    row = await cursor.fetchone()
+                if row is not None:
+                    existing = _request_from_row(row)
+                    if existing.channel != request.channel:
+                        detail = {
+                            "channel": request.channel,
+                            "dialed_number": request.dialed_number,
+                        }
+                        await self._append_event(existing, "repeated", request.requested_at, detail)
+                    await self._db.execute("COMMIT")
+                    return existing
                 await self._db.execute(
                     f"INSERT INTO requests ({', '.join(_COLUMNS)}, updated_at)"
                     f" VALUES ({placeholders}, ?)",

@@ -61,8 +61,14 @@ async def test_same_channel_is_stored_once(tmp_path: Path) -> None:
 
 
 async def test_requests_are_listed_in_serving_order(tmp_path: Path) -> None:
-    late_urgent = replace(REQUEST, id="a", channel="c1", priority=1)
-    early = replace(REQUEST, id="b", channel="c2", queue_entered_at=NOW - timedelta(hours=1))
+    late_urgent = replace(REQUEST, id="a", channel="c1", priority=1, callback_number="+1555")
+    early = replace(
+        REQUEST,
+        id="b",
+        channel="c2",
+        callback_number="+1556",
+        queue_entered_at=NOW - timedelta(hours=1),
+    )
     async with Store.open(tmp_path / "cb.sqlite3") as store:
         for request in (REQUEST, late_urgent, early):
             await store.add(request)
@@ -101,3 +107,31 @@ async def test_unopenable_store_is_refused(tmp_path: Path) -> None:
     with pytest.raises((StoreUnavailable, OSError)):
         async with Store.open(blocker / "cb.sqlite3"):
             pass
+
+
+async def test_one_active_callback_per_number_and_queue(tmp_path: Path) -> None:
+    repeat = replace(REQUEST, id="r2", channel="other-call", position=9)
+    other_queue = replace(REQUEST, id="r3", channel="c3", queue="sales")
+    async with Store.open(tmp_path / "cb.sqlite3") as store:
+        await store.add(REQUEST)
+        assert await store.add(repeat) == REQUEST  # the original place is kept
+        assert await store.add(other_queue) == other_queue
+        assert sorted(r.id for r in await store.requests()) == ["r1", "r3"]
+        assert [e.event for e in await store.events("r1")] == ["requested", "repeated"]
+        # Once done, the same number may ask again.
+        done = replace(REQUEST, state=State.DONE)
+        await store.save(REQUEST, done, "LeftQueue", NOW)
+        assert await store.add(repeat) == repeat
+
+
+async def test_database_refuses_a_second_active_request(tmp_path: Path) -> None:
+    path = tmp_path / "cb.sqlite3"
+    async with Store.open(path) as store:
+        await store.add(REQUEST)
+    with sqlite3.connect(path) as db, pytest.raises(sqlite3.IntegrityError):
+        db.execute(
+            "INSERT INTO requests (id, channel, state, queue, priority, caller_name,"
+            " caller_number, callback_number, dialed_number, queue_entered_at, requested_at,"
+            " expires_at, updated_at) VALUES ('x', 'y', 'waiting', 'support', 5, '', '',"
+            " '+15551230001', '5000', '', '', '', '')"
+        )
