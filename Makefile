@@ -10,8 +10,11 @@ STAMP := $(VENV)/.installed
 
 run: deps sandbox-up serve
 
+# The AMI secret comes from the sandbox's cache unless CALLBACK_AMI_SECRET(_FILE) is set.
 serve: $(STAMP)
-	$(VENV)/bin/agi-callback serve
+	@if [ -z "$$CALLBACK_AMI_SECRET$$CALLBACK_AMI_SECRET_FILE" ]; then \
+		export CALLBACK_AMI_SECRET_FILE=$$(docker/sandbox secret callback); fi; \
+	exec $(VENV)/bin/agi-callback serve
 
 test: deps lint sandbox-up
 	$(PY) -m pytest -q tests

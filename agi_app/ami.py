@@ -29,6 +29,7 @@ class Ami:
         self, settings: Settings, *, on_login: Callable[[], Awaitable[None]] | None = None
     ) -> None:
         self._settings = settings
+        self._secret = settings.ami_password()  # fails early and clearly when missing
         self._on_login = on_login
         self.events: asyncio.Queue[Message] = asyncio.Queue()
         self.ready = asyncio.Event()
@@ -57,7 +58,7 @@ class Ami:
             host=s.ami_host,
             port=s.ami_port,
             username=s.ami_username,
-            secret=s.ami_secret.get_secret_value(),
+            secret=self._secret,
             ping_delay=10,
             ping_interval=10,
             reconnect_timeout=1,

@@ -34,5 +34,9 @@ class InvalidExtension(CallbackError):
     code = "invalid-extension"
 
 
+class UnknownQueue(CallbackError):
+    code = "unknown-queue"
+
+
 class StoreUnavailable(CallbackError):
     code = "store-unavailable"

@@ -19,8 +19,9 @@ from agi_app.store import Store
 
 log = logging.getLogger(__name__)
 
-# One round trip for the queue's variables (all numeric, so "|" is a safe separator).
-_QUEUE_VARIABLES = "${QUEUEPOSITION}|${QUEUE_PRIO}|${QUEUEWAIT}"
+# One round trip for what the channel knows of the queue. The queue name is validated by
+# the options and the values are numeric, so "|" is a safe separator.
+_QUEUE_FACTS = "${{QUEUE_EXISTS({queue})}}|${{QUEUEPOSITION}}|${{QUEUE_PRIO}}|${{QUEUEWAIT}}"
 
 
 def _log_refusal(channel: str, exc: CallbackError) -> None:
@@ -95,10 +96,10 @@ class RequestHandler:
 
     async def _call_facts(self, agi: AgiChannel, options: ComponentOptions) -> CallFacts:
         env = agi.env
-        position = prio = wait = None
-        if options.offer is None:  # asked from inside the queue: it told us where they were
-            raw = await agi.get_full_variable(_QUEUE_VARIABLES) or "||"
-            position, prio, wait = (_int_or_none(part) for part in [*raw.split("|"), "", ""][:3])
+        raw = await agi.get_full_variable(_QUEUE_FACTS.format(queue=options.queue)) or ""
+        exists, position, prio, wait = (_int_or_none(p) for p in [*raw.split("|"), "", "", ""][:4])
+        if options.offer is not None:  # an IVR step: not in the queue, whatever it says
+            position = prio = wait = None
         variable = {
             Destination.NUMBER: options.number_var,
             Destination.EXTENSION: options.extension_var,
@@ -106,6 +107,7 @@ class RequestHandler:
         value = (await agi.get_variable(variable) or "") if variable else ""
         return CallFacts(
             channel=agi.uniqueid,
+            queue_exists=exists == 1,
             caller_number=env.get("agi_callerid", ""),
             caller_name=env.get("agi_calleridname", ""),
             presentation=env.get("agi_callingpres", ""),

@@ -76,6 +76,8 @@ class Serving:
         self._lock = asyncio.Lock()
         self.join_times = JoinTimes()
         self._timers: set[asyncio.Task[None]] = set()
+        # Requests whose placeholder was originated and has not joined or failed yet.
+        self._placing: set[str] = set()
         self._handlers: dict[str, Callable[[Message], Awaitable[None]]] = {
             "QueueCallerJoin": self._on_join,
             "AgentCalled": self._on_agent_called,
@@ -194,6 +196,8 @@ class Serving:
     async def _placement_due(self, request_id: str, *, wait_for_join: bool = False) -> None:
         if not self._ami.ready.is_set():
             return  # resume() places it once AMI is back
+        if request_id in self._placing:
+            return  # its placeholder is on its way into the queue
         await self.apply(request_id, lc.PlacementDue(self._clock()))
         if wait_for_join:
             request = await self._store.get(request_id)
@@ -222,7 +226,12 @@ class Serving:
             if before is None:
                 return
             after, commands = lc.transition(before, event)
+            lost = isinstance(event, lc.PlaceholderLost) and event.attempt == before.attempt
+            if lost:
+                self._placing.discard(request_id)
             if after == before:
+                if lost and before.state is State.PENDING:  # it never made it into the queue
+                    self._later(_REPLACE_DELAY_S, request_id)
                 return
             detail = {k: v for k, v in asdict(event).items() if k not in ("at",)}
             detail = {k: sorted(v) if isinstance(v, frozenset) else v for k, v in detail.items()}
@@ -239,6 +248,8 @@ class Serving:
                 type(event).__name__,
                 f" ({after.call_outcome} / {after.contact_outcome})" if after.call_outcome else "",
             )
+        if after.attempt != before.attempt or after.state is not State.PENDING:
+            self._placing.discard(request_id)
         for command in commands:
             await self._execute(command)
         if after.state is State.PENDING and before.state is not State.PENDING:
@@ -263,6 +274,12 @@ class Serving:
         if ref is None:
             self.join_times.record(str(message.get("Uniqueid", "")), now)
         elif ref.leg is Leg.PLACEHOLDER:
+            request = await self._store.get(ref.request_id)
+            if request is None or request.attempt != ref.attempt or request.state is State.DONE:
+                # A placeholder nobody waits for (a superseded attempt): it must not be served.
+                log.warning("hanging up stray placeholder %s", message.get("Uniqueid"))
+                await self._hangup(str(message.get("Channel", "")))
+                return
             await self.apply(ref.request_id, lc.Joined(ref.attempt, now))
 
     async def _on_agent_called(self, message: Message) -> None:
@@ -422,6 +439,7 @@ class Serving:
             "Variable": variables,
             "Async": "true",
         }
+        self._placing.add(request.id)
         await self._ami.send(fields)
         log.info(
             "callback %s placed: queue=%s position=%s priority=%s attempt=%s",
@@ -449,6 +467,12 @@ class Serving:
                 "Agent": agent,
             }
         )
+
+    async def _hangup(self, channel: str) -> None:
+        try:
+            await self._ami.send({"Action": "Hangup", "Channel": channel})
+        except AmiError as exc:
+            log.warning("hangup %s failed: %s", channel, exc)
 
     async def _withdraw(self, request: CallbackRequest) -> None:
         placeholder = channel_id(request.id, request.attempt, Leg.PLACEHOLDER)

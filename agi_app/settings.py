@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     ami_host: str = "127.0.0.1"
     ami_port: int = Field(5038, ge=1, le=65535)
     ami_username: str = "callback"
-    ami_secret: SecretStr = SecretStr("callback-dev-secret")
+    # The secret comes from the environment or a file outside the repository, never a default.
+    ami_secret: SecretStr | None = None
+    ami_secret_file: Path | None = None
     ami_ping_interval: float = Field(2.0, gt=0, description="seconds; a dead link is noticed in 2x")
 
     # The customer leg: who the customer sees calling, how long it rings.
@@ -58,6 +60,18 @@ class Settings(BaseSettings):
         config = os.environ.get("CALLBACK_CONFIG", "callback.toml")
         toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(config))
         return (init_settings, env_settings, toml)
+
+    def ami_password(self) -> str:
+        if self.ami_secret is not None:
+            return self.ami_secret.get_secret_value()
+        if self.ami_secret_file is not None:
+            try:
+                return self.ami_secret_file.read_text().strip()
+            except OSError as exc:
+                raise ValueError(f"cannot read ami_secret_file: {exc}") from exc
+        raise ValueError(
+            "set CALLBACK_AMI_SECRET or CALLBACK_AMI_SECRET_FILE (or ami_enabled=false)"
+        )
 
     def number_rules(self) -> NumberRules:
         return NumberRules(

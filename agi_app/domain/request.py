@@ -9,7 +9,7 @@ from enum import StrEnum
 from agi_app.domain.numbers import NumberRules, is_withheld, normalize_extension, normalize_number
 from agi_app.domain.options import ComponentOptions, Destination
 from agi_app.domain.priority import level_from_queue_prio
-from agi_app.errors import AnonymousCaller, InvalidNumber
+from agi_app.errors import AnonymousCaller, InvalidNumber, UnknownQueue
 
 DEFAULT_LEVEL = 5
 _QUOTED_PAIR = re.compile(r"\\(.)")
@@ -47,6 +47,7 @@ class CallFacts:
     caller_name: str
     presentation: str
     dialed_number: str
+    queue_exists: bool = True
     destination_value: str = ""  # the variable named by number_var / extension_var
     queue_position: int | None = None  # None: not asked from inside the queue
     queue_prio: int | None = None
@@ -102,6 +103,8 @@ def build_request(
     request_id: str,
     now: datetime,
 ) -> CallbackRequest:
+    if not facts.queue_exists:
+        raise UnknownQueue(f"queue {options.queue!r} does not exist")
     withheld = is_withheld(facts.caller_number, facts.presentation)
     extension: str | None = None
     if options.destination is Destination.NUMBER:

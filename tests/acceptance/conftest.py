@@ -12,7 +12,7 @@ from panoramisk import Manager
 
 from agi_app.service import Service
 from agi_app.settings import Settings
-from tests.support.ami import action, ami_client, cli, eventually
+from tests.support.ami import action, ami_client, cli, eventually, sandbox_secret
 
 REPO = Path(__file__).resolve().parents[2]
 AGENTS = ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3")
@@ -48,7 +48,10 @@ async def ami(sandbox: None) -> AsyncIterator[Manager]:
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
     return Settings(
-        store_path=tmp_path / "callbacks.sqlite3", store_busy_timeout=0.3, customer_ring_seconds=5
+        store_path=tmp_path / "callbacks.sqlite3",
+        store_busy_timeout=0.3,
+        customer_ring_seconds=5,
+        ami_secret_file=sandbox_secret("callback"),
     )
 
 

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -39,7 +39,7 @@ async def stored(service: Service) -> list[tuple[str, str, int | None, str | Non
     ]
 
 
-def queue_reply(values: str, **variables: str):  # type: ignore[no-untyped-def]
+def queue_reply(values: str, **variables: str) -> Callable[[str], str]:
     def reply(command: str) -> str:
         if command.startswith("GET FULL VARIABLE"):
             return f"200 result=1 ({values})"
@@ -52,10 +52,10 @@ def queue_reply(values: str, **variables: str):  # type: ignore[no-untyped-def]
 
 
 async def test_request_from_the_queue_is_stored_before_success(service: Service) -> None:
-    call = AgiCall(OPTIONS, reply=queue_reply("2|5|42"))
+    call = AgiCall(OPTIONS, reply=queue_reply("1|2|5|42"))
     commands = await call.run(port_of(service))
     assert commands == [
-        'GET FULL VARIABLE "${QUEUEPOSITION}|${QUEUE_PRIO}|${QUEUEWAIT}"',
+        'GET FULL VARIABLE "${QUEUE_EXISTS(support)}|${QUEUEPOSITION}|${QUEUE_PRIO}|${QUEUEWAIT}"',
         'STREAM FILE callback/request-successful ""',
         "HANGUP",
     ]
@@ -68,7 +68,7 @@ async def test_request_from_the_queue_is_stored_before_success(service: Service)
 
 async def test_extension_destination_reads_its_variable(service: Service) -> None:
     args = ["queue=support", "destination=extension", "extension_var=CALLBACK_EXTENSION"]
-    call = AgiCall(args, reply=queue_reply("1|5|3", CALLBACK_EXTENSION="77#"))
+    call = AgiCall(args, reply=queue_reply("1|1|5|3", CALLBACK_EXTENSION="77#"))
     commands = await call.run(port_of(service))
     assert "GET VARIABLE CALLBACK_EXTENSION" in commands
     assert await stored(service) == [("+15551230001", "5000", 1, "77#")]
@@ -78,7 +78,7 @@ async def test_ivr_offer_accepted(service: Service) -> None:
     def reply(command: str) -> str:
         if command.startswith("GET DATA"):
             return "200 result=1"
-        return default_reply(command)
+        return queue_reply("1|3|5|9")(command)  # stale queue variables are ignored
 
     call = AgiCall(["queue=support", "offer=callback/ivr-offer", "key=1"], reply=reply)
     commands = await call.run(port_of(service))
@@ -109,12 +109,14 @@ async def test_ivr_offer_declined_continues_in_the_dialplan(service: Service) ->
         (OPTIONS, "anonymous", "anonymous-caller"),
         (OPTIONS, "911", "blocked-number"),
         (OPTIONS, "not-a-number", "invalid-number"),
+        (["queue=nosuchqueue"], "+15551230001", "unknown-queue"),
     ],
 )
 async def test_refusals_play_the_error_prompt_and_store_nothing(
     service: Service, caplog: pytest.LogCaptureFixture, args: list[str], callerid: str, code: str
 ) -> None:
-    call = AgiCall(args, callerid=callerid, reply=queue_reply("1|5|0"))
+    exists = "0" if "queue=nosuchqueue" in args else "1"
+    call = AgiCall(args, callerid=callerid, reply=queue_reply(f"{exists}|1|5|0"))
     with caplog.at_level(logging.INFO, logger="agi_app"):
         commands = await call.run(port_of(service))
     expected_prompt = (
@@ -130,7 +132,7 @@ async def test_locked_store_gives_the_error_prompt(service: Service, tmp_path: P
     locker = sqlite3.connect(tmp_path / "cb.sqlite3", isolation_level=None)
     locker.execute("BEGIN EXCLUSIVE")
     try:
-        commands = await AgiCall(OPTIONS, reply=queue_reply("1|5|0")).run(port_of(service))
+        commands = await AgiCall(OPTIONS, reply=queue_reply("1|1|5|0")).run(port_of(service))
     finally:
         locker.execute("ROLLBACK")
         locker.close()
@@ -140,14 +142,14 @@ async def test_locked_store_gives_the_error_prompt(service: Service, tmp_path: P
 
 async def test_a_repeated_session_for_the_same_channel_stores_once(service: Service) -> None:
     for _ in range(2):
-        commands = await AgiCall(OPTIONS, reply=queue_reply("3|5|0")).run(port_of(service))
+        commands = await AgiCall(OPTIONS, reply=queue_reply("1|3|5|0")).run(port_of(service))
         assert commands[-2] == 'STREAM FILE callback/request-successful ""'
     assert await stored(service) == [("+15551230001", "5000", 3, None)]
 
 
 async def test_caller_hanging_up_mid_request_is_handled(service: Service) -> None:
     def reply(command: str) -> str:
-        return "HANGUP" if command.startswith("STREAM FILE") else queue_reply("1|5|0")(command)
+        return "HANGUP" if command.startswith("STREAM FILE") else queue_reply("1|1|5|0")(command)
 
     commands = await AgiCall(OPTIONS, reply=reply).run(port_of(service))
     # Stored (durable first), then the hangup ends the session without a crash.
@@ -161,7 +163,7 @@ async def test_peer_closing_before_its_headers_does_not_hang(service: Service) -
     await writer.drain()
     writer.close()
     # The server is still serving: a full session afterwards works.
-    commands = await AgiCall(OPTIONS, reply=queue_reply("1|5|0")).run(port_of(service))
+    commands = await AgiCall(OPTIONS, reply=queue_reply("1|1|5|0")).run(port_of(service))
     assert commands[-1] == "HANGUP"
 
 

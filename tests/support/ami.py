@@ -1,8 +1,10 @@
 """A test-side AMI client: read the queue, reset Asterisk between tests."""
 
 import asyncio
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from panoramisk import Manager
@@ -10,11 +12,25 @@ from panoramisk import Manager
 T = TypeVar("T")
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def sandbox_secret(account: str) -> Path:
+    """The file holding an AMI account's secret (outside the repo, made by docker/sandbox)."""
+    out = subprocess.run(
+        [str(REPO / "docker" / "sandbox"), "secret", account],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return Path(out.stdout.strip())
+
+
 @asynccontextmanager
 async def ami_client(
-    host: str = "127.0.0.1", port: int = 5038, username: str = "callback",
-    secret: str = "callback-dev-secret",
-) -> AsyncIterator[Manager]:  # fmt: skip
+    host: str = "127.0.0.1", port: int = 5038, username: str = "tests"
+) -> AsyncIterator[Manager]:
+    secret = sandbox_secret(username).read_text().strip()
     manager = Manager(
         host=host, port=port, username=username, secret=secret, ping_delay=0, forgetable_actions=()
     )

@@ -21,8 +21,18 @@ def test_secret_is_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
     monkeypatch.setenv("CALLBACK_AMI_SECRET", "s3cret")
     settings = Settings()
-    assert settings.ami_secret.get_secret_value() == "s3cret"
+    assert settings.ami_password() == "s3cret"
     assert "s3cret" not in repr(settings)
+
+
+def test_secret_from_a_file_and_no_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    with pytest.raises(ValueError, match="CALLBACK_AMI_SECRET"):
+        Settings().ami_password()
+    secret = tmp_path / "ami-secret"
+    secret.write_text("from-a-file\n")
+    monkeypatch.setenv("CALLBACK_AMI_SECRET_FILE", str(secret))
+    assert Settings().ami_password() == "from-a-file"
 
 
 def test_bad_values_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
