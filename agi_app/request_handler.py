@@ -15,6 +15,7 @@ from agi_app.domain.options import ComponentOptions, Destination, error_prompt, 
 from agi_app.domain.request import CallbackRequest, CallFacts, build_request
 from agi_app.errors import CallbackError
 from agi_app.fastagi import AgiChannel
+from agi_app.faults import crash_point
 from agi_app.store import Store
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,9 @@ class RequestHandler:
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         joined_at: Callable[[str], datetime | None] = lambda _uniqueid: None,
         on_stored: Callable[[CallbackRequest], Awaitable[None]] | None = None,
+        crash_at: str | None = None,
     ) -> None:
+        self._crash_at = crash_at
         self._store = store
         self._rules = rules
         self._clock = clock
@@ -71,7 +74,9 @@ class RequestHandler:
             request = build_request(
                 facts, options, self._rules, request_id=self._new_id(), now=self._clock()
             )
+            crash_point("before-commit", self._crash_at)
             stored = await self._store.add(request)
+            crash_point("after-commit", self._crash_at)
         except CallbackError as exc:
             _log_refusal(channel, exc)
             await self._finish(agi, options.error)

@@ -25,6 +25,7 @@ class Service:
         self.store: Store | None = None
         self.agi: FastAgiServer | None = None
         self.serving: Serving | None = None
+        self.ami: Ami | None = None
 
     async def __aenter__(self) -> "Service":
         s = self.settings
@@ -32,7 +33,7 @@ class Service:
             self.store = await self._stack.enter_async_context(
                 Store.open(s.store_path, busy_timeout=s.store_busy_timeout)
             )
-            handler = RequestHandler(self.store, s.number_rules())
+            handler = RequestHandler(self.store, s.number_rules(), crash_at=s.test_crash_at)
             if s.ami_enabled:
                 handler = await self._start_serving(self.store)
             self.agi = FastAgiServer({AGI_SCRIPT: handler}, allowed_peers=s.agi_allowed_peers)
@@ -48,11 +49,10 @@ class Service:
         s = self.settings
         ami = Ami(s, on_login=lambda: serving.resume())
         serving = Serving(store, ami, s)
-        self.serving = serving
+        self.serving, self.ami = serving, ami
         consumer = asyncio.ensure_future(serving.run())
 
         async def stop() -> None:
-            serving.stop()
             ami.stop()
             consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -65,6 +65,7 @@ class Service:
             s.number_rules(),
             joined_at=serving.join_times.get,
             on_stored=serving.request_stored,
+            crash_at=s.test_crash_at,
         )
 
     async def __aexit__(

@@ -6,6 +6,7 @@ request's transitions never interleave. Which event means what is one table, ``_
 
 import asyncio
 import base64
+import contextlib
 import logging
 import math
 from collections import OrderedDict
@@ -34,9 +35,13 @@ _REPLACE_DELAY_S = 1.0
 _JOIN_TIMES_KEPT = 10_000
 
 
+def _serving_order(request: CallbackRequest) -> tuple[int, datetime]:
+    return request.priority, request.queue_entered_at
+
+
 def _epoch(text: str) -> datetime | None:
     try:
-        return datetime.fromtimestamp(int(text), UTC)
+        return datetime.fromtimestamp(float(text), UTC)
     except ValueError:
         return None
 
@@ -75,9 +80,9 @@ class Serving:
         self._clock = clock
         self._lock = asyncio.Lock()
         self.join_times = JoinTimes()
-        self._timers: set[asyncio.Task[None]] = set()
-        # Requests whose placeholder was originated and has not joined or failed yet.
-        self._placing: set[str] = set()
+        # Requests to place, with the loop time before which not to.
+        self._due: dict[str, float] = {}
+        self._wake = asyncio.Event()
         self._handlers: dict[str, Callable[[Message], Awaitable[None]]] = {
             "QueueCallerJoin": self._on_join,
             "AgentCalled": self._on_agent_called,
@@ -92,7 +97,10 @@ class Serving:
 
     # ---- entry points ----------------------------------------------------------------------
     async def run(self) -> None:
-        """Consume AMI events until cancelled."""
+        """Consume AMI events and place what is due, until cancelled."""
+        await asyncio.gather(self._consume_events(), self._place_forever())
+
+    async def _consume_events(self) -> None:
         while True:
             message = await self._ami.events.get()
             handler = self._handlers.get(str(message.get("Event", "")))
@@ -104,7 +112,7 @@ class Serving:
                 log.exception("serving failed on %s", message.get("Event"))
 
     async def request_stored(self, request: CallbackRequest) -> None:
-        await self._placement_due(request.id)
+        self._mark_due(request.id)
 
     async def resume(self) -> None:
         """After (re)connecting: make the store agree with Asterisk, then place what is due.
@@ -131,8 +139,10 @@ class Serving:
             }
             for request in active:
                 await self._reconcile(request, queued, channels)
-            for request in await self._store.requests(State.PENDING):
-                await self._placement_due(request.id, wait_for_join=True)
+            pending = await self._store.requests(State.PENDING)
+            for request in pending:
+                self._mark_due(request.id)
+            log.info("resume done: %s active, %s to place", len(active), len(pending))
         except AmiError as exc:
             log.warning("resume interrupted (%s); it runs again at the next login", exc)
 
@@ -155,12 +165,16 @@ class Serving:
                 await self.apply(request.id, lc.CustomerAnswered(attempt, now))
         elif request.state in (State.DIALING, State.CONNECTED):
             await self._recover_leg(request)
+        elif (record := await self._leg_record(request.id)) and record[0] == str(attempt):
+            # Served from start to end while we were away.
+            await self.apply(request.id, lc.AgentAnswered(attempt, request.agent or "", now))
+            await self._recover_leg(request, record)
         else:
             await self.apply(request.id, lc.PlaceholderLost(request.attempt, now))
 
-    async def _recover_leg(self, request: CallbackRequest) -> None:
+    async def _recover_leg(self, request: CallbackRequest, record: list[str] | None = None) -> None:
         """The customer leg ended while we were away: read how from AstDB."""
-        record = await self._leg_record(request.id)
+        record = record or await self._leg_record(request.id)
         now = self._clock()
         attempt = request.attempt
         if record is None or record[0] != str(attempt):
@@ -172,7 +186,7 @@ class Serving:
         if _epoch(dialed):
             await self.apply(request.id, lc.CustomerDialed(attempt, _epoch(dialed) or now))
         if status == "ANSWER":
-            talk = timedelta(seconds=int(answered or 0))
+            talk = timedelta(seconds=float(answered or 0))
             await self.apply(request.id, lc.CustomerAnswered(attempt, ended_at - talk))
             await self.apply(request.id, lc.CallEnded(attempt, ended_at))
         elif status:
@@ -193,17 +207,36 @@ class Serving:
                 return parts if len(parts) == 5 else None
         return None
 
-    async def _placement_due(self, request_id: str, *, wait_for_join: bool = False) -> None:
-        if not self._ami.ready.is_set():
-            return  # resume() places it once AMI is back
-        if request_id in self._placing:
-            return  # its placeholder is on its way into the queue
-        await self.apply(request_id, lc.PlacementDue(self._clock()))
-        if wait_for_join:
-            request = await self._store.get(request_id)
-            if request is not None and request.state is State.PENDING:
-                placeholder = channel_id(request.id, request.attempt, Leg.PLACEHOLDER)
-                await self._until_queued(request.queue, placeholder)
+    # ---- placement: one worker, one placeholder at a time ---------------------------------
+    def _mark_due(self, request_id: str, delay: float = 0.0) -> None:
+        not_before = asyncio.get_running_loop().time() + delay
+        self._due[request_id] = min(self._due.get(request_id, not_before), not_before)
+        self._wake.set()
+
+    async def _place_forever(self) -> None:
+        """Place due requests in serving order, each after the one before is in its queue.
+
+        The only place that starts placements, so a request never has two in flight, and
+        every position is computed from a queue that holds the placeholders placed before.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._ami.ready.wait()
+            now = loop.time()
+            ready = [rid for rid, not_before in self._due.items() if not_before <= now]
+            if not ready:
+                self._wake.clear()
+                wait = min(self._due.values()) - now if self._due else None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                continue
+            requests = [r for r in [await self._store.get(rid) for rid in ready] if r is not None]
+            for request in sorted(requests, key=_serving_order):
+                self._due.pop(request.id, None)
+                await self.apply(request.id, lc.PlacementDue(self._clock()))
+            for rid in ready:
+                if await self._store.get(rid) is None:
+                    self._due.pop(rid, None)
 
     async def _until_queued(self, queue: str, uniqueid: str, within: float = 5.0) -> None:
         loop = asyncio.get_running_loop()
@@ -215,10 +248,6 @@ class Serving:
             await asyncio.sleep(0.02)
         log.warning("placeholder %s not in queue %s after %ss", uniqueid, queue, within)
 
-    def stop(self) -> None:
-        for timer in self._timers:
-            timer.cancel()
-
     # ---- the one place where requests change -----------------------------------------------
     async def apply(self, request_id: str, event: lc.Event) -> None:
         async with self._lock:
@@ -227,11 +256,9 @@ class Serving:
                 return
             after, commands = lc.transition(before, event)
             lost = isinstance(event, lc.PlaceholderLost) and event.attempt == before.attempt
-            if lost:
-                self._placing.discard(request_id)
+            if lost and after.state is State.PENDING:
+                self._mark_due(request_id, _REPLACE_DELAY_S)  # place it again, shortly
             if after == before:
-                if lost and before.state is State.PENDING:  # it never made it into the queue
-                    self._later(_REPLACE_DELAY_S, request_id)
                 return
             detail = {k: v for k, v in asdict(event).items() if k not in ("at",)}
             detail = {k: sorted(v) if isinstance(v, frozenset) else v for k, v in detail.items()}
@@ -248,21 +275,8 @@ class Serving:
                 type(event).__name__,
                 f" ({after.call_outcome} / {after.contact_outcome})" if after.call_outcome else "",
             )
-        if after.attempt != before.attempt or after.state is not State.PENDING:
-            self._placing.discard(request_id)
         for command in commands:
             await self._execute(command)
-        if after.state is State.PENDING and before.state is not State.PENDING:
-            self._later(_REPLACE_DELAY_S, request_id)
-
-    def _later(self, delay: float, request_id: str) -> None:
-        async def replace() -> None:
-            await asyncio.sleep(delay)
-            await self._placement_due(request_id)
-
-        task = asyncio.ensure_future(replace())
-        self._timers.add(task)
-        task.add_done_callback(self._timers.discard)
 
     # ---- AMI events -> domain events -------------------------------------------------------
     def _ref(self, message: Message, field: str = "Uniqueid") -> ChannelRef | None:
@@ -277,7 +291,12 @@ class Serving:
             request = await self._store.get(ref.request_id)
             if request is None or request.attempt != ref.attempt or request.state is State.DONE:
                 # A placeholder nobody waits for (a superseded attempt): it must not be served.
-                log.warning("hanging up stray placeholder %s", message.get("Uniqueid"))
+                log.warning(
+                    "hanging up stray placeholder %s (request at attempt %s, %s)",
+                    message.get("Uniqueid"),
+                    request and request.attempt,
+                    request and request.state,
+                )
                 await self._hangup(str(message.get("Channel", "")))
                 return
             await self.apply(ref.request_id, lc.Joined(ref.attempt, now))
@@ -404,6 +423,11 @@ class Serving:
                 )
 
     async def _place(self, request: CallbackRequest) -> None:
+        await self._originate_placeholder(request)
+        placeholder = channel_id(request.id, request.attempt, Leg.PLACEHOLDER)
+        await self._until_queued(request.queue, placeholder)
+
+    async def _originate_placeholder(self, request: CallbackRequest) -> None:
         s = self._settings
         position = placement_position(request, await self._queued_calls(request))
         remaining = math.ceil((request.expires_at - self._clock()).total_seconds())
@@ -439,7 +463,6 @@ class Serving:
             "Variable": variables,
             "Async": "true",
         }
-        self._placing.add(request.id)
         await self._ami.send(fields)
         log.info(
             "callback %s placed: queue=%s position=%s priority=%s attempt=%s",

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     blocked_number_types: list[str] = ["PREMIUM_RATE"]
 
     log_level: str = "INFO"
+    # Tests only: die like kill -9 just before or just after a request's commit.
+    test_crash_at: Literal["before-commit", "after-commit"] | None = None
 
     @classmethod
     def settings_customise_sources(

@@ -1,14 +1,17 @@
 """What the acceptance tests do with phones: call in, wait in the queue, bring agents in."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from panoramisk import Manager
 
-from tests.support.ami import action, eventually, queue_callers
-from tests.support.rtp import RtpSink, load_prompt, match_score
+from agi_app.domain.request import CallbackRequest, State
+from agi_app.store import Store
+from tests.support.ami import action, eventually, eventually_local, queue_callers
+from tests.support.rtp import RtpSink, load_prompt, match_score, wait_heard
 from tests.support.sipp import Caller
+from tests.support.uas import Behaviour, Phone
 
 SOUNDS = Path(__file__).resolve().parents[2] / "sounds" / "callback"
 SUCCESS = SOUNDS / "request-successful.wav"
@@ -52,3 +55,57 @@ async def set_paused(ami: Manager, agent: str, paused: bool) -> None:
 async def hang_up_agent(ami: Manager, agent: str) -> None:
     """What the agent's hang-up key does: end the call on the agent's channel."""
     await action(ami, Action="Hangup", Channel=f"/^{agent.replace('/', '.')}-/")
+
+
+class Phones:
+    """Agents and the carrier, each with an RtpSink for what it hears."""
+
+    def __init__(self, stack: AsyncExitStack, workdir: Path) -> None:
+        self._stack = stack
+        self._workdir = workdir
+
+    async def start(self, port: int, behaviour: Behaviour, name: str) -> tuple[Phone, RtpSink]:
+        sink = await self._stack.enter_async_context(RtpSink())
+        phone = Phone(port, self._workdir, behaviour, rtp_port=sink.port, name=name)
+        await self._stack.enter_async_context(phone)
+        return phone, sink
+
+
+async def the_request(store: Store, *states: State, within: float = 20) -> CallbackRequest:
+    (request,) = await eventually(
+        lambda: store.requests(*states),
+        lambda rs: len(rs) == 1,
+        within=within,
+        what=f"one request in {states}",
+    )
+    return request
+
+
+async def invites(phone: Phone, count: int, within: float = 20) -> list[dict[str, str]]:
+    return await eventually_local(
+        phone.invites,
+        lambda i: len(i) >= count,
+        within=within,
+        what=f"{count} INVITEs to {phone.name}",
+    )
+
+
+async def request_callback(
+    stack: AsyncExitStack, ami: Manager, workdir: Path, did: str, number: str, **kw: object
+) -> Caller:
+    """A caller on ``did`` presses 1 in the queue and hears success."""
+    caller, sink = await stack.enter_async_context(calling(workdir, did, number, ["1"], **kw))
+    await in_queue(ami, number)
+    await caller.nudge()
+    await wait_heard(sink, SUCCESS, timeout=20)
+    await caller.finished()
+    return caller
+
+
+async def placeholder_at(ami: Manager, position: int, count: int) -> list[dict[str, str]]:
+    return await eventually(
+        lambda: queue_callers(ami, "support"),
+        lambda es: len(es) == count and not es[position - 1]["Channel"].startswith("PJSIP/"),
+        within=10,
+        what=f"placeholder at position {position} of {count}",
+    )

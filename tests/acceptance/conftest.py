@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from panoramisk import Manager
 
 from agi_app.service import Service
 from agi_app.settings import Settings
+from tests.acceptance.calls import Phones
 from tests.support.ami import action, ami_client, cli, eventually, sandbox_secret
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,6 +55,12 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         customer_ring_seconds=5,
         ami_secret_file=sandbox_secret("callback"),
     )
+
+
+@pytest.fixture
+async def phones(tmp_path: Path) -> AsyncIterator[Phones]:
+    async with AsyncExitStack() as stack:
+        yield Phones(stack, tmp_path)
 
 
 @pytest.fixture

@@ -6,93 +6,39 @@ received (INVITEs, headers, RTP audio, RFC 4733 digits) is what the tests check,
 with the queue as AMI reports it and the store.
 """
 
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-import pytest
 from panoramisk import Manager
 from panoramisk.message import Message
 
-from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
+from agi_app.domain.request import CallOutcome, ContactOutcome, State
 from agi_app.service import Service
+from agi_app.store import Store
 from tests.acceptance.calls import (
     SOUNDS,
     SUCCESS,
+    Phones,
     calling,
     hang_up_agent,
     in_queue,
+    invites,
     not_heard,
+    placeholder_at,
+    request_callback,
     set_paused,
+    the_request,
 )
 from tests.support.ami import eventually, eventually_local, queue_callers
-from tests.support.rtp import RtpSink, wait_dtmf, wait_heard
-from tests.support.sipp import Caller
-from tests.support.uas import Behaviour, Phone
+from tests.support.rtp import wait_dtmf, wait_heard
+from tests.support.uas import Behaviour
 
 AGENT1 = "PJSIP/agent1"
 
 
-class Phones:
-    """Agents and the carrier, each with an RtpSink for what it hears."""
-
-    def __init__(self, stack: AsyncExitStack, workdir: Path) -> None:
-        self._stack = stack
-        self._workdir = workdir
-
-    async def start(self, port: int, behaviour: Behaviour, name: str) -> tuple[Phone, RtpSink]:
-        sink = await self._stack.enter_async_context(RtpSink())
-        phone = Phone(port, self._workdir, behaviour, rtp_port=sink.port, name=name)
-        await self._stack.enter_async_context(phone)
-        return phone, sink
-
-
-@pytest.fixture
-async def phones(tmp_path: Path) -> AsyncIterator[Phones]:
-    async with AsyncExitStack() as stack:
-        yield Phones(stack, tmp_path)
-
-
-async def the_request(service: Service, *states: State, within: float = 20) -> CallbackRequest:
+def store(service: Service) -> Store:
     assert service.store is not None
-    store = service.store
-    (request,) = await eventually(
-        lambda: store.requests(*states),
-        lambda rs: len(rs) == 1,
-        within=within,
-        what=f"one request in {states}",
-    )
-    return request
-
-
-async def invites(phone: Phone, count: int, within: float = 20) -> list[dict[str, str]]:
-    return await eventually_local(
-        phone.invites,
-        lambda i: len(i) >= count,
-        within=within,
-        what=f"{count} INVITEs to {phone.name}",
-    )
-
-
-async def request_callback(
-    stack: AsyncExitStack, ami: Manager, workdir: Path, did: str, number: str, **kw: object
-) -> Caller:
-    """A caller on ``did`` presses 1 in the queue and hears success."""
-    caller, sink = await stack.enter_async_context(calling(workdir, did, number, ["1"], **kw))
-    await in_queue(ami, number)
-    await caller.nudge()
-    await wait_heard(sink, SUCCESS, timeout=20)
-    await caller.finished()
-    return caller
-
-
-async def placeholder_at(ami: Manager, position: int, count: int) -> list[dict[str, str]]:
-    return await eventually(
-        lambda: queue_callers(ami, "support"),
-        lambda es: len(es) == count and not es[position - 1]["Channel"].startswith("PJSIP/"),
-        within=10,
-        what=f"placeholder at position {position} of {count}",
-    )
+    return service.store
 
 
 async def answered(ami: Manager, number: str) -> None:
@@ -131,12 +77,12 @@ async def test_place_kept_and_served_in_order(
             if number == numbers[1]:
                 (dialed,) = await invites(customer, 1)
                 assert dialed["request_uri"].startswith(f"sip:{number}@127.0.0.1:5090")
-                await the_request(service, State.CONNECTED)
+                await the_request(store(service), State.CONNECTED)
             else:
                 await answered(ami, number)
             await hang_up_agent(ami, AGENT1)
 
-    request = await the_request(service, State.DONE)
+    request = await the_request(store(service), State.DONE)
     assert (request.call_outcome, request.contact_outcome) == (
         CallOutcome.ANSWERED,
         ContactOutcome.ANSWERED,
@@ -173,11 +119,11 @@ async def test_priority_1_callback_before_waiting_level_5_caller(
         await set_paused(ami, AGENT1, False)
         (first,) = await invites(agent, 1)
         assert first["from_user"] == "+15551230032"
-        await the_request(service, State.CONNECTED)
+        await the_request(store(service), State.CONNECTED)
         await hang_up_agent(ami, AGENT1)
         second = await invites(agent, 2)
         assert second[1]["from_user"] == "+15551230031"
-    request = await the_request(service, State.DONE)
+    request = await the_request(store(service), State.DONE)
     assert request.priority == 1
 
 
@@ -202,7 +148,7 @@ async def test_screen_pop_headers_and_extension_digits(
         await caller.nudge()
         await wait_heard(sink, SUCCESS, timeout=20)
         await caller.finished()
-        request = await the_request(service, State.WAITING)
+        request = await the_request(store(service), State.WAITING)
 
         await set_paused(ami, AGENT1, False)
         (invite,) = await invites(agent, 1)
@@ -237,12 +183,12 @@ async def test_customer_does_not_answer(
     customer, _ = await phones.start(5090, Behaviour.NO_ANSWER, "carrier")
     async with AsyncExitStack() as stack:
         await request_callback(stack, ami, tmp_path, "5000", "+15551230051")
-        await the_request(service, State.WAITING)
+        await the_request(store(service), State.WAITING)
         await set_paused(ami, AGENT1, False)
         await invites(agent, 1)
         await invites(customer, 1)
         await wait_heard(agent_heard, SOUNDS / "customer-no-answer.wav", timeout=30)
-    request = await the_request(service, State.DONE)
+    request = await the_request(store(service), State.DONE)
     assert (request.call_outcome, request.contact_outcome) == (
         CallOutcome.MISSED,
         ContactOutcome.ANSWERED,
@@ -260,10 +206,10 @@ async def test_every_available_agent_declines(
     customer, customer_heard = await phones.start(5090, Behaviour.ANSWER, "carrier")
     async with AsyncExitStack() as stack:
         await request_callback(stack, ami, tmp_path, "5000", "+15551230061")
-        await the_request(service, State.WAITING)
+        await the_request(store(service), State.WAITING)
         for agent in (AGENT1, "PJSIP/agent2"):  # agent3 stays paused: not available
             await set_paused(ami, agent, False)
-        request = await the_request(service, State.DONE)
+        request = await the_request(store(service), State.DONE)
         (informed,) = await invites(customer, 1)
         await wait_heard(customer_heard, SOUNDS / "timeout.wav", timeout=20)
     assert informed["request_uri"].startswith("sip:+15551230061@")
@@ -282,9 +228,9 @@ async def test_max_wait_expiry_with_message(
     customer, customer_heard = await phones.start(5090, Behaviour.ANSWER, "carrier")
     async with AsyncExitStack() as stack:
         await request_callback(stack, ami, tmp_path, "5005", "+15551230071")
-        await the_request(service, State.WAITING)
+        await the_request(store(service), State.WAITING)
         assert customer.invites() == []
-        request = await the_request(service, State.DONE, within=30)
+        request = await the_request(store(service), State.DONE, within=30)
         (informed,) = await invites(customer, 1)
         await wait_heard(customer_heard, SOUNDS / "timeout.wav", timeout=20)
     assert informed["request_uri"].startswith("sip:+15551230071@")
