@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := sip-tester debootstrap
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test test-unit test-integration test-acceptance lint deps sandbox-up sandbox-down sounds clean
+.PHONY: run serve test test-unit test-integration test-acceptance load lint deps sandbox-up sandbox-down sounds clean
 
 run: deps sandbox-up serve
 
@@ -27,6 +27,10 @@ test-integration: $(STAMP)
 
 test-acceptance: deps sandbox-up
 	$(PY) -m pytest -q tests/acceptance
+
+# 200 callers pressing 1 within one minute (about 90 s; also part of make test).
+load: deps sandbox-up
+	$(PY) -m pytest -q -m load tests/acceptance
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check agi_app tests

@@ -100,6 +100,50 @@ _CALLER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 </scenario>
 """
 
+_REFUSED = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="refused-caller">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:{from_user}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  {refusals}
+  <label id="refused"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      [last_Via:]
+      From: <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+</scenario>
+"""
+# Any of these ends the call as refused; a 200 OK would make the scenario fail.
+_REFUSAL_CODES = ("403", "404", "480", "484", "486", "488", "500", "503", "603")
+
 _STEP = """<recv request="INFO" timeout="{timeout_ms}"/>
   <send>
     <![CDATA[
@@ -128,6 +172,7 @@ class Caller:
     step_timeout_s: int = 30
     bye_timeout_s: int = 60
     rtp_port: int = 0
+    expect_failure: bool = False  # the call must be refused (4xx/5xx/6xx), never answered
 
     def __post_init__(self) -> None:
         self.sip_port = free_udp_port()
@@ -139,6 +184,15 @@ class Caller:
         self.errors = self.workdir / f"caller-{self.sip_port}-errors.log"
 
     def scenario(self) -> str:
+        if self.expect_failure:
+            last = len(_REFUSAL_CODES) - 1
+            refusals = "\n  ".join(
+                f'<recv response="{code}"'
+                + ("" if i == last else ' optional="true" next="refused"')
+                + "/>"
+                for i, code in enumerate(_REFUSAL_CODES)
+            )
+            return _REFUSED.format(from_user=self.number, refusals=refusals)
         steps = []
         for group, keys in enumerate(self.key_groups):
             pcap = self.workdir / f"caller-{self.sip_port}-keys{group}.pcap"
