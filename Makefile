@@ -3,10 +3,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := sip-tester debootstrap
+# SIPp for the phones, debootstrap for the sandbox root, Chromium for the browser test.
+APT_PACKAGES := sip-tester debootstrap chromium
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test test-unit test-integration test-acceptance load lint deps sandbox-up sandbox-down sounds clean
+.PHONY: run demo serve test test-unit test-integration test-acceptance load lint deps sandbox-up sandbox-down sounds clean
 
 run: deps sandbox-up serve
 
@@ -27,6 +28,10 @@ test-integration: $(STAMP)
 
 test-acceptance: deps sandbox-up
 	$(PY) -m pytest -q tests/acceptance
+
+# A full callback played by SIPp phones, its timeline printed live; then the Live view.
+demo: deps sandbox-up
+	CALLBACK_AMI_SECRET_FILE=$$(docker/sandbox secret callback) $(PY) -m tests.demo
 
 # 200 callers pressing 1 within one minute (about 90 s; also part of make test).
 load: deps sandbox-up

@@ -1,19 +1,54 @@
-"""The console script ``agi-callback``: run the service, look at the store."""
+"""The console script ``agi-callback``: run the service, look at and steer callbacks.
+
+agi-callback serve                      the service, in the foreground
+agi-callback list [--all] [--json]      callbacks not finished yet (or all)
+agi-callback show ID                    one callback and its event log
+agi-callback cancel ID [--by NAME]      through the running service (needs the web token)
+agi-callback reprioritize ID LEVEL [--by NAME]
+agi-callback report [--format table|csv|json] [--since YYYY-MM-DD]
+"""
 
 import argparse
 import asyncio
 import contextlib
+import csv
 import json
 import logging
 import signal
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
-from dataclasses import asdict
-from datetime import datetime
+from dataclasses import asdict, fields
+from datetime import date, datetime
+from typing import Any
 
+from agi_app.domain.report import ReportRow, report
+from agi_app.domain.request import CallbackRequest
+from agi_app.metrics import WAITING_STATES
 from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.store import Store
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, frozenset):
+        return sorted(value)
+    return value
+
+
+def _row(request: CallbackRequest) -> dict[str, Any]:
+    return {k: _jsonable(v) for k, v in asdict(request).items()}
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
 
 
 async def _serve(settings: Settings) -> None:
@@ -25,30 +60,107 @@ async def _serve(settings: Settings) -> None:
         await stop.wait()
 
 
-async def _list(settings: Settings, as_json: bool) -> None:
+async def _read(settings: Settings, args: argparse.Namespace) -> int:
     async with Store.open(settings.store_path, busy_timeout=settings.store_busy_timeout) as store:
-        requests = await store.requests()
-    if as_json:
-        rows = [
-            {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(r).items()}
-            for r in requests
+        if args.command == "show":
+            request = await store.get(args.id)
+            if request is None:
+                print(f"no callback {args.id}", file=sys.stderr)
+                return 1
+            events = [{**asdict(e), "at": e.at.isoformat()} for e in await store.events(args.id)]
+            print(json.dumps({**_row(request), "events": events}, indent=2))
+            return 0
+        if args.command == "list":
+            requests = await store.requests(*(() if args.all else WAITING_STATES))
+            if args.json:
+                print(json.dumps([_row(r) for r in requests], indent=2))
+                return 0
+            rows = [
+                [
+                    r.requested_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    r.state.value,
+                    r.queue,
+                    str(r.priority),
+                    r.callback_number + (f" ext {r.extension}" if r.extension else ""),
+                    r.caller_name,
+                    str(r.call_outcome or ""),
+                    r.id,
+                ]
+                for r in requests
+            ]
+            headers = ["requested at", "state", "queue", "prio", "number", "name", "outcome"]
+            print(_table([*headers, "id"], rows) if rows else "no callbacks")
+            return 0
+        since = date.fromisoformat(args.since) if args.since else None
+        requests = [
+            r for r in await store.requests() if not since or r.requested_at.date() >= since
         ]
-        print(json.dumps(rows, indent=2))
-        return
-    print(f"{'requested at':<20} {'state':<9} {'queue':<10} {'prio':>4} {'pos':>4}  number")
-    for r in requests:
-        at = r.requested_at.strftime("%Y-%m-%d %H:%M:%S")
-        number = r.callback_number + (f" ext {r.extension}" if r.extension else "")
-        pos = "-" if r.position is None else str(r.position)
-        print(f"{at:<20} {r.state:<9} {r.queue:<10} {r.priority:>4} {pos:>4}  {number}")
+        _print_report(report(requests), args.format)
+        return 0
+
+
+def _print_report(rows: list[ReportRow], fmt: str) -> None:
+    names = [f.name for f in fields(ReportRow)]
+    data = [{k: _jsonable(v) for k, v in asdict(r).items()} for r in rows]
+    if fmt == "json":
+        print(json.dumps(data, indent=2))
+    elif fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=names)
+        writer.writeheader()
+        writer.writerows(data)
+    else:
+        cells = [["" if d[n] is None else str(d[n]) for n in names] for d in data]
+        print(_table(names, cells) if cells else "no callbacks")
+
+
+def _act(settings: Settings, request_id: str, action: str, body: dict[str, Any]) -> int:
+    if settings.web_token is None:
+        print("set CALLBACK_WEB_TOKEN (the service's supervisor token)", file=sys.stderr)
+        return 2
+    url = f"http://{settings.web_host}:{settings.web_port}/api/callbacks/{request_id}/{action}"
+    call = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {settings.web_token.get_secret_value()}",
+            "Content-Type": "application/json",
+        },
+    )
+    try:
+        with urllib.request.urlopen(call, timeout=10) as response:
+            print(json.dumps(json.load(response)))
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(f"{action} refused ({exc.code}): {exc.read().decode()}", file=sys.stderr)
+    except OSError as exc:
+        print(f"cannot reach the service at {url}: {exc}", file=sys.stderr)
+    return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="agi-callback", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="agi-callback",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the callback service in the foreground")
-    listing = commands.add_parser("list", help="list the stored callback requests")
+    listing = commands.add_parser("list", help="callbacks not finished yet")
+    listing.add_argument("--all", action="store_true", help="finished ones too")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
+    show = commands.add_parser("show", help="one callback and its event log (JSON)")
+    show.add_argument("id")
+    cancel = commands.add_parser("cancel", help="cancel a waiting callback")
+    cancel.add_argument("id")
+    cancel.add_argument("--by", default="cli", help="who did it (event log)")
+    move = commands.add_parser("reprioritize", help="move a waiting callback to another level")
+    move.add_argument("id")
+    move.add_argument("level", type=int, choices=range(1, 11), metavar="LEVEL(1-10)")
+    move.add_argument("--by", default="cli", help="who did it (event log)")
+    rep = commands.add_parser("report", help="per queue and day: requests, outcomes, waits")
+    rep.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    rep.add_argument("--since", help="first day, YYYY-MM-DD")
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -57,11 +169,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.command == "cancel":
+        return _act(settings, args.id, "cancel", {"by": args.by})
+    if args.command == "reprioritize":
+        return _act(settings, args.id, "priority", {"level": args.level, "by": args.by})
     with contextlib.suppress(KeyboardInterrupt):
         if args.command == "serve":
             asyncio.run(_serve(settings))
-        else:
-            asyncio.run(_list(settings, args.json))
+            return 0
+        return asyncio.run(_read(settings, args))
     return 0
 
 

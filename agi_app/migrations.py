@@ -48,4 +48,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX requests_one_active ON requests (callback_number, queue)
         WHERE state != 'done';
     """,
+    # 4: when an agent took it (the end of the wait, for reports)
+    """
+    ALTER TABLE requests ADD COLUMN agent_answered_at TEXT;
+    """,
 )

@@ -6,12 +6,15 @@ import logging
 from contextlib import AsyncExitStack
 from types import TracebackType
 
+import uvicorn
+
 from agi_app.ami import Ami
 from agi_app.fastagi import FastAgiServer
 from agi_app.request_handler import RequestHandler
 from agi_app.serving import Serving
 from agi_app.settings import Settings
 from agi_app.store import Store
+from agi_app.web import create_app
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,7 @@ class Service:
         self.agi: FastAgiServer | None = None
         self.serving: Serving | None = None
         self.ami: Ami | None = None
+        self.web_port: int | None = None
 
     async def __aenter__(self) -> "Service":
         s = self.settings
@@ -60,6 +64,8 @@ class Service:
 
         self._stack.push_async_callback(stop)
         await ami.start()
+        if s.web_enabled:
+            await self._start_web(serving)
         return RequestHandler(
             store,
             s.number_rules(),
@@ -67,6 +73,34 @@ class Service:
             on_stored=serving.request_stored,
             crash_at=s.test_crash_at,
         )
+
+    async def _start_web(self, serving: Serving) -> None:
+        s = self.settings
+        token = s.web_token.get_secret_value() if s.web_token else None
+        config = uvicorn.Config(
+            create_app(serving, token),
+            host=s.web_host,
+            port=s.web_port,
+            log_level="warning",
+            lifespan="off",
+            ws="none",
+        )
+        server = uvicorn.Server(config)
+        task = asyncio.ensure_future(server.serve())
+
+        async def stop() -> None:
+            server.should_exit = True
+            await task
+
+        self._stack.push_async_callback(stop)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while not server.started:
+            if task.done() or loop.time() > deadline:
+                raise RuntimeError(f"web server did not start on {s.web_host}:{s.web_port}")
+            await asyncio.sleep(0.01)
+        self.web_port = int(server.servers[0].sockets[0].getsockname()[1])
+        log.info("live view on http://%s:%s/", s.web_host, self.web_port)
 
     async def __aexit__(
         self,

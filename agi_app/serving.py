@@ -23,6 +23,7 @@ from agi_app.domain.placement import QueuedCall, placement_position
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.errors import CallbackError
+from agi_app.metrics import WAITING_STATES, Metrics
 from agi_app.settings import Settings
 from agi_app.store import StaleUpdate, Store
 
@@ -33,6 +34,21 @@ log = logging.getLogger(__name__)
 _FREE_MEMBER_STATUS = frozenset({"0", "1", "6"})
 _REPLACE_DELAY_S = 1.0
 _JOIN_TIMES_KEPT = 10_000
+
+
+def _screen_pop_fields(request: CallbackRequest, agent: str) -> dict[str, object]:
+    return {
+        "RequestId": request.id,
+        "CallerName": request.caller_name,
+        "CallerNumber": request.caller_number,
+        "CallbackNumber": request.callback_number,
+        "Extension": request.extension or "",
+        "RequestedAt": request.requested_at.isoformat(),
+        "Queue": request.queue,
+        "DialedNumber": request.dialed_number,
+        "Priority": request.priority,
+        "Agent": agent,
+    }
 
 
 def _serving_order(request: CallbackRequest) -> tuple[int, datetime]:
@@ -73,7 +89,13 @@ class Serving:
         settings: Settings,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or Metrics()
+        # Watchers (the Live view) wait on this; it is replaced after each change.
+        self.changed = asyncio.Event()
+        # What each agent's phone is ringing for right now: agent interface -> request id.
+        self.screen_pops: dict[str, str] = {}
         self._store = store
         self._ami = ami
         self._settings = settings
@@ -113,6 +135,7 @@ class Serving:
 
     async def request_stored(self, request: CallbackRequest) -> None:
         self._mark_due(request.id)
+        await self.note_stored(request)
 
     async def resume(self) -> None:
         """After (re)connecting: make the store agree with Asterisk, then place what is due.
@@ -139,6 +162,7 @@ class Serving:
             }
             for request in active:
                 await self._reconcile(request, queued, channels)
+            self.metrics.recount(await self._store.requests(*WAITING_STATES))
             pending = await self._store.requests(State.PENDING)
             for request in pending:
                 self._mark_due(request.id)
@@ -267,6 +291,9 @@ class Serving:
             except StaleUpdate:
                 log.warning("request %s changed meanwhile; event %s dropped", request_id, event)
                 return
+            self.metrics.changed(before, after, event.at)
+            self._track_screen_pop(before, after)
+            self._notify()
             log.info(
                 "callback %s %s -> %s on %s%s",
                 request_id,
@@ -275,8 +302,78 @@ class Serving:
                 type(event).__name__,
                 f" ({after.call_outcome} / {after.contact_outcome})" if after.call_outcome else "",
             )
+        if after.state is State.DONE:
+            await self._queue_log(
+                after, "CALLBACKDONE", f"{after.call_outcome}|{after.contact_outcome}"
+            )
+        elif after.state is State.WAITING and before.state is State.PENDING:
+            await self._queue_log(after, "CALLBACKQUEUED", str(after.priority))
         for command in commands:
             await self._execute(command)
+
+    def _notify(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    def _track_screen_pop(self, before: CallbackRequest, after: CallbackRequest) -> None:
+        # Shown while the agent's phone rings and the call lasts; cleared when it is over.
+        if after.state is State.OFFERED and after.agent:
+            self.screen_pops[after.agent] = after.id
+        ended = after.agent != before.agent or after.state is State.DONE
+        if before.agent and ended and self.screen_pops.get(before.agent) == after.id:
+            del self.screen_pops[before.agent]
+
+    async def note_stored(self, request: CallbackRequest) -> None:
+        self.metrics.stored(request)
+        self._notify()
+        await self._queue_log(request, "CALLBACKREQUEST", request.callback_number)
+
+    async def cancel(self, request_id: str, by: str) -> CallbackRequest | None:
+        await self.apply(request_id, lc.Cancelled(by, self._clock()))
+        return await self._store.get(request_id)
+
+    async def reprioritize(self, request_id: str, level: int, by: str) -> CallbackRequest | None:
+        await self.apply(request_id, lc.Reprioritized(level, by, self._clock()))
+        return await self._store.get(request_id)
+
+    async def live_view(self) -> list[dict[str, object]]:
+        """The requests not yet served, with their live place in the queue."""
+        waiting = await self._store.requests(*WAITING_STATES)
+        positions: dict[str, int] = {}
+        for queue in {r.queue for r in waiting}:
+            try:
+                entries = await self._queue_status(queue)
+            except AmiError:
+                continue
+            for entry in entries:
+                if entry.get("Event") == "QueueEntry":
+                    positions[str(entry.get("Uniqueid"))] = int(str(entry.get("Position", "0")))
+        now = self._clock()
+        return [
+            {
+                "id": r.id,
+                "queue": r.queue,
+                "position": positions.get(channel_id(r.id, r.attempt, Leg.PLACEHOLDER)),
+                "priority": r.priority,
+                "waited_seconds": int((now - r.queue_entered_at).total_seconds()),
+                "destination": r.callback_number + (f" ext {r.extension}" if r.extension else ""),
+                "caller_name": r.caller_name,
+                "caller_number": r.caller_number,
+                "requested_at": r.requested_at.isoformat(),
+                "dialed_number": r.dialed_number,
+                "state": r.state.value,
+                "agent": r.agent,
+            }
+            for r in waiting
+        ]
+
+    async def screen_pop_view(self) -> dict[str, dict[str, object]]:
+        pops: dict[str, dict[str, object]] = {}
+        for agent, request_id in list(self.screen_pops.items()):
+            request = await self._store.get(request_id)
+            if request is not None:
+                pops[agent] = _screen_pop_fields(request, agent)
+        return pops
 
     # ---- AMI events -> domain events -------------------------------------------------------
     def _ref(self, message: Message, field: str = "Uniqueid") -> ChannelRef | None:
@@ -413,6 +510,10 @@ class Serving:
                     await self._screen_pop(request, agent)
                 case lc.Withdraw(request=request):
                     await self._withdraw(request)
+                case lc.Unplace(request=request):
+                    channel = await self._placeholder_channel(request)
+                    if channel:
+                        await self._hangup(channel)
                 case lc.Inform(request=request, prompt=prompt):
                     await self._inform(request, prompt)
         except (AmiError, CallbackError) as exc:
@@ -474,22 +575,8 @@ class Serving:
         )
 
     async def _screen_pop(self, request: CallbackRequest, agent: str) -> None:
-        await self._ami.send(
-            {
-                "Action": "UserEvent",
-                "UserEvent": "CallbackScreenPop",
-                "RequestId": request.id,
-                "CallerName": request.caller_name,
-                "CallerNumber": request.caller_number,
-                "CallbackNumber": request.callback_number,
-                "Extension": request.extension or "",
-                "RequestedAt": request.requested_at.isoformat(),
-                "Queue": request.queue,
-                "DialedNumber": request.dialed_number,
-                "Priority": str(request.priority),
-                "Agent": agent,
-            }
-        )
+        fields = {k: str(v) for k, v in _screen_pop_fields(request, agent).items()}
+        await self._ami.send({"Action": "UserEvent", "UserEvent": "CallbackScreenPop", **fields})
 
     async def _hangup(self, channel: str) -> None:
         try:
@@ -497,21 +584,42 @@ class Serving:
         except AmiError as exc:
             log.warning("hangup %s failed: %s", channel, exc)
 
-    async def _withdraw(self, request: CallbackRequest) -> None:
+    async def _placeholder_channel(self, request: CallbackRequest) -> str | None:
         placeholder = channel_id(request.id, request.attempt, Leg.PLACEHOLDER)
         for entry in await self._queue_status(request.queue):
             if entry.get("Event") == "QueueEntry" and entry.get("Uniqueid") == placeholder:
-                await self._ami.send(
-                    {
-                        "Action": "QueueWithdrawCaller",
-                        "Queue": request.queue,
-                        "Caller": str(entry.get("Channel")),
-                        "WithdrawInfo": "declined",
-                    }
-                )
-                log.info("callback %s withdrawn: every available agent declined", request.id)
-                return
+                return str(entry.get("Channel"))
         log.warning("callback %s: placeholder not in queue %s", request.id, request.queue)
+        return None
+
+    async def _withdraw(self, request: CallbackRequest) -> None:
+        channel = await self._placeholder_channel(request)
+        if channel is not None:
+            await self._ami.send(
+                {
+                    "Action": "QueueWithdrawCaller",
+                    "Queue": request.queue,
+                    "Caller": channel,
+                    "WithdrawInfo": "declined",
+                }
+            )
+            log.info("callback %s withdrawn: every available agent declined", request.id)
+
+    async def _queue_log(self, request: CallbackRequest, event: str, message: str) -> None:
+        """The same story in Asterisk's queue_log, for standard queue reports."""
+        try:
+            await self._ami.send(
+                {
+                    "Action": "QueueLog",
+                    "Queue": request.queue,
+                    "Event": event,
+                    "Uniqueid": request.channel,
+                    "Interface": request.agent or "NONE",
+                    "Message": message,
+                }
+            )
+        except AmiError as exc:
+            log.debug("queue_log %s for %s skipped: %s", event, request.id, exc)
 
     async def _inform(self, request: CallbackRequest, prompt: str) -> None:
         s = self._settings

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     outbound_caller_id: str = Field('"Support" <5000>', pattern=r'^("[^"\r\n]*" )?<\+?[0-9]+>$')
     customer_ring_seconds: int = Field(30, ge=5, le=120)
 
+    # The Live view, agent panel, supervisor API and /metrics.
+    web_enabled: bool = True
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(8080, ge=0, le=65535)
+    web_token: SecretStr | None = None  # supervisor actions are refused without one
+
     number_region: str = Field("US", pattern=r"^[A-Z]{2}$")
     number_check: Literal["possible", "valid"] = "possible"
     blocked_number_types: list[str] = ["PREMIUM_RATE"]

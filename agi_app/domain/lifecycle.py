@@ -8,6 +8,7 @@ nothing, so an event delivered twice is harmless.
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
 
 IN_QUEUE = frozenset({State.WAITING, State.OFFERED})
@@ -97,9 +98,27 @@ class PlaceholderLost:
     at: datetime
 
 
+@dataclass(frozen=True)
+class Cancelled:
+    """A supervisor cancelled it (``by`` says who)."""
+
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Reprioritized:
+    """A supervisor moved it to another priority level; it is placed again at its new place."""
+
+    level: int
+    by: str
+    at: datetime
+
+
 Event = (
-    PlacementDue | Joined | Offered | Declined | AgentAnswered | CustomerDialed
-    | CustomerAnswered | CustomerUnreached | CallEnded | LeftQueue | PlaceholderLost
+    PlacementDue | Cancelled | Reprioritized | Joined | Offered | Declined | AgentAnswered
+    | CustomerDialed | CustomerAnswered | CustomerUnreached | CallEnded | LeftQueue
+    | PlaceholderLost
 )  # fmt: skip
 
 
@@ -123,6 +142,13 @@ class Withdraw:
 
 
 @dataclass(frozen=True)
+class Unplace:
+    """Take its placeholder out of the queue (hang it up): no outcome by itself."""
+
+    request: CallbackRequest
+
+
+@dataclass(frozen=True)
 class Inform:
     """Call the customer and play the informative message."""
 
@@ -130,7 +156,7 @@ class Inform:
     prompt: str
 
 
-Command = Place | ScreenPop | Withdraw | Inform
+Command = Place | ScreenPop | Withdraw | Unplace | Inform
 
 
 def _finish(
@@ -155,6 +181,23 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
             return _finish(request, CallOutcome.ERROR, ContactOutcome.MISSED, inform=True)
         placed = replace(request, attempt=request.attempt + 1, agent=None, declined_by=frozenset())
         return placed, [Place(placed)]
+    if isinstance(event, Cancelled):
+        if state not in IN_QUEUE and state is not State.PENDING:
+            return request, []  # being served already: too late to cancel
+        done = replace(
+            request,
+            state=State.DONE,
+            call_outcome=CallOutcome.CANCELLED,
+            contact_outcome=ContactOutcome.MISSED,
+        )
+        return done, [Unplace(request)] if state in IN_QUEUE else []
+    if isinstance(event, Reprioritized):
+        if state not in IN_QUEUE and state is not State.PENDING:
+            return request, []
+        queue_prio(event.level)  # refuses a level outside 1..10
+        moved = replace(request, priority=event.level)
+        # Its placeholder goes; losing it puts the request back, at its new place.
+        return moved, [Unplace(request)] if state in IN_QUEUE else []
     if event.attempt != request.attempt:
         return request, []  # from an earlier placement
 
@@ -171,8 +214,8 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
             if available and available <= declined.declined_by:
                 return declined, [Withdraw(declined)]
             return declined, []
-        case AgentAnswered(agent=agent) if state in IN_QUEUE or state is State.PENDING:
-            return replace(request, state=State.DIALING, agent=agent), []
+        case AgentAnswered(agent=agent, at=at) if state in IN_QUEUE or state is State.PENDING:
+            return replace(request, state=State.DIALING, agent=agent, agent_answered_at=at), []
         case CustomerDialed(at=at) if state is State.DIALING:
             return replace(request, customer_dialed_at=at), []
         case CustomerAnswered(at=at) if state is State.DIALING:

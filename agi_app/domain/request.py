@@ -30,6 +30,7 @@ class CallOutcome(StrEnum):
     MISSED = "Missed Call"
     ABANDONED = "Abandoned Call"
     EXPIRED = "Expired"
+    CANCELLED = "Cancelled"
     ERROR = "Error"
 
 
@@ -78,6 +79,7 @@ class CallbackRequest:
     declined_by: frozenset[str] = frozenset()
     call_outcome: CallOutcome | None = None
     contact_outcome: ContactOutcome | None = None
+    agent_answered_at: datetime | None = None  # the end of the wait
     # The customer leg, what a carrier would bill.
     customer_dialed_at: datetime | None = None
     customer_answered_at: datetime | None = None

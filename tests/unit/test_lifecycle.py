@@ -176,3 +176,30 @@ def test_done_requests_ignore_everything_and_repeats_are_harmless() -> None:
     once, _ = run(waiting(), lc.Offered(1, "PJSIP/agent1", at(5)))
     twice, commands = run(once, lc.Joined(1, at(6)))
     assert twice == once and commands == []
+
+
+def test_cancel_while_waiting_unplaces_and_ends() -> None:
+    request, commands = lc.transition(waiting(), lc.Cancelled("supervisor", at(30)))
+    assert (request.state, request.call_outcome, request.contact_outcome) == (
+        State.DONE,
+        CallOutcome.CANCELLED,
+        ContactOutcome.MISSED,
+    )
+    assert [type(c) for c in commands] == [lc.Unplace]
+
+
+def test_cancel_is_too_late_once_an_agent_answered() -> None:
+    dialing, _ = run(waiting(), lc.AgentAnswered(1, "PJSIP/agent1", at(9)))
+    assert dialing.agent_answered_at == at(9)
+    assert lc.transition(dialing, lc.Cancelled("supervisor", at(10))) == (dialing, [])
+
+
+def test_reprioritize_moves_it_by_placing_it_again() -> None:
+    request, commands = lc.transition(waiting(), lc.Reprioritized(1, "supervisor", at(30)))
+    assert request.priority == 1 and request.state is State.WAITING
+    assert [type(c) for c in commands] == [lc.Unplace]
+    lost, _ = lc.transition(request, lc.PlaceholderLost(1, at(31)))
+    again, commands = lc.transition(lost, lc.PlacementDue(at(32)))
+    assert again.priority == 1 and commands == [lc.Place(again)]
+    with pytest.raises(ValueError):
+        lc.transition(waiting(), lc.Reprioritized(11, "supervisor", at(30)))

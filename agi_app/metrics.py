@@ -1,0 +1,58 @@
+"""Prometheus metrics of the callback service (one registry, served at /metrics)."""
+
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from agi_app.domain.request import CallbackRequest, State
+
+WAITING_STATES = (State.PENDING, State.WAITING, State.OFFERED)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "callback_requests", "Callback requests stored", ["queue"], registry=self.registry
+        )
+        self.outcomes = Counter(
+            "callback_outcomes",
+            "Callback requests finished, by call and contact outcome",
+            ["queue", "call_outcome", "contact_outcome"],
+            registry=self.registry,
+        )
+        self.waiting = Gauge(
+            "callback_waiting", "Callback requests waiting for an agent", ["queue"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.wait_seconds = Histogram(
+            "callback_wait_seconds",
+            "From the original queue entry to an agent answering, or to the end without one",
+            ["queue"],
+            buckets=(10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200),
+            registry=self.registry,
+        )
+
+    def stored(self, request: CallbackRequest) -> None:
+        self.requests.labels(request.queue).inc()
+        self.waiting.labels(request.queue).inc()
+
+    def changed(self, before: CallbackRequest, after: CallbackRequest, at: datetime) -> None:
+        was, now = before.state in WAITING_STATES, after.state in WAITING_STATES
+        if was and not now:
+            self.waiting.labels(after.queue).dec()
+            end = after.agent_answered_at or at
+            waited = (end - after.queue_entered_at).total_seconds()
+            self.wait_seconds.labels(after.queue).observe(waited)
+        elif now and not was:
+            self.waiting.labels(after.queue).inc()
+        if after.state is State.DONE and before.state is not State.DONE:
+            self.outcomes.labels(
+                after.queue, str(after.call_outcome), str(after.contact_outcome)
+            ).inc()
+
+    def recount(self, waiting: list[CallbackRequest]) -> None:
+        """Set the waiting gauges from the store (at start and after reconnecting)."""
+        self.waiting.clear()
+        for request in waiting:
+            self.waiting.labels(request.queue).inc()

@@ -1,0 +1,218 @@
+"""Seeing and steering: the Live view's data, supervisor actions, metrics, queue_log, the
+command line, and the pages in a real browser (Debian's Chromium driven by Playwright)."""
+
+import asyncio
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+from panoramisk import Manager
+from pydantic import SecretStr
+
+from agi_app.domain.request import CallOutcome, State
+from agi_app.service import Service
+from agi_app.settings import Settings
+from tests.acceptance.calls import (
+    Phones,
+    hang_up_agent,
+    placeholder_at,
+    request_callback,
+    set_paused,
+    the_request,
+)
+from tests.support.ami import eventually, queue_callers
+from tests.support.http import get, post
+from tests.support.uas import Behaviour
+
+TOKEN = "supervisor-test-token"
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.fixture
+async def live(ami: Manager, settings: Settings) -> AsyncIterator[Service]:
+    with_web = settings.model_copy(update={"web_port": 0, "web_token": SecretStr(TOKEN)})
+    async with Service(with_web) as service:
+        yield service
+
+
+def base(service: Service) -> str:
+    return f"http://127.0.0.1:{service.web_port}"
+
+
+async def test_list_cancel_and_reprioritize(live: Service, ami: Manager, tmp_path: Path) -> None:
+    assert live.store is not None
+    async with AsyncExitStack() as stack:
+        for number in ("+15551230201", "+15551230202"):
+            await request_callback(stack, ami, tmp_path, "5000", number)
+        await placeholder_at(ami, 2, 2)
+        status, body = await get(f"{base(live)}/api/callbacks")
+        assert status == 200
+        listed = json.loads(body)["callbacks"]
+        assert [(c["destination"], c["position"], c["priority"]) for c in listed] == [
+            ("+15551230201", 1, 5),
+            ("+15551230202", 2, 5),
+        ]
+        first, second = listed[0]["id"], listed[1]["id"]
+
+        # The second moves ahead: level 1 outranks the first's level 5.
+        assert (await post(f"{base(live)}/api/callbacks/{second}/priority", {"level": 1}))[0] == 401
+        status, _ = await post(
+            f"{base(live)}/api/callbacks/{second}/priority", {"level": 1, "by": "ann"}, TOKEN
+        )
+        assert status == 200
+        queue = await eventually(
+            lambda: queue_callers(ami, "support"),
+            lambda es: len(es) == 2 and es[0]["CallerIDNum"] == "+15551230202",
+            within=10,
+            what="reprioritized callback first",
+        )
+        assert queue[0]["Priority"] == "9"
+
+        status, _ = await post(f"{base(live)}/api/callbacks/{first}/cancel", {"by": "bob"}, TOKEN)
+        assert status == 200
+        await eventually(
+            lambda: queue_callers(ami, "support"),
+            lambda es: [e["CallerIDNum"] for e in es] == ["+15551230202"],
+            within=10,
+            what="cancelled callback out of the queue",
+        )
+    cancelled = await live.store.get(first)
+    assert cancelled is not None and cancelled.call_outcome is CallOutcome.CANCELLED
+    events = await live.store.events(first)
+    assert ("Cancelled", "bob") in [(e.event, e.detail.get("by")) for e in events]
+    moved = await live.store.events(second)
+    assert ("Reprioritized", "ann", 1) in [
+        (e.event, e.detail.get("by"), e.detail.get("level")) for e in moved
+    ]
+    status, metrics = await get(f"{base(live)}/metrics")
+    assert status == 200
+    assert 'callback_requests_total{queue="support"} 2.0' in metrics
+    assert 'callback_waiting{queue="support"} 1.0' in metrics
+    assert 'call_outcome="Cancelled"' in metrics
+
+
+async def test_command_line(live: Service, ami: Manager, phones: Phones, tmp_path: Path) -> None:
+    await phones.start(5071, Behaviour.ANSWER, "agent1")
+    await phones.start(5090, Behaviour.ANSWER, "carrier")
+    assert live.store is not None
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CALLBACK_")},
+        "CALLBACK_CONFIG": "/nonexistent.toml",
+        "CALLBACK_STORE_PATH": str(live.settings.store_path),
+        "CALLBACK_WEB_PORT": str(live.web_port),
+        "CALLBACK_WEB_TOKEN": TOKEN,
+    }
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "agi_app", *args], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    async with AsyncExitStack() as stack:
+        for number in ("+15551230211", "+15551230212"):
+            await request_callback(stack, ami, tmp_path, "5000", number)
+        await placeholder_at(ami, 2, 2)
+        listing = await asyncio.to_thread(cli, "list")
+        assert "+15551230211" in listing and "+15551230212" in listing
+        first, second = (r.id for r in await live.store.requests())
+        assert json.loads(await asyncio.to_thread(cli, "show", first))["events"][0]["event"] == (
+            "requested"
+        )
+        await asyncio.to_thread(cli, "cancel", second, "--by", "carol")
+        await asyncio.to_thread(cli, "reprioritize", first, "2", "--by", "carol")
+        await set_paused(ami, "PJSIP/agent1", False)
+        await the_request(live.store, State.CONNECTED)
+        await ami_hangup(ami)
+        await the_request(live.store, State.DONE)
+    rows = list(csv_rows(await asyncio.to_thread(cli, "report", "--format", "csv")))
+    assert len(rows) == 1
+    assert (rows[0]["queue"], rows[0]["requests"], rows[0]["answered_calls"]) == (
+        "support",
+        "2",
+        "1",
+    )
+    assert (rows[0]["cancelled"], rows[0]["answered_contacts"], rows[0]["missed_contacts"]) == (
+        "1",
+        "1",
+        "1",
+    )
+    assert float(rows[0]["wait_p50_s"]) > 0
+    table = await asyncio.to_thread(cli, "report")
+    assert "answered_calls" in table.splitlines()[0]
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+async def ami_hangup(ami: Manager) -> None:
+    await hang_up_agent(ami, "PJSIP/agent1")
+
+
+async def test_live_view_and_screen_pop_in_a_browser(
+    live: Service, ami: Manager, phones: Phones, tmp_path: Path
+) -> None:
+    from playwright.async_api import async_playwright
+
+    assert live.store is not None
+    await phones.start(5071, Behaviour.NO_ANSWER, "agent1")
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_playwright() as pw, AsyncExitStack() as stack:
+        browser = await pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            ],
+        )  # fmt: skip
+        page = await browser.new_page(viewport={"width": 1100, "height": 520})
+        await page.goto(f"{base(live)}/")
+        await page.fill("#token", TOKEN)
+        await page.dispatch_event("#token", "change")
+        agents = await browser.new_page(viewport={"width": 700, "height": 420})
+        await agents.goto(f"{base(live)}/agents")
+
+        await request_callback(stack, ami, tmp_path, "5000", "+15551230221", name="Dana Scully")
+        await request_callback(stack, ami, tmp_path, "5000", "+15551230222", name="Fox Mulder")
+        row = page.locator("tr[data-id]")
+        await row.nth(1).wait_for(timeout=5000)  # the list updates by itself
+        assert await page.locator("td.destination").all_inner_texts() == [
+            "+15551230221",
+            "+15551230222",
+        ]
+        await page.screenshot(path=str(ARTIFACTS / "live-view.png"), full_page=True)
+
+        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.dismiss()))
+        await row.nth(1).locator("button.cancel").click()
+        await eventually(
+            lambda: queue_callers(ami, "support"),
+            lambda es: [e["CallerIDNum"] for e in es] == ["+15551230221"],
+            within=10,
+            what="the cancelled placeholder left the Asterisk queue",
+        )
+        await page.locator("tr[data-id]").nth(1).wait_for(state="detached", timeout=5000)
+
+        await set_paused(ami, "PJSIP/agent1", False)  # agent1's phone rings for the callback
+        pop = agents.locator('section[data-agent="PJSIP/agent1"]')
+        await pop.wait_for(timeout=10000)
+        assert await pop.locator('dd[data-field="CallerName"]').inner_text() == "Dana Scully"
+        assert await pop.locator('dd[data-field="CallbackNumber"]').inner_text() == "+15551230221"
+        assert await pop.locator('dd[data-field="Queue"]').inner_text() == "support"
+        assert await pop.locator('dd[data-field="DialedNumber"]').inner_text() == "5000"
+        await agents.screenshot(path=str(ARTIFACTS / "agent-panel.png"))
+        await set_paused(ami, "PJSIP/agent1", True)
+        await hang_up_agent(ami, "PJSIP/agent1")  # the agent rejects: the screen-pop clears
+        await pop.wait_for(state="detached", timeout=10000)
+        await browser.close()
+    (request,) = await live.store.requests(State.WAITING, State.OFFERED)
+    assert request.callback_number == "+15551230221"

@@ -1,0 +1,48 @@
+from dataclasses import replace
+from datetime import timedelta
+
+from agi_app.domain.report import percentile, report
+from agi_app.domain.request import CallOutcome, ContactOutcome, State
+from tests.unit.test_lifecycle import PENDING, T0
+
+
+def done(i: int, call: CallOutcome, contact: ContactOutcome, waited: int | None = None):  # type: ignore[no-untyped-def]
+    return replace(
+        PENDING,
+        id=f"r{i}",
+        state=State.DONE,
+        call_outcome=call,
+        contact_outcome=contact,
+        agent_answered_at=None if waited is None else T0 + timedelta(seconds=waited),
+    )
+
+
+def test_per_queue_and_day_with_outcomes_and_waits() -> None:
+    requests = [
+        done(1, CallOutcome.ANSWERED, ContactOutcome.ANSWERED, 30),
+        done(2, CallOutcome.ANSWERED, ContactOutcome.ANSWERED, 90),
+        done(3, CallOutcome.MISSED, ContactOutcome.ANSWERED, 60),
+        done(4, CallOutcome.ABANDONED, ContactOutcome.MISSED),
+        done(5, CallOutcome.EXPIRED, ContactOutcome.MISSED),
+        replace(PENDING, id="r6"),
+        replace(PENDING, id="r7", queue="sales"),
+        replace(PENDING, id="r8", requested_at=T0 + timedelta(days=1)),
+    ]
+    rows = report(requests)
+    assert [(r.queue, r.day.isoformat(), r.requests) for r in rows] == [
+        ("sales", "2026-11-26", 1),
+        ("support", "2026-11-26", 6),
+        ("support", "2026-11-27", 1),
+    ]
+    support = rows[1]
+    assert (support.answered_calls, support.missed_calls, support.abandoned_calls) == (2, 1, 1)
+    assert (support.expired, support.answered_contacts, support.missed_contacts) == (1, 3, 2)
+    assert support.open == 1
+    assert (support.wait_p50_s, support.wait_p90_s, support.wait_p99_s) == (60, 90, 90)
+    assert rows[0].wait_p50_s is None
+
+
+def test_nearest_rank_percentiles() -> None:
+    assert percentile([], 50) is None
+    assert percentile([5.0], 99) == 5.0
+    assert percentile([float(v) for v in range(1, 101)], 90) == 90.0
