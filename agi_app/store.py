@@ -4,6 +4,7 @@ Every change is one transaction that also appends a row to the event log, so a r
 caller was told about is on disk before the success prompt starts.
 """
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator
@@ -71,6 +72,8 @@ class StaleUpdate(Exception):
 class Store:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        # One connection: its transactions must not interleave between awaits.
+        self._writing = asyncio.Lock()
 
     @classmethod
     @asynccontextmanager
@@ -116,6 +119,10 @@ class Store:
         active callback per (number, queue), and it keeps its place.
         """
         placeholders = ", ".join("?" for _ in _COLUMNS)
+        async with self._writing:
+            return await self._add(request, placeholders)
+
+    async def _add(self, request: CallbackRequest, placeholders: str) -> CallbackRequest:
         try:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -162,6 +169,19 @@ class Store:
         """Write ``after`` and its event row, only if the row still is ``before``."""
         assignments = ", ".join(f"{name} = ?" for name in _COLUMNS if name != "id")
         values = [v for name, v in zip(_COLUMNS, _row_values(after), strict=True) if name != "id"]
+        async with self._writing:
+            await self._save(before, after, event, at, detail or {}, assignments, values)
+
+    async def _save(
+        self,
+        before: CallbackRequest,
+        after: CallbackRequest,
+        event: str,
+        at: datetime,
+        detail: dict[str, Any],
+        assignments: str,
+        values: list[object],
+    ) -> None:
         try:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -172,7 +192,7 @@ class Store:
                 )
                 if cursor.rowcount != 1:
                     raise StaleUpdate(f"request {after.id} changed under us")
-                await self._append_event(after, event, at, detail or {})
+                await self._append_event(after, event, at, detail)
                 await self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:

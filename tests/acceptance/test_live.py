@@ -150,6 +150,22 @@ async def test_command_line(live: Service, ami: Manager, phones: Phones, tmp_pat
     table = await asyncio.to_thread(cli, "report")
     assert "answered_calls" in table.splitlines()[0]
 
+    # The same story in Asterisk's queue_log, for standard queue reports.
+    served = next(r for r in await live.store.requests() if r.agent_answered_at)
+    located = await asyncio.to_thread(
+        subprocess.run,
+        [str(REPO / "docker" / "sandbox"), "root"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    root = located.stdout.strip()
+    queue_log = (Path(root) / "var/log/asterisk/queue_log").read_text().splitlines()
+    ours = [line.split("|")[4:] for line in queue_log if f"|{served.channel}|support|" in line]
+    assert ["CALLBACKREQUEST", served.callback_number] in ours
+    assert ["CALLBACKQUEUED", "2"] in ours
+    assert ["CALLBACKDONE", "Answered Call", "Answered Contact"] in ours
+
 
 def csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))

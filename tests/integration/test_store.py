@@ -1,3 +1,4 @@
+import asyncio
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -135,3 +136,17 @@ async def test_database_refuses_a_second_active_request(tmp_path: Path) -> None:
             " expires_at, updated_at) VALUES ('x', 'y', 'waiting', 'support', 5, '', '',"
             " '+15551230001', '5000', '', '', '', '')"
         )
+
+
+async def test_concurrent_writers_on_one_store_do_not_collide(tmp_path: Path) -> None:
+    requests = [
+        replace(REQUEST, id=f"r{n}", channel=f"c{n}", callback_number=f"+1555123{n:04d}")
+        for n in range(40)
+    ]
+    async with Store.open(tmp_path / "cb.sqlite3") as store:
+        await asyncio.gather(*(store.add(r) for r in requests))
+        stored = await store.requests()
+        await asyncio.gather(
+            *(store.save(r, replace(r, state=State.WAITING), "Joined", NOW) for r in stored)
+        )
+        assert len(await store.requests(State.WAITING)) == 40

@@ -1,0 +1,179 @@
+"""Benchmark: the FastAGI request handler alone, over loopback, against two baselines.
+
+    python -m tests.bench.fastagi_bench [--clients 50] [--requests 2000] [--runs 3]
+
+N concurrent scripted AGI clients (a fake Asterisk) each run whole requests: options,
+queue facts, number rules, a durable SQLite commit, the success prompt, hangup. Measured
+in the same run on the same machine:
+
+- ours: the service's FastAGI server and request handler (``Service`` with AMI off);
+- stock: panoramisk's own FastAGI ``Application`` with a plain handler doing the same work;
+- ceiling: durable commits alone (aiosqlite, WAL, synchronous=FULL), one after another.
+
+Reported: requests/s and latency p50/p99 (medians over the runs), and ratios to stock and
+to the ceiling. No timing is asserted anywhere; ``--smoke`` runs a tiny size for the tests.
+"""
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from panoramisk.fast_agi import Application
+
+from agi_app.domain.numbers import NumberRules, normalize_number
+from agi_app.domain.options import parse_options
+from agi_app.service import Service
+from agi_app.settings import Settings
+from tests.support.fake_asterisk import AgiCall, default_reply
+
+OPTIONS = ["queue=support", "priority=5", "destination=original", "max_wait=1800"]
+
+
+def _reply(command: str) -> str:
+    if command.startswith("GET FULL VARIABLE"):
+        return "200 result=1 (1|2|5|30)"
+    return default_reply(command)
+
+
+async def _clients(port: int, clients: int, requests: int) -> tuple[float, list[float]]:
+    """Run ``requests`` sessions over ``clients`` concurrent connections; (seconds, latencies)."""
+    latencies: list[float] = []
+    counter = iter(range(requests))
+
+    async def client() -> None:
+        for n in counter:
+            call = AgiCall(OPTIONS, callerid=f"+1555{n:07d}", uniqueid=f"bench.{n}", reply=_reply)
+            start = time.perf_counter()
+            commands = await call.run(port)
+            latencies.append(time.perf_counter() - start)
+            assert commands[-1] == "HANGUP", commands
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return time.perf_counter() - start, latencies
+
+
+async def ours(workdir: Path, clients: int, requests: int) -> tuple[float, list[float]]:
+    settings = Settings(
+        store_path=workdir / "ours.sqlite3", agi_port=0, ami_enabled=False, log_level="WARNING"
+    )
+    async with Service(settings) as service:
+        assert service.agi is not None
+        return await _clients(service.agi.port, clients, requests)
+
+
+async def stock(workdir: Path, clients: int, requests: int) -> tuple[float, list[float]]:
+    """panoramisk's FastAGI Application with the same work written plainly."""
+    db = await aiosqlite.connect(workdir / "stock.sqlite3", isolation_level=None)
+    await db.execute("PRAGMA journal_mode=WAL")
+    await db.execute("PRAGMA synchronous=FULL")
+    await db.execute("CREATE TABLE r (id TEXT PRIMARY KEY, channel TEXT, number TEXT, queue TEXT)")
+    rules = NumberRules()
+    writing = asyncio.Lock()  # one connection: transactions must not interleave
+
+    async def handler(request: Any) -> None:
+        args = [v for k, v in request.headers.items() if k.startswith("agi_arg_")]
+        options = parse_options(args)
+        await request.send_command('GET FULL VARIABLE "${QUEUEPOSITION}"')
+        number = normalize_number(request.headers["agi_callerid"], rules)
+        async with writing:
+            await db.execute("BEGIN IMMEDIATE")
+            await db.execute(
+                "INSERT INTO r VALUES (?, ?, ?, ?)",
+                (str(uuid.uuid4()), request.headers["agi_uniqueid"], number, options.queue),
+            )
+            await db.execute("COMMIT")
+        await request.send_command('STREAM FILE callback/request-successful ""')
+        await request.send_command("HANGUP")
+
+    app = Application()
+    app.add_route("callback", handler)
+    server = await asyncio.start_server(app.handler, "127.0.0.1", 0)
+    try:
+        port = int(server.sockets[0].getsockname()[1])
+        return await _clients(port, clients, requests)
+    finally:
+        server.close()
+        await server.wait_closed()
+        await db.close()
+
+
+async def ceiling(workdir: Path, _clients: int, requests: int) -> tuple[float, list[float]]:
+    """Durable commits alone, one after another: what the disk allows."""
+    db = await aiosqlite.connect(workdir / "ceiling.sqlite3", isolation_level=None)
+    await db.execute("PRAGMA journal_mode=WAL")
+    await db.execute("PRAGMA synchronous=FULL")
+    await db.execute("CREATE TABLE r (id TEXT PRIMARY KEY, number TEXT)")
+    latencies = []
+    start = time.perf_counter()
+    for n in range(requests):
+        t = time.perf_counter()
+        await db.execute("BEGIN IMMEDIATE")
+        await db.execute("INSERT INTO r VALUES (?, ?)", (str(n), f"+1555{n:07d}"))
+        await db.execute("COMMIT")
+        latencies.append(time.perf_counter() - t)
+    elapsed = time.perf_counter() - start
+    await db.close()
+    return elapsed, latencies
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))]
+
+
+Bench = Callable[[Path, int, int], Awaitable[tuple[float, list[float]]]]
+
+
+async def run(clients: int, requests: int, runs: int) -> dict[str, dict[str, float]]:
+    variants: dict[str, Bench] = {"ours": ours, "stock": stock, "ceiling": ceiling}
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
+    for _ in range(runs):
+        for name, bench in variants.items():  # interleaved: noise hits all of them alike
+            with tempfile.TemporaryDirectory() as tmp:
+                seconds, latencies = await bench(Path(tmp), clients, requests)
+            results[name].append(
+                {
+                    "per_second": requests / seconds,
+                    "p50_ms": _pct(latencies, 50) * 1000,
+                    "p99_ms": _pct(latencies, 99) * 1000,
+                }
+            )
+    return {
+        name: {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+        for name, rows in results.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="a tiny run, to keep it working")
+    args = parser.parse_args()
+    if args.smoke:
+        args.clients, args.requests, args.runs = 4, 40, 1
+    table = asyncio.run(run(args.clients, args.requests, args.runs))
+    ours_rate = table["ours"]["per_second"]
+    print(f"FastAGI request handler: {args.clients} clients, {args.requests} requests, "
+          f"median of {args.runs} runs")  # fmt: skip
+    print(f"{'variant':<10} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'ours / this':>12}")
+    for name, row in table.items():
+        print(
+            f"{name:<10} {row['per_second']:>11.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}"
+            f" {ours_rate / row['per_second']:>12.2f}"
+        )
+    print(json.dumps(table))
+
+
+if __name__ == "__main__":
+    main()
