@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := sip-tester debootstrap chromium
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo serve test test-unit test-integration test-acceptance load lint deps sandbox-up sandbox-down sounds clean
+.PHONY: run demo bench serve test test-unit test-integration test-acceptance load lint deps sandbox-up sandbox-down sounds clean
 
 run: deps sandbox-up serve
 
@@ -32,6 +32,12 @@ test-acceptance: deps sandbox-up
 # A full callback played by SIPp phones, its timeline printed live; then the Live view.
 demo: deps sandbox-up
 	CALLBACK_AMI_SECRET_FILE=$$(docker/sandbox secret callback) $(PY) -m tests.demo
+
+# The benchmarks of BENCHMARKS.md (several minutes; they use the sandbox alone).
+bench: deps sandbox-up
+	$(PY) -m tests.bench.fastagi_bench
+	$(PY) -m tests.bench.sip_bench
+	$(PY) -m tests.bench.scale_bench
 
 # 200 callers pressing 1 within one minute (about 90 s; also part of make test).
 load: deps sandbox-up

@@ -26,11 +26,16 @@ class AmiError(Exception):
 
 class Ami:
     def __init__(
-        self, settings: Settings, *, on_login: Callable[[], Awaitable[None]] | None = None
+        self,
+        settings: Settings,
+        *,
+        on_login: Callable[[], Awaitable[None]] | None = None,
+        on_lost: Callable[[], None] | None = None,
     ) -> None:
         self._settings = settings
         self._secret = settings.ami_password()  # fails early and clearly when missing
         self._on_login = on_login
+        self._on_lost = on_lost
         self.events: asyncio.Queue[Message] = asyncio.Queue()
         self.ready = asyncio.Event()
         self._manager: Manager | None = None
@@ -92,7 +97,7 @@ class Ami:
                     continue
                 except AmiError as exc:
                     log.warning("ami watchdog: %s; reconnecting", exc)
-            elif loop.time() - self._connected_at < min(interval * 2**failures, 30.0):
+            elif loop.time() - self._connected_at < min(interval * 1.5**failures, 10.0):
                 continue  # this attempt still has time
             else:
                 failures += 1
@@ -100,7 +105,7 @@ class Ami:
             self._restart()
 
     def _restart(self) -> None:
-        self.ready.clear()
+        self._clear()
         if self._manager is not None:
             self._manager.close()
         self._connect()
@@ -129,7 +134,12 @@ class Ami:
     def _lost(self, manager: Manager, exc: object) -> None:
         if manager is self._manager:  # not an old one we closed
             log.warning("ami connection lost: %s", exc)
-            self.ready.clear()
+            self._clear()
+
+    def _clear(self) -> None:
+        self.ready.clear()
+        if self._on_lost is not None:
+            self._on_lost()
 
     async def send(self, fields: Fields, *, timeout: float = 5.0) -> Message:
         """One action, one response; AmiError unless it succeeded."""
@@ -140,11 +150,15 @@ class Ami:
         return response
 
     async def send_list(self, fields: Fields, *, timeout: float = 5.0) -> list[Message]:
-        """An action answered by an event list (QueueStatus, CoreShowChannels, ...)."""
-        responses = await self._send(fields, as_list=True, timeout=timeout)
+        """An action answered by an event list (QueueStatus, CoreShowChannels, DBGet, ...).
+
+        panoramisk tells a list ("... will follow") from a refusal (Error), which then comes
+        back at once as a one-message list instead of waiting for a list that never comes.
+        """
+        responses = await self._send(fields, as_list=None, timeout=timeout)
         return list(responses) if isinstance(responses, list) else [responses]
 
-    async def _send(self, fields: Fields, *, as_list: bool, timeout: float) -> Any:
+    async def _send(self, fields: Fields, *, as_list: bool | None, timeout: float) -> Any:
         if self._manager is None or not self.ready.is_set():
             raise AmiError(f"{fields.get('Action')}: AMI not connected")
         try:

@@ -51,9 +51,8 @@ class AgiChannel:
 
     async def command(self, line: str, *, wait: float | None = None) -> dict[str, Any]:
         try:
-            result: dict[str, Any] = await asyncio.wait_for(
-                self.request.send_command(line), wait or self.command_timeout
-            )
+            async with asyncio.timeout(wait or self.command_timeout):  # no task per command
+                result: dict[str, Any] = await self.request.send_command(line)
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
             raise AgiHangup(f"{line.split()[0]}: connection lost") from exc
         except TimeoutError as exc:

@@ -51,7 +51,7 @@ class Service:
 
     async def _start_serving(self, store: Store) -> RequestHandler:
         s = self.settings
-        ami = Ami(s, on_login=lambda: serving.resume())
+        ami = Ami(s, on_login=lambda: serving.resume(), on_lost=lambda: serving.synced.clear())
         serving = Serving(store, ami, s)
         self.serving, self.ami = serving, ami
         consumer = asyncio.ensure_future(serving.run())

@@ -19,7 +19,7 @@ from panoramisk.message import Message
 from agi_app.ami import Ami, AmiError, Fields
 from agi_app.channel_ids import ChannelRef, Leg, channel_id, parse_channel_id
 from agi_app.domain import lifecycle as lc
-from agi_app.domain.placement import QueuedCall, placement_position
+from agi_app.domain.placement import QueuedCall, QueueOrder
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.errors import CallbackError
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 # ringing): the rest are in use, busy, unavailable or invalid.
 _FREE_MEMBER_STATUS = frozenset({"0", "1", "6"})
 _REPLACE_DELAY_S = 1.0
+_JOIN_WAIT_S = 5.0
+_ORDER_REFRESH_S = 2.0
 _JOIN_TIMES_KEPT = 10_000
 
 
@@ -105,6 +107,12 @@ class Serving:
         # Requests to place, with the loop time before which not to.
         self._due: dict[str, float] = {}
         self._wake = asyncio.Event()
+        # During a batch of placements: each queue's order, read from Asterisk once.
+        self._orders: dict[str, QueueOrder] = {}
+        self._orders_read_at = 0.0
+        self._joined: dict[str, asyncio.Event] = {}
+        # Set once resume() made the store agree with Asterisk; cleared when AMI is lost.
+        self.synced = asyncio.Event()
         self._handlers: dict[str, Callable[[Message], Awaitable[None]]] = {
             "QueueCallerJoin": self._on_join,
             "AgentCalled": self._on_agent_called,
@@ -149,6 +157,7 @@ class Serving:
             State.PENDING, State.WAITING, State.OFFERED, State.DIALING, State.CONNECTED
         )
         try:
+            await self._until_queues_answer()
             queued = {
                 str(entry.get("Uniqueid"))
                 for queue in {r.queue for r in active}
@@ -166,9 +175,23 @@ class Serving:
             pending = await self._store.requests(State.PENDING)
             for request in pending:
                 self._mark_due(request.id)
+            self.synced.set()
             log.info("resume done: %s active, %s to place", len(active), len(pending))
         except AmiError as exc:
             log.warning("resume interrupted (%s); it runs again at the next login", exc)
+
+    async def _until_queues_answer(self, within: float = 30.0) -> None:
+        """Right after Asterisk starts, AMI logs in before app_queue answers: wait for it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            try:
+                await self._ami.send_list({"Action": "QueueStatus", "Queue": "-"}, timeout=1.0)
+                return
+            except AmiError:
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
 
     async def _reconcile(
         self, request: CallbackRequest, queued: set[str], up: dict[str, Message]
@@ -245,7 +268,7 @@ class Serving:
         """
         loop = asyncio.get_running_loop()
         while True:
-            await self._ami.ready.wait()
+            await self.synced.wait()
             now = loop.time()
             ready = [rid for rid, not_before in self._due.items() if not_before <= now]
             if not ready:
@@ -255,22 +278,23 @@ class Serving:
                     await asyncio.wait_for(self._wake.wait(), wait)
                 continue
             requests = [r for r in [await self._store.get(rid) for rid in ready] if r is not None]
+            self._orders.clear()  # each batch starts from the queues as Asterisk has them
             for request in sorted(requests, key=_serving_order):
                 self._due.pop(request.id, None)
+                if loop.time() - self._orders_read_at > _ORDER_REFRESH_S:
+                    self._orders.clear()  # live callers come and go meanwhile
                 await self.apply(request.id, lc.PlacementDue(self._clock()))
             for rid in ready:
                 if await self._store.get(rid) is None:
                     self._due.pop(rid, None)
 
-    async def _until_queued(self, queue: str, uniqueid: str, within: float = 5.0) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while loop.time() < deadline:
-            entries = await self._queue_status(queue)
-            if any(e.get("Uniqueid") == uniqueid for e in entries):
-                return
-            await asyncio.sleep(0.02)
-        log.warning("placeholder %s not in queue %s after %ss", uniqueid, queue, within)
+    async def _queue_order(self, queue: str) -> QueueOrder:
+        order = self._orders.get(queue)
+        if order is None:
+            order = QueueOrder(await self._queued_calls(queue))
+            self._orders[queue] = order
+            self._orders_read_at = asyncio.get_running_loop().time()
+        return order
 
     # ---- the one place where requests change -----------------------------------------------
     async def apply(self, request_id: str, event: lc.Event) -> None:
@@ -291,6 +315,8 @@ class Serving:
             except StaleUpdate:
                 log.warning("request %s changed meanwhile; event %s dropped", request_id, event)
                 return
+            if after.state is State.WAITING and (joined := self._joined.get(request_id)):
+                joined.set()
             self.metrics.changed(before, after, event.at)
             self._track_screen_pop(before, after)
             self._notify()
@@ -481,10 +507,10 @@ class Serving:
             and m.get("Status") in _FREE_MEMBER_STATUS
         }
 
-    async def _queued_calls(self, request: CallbackRequest) -> list[QueuedCall]:
+    async def _queued_calls(self, queue: str) -> list[QueuedCall]:
         now = self._clock()
         calls = []
-        for entry in await self._queue_status(request.queue):
+        for entry in await self._queue_status(queue):
             if entry.get("Event") != "QueueEntry":
                 continue
             uniqueid = str(entry.get("Uniqueid", ""))
@@ -524,13 +550,21 @@ class Serving:
                 )
 
     async def _place(self, request: CallbackRequest) -> None:
-        await self._originate_placeholder(request)
-        placeholder = channel_id(request.id, request.attempt, Leg.PLACEHOLDER)
-        await self._until_queued(request.queue, placeholder)
+        """Originate its placeholder and wait for it to join: the next position depends on it."""
+        order = await self._queue_order(request.queue)
+        joined = self._joined[request.id] = asyncio.Event()
+        try:
+            await self._originate_placeholder(request, order.position(request))
+            await asyncio.wait_for(joined.wait(), _JOIN_WAIT_S)
+            order.add(request)
+        except TimeoutError:
+            self._orders.pop(request.queue, None)  # unsure where it is: read the queue again
+            log.warning("callback %s: placeholder not in queue after %ss", request.id, _JOIN_WAIT_S)
+        finally:
+            self._joined.pop(request.id, None)
 
-    async def _originate_placeholder(self, request: CallbackRequest) -> None:
+    async def _originate_placeholder(self, request: CallbackRequest, position: int) -> None:
         s = self._settings
-        position = placement_position(request, await self._queued_calls(request))
         remaining = math.ceil((request.expires_at - self._clock()).total_seconds())
         dial_options = f"D(ww{request.extension})" if request.extension else ""
         variables = [

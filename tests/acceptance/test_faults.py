@@ -222,6 +222,8 @@ async def test_asterisk_restart_puts_every_request_back_in_order(
         await _run(sandbox, "down")
         await _run(sandbox, "up")
         async with ami_client() as fresh:
+            for agent in ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3"):
+                await set_paused(fresh, agent, True)  # they come back unpaused, phones absent
             after = await eventually(
                 lambda: queue_callers(fresh, "support"),
                 lambda es: len(es) == 3,

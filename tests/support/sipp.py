@@ -19,7 +19,9 @@ from xml.sax.saxutils import escape
 from tests.support.dtmf import write_dtmf_pcap
 
 ASTERISK = "127.0.0.1:5060"
-_ports = itertools.count(31000 + (os.getpid() % 100) * 40)
+# Below the kernel's ephemeral range (32768+), which RtpSinks and clients draw from, and
+# below Asterisk's RTP range (20000+): a port checked free stays ours until SIPp binds it.
+_ports = itertools.count(10000 + (os.getpid() % 20) * 250)
 
 
 def free_udp_port() -> int:

@@ -1,8 +1,12 @@
 from dataclasses import replace
 from datetime import timedelta
 
-from agi_app.domain.placement import QueuedCall, placement_position
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agi_app.domain.placement import QueuedCall, QueueOrder, placement_position
 from agi_app.domain.priority import queue_prio
+from agi_app.domain.request import CallbackRequest
 from tests.unit.test_lifecycle import PENDING
 
 T0 = PENDING.queue_entered_at
@@ -27,3 +31,24 @@ def test_priority_outweighs_waiting_time() -> None:
 def test_ties_go_behind_and_empty_queue_is_first() -> None:
     assert placement_position(PENDING, [call(5, 0)]) == 2
     assert placement_position(PENDING, []) == 1
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 9), st.integers(-3600, 3600)), max_size=30),
+    st.integers(1, 10),
+    st.integers(-3600, 3600),
+)
+def test_queue_order_agrees_with_placement_position(
+    calls: list[tuple[int, int]], level: int, entered: int
+) -> None:
+    queued = [QueuedCall(prio, T0 + timedelta(seconds=s)) for prio, s in calls]
+    request = replace(PENDING, priority=level, queue_entered_at=T0 + timedelta(seconds=entered))
+    order = QueueOrder(queued)
+    assert order.position(request) == placement_position(request, queued)
+    order.add(request)
+    later = replace(request, queue_entered_at=request.queue_entered_at + timedelta(seconds=1))
+    assert order.position(later) == placement_position(later, [*queued, call_of(request)])
+
+
+def call_of(request: CallbackRequest) -> QueuedCall:
+    return QueuedCall(queue_prio(request.priority), request.queue_entered_at)

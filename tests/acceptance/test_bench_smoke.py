@@ -1,0 +1,34 @@
+"""The benchmark scripts, run tiny so that they keep working (no timing is asserted)."""
+
+import asyncio
+import sys
+
+from panoramisk import Manager
+
+from tests.support.service_process import REPO
+
+
+async def run_script(module: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, "--smoke",
+        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(process.communicate(), 300)
+    text = out.decode(errors="replace")
+    assert process.returncode == 0, text[-3000:]
+    return text
+
+
+async def test_fastagi_benchmark_runs() -> None:
+    out = await run_script("tests.bench.fastagi_bench")
+    assert "ours" in out and "stock" in out and "ceiling" in out
+
+
+async def test_sip_benchmark_runs(ami: Manager) -> None:  # ami: a reset PBX
+    out = await run_script("tests.bench.sip_bench")
+    assert "highest rate with 0 failed calls: full 2/s, baseline 2/s" in out
+
+
+async def test_scale_benchmark_runs(ami: Manager) -> None:
+    out = await run_script("tests.bench.scale_bench")
+    assert '"n": 20' in out and "replace_after_restart_s" in out

@@ -1,0 +1,175 @@
+"""Benchmark: many callbacks waiting at once as placeholders in one queue.
+
+    python -m tests.bench.scale_bench [--sizes 1000,5000,10000]
+
+For each size N, on the running sandbox (its agents paused), requests are written to a fresh
+store and the service places them all; measured in the same run:
+- time to place N (service start to N waiting), and to put them all back after an
+  Asterisk restart (sandbox down/up to N waiting again);
+- Asterisk's resident memory and CPU while they wait (10 s), against the idle baseline;
+- the service's resident memory per waiting request;
+- the delay from an agent becoming available (QueuePause off) to the agent's phone ringing,
+  for a callback at the head of the queue, against a live caller at the head.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from agi_app.domain.request import CallbackRequest, State
+from agi_app.service import Service
+from agi_app.settings import Settings
+from agi_app.store import Store
+from tests.acceptance.calls import hang_up_agent, set_paused
+from tests.support.ami import ami_client, cli, eventually, eventually_local, sandbox_secret
+from tests.support.service_process import REPO
+from tests.support.sipp import Caller
+from tests.support.uas import Behaviour, Phone
+
+SANDBOX = str(REPO / "docker" / "sandbox")
+PIDFILE = Path("/var/cache/agi-callback/run/asterisk.pid")
+NOW = datetime.now(UTC)
+TEMPLATE = CallbackRequest(
+    id="", channel="", state=State.PENDING, queue="support", priority=5, position=None,
+    caller_name="Scale Test", caller_number="", callback_number="", extension=None,
+    dialed_number="5000", queue_entered_at=NOW, requested_at=NOW,
+    expires_at=NOW + timedelta(hours=6), timeout_prompt=None,
+)  # fmt: skip
+
+
+def rss_kib(pid: int | str = "self") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def asterisk_pid() -> int:
+    return int(PIDFILE.read_text())
+
+
+async def cpu_share(pid: int, seconds: float = 10.0) -> float:
+    before = cpu_seconds(pid)
+    await asyncio.sleep(seconds)  # a measurement window, not a wait for a condition
+    return (cpu_seconds(pid) - before) / seconds
+
+
+async def sandbox(command: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        SANDBOX, command, stdout=asyncio.subprocess.DEVNULL
+    )
+    assert await process.wait() == 0
+
+
+async def waiting(store: Store, n: int, within: float) -> float:
+    start = time.monotonic()
+    await eventually(
+        lambda: store.requests(State.WAITING),
+        lambda rs: len(rs) >= n,
+        within=within,
+        what=f"{n} waiting",
+    )
+    return time.monotonic() - start
+
+
+async def ring_delay(workdir: Path, head_is_live: bool) -> float:
+    """From agent1 becoming available to its phone ringing for the call at the head."""
+    async with ami_client() as ami, Phone(5071, workdir, Behaviour.NO_ANSWER, name="a1") as phone:
+        caller = None
+        if head_is_live:  # level 1: ahead of every level-5 placeholder
+            caller = Caller("5003", "+15559990001", workdir, bye_timeout_s=120)
+            await caller.start()
+            await eventually(
+                lambda: cli(ami, "queue show support"),
+                lambda out: "1. PJSIP/pstn-" in out,
+                within=30,
+                what="live caller at the head",
+            )
+        start = time.monotonic()
+        await set_paused(ami, "PJSIP/agent1", False)
+        await eventually_local(phone.invites, lambda i: len(i) >= 1, within=30, what="ring")
+        delay = time.monotonic() - start
+        await set_paused(ami, "PJSIP/agent1", True)
+        await hang_up_agent(ami, "PJSIP/agent1")  # the next measurement starts from a free agent
+        if caller is not None:
+            await caller.kill()
+        return delay
+
+
+async def one_size(n: int, workdir: Path) -> dict[str, float]:
+    async with ami_client() as ami:
+        await cli(ami, "channel request hangup all")
+        for agent in ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3"):
+            await set_paused(ami, agent, True)
+    store_path = workdir / f"scale-{n}.sqlite3"
+    async with Store.open(store_path) as store:
+        for i in range(n):
+            await store.add(replace(
+                TEMPLATE, id=f"00000000-0000-4000-8000-{i:012d}", channel=f"scale.{i}",
+                callback_number=f"+1555{i:07d}", caller_number=f"+1555{i:07d}",
+                queue_entered_at=NOW + timedelta(milliseconds=i),
+            ))  # fmt: skip
+    pid = asterisk_pid()
+    idle_rss, idle_cpu = rss_kib(pid), await cpu_share(pid, 5)
+    own_before = rss_kib()
+    settings = Settings(
+        store_path=store_path, ami_secret_file=sandbox_secret("callback"), web_enabled=False,
+        log_level="WARNING", ami_ping_interval=1.0,
+    )  # fmt: skip
+    result: dict[str, float] = {"n": n}
+    start = time.monotonic()
+    async with Service(settings) as service:
+        assert service.store is not None
+        await waiting(service.store, n, within=max(60, n / 20))
+        result["place_s"] = time.monotonic() - start
+        result["asterisk_rss_mib"] = rss_kib(pid) / 1024
+        result["asterisk_idle_rss_mib"] = idle_rss / 1024
+        result["asterisk_cpu"] = await cpu_share(pid)
+        result["asterisk_idle_cpu"] = idle_cpu
+        result["service_kib_per_request"] = (rss_kib() - own_before) / n
+        result["ring_delay_callback_s"] = await ring_delay(workdir, head_is_live=False)
+        result["ring_delay_live_s"] = await ring_delay(workdir, head_is_live=True)
+        # All of them back after Asterisk restarts.
+        await sandbox("down")
+        await sandbox("up")
+        restarted = time.monotonic()
+        async with ami_client() as ami:  # agents come back unpaused, without phones here
+            for agent in ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3"):
+                await set_paused(ami, agent, True)
+        store = service.store
+        await eventually(
+            lambda: store.requests(State.WAITING),
+            lambda rs: len(rs) >= n and all(r.attempt >= 2 for r in rs),
+            within=max(90, n / 10),
+            what="all back after the restart",
+        )
+        result["replace_after_restart_s"] = time.monotonic() - restarted
+    async with ami_client() as ami:
+        await cli(ami, "channel request hangup all")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,5000,10000")
+    parser.add_argument("--smoke", action="store_true", help="a tiny size, to keep it working")
+    args = parser.parse_args()
+    sizes = [20] if args.smoke else [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            print(json.dumps(asyncio.run(one_size(n, Path(tmp)))), flush=True)
+
+
+if __name__ == "__main__":
+    main()
