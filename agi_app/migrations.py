@@ -52,4 +52,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE requests ADD COLUMN agent_answered_at TEXT;
     """,
+    # 5: the "requested" event written by the database in the same statement as the request
+    """
+    CREATE TRIGGER requests_requested AFTER INSERT ON requests BEGIN
+        INSERT INTO request_events (request_id, at, event, state, detail)
+        VALUES (NEW.id, NEW.requested_at, 'requested', NEW.state, '{}');
+    END;
+    """,
 )

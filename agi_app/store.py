@@ -124,39 +124,36 @@ class Store:
 
     async def _add(self, request: CallbackRequest, placeholders: str) -> CallbackRequest:
         try:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                async with self._db.execute(
-                    "SELECT * FROM requests WHERE channel = ?"
-                    " OR (callback_number = ? AND queue = ? AND state != 'done')"
-                    " ORDER BY channel = ? DESC LIMIT 1",
-                    (request.channel, request.callback_number, request.queue, request.channel),
-                ) as cursor:
-                    row = await cursor.fetchone()
-                if row is not None:
-                    existing = _request_from_row(row)
-                    if existing.channel != request.channel:
-                        detail = {
-                            "channel": request.channel,
-                            "dialed_number": request.dialed_number,
-                        }
-                        await self._append_event(existing, "repeated", request.requested_at, detail)
-                    await self._db.execute("COMMIT")
-                    return existing
-                await self._db.execute(
-                    f"INSERT INTO requests ({', '.join(_COLUMNS)}, updated_at)"
-                    f" VALUES ({placeholders}, ?)",
-                    (*_row_values(request), request.requested_at.isoformat()),
-                )
-                await self._append_event(request, "requested", request.requested_at, {})
-                await self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    await self._db.execute("ROLLBACK")
-                raise
+            # The common case is one statement, so one durable commit and one trip to the
+            # database thread: a trigger writes the "requested" event in the same
+            # transaction, and a repeat (same channel, or same number and queue while
+            # active) violates a unique index and inserts nothing.
+            cursor = await self._db.execute(
+                f"INSERT INTO requests ({', '.join(_COLUMNS)}, updated_at)"
+                f" VALUES ({placeholders}, ?) ON CONFLICT DO NOTHING",
+                (*_row_values(request), request.requested_at.isoformat()),
+            )
+            if cursor.rowcount == 1:
+                return request
+            return await self._repeat_of(request)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot store request: {exc}") from exc
-        return request
+
+    async def _repeat_of(self, request: CallbackRequest) -> CallbackRequest:
+        async with self._db.execute(
+            "SELECT * FROM requests WHERE channel = ?"
+            " OR (callback_number = ? AND queue = ? AND state != 'done')"
+            " ORDER BY channel = ? DESC LIMIT 1",
+            (request.channel, request.callback_number, request.queue, request.channel),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:  # gone meanwhile: cannot happen under the write lock
+            raise StoreUnavailable(f"request for channel {request.channel} neither new nor known")
+        existing = _request_from_row(row)
+        if existing.channel != request.channel:
+            detail = {"channel": request.channel, "dialed_number": request.dialed_number}
+            await self._append_event(existing, "repeated", request.requested_at, detail)
+        return existing
 
     async def save(
         self,
