@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 _FREE_MEMBER_STATUS = frozenset({"0", "1", "6"})
 _REPLACE_DELAY_S = 1.0
 _JOIN_WAIT_S = 5.0
-_ORDER_REFRESH_S = 2.0
+_ORDER_REFRESH_S = 5.0
 _JOIN_TIMES_KEPT = 10_000
 
 
@@ -510,15 +510,15 @@ class Serving:
     async def _queued_calls(self, queue: str) -> list[QueuedCall]:
         now = self._clock()
         calls = []
-        for entry in await self._queue_status(queue):
-            if entry.get("Event") != "QueueEntry":
-                continue
+        entries = [e for e in await self._queue_status(queue) if e.get("Event") == "QueueEntry"]
+        # Placeholders' entry times from one query, not one per entry: queues get long.
+        ours = {r.id: r.queue_entered_at for r in await self._store.requests(*WAITING_STATES)}
+        for entry in entries:
             uniqueid = str(entry.get("Uniqueid", ""))
             ref = parse_channel_id(uniqueid)
             entered: datetime | None = None
             if ref is not None:
-                other = await self._store.get(ref.request_id)
-                entered = other.queue_entered_at if other else None
+                entered = ours.get(ref.request_id)
             else:
                 entered = self.join_times.get(uniqueid)
             if entered is None:
