@@ -516,11 +516,8 @@ class Serving:
         for entry in entries:
             uniqueid = str(entry.get("Uniqueid", ""))
             ref = parse_channel_id(uniqueid)
-            entered: datetime | None = None
-            if ref is not None:
-                entered = ours.get(ref.request_id)
-            else:
-                entered = self.join_times.get(uniqueid)
+            # Live callers: as seen joining on AMI; placeholders: their request's entry.
+            entered = ours.get(ref.request_id) if ref else self.join_times.get(uniqueid)
             if entered is None:
                 entered = now - timedelta(seconds=int(str(entry.get("Wait", "0")) or 0))
             calls.append(QueuedCall(int(str(entry.get("Priority", "0")) or 0), entered))
