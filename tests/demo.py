@@ -31,6 +31,7 @@ from tests.support.sipp import Caller
 from tests.support.uas import Behaviour
 
 SOUNDS = Path(__file__).resolve().parents[1] / "sounds" / "callback"
+TALK_S = 3.0
 
 
 async def timeline(service: Service, done: asyncio.Event) -> None:
@@ -80,7 +81,7 @@ async def main() -> None:
         assert service.store is not None
         await the_request(service.store, State.CONNECTED)
         print("  -- agent and customer talk")
-        await asyncio.sleep(3)  # a demo: let them talk a little
+        await asyncio.sleep(TALK_S)  # a show, not a test: let them talk a little
         await hang_up_agent(ami, "PJSIP/agent1")
         request = await the_request(service.store, State.DONE)
         await asyncio.sleep(0.3)

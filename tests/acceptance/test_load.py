@@ -17,68 +17,10 @@ from panoramisk import Manager
 from agi_app.service import Service
 from tests.support.ami import eventually, queue_callers
 from tests.support.dtmf import write_dtmf_pcap
-from tests.support.sipp import ASTERISK, free_udp_port
+from tests.support.sipp import ASTERISK, bulk_caller_scenario, free_udp_port
 
 CALLERS = 200
 SECONDS = 60
-
-_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="load-press-1">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:[field0]@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="200"/>
-  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <pause milliseconds="5500"/>
-  <nop><action><exec play_pcap_audio="{first}"/></action></nop>
-  <pause milliseconds="2500"/>
-  <nop><action><exec play_pcap_audio="{second}"/></action></nop>
-  <recv request="BYE" timeout="30000"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-</scenario>
-"""
 
 
 @pytest.mark.load
@@ -90,7 +32,7 @@ async def test_200_callers_in_one_minute(
     write_dtmf_pcap(first, "1", 0)
     write_dtmf_pcap(second, "1", 1)
     scenario = tmp_path / "load.xml"
-    scenario.write_text(_SCENARIO.format(first=first, second=second))
+    scenario.write_text(bulk_caller_scenario([(5500, first), (2500, second)]))
     numbers = tmp_path / "numbers.csv"
     numbers.write_text(
         "SEQUENTIAL\n" + "".join(f"+1555200{n:04d};\n" for n in range(1, CALLERS + 1))

@@ -26,7 +26,7 @@ from agi_app.service import Service
 from agi_app.settings import Settings
 from tests.support.ami import action, ami_client, cli
 from tests.support.dtmf import write_dtmf_pcap
-from tests.support.sipp import ASTERISK, free_udp_port
+from tests.support.sipp import ASTERISK, bulk_caller_scenario, free_udp_port
 
 FLOWS = {
     "full": (
@@ -36,62 +36,6 @@ FLOWS = {
     ),
     "baseline": ("5982", "Playback", "callback/request-successful"),
 }
-
-_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="bench-press-1">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:[field0]@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="200"/>
-  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <pause milliseconds="200"/>
-  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
-  <recv request="BYE" timeout="30000"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-</scenario>
-"""
 
 
 async def add_flows(ami: Manager) -> None:
@@ -137,7 +81,7 @@ async def step(
     pcap = workdir / "press-1.pcap"
     write_dtmf_pcap(pcap, "1", 0)
     scenario = workdir / "bench.xml"
-    scenario.write_text(_SCENARIO.format(pcap=pcap))
+    scenario.write_text(bulk_caller_scenario([(200, pcap)]))
     numbers = workdir / f"numbers-{flow}-{rate}.csv"
     numbers.write_text("SEQUENTIAL\n" + "".join(f"+1555{offset + n:07d};\n" for n in range(calls)))
     stats = workdir / f"stats-{flow}-{rate}.csv"

@@ -146,6 +146,71 @@ _REFUSED = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 # Any of these ends the call as refused; a 200 OK would make the scenario fail.
 _REFUSAL_CODES = ("403", "404", "480", "484", "486", "488", "500", "503", "603")
 
+_BULK = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="bulk-press">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:[field0]@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  {presses}
+  <recv request="BYE" timeout="30000"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+</scenario>
+"""
+
+
+def bulk_caller_scenario(presses: list[tuple[int, Path]]) -> str:
+    """Many callers from one SIPp process (numbers from an -inf file as [field0]): after the
+    answer, each (pause ms, pcap) plays its keys; then the caller waits for Asterisk's BYE."""
+    steps = "\n  ".join(
+        f'<pause milliseconds="{pause_ms}"/>\n  {_play(pcap)}' for pause_ms, pcap in presses
+    )
+    return _BULK.format(presses=steps)
+
+
 _STEP = """<recv request="INFO" timeout="{timeout_ms}"/>
   <send>
     <![CDATA[
