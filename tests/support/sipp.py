@@ -42,7 +42,22 @@ def _play(pcap: Path) -> str:
     return f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
 
 
-_CALLER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+# Our 200 OK to the request just received (an INFO nudge, Asterisk's BYE).
+_OK = """  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+"""
+
+_CALLER = (
+    """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="caller">
   <send retrans="500">
     <![CDATA[
@@ -88,19 +103,10 @@ _CALLER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
   </send>
   {steps}
   <recv request="BYE" timeout="{bye_timeout_ms}"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-</scenario>
 """
+    + _OK
+    + "</scenario>\n"
+)
 
 _REFUSED = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="refused-caller">
@@ -146,7 +152,8 @@ _REFUSED = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 # Any of these ends the call as refused; a 200 OK would make the scenario fail.
 _REFUSAL_CODES = ("403", "404", "480", "484", "486", "488", "500", "503", "603")
 
-_BULK = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+_BULK = (
+    """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="bulk-press">
   <send retrans="500">
     <![CDATA[
@@ -187,19 +194,10 @@ _BULK = """<?xml version="1.0" encoding="ISO-8859-1" ?>
   </send>
   {presses}
   <recv request="BYE" timeout="30000"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-</scenario>
 """
+    + _OK
+    + "</scenario>\n"
+)
 
 
 def bulk_caller_scenario(presses: list[tuple[int, Path]]) -> str:
@@ -211,19 +209,7 @@ def bulk_caller_scenario(presses: list[tuple[int, Path]]) -> str:
     return _BULK.format(presses=steps)
 
 
-_STEP = """<recv request="INFO" timeout="{timeout_ms}"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-  {play}"""
+_STEP = '<recv request="INFO" timeout="{timeout_ms}"/>\n' + _OK + "  {play}"
 
 
 @dataclass
