@@ -2,8 +2,9 @@
 # docker/sandbox (the tested setup for machines without a Docker engine).
 #
 # The configuration is not baked in: docker/compose.yaml mounts the repo's
-# asterisk_conf/ read-only as /etc/asterisk and sounds/callback/ as
-# /usr/share/asterisk/sounds/en/callback.
+# asterisk_conf/ read-only as /etc/asterisk, sounds/callback/ as
+# /usr/share/asterisk/sounds/en/callback and sounds/placeholder/ (silence for
+# placeholders) as /usr/share/asterisk/sounds/callback-placeholder.
 #
 # asterisk_conf/asterisk.conf names the x86_64 module directory, so build and
 # run it for linux/amd64.  Build from the repo root:
@@ -19,11 +20,12 @@ RUN apt-get update \
 # asterisk-core-sounds-en-gsm puts the prompts in sounds/en_US_f_Allison; the
 # "en" link to it comes from asterisk-core-sounds-en, which is only a
 # recommendation, so make the link here if it is missing.  Then create the
-# mount point for the repo's callback prompts, and the run directory (made by
+# mount points for the repo's prompts, and the run directory (made by
 # systemd-tmpfiles on a normal Debian host, which a container lacks).
 RUN cd /usr/share/asterisk/sounds \
  && if [ ! -e en ] && [ -d en_US_f_Allison ]; then ln -s en_US_f_Allison en; fi \
  && mkdir -p /usr/share/asterisk/sounds/en/callback \
+        /usr/share/asterisk/sounds/callback-placeholder \
  && install -d -o asterisk -g asterisk /run/asterisk
 
 # SIP UDP 5060 and AMI 5038; compose uses the host network, so these are

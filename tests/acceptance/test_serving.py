@@ -29,7 +29,7 @@ from tests.acceptance.calls import (
     set_paused,
     the_request,
 )
-from tests.support.ami import eventually, eventually_local, queue_callers
+from tests.support.ami import action, cli, eventually, eventually_local, queue_callers
 from tests.support.rtp import wait_dtmf, wait_heard
 from tests.support.uas import Behaviour
 
@@ -51,6 +51,14 @@ async def answered(ami: Manager, number: str) -> None:
     )
 
 
+async def waits_in_silence(ami: Manager, placeholder: str) -> None:
+    """The queue's offer reaches the placeholder as silence, the live callers as speech."""
+    (var,) = await action(ami, Action="Getvar", Channel=placeholder, Variable="CHANNEL(language)")
+    assert var.get("Value") == "callback-placeholder"
+    sound = await cli(ami, "core show sound callback/offer")
+    assert "Language callback-placeholder:" in sound and "Language en:" in sound
+
+
 async def test_place_kept_and_served_in_order(
     service: Service, ami: Manager, phones: Phones, tmp_path: Path
 ) -> None:
@@ -69,6 +77,7 @@ async def test_place_kept_and_served_in_order(
         queue = await placeholder_at(ami, 2, 3)
         assert [e["CallerIDNum"] for e in queue] == numbers
         assert customer.invites() == []  # nothing is dialed out while it waits
+        await waits_in_silence(ami, queue[1]["Channel"])
 
         await set_paused(ami, AGENT1, False)
         for served, number in enumerate(numbers, start=1):
