@@ -19,7 +19,7 @@ from panoramisk.message import Message
 from agi_app.ami import Ami, AmiError, Fields
 from agi_app.channel_ids import ChannelRef, Leg, channel_id, parse_channel_id
 from agi_app.domain import lifecycle as lc
-from agi_app.domain.placement import QueuedCall, QueueOrder
+from agi_app.domain.placement import HeldRequests, QueuedCall, QueueOrder, serving_key
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.errors import CallbackError
@@ -51,10 +51,6 @@ def _screen_pop_fields(request: CallbackRequest, agent: str) -> dict[str, object
         "Priority": request.priority,
         "Agent": agent,
     }
-
-
-def _serving_order(request: CallbackRequest) -> tuple[int, datetime]:
-    return request.priority, request.queue_entered_at
 
 
 def _epoch(text: str) -> datetime | None:
@@ -110,11 +106,14 @@ class Serving:
         # During a batch of placements: each queue's order, read from Asterisk once.
         self._orders: dict[str, QueueOrder] = {}
         self._orders_read_at = 0.0
+        # Requests waiting in the store beyond the placement window (HeldRequests).
+        self._held = HeldRequests()
         self._joined: dict[str, asyncio.Event] = {}
         # Set once resume() made the store agree with Asterisk; cleared when AMI is lost.
         self.synced = asyncio.Event()
         self._handlers: dict[str, Callable[[Message], Awaitable[None]]] = {
             "QueueCallerJoin": self._on_join,
+            "QueueCallerLeave": self._on_leave,
             "AgentCalled": self._on_agent_called,
             "AgentRingNoAnswer": self._on_agent_ring_no_answer,
             "AgentConnect": self._on_agent_connect,
@@ -279,14 +278,43 @@ class Serving:
                 continue
             requests = [r for r in [await self._store.get(rid) for rid in ready] if r is not None]
             self._orders.clear()  # each batch starts from the queues as Asterisk has them
-            for request in sorted(requests, key=_serving_order):
+            full: set[str] = set()  # queues where this batch held one: all after it wait too
+            for request in sorted(requests, key=serving_key):
                 self._due.pop(request.id, None)
                 if loop.time() - self._orders_read_at > _ORDER_REFRESH_S:
                     self._orders.clear()  # live callers come and go meanwhile
+                if request.queue in full or await self._beyond_window(request):
+                    self._hold(request)
+                    full.add(request.queue)
+                    continue
+                self._held.release(request.id)
                 await self.apply(request.id, lc.PlacementDue(self._clock()))
             for rid in ready:
                 if await self._store.get(rid) is None:
                     self._due.pop(rid, None)
+            self._release_into_room()
+
+    async def _beyond_window(self, request: CallbackRequest) -> bool:
+        """Too many calls ahead of it to need a placeholder yet (settings.placement_window)."""
+        if request.state is not State.PENDING or request.expires_at <= self._clock():
+            return False  # an expired request is placed to leave by Queue()'s own timeout
+        order = await self._queue_order(request.queue)
+        ahead = order.position(request) - 1 + self._held.ahead_of(request)
+        return ahead >= self._settings.placement_window
+
+    def _hold(self, request: CallbackRequest) -> None:
+        self._held.hold(request)
+        # Placed when room opens near the head, or at its max wait at the latest.
+        self._mark_due(request.id, (request.expires_at - self._clock()).total_seconds())
+
+    def _release_into_room(self) -> None:
+        """Let held requests be placed where their queue has room within the window."""
+        for queue in self._held.queues():
+            order = self._orders.get(queue)
+            room = self._settings.placement_window - len(order) if order is not None else 0
+            for request_id in self._held.first(queue, room):
+                self._held.release(request_id)
+                self._mark_due(request_id)
 
     async def _queue_order(self, queue: str) -> QueueOrder:
         order = self._orders.get(queue)
@@ -356,10 +384,14 @@ class Serving:
 
     async def cancel(self, request_id: str, by: str) -> CallbackRequest | None:
         await self.apply(request_id, lc.Cancelled(by, self._clock()))
+        self._held.release(request_id)
         return await self._store.get(request_id)
 
     async def reprioritize(self, request_id: str, level: int, by: str) -> CallbackRequest | None:
         await self.apply(request_id, lc.Reprioritized(level, by, self._clock()))
+        if request_id in self._held:  # a new level may bring it within the window
+            self._held.release(request_id)
+            self._mark_due(request_id)
         return await self._store.get(request_id)
 
     async def live_view(self) -> list[dict[str, object]]:
@@ -369,17 +401,24 @@ class Serving:
         for queue in {r.queue for r in waiting}:
             try:
                 entries = await self._queue_status(queue)
+                held = self._held.ranks(queue)
+                order = QueueOrder(await self._queued_calls(queue)) if held else None
             except AmiError:
                 continue
             for entry in entries:
                 if entry.get("Event") == "QueueEntry":
                     positions[str(entry.get("Uniqueid"))] = int(str(entry.get("Position", "0")))
+            for r in waiting:  # held in the store: behind the calls and held requests ahead
+                if order is not None and r.id in held:
+                    positions[r.id] = order.position(r) + held[r.id]
         now = self._clock()
         return [
             {
                 "id": r.id,
                 "queue": r.queue,
-                "position": positions.get(channel_id(r.id, r.attempt, Leg.PLACEHOLDER)),
+                "position": positions.get(channel_id(r.id, r.attempt, Leg.PLACEHOLDER))
+                or positions.get(r.id),
+                "held": r.id in self._held,
                 "priority": r.priority,
                 "waited_seconds": int((now - r.queue_entered_at).total_seconds()),
                 "destination": r.callback_number + (f" ext {r.extension}" if r.extension else ""),
@@ -423,6 +462,13 @@ class Serving:
                 await self._hangup(str(message.get("Channel", "")))
                 return
             await self.apply(ref.request_id, lc.Joined(ref.attempt, now))
+
+    async def _on_leave(self, message: Message) -> None:
+        """A place opened: the first held request of that queue may come in."""
+        queue = str(message.get("Queue", ""))
+        for request_id in self._held.first(queue, 1):
+            self._held.release(request_id)
+            self._mark_due(request_id)
 
     async def _on_agent_called(self, message: Message) -> None:
         ref = self._ref(message)

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     ami_secret_file: Path | None = None
     ami_ping_interval: float = Field(2.0, gt=0, description="seconds; a dead link is noticed in 2x")
 
+    # How many calls ahead a request may have and still wait as a placeholder in Asterisk;
+    # further back it waits in the store and is placed once it comes this close to the head.
+    # Each placeholder costs Asterisk two channels (four file descriptors, two threads).
+    placement_window: int = Field(1000, ge=1)
+
     # The customer leg: who the customer sees calling, how long it rings.
     outbound_caller_id: str = Field('"Support" <5000>', pattern=r'^("[^"\r\n]*" )?<\+?[0-9]+>$')
     customer_ring_seconds: int = Field(30, ge=5, le=120)

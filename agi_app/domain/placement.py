@@ -6,6 +6,7 @@ among the calls of the same priority.
 """
 
 import bisect
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,3 +52,56 @@ class QueueOrder:
 
     def add(self, request: CallbackRequest) -> None:
         bisect.insort(self._keys, self._key(queue_prio(request.priority), request.queue_entered_at))
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def serving_key(request: CallbackRequest) -> tuple[int, datetime, str]:
+    """Who is served first among requests: level 1 first, then the earliest queue entry."""
+    return request.priority, request.queue_entered_at, request.id
+
+
+class HeldRequests:
+    """Requests too far back to need a placeholder yet, kept in serving order per queue.
+
+    A request with ``window`` calls or more ahead of it waits here, not in Asterisk: every
+    placeholder costs Asterisk two channels, and a queue of 10,000 would run it out of file
+    descriptors. Nothing is lost by it: a held request is placed at its true position as
+    places open near the head, before anyone who is behind it reaches the head.
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[str, dict[str, tuple[int, datetime, str]]] = {}
+
+    def hold(self, request: CallbackRequest) -> None:
+        self.release(request.id)
+        self._keys.setdefault(request.queue, {})[request.id] = serving_key(request)
+
+    def release(self, request_id: str) -> None:
+        for queue, held in list(self._keys.items()):
+            if held.pop(request_id, None) is not None and not held:
+                del self._keys[queue]
+
+    def first(self, queue: str, count: int) -> list[str]:
+        """The ``count`` held requests of ``queue`` that are served first."""
+        held = self._keys.get(queue, {})
+        return [key[2] for key in heapq.nsmallest(count, held.values())]
+
+    def ahead_of(self, request: CallbackRequest) -> int:
+        """How many held requests of its queue are served before ``request``."""
+        ours = serving_key(request)
+        return sum(1 for key in self._keys.get(request.queue, {}).values() if key < ours)
+
+    def ranks(self, queue: str) -> dict[str, int]:
+        """Each held request of ``queue`` -> how many held ones are served before it."""
+        return {key[2]: i for i, key in enumerate(sorted(self._keys.get(queue, {}).values()))}
+
+    def queues(self) -> list[str]:
+        return list(self._keys)
+
+    def __contains__(self, request_id: object) -> bool:
+        return any(request_id in held for held in self._keys.values())
+
+    def __len__(self) -> int:
+        return sum(len(held) for held in self._keys.values())

@@ -7,13 +7,15 @@ with the queue as AMI reports it and the store.
 """
 
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from panoramisk import Manager
 from panoramisk.message import Message
 
-from agi_app.domain.request import CallOutcome, ContactOutcome, State
+from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
 from agi_app.service import Service
+from agi_app.settings import Settings
 from agi_app.store import Store
 from tests.acceptance.calls import (
     SOUNDS,
@@ -57,6 +59,16 @@ async def waits_in_silence(ami: Manager, placeholder: str) -> None:
     assert var.get("Value") == "callback-placeholder"
     sound = await cli(ami, "core show sound callback/offer")
     assert "Language callback-placeholder:" in sound and "Language en:" in sound
+
+
+async def connected(store: Store, count: int) -> None:
+    """``count`` callbacks reached their customer."""
+    await eventually(
+        lambda: store.requests(State.CONNECTED, State.DONE),
+        lambda rs: len(rs) == count,
+        within=20,
+        what=f"{count} callbacks connected",
+    )
 
 
 async def test_place_kept_and_served_in_order(
@@ -112,6 +124,53 @@ async def test_place_kept_and_served_in_order(
         "CustomerAnswered",
         "CallEnded",
     ]
+
+
+async def test_beyond_the_window_held_in_the_store_and_served_in_turn(
+    ami: Manager, settings: Settings, phones: Phones, tmp_path: Path
+) -> None:
+    """With room for 2 placeholders, the third request waits in the store; a live caller who
+    joins later is ahead of it in Asterisk for a while, yet is served after it."""
+    agent, _ = await phones.start(5071, Behaviour.ANSWER, "agent1")
+    await phones.start(5090, Behaviour.ANSWER, "carrier")
+    numbers = ["+15551230061", "+15551230062", "+15551230063"]
+    now = datetime.now(UTC)
+    async with Store.open(settings.store_path) as stored:
+        for i, number in enumerate(numbers):
+            await stored.add(CallbackRequest(
+                id=f"00000000-0000-4000-8000-00000000006{i}", channel=f"held.{i}",
+                state=State.PENDING, queue="support", priority=5, position=None,
+                caller_name="Held Test", caller_number=number, callback_number=number,
+                extension=None, dialed_number="5000", timeout_prompt=None,
+                queue_entered_at=now - timedelta(seconds=60 - i), requested_at=now,
+                expires_at=now + timedelta(hours=1),
+            ))  # fmt: skip
+    async with AsyncExitStack() as stack:
+        service = await stack.enter_async_context(
+            Service(settings.model_copy(update={"placement_window": 2}))
+        )
+        await placeholder_at(ami, 2, 2)
+        assert service.serving is not None
+        view = {v["caller_number"]: v for v in await service.serving.live_view()}
+        assert [view[n]["held"] for n in numbers] == [False, False, True]
+        assert [view[n]["position"] for n in numbers] == [1, 2, 3]
+        third = await store(service).get(str(view[numbers[2]]["id"]))
+        assert third is not None and (third.state, third.attempt) == (State.PENDING, 0)
+
+        live = "+15551230064"
+        await stack.enter_async_context(calling(tmp_path, "5000", live, []))
+        queue = await in_queue(ami, live)
+        assert queue["Position"] == "3"  # ahead of the held request, in Asterisk only
+
+        await set_paused(ami, AGENT1, False)
+        for served, number in enumerate([*numbers, live], start=1):
+            offered = await invites(agent, served, within=30)
+            assert offered[-1]["from_user"] == number
+            if number == live:
+                await answered(ami, number)
+            else:
+                await connected(store(service), served)
+            await hang_up_agent(ami, AGENT1)
 
 
 async def test_priority_1_callback_before_waiting_level_5_caller(

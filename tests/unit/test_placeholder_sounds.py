@@ -13,7 +13,9 @@ SILENT = REPO / "sounds" / "placeholder"
 
 def queue_prompts() -> set[str]:
     """The prompts queues.conf has app_queue play to waiting callers."""
-    conf = configparser.ConfigParser(strict=False, interpolation=None, inline_comment_prefixes=(";",))
+    conf = configparser.ConfigParser(
+        strict=False, interpolation=None, inline_comment_prefixes=(";",)
+    )
     conf.read_string(
         "\n".join(
             line for line in (REPO / "asterisk_conf" / "queues.conf").read_text().splitlines()

@@ -4,7 +4,13 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agi_app.domain.placement import QueuedCall, QueueOrder, placement_position
+from agi_app.domain.placement import (
+    HeldRequests,
+    QueuedCall,
+    QueueOrder,
+    placement_position,
+    serving_key,
+)
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest
 from tests.unit.test_lifecycle import PENDING
@@ -52,3 +58,48 @@ def test_queue_order_agrees_with_placement_position(
 
 def call_of(request: CallbackRequest) -> QueuedCall:
     return QueuedCall(queue_prio(request.priority), request.queue_entered_at)
+
+
+def held(rid: str, level: int, seconds: int, queue: str = "support") -> CallbackRequest:
+    return replace(
+        PENDING,
+        id=rid,
+        queue=queue,
+        priority=level,
+        queue_entered_at=T0 + timedelta(seconds=seconds),
+    )
+
+
+def test_held_requests_come_out_in_serving_order_per_queue() -> None:
+    store = HeldRequests()
+    late, early, urgent = held("late", 5, 60), held("early", 5, 0), held("urgent", 1, 300)
+    other = held("other", 1, -900, queue="sales")
+    for request in (late, early, urgent, other):
+        store.hold(request)
+    assert store.first("support", 2) == ["urgent", "early"]
+    assert store.first("support", 10) == ["urgent", "early", "late"]
+    assert store.ranks("support") == {"urgent": 0, "early": 1, "late": 2}
+    assert store.ahead_of(held("new", 5, 30)) == 2  # urgent and early, not late
+    assert sorted(store.queues()) == ["sales", "support"] and len(store) == 4
+
+
+def test_held_request_released_and_reheld_at_its_new_level() -> None:
+    store = HeldRequests()
+    store.hold(held("a", 5, 0))
+    store.hold(held("b", 5, 10))
+    store.hold(held("b", 1, 10))  # reprioritized: one entry, at its new key
+    assert store.first("support", 5) == ["b", "a"] and len(store) == 2
+    store.release("b")
+    store.release("a")
+    assert "a" not in store and store.queues() == [] and store.first("support", 1) == []
+
+
+@given(st.lists(st.tuples(st.integers(1, 10), st.integers(-3600, 3600)), max_size=40))
+def test_held_order_is_the_serving_order(keys: list[tuple[int, int]]) -> None:
+    requests = [held(f"r{i}", level, seconds) for i, (level, seconds) in enumerate(keys)]
+    store = HeldRequests()
+    for request in requests:
+        store.hold(request)
+    assert store.first("support", len(requests)) == [
+        r.id for r in sorted(requests, key=serving_key)
+    ]
