@@ -124,6 +124,11 @@ class Serving:
             "OriginateResponse": self._on_originate_response,
         }
 
+    @property
+    def held_count(self) -> int:
+        """Requests waiting in the store beyond the placement window."""
+        return len(self._held)
+
     # ---- entry points ----------------------------------------------------------------------
     async def run(self) -> None:
         """Consume AMI events and place what is due, until cancelled."""

@@ -31,4 +31,4 @@ async def test_sip_benchmark_runs(ami: Manager) -> None:  # ami: a reset PBX
 
 async def test_scale_benchmark_runs(ami: Manager) -> None:
     out = await run_script("tests.bench.scale_bench")
-    assert '"n": 20' in out and "replace_after_restart_s" in out
+    assert '"n": 20' in out and '"held": 5' in out and "replace_after_restart_s" in out

@@ -1,12 +1,14 @@
 """Benchmark: many callbacks waiting at once as placeholders in one queue.
 
-    python -m tests.bench.scale_bench [--sizes 1000,5000,10000]
+    python -m tests.bench.scale_bench [--sizes 1000,5000,10000] [--window 1000]
 
 For each size N, on the running sandbox (its agents paused), requests are written to a fresh
-store and the service places them all; measured in the same run:
-- time to place N (service start to N waiting), and to put them all back after an
-  Asterisk restart (sandbox down/up to N waiting again);
-- Asterisk's resident memory and CPU while they wait (10 s), against the idle baseline;
+store and the service takes them all: the first ``window`` (settings.placement_window) wait
+as placeholders in Asterisk, the rest in the store. Measured in the same run:
+- time to take N (service start to the window placed and the rest held), and to put them
+  all back after an Asterisk restart (sandbox down/up to the same again);
+- Asterisk's resident memory, CPU (10 s), file descriptors and threads while they wait,
+  against the idle baseline;
 - the service's resident memory per waiting request;
 - the delay from an agent becoming available (QueuePause off) to the agent's phone ringing,
   for a callback at the head of the queue, against a live caller at the head.
@@ -55,6 +57,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def threads(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0
+
+
 def asterisk_pid() -> int:
     return int(PIDFILE.read_text())
 
@@ -72,15 +85,24 @@ async def sandbox(command: str) -> None:
     assert await process.wait() == 0
 
 
-async def waiting(store: Store, n: int, within: float) -> float:
-    start = time.monotonic()
+async def taken(service: Service, window: int, within: float) -> tuple[int, int]:
+    """Every active request waits: the first ``window`` as new placeholders, the rest held."""
+    assert service.store is not None and service.serving is not None
+    store, serving = service.store, service.serving
+    active = len(await store.requests(State.PENDING, State.WAITING))
+    placed = min(active, window)
+    attempts = {r.id: r.attempt for r in await store.requests(State.WAITING)}
     await eventually(
         lambda: store.requests(State.WAITING),
-        lambda rs: len(rs) >= n,
+        lambda rs: (
+            len(rs) == placed
+            and serving.held_count == active - placed
+            and all(r.attempt > attempts.get(r.id, 0) for r in rs)
+        ),
         within=within,
-        what=f"{n} waiting",
+        what=f"{placed} waiting and {active - placed} held",
     )
-    return time.monotonic() - start
+    return placed, active - placed
 
 
 async def ring_delay(workdir: Path, head_is_live: bool) -> float:
@@ -107,7 +129,7 @@ async def ring_delay(workdir: Path, head_is_live: bool) -> float:
         return delay
 
 
-async def one_size(n: int, workdir: Path) -> dict[str, float]:
+async def one_size(n: int, window: int, cpu_window: float, workdir: Path) -> dict[str, float]:
     async with ami_client() as ami:
         await cli(ami, "channel request hangup all")
         for agent in ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3"):
@@ -122,20 +144,24 @@ async def one_size(n: int, workdir: Path) -> dict[str, float]:
             ))  # fmt: skip
     pid = asterisk_pid()
     idle_rss, idle_cpu = rss_kib(pid), await cpu_share(pid, 5)
+    idle_fds, idle_threads = open_fds(pid), threads(pid)
     own_before = rss_kib()
     settings = Settings(
         store_path=store_path, ami_secret_file=sandbox_secret("callback"), web_enabled=False,
-        log_level="WARNING", ami_ping_interval=1.0,
+        log_level="WARNING", ami_ping_interval=1.0, placement_window=window,
     )  # fmt: skip
-    result: dict[str, float] = {"n": n}
+    result: dict[str, float] = {"n": n, "window": window}
     start = time.monotonic()
     async with Service(settings) as service:
-        assert service.store is not None
-        await waiting(service.store, n, within=max(60, n / 20))
+        result["placed"], result["held"] = await taken(service, window, within=max(60, n / 20))
         result["place_s"] = time.monotonic() - start
         result["asterisk_rss_mib"] = rss_kib(pid) / 1024
         result["asterisk_idle_rss_mib"] = idle_rss / 1024
-        result["asterisk_cpu"] = await cpu_share(pid)
+        result["asterisk_fds"] = open_fds(pid)
+        result["asterisk_idle_fds"] = idle_fds
+        result["asterisk_threads"] = threads(pid)
+        result["asterisk_idle_threads"] = idle_threads
+        result["asterisk_cpu"] = await cpu_share(pid, cpu_window)
         result["asterisk_idle_cpu"] = idle_cpu
         result["service_kib_per_request"] = (rss_kib() - own_before) / n
         result["ring_delay_callback_s"] = await ring_delay(workdir, head_is_live=False)
@@ -147,13 +173,7 @@ async def one_size(n: int, workdir: Path) -> dict[str, float]:
         async with ami_client() as ami:  # agents come back unpaused, without phones here
             for agent in ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3"):
                 await set_paused(ami, agent, True)
-        store = service.store
-        await eventually(
-            lambda: store.requests(State.WAITING),
-            lambda rs: len(rs) >= n and all(r.attempt >= 2 for r in rs),
-            within=max(90, n / 10),
-            what="all back after the restart",
-        )
+        await taken(service, window, within=max(90, n / 10))
         result["replace_after_restart_s"] = time.monotonic() - restarted
     async with ami_client() as ami:
         await cli(ami, "channel request hangup all")
@@ -163,12 +183,19 @@ async def one_size(n: int, workdir: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,10000")
+    parser.add_argument(
+        "--window", type=int, default=Settings.model_fields["placement_window"].default
+    )
     parser.add_argument("--smoke", action="store_true", help="a tiny size, to keep it working")
     args = parser.parse_args()
     sizes = [20] if args.smoke else [int(s) for s in args.sizes.split(",")]
+    window = 15 if args.smoke else args.window  # the smoke run holds some in the store too
+    # Long enough to include the queue's periodic announcement (every 30 s) to everyone.
+    cpu_window = 2.0 if args.smoke else 35.0
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
-            print(json.dumps(asyncio.run(one_size(n, Path(tmp)))), flush=True)
+            result = asyncio.run(one_size(n, window, cpu_window, Path(tmp)))
+            print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":
