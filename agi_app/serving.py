@@ -111,6 +111,7 @@ class Serving:
         self._joined: dict[str, asyncio.Event] = {}
         # Set once resume() made the store agree with Asterisk; cleared when AMI is lost.
         self.synced = asyncio.Event()
+        self._syncs = 0  # resume() runs so far: a batch from before one is stale
         self._handlers: dict[str, Callable[[Message], Awaitable[None]]] = {
             "QueueCallerJoin": self._on_join,
             "QueueCallerLeave": self._on_leave,
@@ -179,6 +180,7 @@ class Serving:
             pending = await self._store.requests(State.PENDING)
             for request in pending:
                 self._mark_due(request.id)
+            self._syncs += 1
             self.synced.set()
             log.info("resume done: %s active, %s to place", len(active), len(pending))
         except AmiError as exc:
@@ -284,7 +286,10 @@ class Serving:
             requests = [r for r in [await self._store.get(rid) for rid in ready] if r is not None]
             self._orders.clear()  # each batch starts from the queues as Asterisk has them
             full: set[str] = set()  # queues where this batch held one: all after it wait too
+            synced_at = self._syncs
             for request in sorted(requests, key=serving_key):
+                if not self.synced.is_set() or self._syncs != synced_at:
+                    break  # AMI was lost: the rest wait for resume(), which marks them due again
                 self._due.pop(request.id, None)
                 if loop.time() - self._orders_read_at > _ORDER_REFRESH_S:
                     self._orders.clear()  # live callers come and go meanwhile
@@ -303,7 +308,10 @@ class Serving:
         """Too many calls ahead of it to need a placeholder yet (settings.placement_window)."""
         if request.state is not State.PENDING or request.expires_at <= self._clock():
             return False  # an expired request is placed to leave by Queue()'s own timeout
-        order = await self._queue_order(request.queue)
+        try:
+            order = await self._queue_order(request.queue)
+        except AmiError:
+            return False  # placing it fails the usual way, and it is placed again later
         ahead = order.position(request) - 1 + self._held.ahead_of(request)
         return ahead >= self._settings.placement_window
 

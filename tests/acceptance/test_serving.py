@@ -6,6 +6,7 @@ received (INVITEs, headers, RTP audio, RFC 4733 digits) is what the tests check,
 with the queue as AMI reports it and the store.
 """
 
+import uuid
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -126,6 +127,47 @@ async def test_place_kept_and_served_in_order(
     ]
 
 
+async def stored_requests(
+    settings: Settings, numbers: list[str], max_wait: list[int] | None = None
+) -> None:
+    """Requests already in the store before the service starts, oldest first."""
+    now = datetime.now(UTC)
+    async with Store.open(settings.store_path) as stored:
+        for i, number in enumerate(numbers):
+            seconds = max_wait[i] if max_wait else 3600
+            await stored.add(CallbackRequest(
+                id=str(uuid.uuid4()), channel=f"held.{i}",
+                state=State.PENDING, queue="support", priority=5, position=None,
+                caller_name="Held Test", caller_number=number, callback_number=number,
+                extension=None, dialed_number="5000", timeout_prompt="callback/timeout",
+                queue_entered_at=now - timedelta(seconds=60 - i), requested_at=now,
+                expires_at=now + timedelta(seconds=seconds),
+            ))  # fmt: skip
+
+
+async def test_held_request_expires_at_its_max_wait(
+    ami: Manager, settings: Settings, phones: Phones
+) -> None:
+    customer, customer_heard = await phones.start(5090, Behaviour.ANSWER, "carrier")
+    numbers = ["+15551230065", "+15551230066"]
+    await stored_requests(settings, numbers, max_wait=[3600, 6])
+    async with Service(settings.model_copy(update={"placement_window": 1})) as service:
+        await placeholder_at(ami, 1, 1)
+        assert service.serving is not None and service.serving.held_count == 1
+        (expired,) = await eventually(
+            lambda: store(service).requests(State.DONE),
+            lambda rs: len(rs) == 1,
+            within=30,
+            what="the held request expired",
+        )
+        (informed,) = await invites(customer, 1)
+        await wait_heard(customer_heard, SOUNDS / "timeout.wav", timeout=20)
+        (still,) = await store(service).requests(State.WAITING)
+    assert (expired.callback_number, expired.call_outcome) == (numbers[1], CallOutcome.EXPIRED)
+    assert informed["request_uri"].startswith(f"sip:{numbers[1]}@")
+    assert still.callback_number == numbers[0]
+
+
 async def test_beyond_the_window_held_in_the_store_and_served_in_turn(
     ami: Manager, settings: Settings, phones: Phones, tmp_path: Path
 ) -> None:
@@ -134,17 +176,7 @@ async def test_beyond_the_window_held_in_the_store_and_served_in_turn(
     agent, _ = await phones.start(5071, Behaviour.ANSWER, "agent1")
     await phones.start(5090, Behaviour.ANSWER, "carrier")
     numbers = ["+15551230061", "+15551230062", "+15551230063"]
-    now = datetime.now(UTC)
-    async with Store.open(settings.store_path) as stored:
-        for i, number in enumerate(numbers):
-            await stored.add(CallbackRequest(
-                id=f"00000000-0000-4000-8000-00000000006{i}", channel=f"held.{i}",
-                state=State.PENDING, queue="support", priority=5, position=None,
-                caller_name="Held Test", caller_number=number, callback_number=number,
-                extension=None, dialed_number="5000", timeout_prompt=None,
-                queue_entered_at=now - timedelta(seconds=60 - i), requested_at=now,
-                expires_at=now + timedelta(hours=1),
-            ))  # fmt: skip
+    await stored_requests(settings, numbers)
     async with AsyncExitStack() as stack:
         service = await stack.enter_async_context(
             Service(settings.model_copy(update={"placement_window": 2}))

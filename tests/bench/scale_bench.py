@@ -18,8 +18,10 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import tempfile
 import time
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -85,23 +87,42 @@ async def sandbox(command: str) -> None:
     assert await process.wait() == 0
 
 
-async def taken(service: Service, window: int, within: float) -> tuple[int, int]:
-    """Every active request waits: the first ``window`` as new placeholders, the rest held."""
+async def attempts(service: Service) -> dict[str, int]:
+    assert service.store is not None
+    return {r.id: r.attempt for r in await service.store.requests(State.PENDING, State.WAITING)}
+
+
+async def taken(
+    service: Service, window: int, within: float, before: dict[str, int]
+) -> tuple[int, int]:
+    """Every active request waits: the first ``window`` as new placeholders (a later attempt
+    than in ``before``), the rest held in the store."""
     assert service.store is not None and service.serving is not None
     store, serving = service.store, service.serving
-    active = len(await store.requests(State.PENDING, State.WAITING))
+    active = len(await store.requests(State.PENDING, State.WAITING, State.OFFERED))
     placed = min(active, window)
-    attempts = {r.id: r.attempt for r in await store.requests(State.WAITING)}
-    await eventually(
-        lambda: store.requests(State.WAITING),
-        lambda rs: (
-            len(rs) == placed
-            and serving.held_count == active - placed
-            and all(r.attempt > attempts.get(r.id, 0) for r in rs)
-        ),
-        within=within,
-        what=f"{placed} waiting and {active - placed} held",
-    )
+
+    async def counts() -> tuple[int, int]:  # (placed anew, held)
+        waiting = await store.requests(State.WAITING)
+        return sum(r.attempt > before.get(r.id, 0) for r in waiting), serving.held_count
+
+    try:
+        await eventually(
+            counts,
+            lambda c: c == (placed, active - placed),
+            within=within,
+            what=f"{placed} placed and {active - placed} held",
+        )
+    except AssertionError:
+        waiting = {r.id for r in await store.requests(State.WAITING)}
+        for r in await store.requests(State.PENDING, State.OFFERED, State.WAITING):
+            if r.id not in waiting or r.attempt <= before.get(r.id, 0):
+                print(f"not placed anew: {r.id} {r.state} attempt {r.attempt}", file=sys.stderr)
+        for r in await store.requests(State.DONE):
+            print(f"done: {r.id} {r.call_outcome} attempt {r.attempt}", file=sys.stderr)
+            for e in await store.events(r.id):
+                print(f"   {e.at} {e.event} {e.detail}", file=sys.stderr)
+        raise
     return placed, active - placed
 
 
@@ -135,10 +156,11 @@ async def one_size(n: int, window: int, cpu_window: float, workdir: Path) -> dic
         for agent in ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3"):
             await set_paused(ami, agent, True)
     store_path = workdir / f"scale-{n}.sqlite3"
+    # Fresh ids, as in production: AstDB keeps the outcome records of earlier runs.
     async with Store.open(store_path) as store:
         for i in range(n):
             await store.add(replace(
-                TEMPLATE, id=f"00000000-0000-4000-8000-{i:012d}", channel=f"scale.{i}",
+                TEMPLATE, id=str(uuid.uuid4()), channel=f"scale.{i}",
                 callback_number=f"+1555{i:07d}", caller_number=f"+1555{i:07d}",
                 queue_entered_at=NOW + timedelta(milliseconds=i),
             ))  # fmt: skip
@@ -153,7 +175,7 @@ async def one_size(n: int, window: int, cpu_window: float, workdir: Path) -> dic
     result: dict[str, float] = {"n": n, "window": window}
     start = time.monotonic()
     async with Service(settings) as service:
-        result["placed"], result["held"] = await taken(service, window, within=max(60, n / 20))
+        result["placed"], result["held"] = await taken(service, window, max(60, n / 20), {})
         result["place_s"] = time.monotonic() - start
         result["asterisk_rss_mib"] = rss_kib(pid) / 1024
         result["asterisk_idle_rss_mib"] = idle_rss / 1024
@@ -167,13 +189,14 @@ async def one_size(n: int, window: int, cpu_window: float, workdir: Path) -> dic
         result["ring_delay_callback_s"] = await ring_delay(workdir, head_is_live=False)
         result["ring_delay_live_s"] = await ring_delay(workdir, head_is_live=True)
         # All of them back after Asterisk restarts.
+        before = await attempts(service)
         await sandbox("down")
         await sandbox("up")
         restarted = time.monotonic()
         async with ami_client() as ami:  # agents come back unpaused, without phones here
             for agent in ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3"):
                 await set_paused(ami, agent, True)
-        await taken(service, window, within=max(90, n / 10))
+        await taken(service, window, max(90, n / 10), before)
         result["replace_after_restart_s"] = time.monotonic() - restarted
     async with ami_client() as ami:
         await cli(ami, "channel request hangup all")
