@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -215,10 +216,14 @@ def main() -> None:
     window = 15 if args.smoke else args.window  # the smoke run holds some in the store too
     # Long enough to include the queue's periodic announcement (every 30 s) to everyone.
     cpu_window = 2.0 if args.smoke else 35.0
-    with tempfile.TemporaryDirectory() as tmp:
+    if len(sizes) > 1:  # one process per size: freed memory is not handed back to the OS
         for n in sizes:
-            result = asyncio.run(one_size(n, window, cpu_window, Path(tmp)))
-            print(json.dumps(result), flush=True)
+            command = [sys.executable, "-m", "tests.bench.scale_bench", "--sizes", str(n)]
+            subprocess.run([*command, "--window", str(window)], check=True)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        result = asyncio.run(one_size(sizes[0], window, cpu_window, Path(tmp)))
+        print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":
