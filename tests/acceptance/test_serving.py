@@ -145,6 +145,17 @@ async def stored_requests(
             ))  # fmt: skip
 
 
+async def held(service: Service, count: int) -> None:
+    """``count`` requests wait in the store, beyond the placement window."""
+    serving = service.serving
+    assert serving is not None
+
+    async def held_count() -> int:
+        return serving.held_count
+
+    await eventually(held_count, lambda n: n == count, within=10, what=f"{count} held")
+
+
 async def test_held_request_expires_at_its_max_wait(
     ami: Manager, settings: Settings, phones: Phones
 ) -> None:
@@ -153,7 +164,7 @@ async def test_held_request_expires_at_its_max_wait(
     await stored_requests(settings, numbers, max_wait=[3600, 6])
     async with Service(settings.model_copy(update={"placement_window": 1})) as service:
         await placeholder_at(ami, 1, 1)
-        assert service.serving is not None and service.serving.held_count == 1
+        await held(service, 1)
         (expired,) = await eventually(
             lambda: store(service).requests(State.DONE),
             lambda rs: len(rs) == 1,
@@ -182,6 +193,7 @@ async def test_beyond_the_window_held_in_the_store_and_served_in_turn(
             Service(settings.model_copy(update={"placement_window": 2}))
         )
         await placeholder_at(ami, 2, 2)
+        await held(service, 1)
         assert service.serving is not None
         view = {v["caller_number"]: v for v in await service.serving.live_view()}
         assert [view[n]["held"] for n in numbers] == [False, False, True]
