@@ -6,7 +6,6 @@ peers are served, and each AGI command is a typed async method.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
@@ -77,14 +76,6 @@ class AgiChannel:
     async def set_variable(self, name: str, value: str) -> None:
         await self.command(f"SET VARIABLE {name} {quote(value)}")
 
-    async def stream_file(self, prompt: str) -> None:
-        """Play a prompt to the end (no key interrupts it)."""
-        result = await self.command(f"STREAM FILE {prompt} {quote('')}", wait=300)
-        value, _ = result.get("result", ("0", ""))
-        _, endpos = result.get("endpos", ("0", ""))
-        if value == "0" and endpos == "0":
-            raise AgiCommandError(f"prompt {prompt!r} could not be played")
-
     async def get_data(self, prompt: str, timeout_ms: int, max_digits: int) -> str:
         """Play a prompt and collect up to ``max_digits`` keys; '' when none was pressed."""
         result = await self.command(
@@ -92,10 +83,6 @@ class AgiChannel:
         )
         value, _ = result.get("result", ("", ""))
         return str(value)
-
-    async def hangup(self) -> None:
-        with contextlib.suppress(AgiHangup):
-            await self.command("HANGUP")
 
 
 Handler = Callable[[AgiChannel], Awaitable[None]]

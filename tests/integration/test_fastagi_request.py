@@ -56,8 +56,7 @@ async def test_request_from_the_queue_is_stored_before_success(service: Service)
     commands = await call.run(port_of(service))
     assert commands == [
         'GET FULL VARIABLE "${QUEUE_EXISTS(support)}|${QUEUEPOSITION}|${QUEUE_PRIO}|${QUEUEWAIT}"',
-        'STREAM FILE callback/request-successful ""',
-        "HANGUP",
+        'SET VARIABLE CALLBACK_PROMPT "callback/request-successful"',
     ]
     assert await stored(service) == [("+15551230001", "5000", 2, None)]
     assert service.store is not None
@@ -83,7 +82,7 @@ async def test_ivr_offer_accepted(service: Service) -> None:
     call = AgiCall(["queue=support", "offer=callback/ivr-offer", "key=1"], reply=reply)
     commands = await call.run(port_of(service))
     assert commands[0] == "GET DATA callback/ivr-offer 5000 1"
-    assert commands[-2:] == ['STREAM FILE callback/request-successful ""', "HANGUP"]
+    assert commands[-1] == 'SET VARIABLE CALLBACK_PROMPT "callback/request-successful"'
     assert await stored(service) == [("+15551230001", "5000", None, None)]
 
 
@@ -122,7 +121,7 @@ async def test_refusals_play_the_error_prompt_and_store_nothing(
     expected_prompt = (
         "callback/custom" if "error=callback/custom" in args else "callback/error-in-request"
     )
-    assert commands[-2:] == [f'STREAM FILE {expected_prompt} ""', "HANGUP"]
+    assert commands[-1] == f'SET VARIABLE CALLBACK_PROMPT "{expected_prompt}"'
     assert await stored(service) == []
     refusals = [r.getMessage() for r in caplog.records if "callback refused" in r.getMessage()]
     assert len(refusals) == 1 and code in refusals[0]
@@ -136,24 +135,24 @@ async def test_locked_store_gives_the_error_prompt(service: Service, tmp_path: P
     finally:
         locker.execute("ROLLBACK")
         locker.close()
-    assert commands[-2:] == ['STREAM FILE callback/error-in-request ""', "HANGUP"]
+    assert commands[-1] == 'SET VARIABLE CALLBACK_PROMPT "callback/error-in-request"'
     assert await stored(service) == []
 
 
 async def test_a_repeated_session_for_the_same_channel_stores_once(service: Service) -> None:
     for _ in range(2):
         commands = await AgiCall(OPTIONS, reply=queue_reply("1|3|5|0")).run(port_of(service))
-        assert commands[-2] == 'STREAM FILE callback/request-successful ""'
+        assert commands[-1] == 'SET VARIABLE CALLBACK_PROMPT "callback/request-successful"'
     assert await stored(service) == [("+15551230001", "5000", 3, None)]
 
 
 async def test_caller_hanging_up_mid_request_is_handled(service: Service) -> None:
     def reply(command: str) -> str:
-        return "HANGUP" if command.startswith("STREAM FILE") else queue_reply("1|1|5|0")(command)
+        return "HANGUP" if command.startswith("SET VARIABLE") else queue_reply("1|1|5|0")(command)
 
     commands = await AgiCall(OPTIONS, reply=reply).run(port_of(service))
     # Stored (durable first), then the hangup ends the session without a crash.
-    assert commands[-1].startswith("STREAM FILE")
+    assert commands[-1].startswith("SET VARIABLE CALLBACK_PROMPT")
     assert len(await stored(service)) == 1
 
 
@@ -164,7 +163,7 @@ async def test_peer_closing_before_its_headers_does_not_hang(service: Service) -
     writer.close()
     # The server is still serving: a full session afterwards works.
     commands = await AgiCall(OPTIONS, reply=queue_reply("1|1|5|0")).run(port_of(service))
-    assert commands[-1] == "HANGUP"
+    assert commands[-1] == 'SET VARIABLE CALLBACK_PROMPT "callback/request-successful"'
 
 
 async def test_unknown_script_is_closed_without_commands(service: Service) -> None:
