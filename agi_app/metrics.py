@@ -25,6 +25,12 @@ class Metrics:
             "callback_waiting", "Callback requests waiting for an agent", ["queue"],
             registry=self.registry,
         )  # fmt: skip
+        self.held = Gauge(
+            "callback_held",
+            "Callback requests waiting in the store beyond the placement window",
+            ["queue"],
+            registry=self.registry,
+        )
         self.wait_seconds = Histogram(
             "callback_wait_seconds",
             "From the original queue entry to an agent answering, or to the end without one",
@@ -56,3 +62,9 @@ class Metrics:
         self.waiting.clear()
         for request in waiting:
             self.waiting.labels(request.queue).inc()
+
+    def held_counts(self, counts: dict[str, int]) -> None:
+        """Set the held gauges (placement window) from the serving side's count per queue."""
+        self.held.clear()
+        for queue, count in counts.items():
+            self.held.labels(queue).set(count)

@@ -303,6 +303,7 @@ class Serving:
                 if await self._store.get(rid) is None:
                     self._due.pop(rid, None)
             self._release_into_room()
+            self.metrics.held_counts(self._held.counts())
 
     async def _beyond_window(self, request: CallbackRequest) -> bool:
         """Too many calls ahead of it to need a placeholder yet (settings.placement_window)."""
@@ -398,6 +399,7 @@ class Serving:
     async def cancel(self, request_id: str, by: str) -> CallbackRequest | None:
         await self.apply(request_id, lc.Cancelled(by, self._clock()))
         self._held.release(request_id)
+        self.metrics.held_counts(self._held.counts())
         return await self._store.get(request_id)
 
     async def reprioritize(self, request_id: str, level: int, by: str) -> CallbackRequest | None:

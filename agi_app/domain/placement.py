@@ -100,6 +100,9 @@ class HeldRequests:
     def queues(self) -> list[str]:
         return list(self._keys)
 
+    def counts(self) -> dict[str, int]:
+        return {queue: len(held) for queue, held in self._keys.items()}
+
     def __contains__(self, request_id: object) -> bool:
         return any(request_id in held for held in self._keys.values())
 

@@ -195,6 +195,12 @@ async def test_beyond_the_window_held_in_the_store_and_served_in_turn(
         await placeholder_at(ami, 2, 2)
         await held(service, 1)
         assert service.serving is not None
+        registry = service.serving.metrics.registry
+
+        async def held_gauge() -> float | None:
+            return registry.get_sample_value("callback_held", {"queue": "support"})
+
+        await eventually(held_gauge, lambda v: v == 1, within=10, what="callback_held 1")
         view = {v["caller_number"]: v for v in await service.serving.live_view()}
         assert [view[n]["held"] for n in numbers] == [False, False, True]
         assert [view[n]["position"] for n in numbers] == [1, 2, 3]

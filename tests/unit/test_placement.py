@@ -81,6 +81,7 @@ def test_held_requests_come_out_in_serving_order_per_queue() -> None:
     assert store.ranks("support") == {"urgent": 0, "early": 1, "late": 2}
     assert store.ahead_of(held("new", 5, 30)) == 2  # urgent and early, not late
     assert sorted(store.queues()) == ["sales", "support"] and len(store) == 4
+    assert store.counts() == {"support": 3, "sales": 1}
 
 
 def test_held_request_released_and_reheld_at_its_new_level() -> None:
