@@ -327,8 +327,12 @@ class Serving:
             order = self._orders.get(queue)
             room = self._settings.placement_window - len(order) if order is not None else 0
             for request_id in self._held.first(queue, room):
-                self._held.release(request_id)
-                self._mark_due(request_id)
+                self._unhold(request_id)
+
+    def _unhold(self, request_id: str) -> None:
+        """Out of the store's waiting room, to be placed (or held again) at the next batch."""
+        self._held.release(request_id)
+        self._mark_due(request_id)
 
     async def _queue_order(self, queue: str) -> QueueOrder:
         order = self._orders.get(queue)
@@ -405,34 +409,34 @@ class Serving:
     async def reprioritize(self, request_id: str, level: int, by: str) -> CallbackRequest | None:
         await self.apply(request_id, lc.Reprioritized(level, by, self._clock()))
         if request_id in self._held:  # a new level may bring it within the window
-            self._held.release(request_id)
-            self._mark_due(request_id)
+            self._unhold(request_id)
         return await self._store.get(request_id)
 
     async def live_view(self) -> list[dict[str, object]]:
         """The requests not yet served, with their live place in the queue."""
         waiting = await self._store.requests(*WAITING_STATES)
-        positions: dict[str, int] = {}
+        in_asterisk: dict[str, int] = {}  # placeholder uniqueid -> its position in the queue
+        in_store: dict[str, int] = {}  # held request id -> its true position
         for queue in {r.queue for r in waiting}:
             try:
                 entries = await self._queue_status(queue)
-                held = self._held.ranks(queue)
-                order = QueueOrder(await self._queued_calls(queue)) if held else None
             except AmiError:
                 continue
             for entry in entries:
                 if entry.get("Event") == "QueueEntry":
-                    positions[str(entry.get("Uniqueid"))] = int(str(entry.get("Position", "0")))
-            for r in waiting:  # held in the store: behind the calls and held requests ahead
-                if order is not None and r.id in held:
-                    positions[r.id] = order.position(r) + held[r.id]
+                    in_asterisk[str(entry.get("Uniqueid"))] = int(str(entry.get("Position", "0")))
+            if held := self._held.ranks(queue):  # behind the calls and held requests ahead
+                order = QueueOrder(self._calls_in(entries, waiting))
+                in_store.update(
+                    {r.id: order.position(r) + held[r.id] for r in waiting if r.id in held}
+                )
         now = self._clock()
         return [
             {
                 "id": r.id,
                 "queue": r.queue,
-                "position": positions.get(channel_id(r.id, r.attempt, Leg.PLACEHOLDER))
-                or positions.get(r.id),
+                "position": in_asterisk.get(channel_id(r.id, r.attempt, Leg.PLACEHOLDER))
+                or in_store.get(r.id),
                 "held": r.id in self._held,
                 "priority": r.priority,
                 "waited_seconds": int((now - r.queue_entered_at).total_seconds()),
@@ -482,8 +486,7 @@ class Serving:
         """A place opened: the first held request of that queue may come in."""
         queue = str(message.get("Queue", ""))
         for request_id in self._held.first(queue, 1):
-            self._held.release(request_id)
-            self._mark_due(request_id)
+            self._unhold(request_id)
 
     async def _on_agent_called(self, message: Message) -> None:
         ref = self._ref(message)
@@ -569,12 +572,16 @@ class Serving:
         }
 
     async def _queued_calls(self, queue: str) -> list[QueuedCall]:
+        # Placeholders' entry times from one query, not one per entry: queues get long.
+        entries = await self._queue_status(queue)
+        return self._calls_in(entries, await self._store.requests(*WAITING_STATES))
+
+    def _calls_in(self, status: list[Message], waiting: list[CallbackRequest]) -> list[QueuedCall]:
+        """The calls of a QueueStatus answer, with the entry times the order rule needs."""
         now = self._clock()
         calls = []
-        entries = [e for e in await self._queue_status(queue) if e.get("Event") == "QueueEntry"]
-        # Placeholders' entry times from one query, not one per entry: queues get long.
-        ours = {r.id: r.queue_entered_at for r in await self._store.requests(*WAITING_STATES)}
-        for entry in entries:
+        ours = {r.id: r.queue_entered_at for r in waiting}
+        for entry in (e for e in status if e.get("Event") == "QueueEntry"):
             uniqueid = str(entry.get("Uniqueid", ""))
             ref = parse_channel_id(uniqueid)
             # Live callers: as seen joining on AMI; placeholders: their request's entry.

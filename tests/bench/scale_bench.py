@@ -7,7 +7,7 @@ store and the service takes them all: the first ``window`` (settings.placement_w
 as placeholders in Asterisk, the rest in the store. Measured in the same run:
 - time to take N (service start to the window placed and the rest held), and to put them
   all back after an Asterisk restart (sandbox down/up to the same again);
-- Asterisk's resident memory, CPU (10 s), file descriptors and threads while they wait,
+- Asterisk's resident memory, CPU (35 s), file descriptors and threads while they wait,
   against the idle baseline;
 - the service's resident memory per waiting request;
 - the delay from an agent becoming available (QueuePause off) to the agent's phone ringing,
@@ -48,11 +48,16 @@ TEMPLATE = CallbackRequest(
 )  # fmt: skip
 
 
-def rss_kib(pid: int | str = "self") -> int:
+def proc_status(field: str, pid: int | str = "self") -> int:
+    """A number from /proc/<pid>/status (VmRSS in KiB, Threads)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
+
+
+def rss_kib(pid: int | str = "self") -> int:
+    return proc_status("VmRSS", pid)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -65,10 +70,7 @@ def open_fds(pid: int) -> int:
 
 
 def threads(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Threads:"):
-            return int(line.split()[1])
-    return 0
+    return proc_status("Threads", pid)
 
 
 def asterisk_pid() -> int:
