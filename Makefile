@@ -3,8 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# SIPp for the phones, debootstrap for the sandbox root, Chromium for the browser test.
-APT_PACKAGES := sip-tester debootstrap chromium
+# SIPp for the phones, debootstrap for the sandbox root, Chromium for the browser test,
+# baresip (a real softphone agent), espeak-ng and sox (prompts for the RTP matcher tests).
+APT_PACKAGES := sip-tester debootstrap chromium baresip espeak-ng sox
 STAMP := $(VENV)/.installed
 
 .PHONY: run demo bench serve test test-unit test-integration test-acceptance load lint deps sandbox-up sandbox-down sounds clean
@@ -12,9 +13,13 @@ STAMP := $(VENV)/.installed
 run: deps sandbox-up serve
 
 # The AMI secret comes from the sandbox's cache unless CALLBACK_AMI_SECRET(_FILE) is set.
+# Without a settings file, the test bed's fictional +1555 customers are let through the
+# destination policy (they belong to no region; see README "Destination policy").
 serve: $(STAMP)
 	@if [ -z "$$CALLBACK_AMI_SECRET$$CALLBACK_AMI_SECRET_FILE" ]; then \
 		export CALLBACK_AMI_SECRET_FILE=$$(docker/sandbox secret callback); fi; \
+	if [ ! -e "$${CALLBACK_CONFIG:-callback.toml}" ] && [ -z "$$CALLBACK_ALLOWED_NUMBER_PREFIXES" ]; then \
+		export CALLBACK_ALLOWED_NUMBER_PREFIXES='["+1555"]'; fi; \
 	exec $(VENV)/bin/agi-callback serve
 
 test: deps lint sandbox-up
@@ -38,6 +43,7 @@ bench: deps sandbox-up
 	$(PY) -m tests.bench.fastagi_bench
 	$(PY) -m tests.bench.sip_bench
 	$(PY) -m tests.bench.scale_bench
+	$(PY) -m tests.bench.sse_bench --before
 
 # 200 callers pressing 1 within one minute (about 90 s; also part of make test).
 load: deps sandbox-up

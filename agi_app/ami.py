@@ -7,6 +7,7 @@ is an asyncio.Event that reconnects clear and set again.
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,9 +20,39 @@ log = logging.getLogger(__name__)
 
 Fields = dict[str, str | list[str]]
 
+# An Originate variable's value is split on commas by Asterisk (a value "1,DB(x)=y" sets a
+# second variable, through a dialplan function), and the dialplan later puts these values
+# into Dial() and Set() arguments: so only characters that neither split, quote, escape nor
+# evaluate. Free text (a caller's name) travels base64-encoded.
+_VARIABLE_NAME = re.compile(r"^(__)?[A-Z][A-Z0-9_]*$")
+_VARIABLE_VALUE = re.compile(r"^[A-Za-z0-9+/=:._*#()-]*$")
+
 
 class AmiError(Exception):
     """An action failed, timed out, or AMI is not connected."""
+
+
+class UnsafeValue(AmiError):
+    """A value that could change the action or the dialplan it feeds: never sent."""
+
+
+def originate_variables(values: dict[str, object]) -> list[str]:
+    """Originate ``Variable`` headers, each value checked (UnsafeValue) rather than trusted."""
+    headers = []
+    for name, value in values.items():
+        text = str(value)
+        if not _VARIABLE_NAME.match(name) or not _VARIABLE_VALUE.match(text):
+            raise UnsafeValue(f"Originate variable {name}={text!r} refused")
+        headers.append(f"{name}={text}")
+    return headers
+
+
+def _check_header_values(fields: Fields) -> None:
+    """A CR or LF in a value would end the header and start another, chosen by the caller."""
+    for name, value in fields.items():
+        for text in value if isinstance(value, list) else [value]:
+            if "\r" in text or "\n" in text or "\r" in name or "\n" in name:
+                raise UnsafeValue(f"{fields.get('Action')}: line break in {name} refused")
 
 
 class Ami:
@@ -40,12 +71,13 @@ class Ami:
         self.ready = asyncio.Event()
         self._manager: Manager | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.watchdog: asyncio.Task[None] | None = None
         self._connected_at = 0.0
 
     async def start(self, timeout: float = 10.0) -> None:
         """Connect; wait up to ``timeout`` for the login, then go on reconnecting meanwhile."""
         self._connect()
-        watchdog = asyncio.ensure_future(self._watchdog())
+        watchdog = self.watchdog = asyncio.ensure_future(self._watchdog())
         self._tasks.add(watchdog)
         try:
             await asyncio.wait_for(self.ready.wait(), timeout)
@@ -129,7 +161,12 @@ class Ami:
         if self._on_login is not None:
             task = asyncio.ensure_future(self._on_login())
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(self._login_done)
+
+    def _login_done(self, task: "asyncio.Task[None]") -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("after login: %r", error, exc_info=error)  # never silently
 
     def _lost(self, manager: Manager, exc: object) -> None:
         if manager is self._manager:  # not an old one we closed
@@ -159,6 +196,7 @@ class Ami:
         return list(responses) if isinstance(responses, list) else [responses]
 
     async def _send(self, fields: Fields, *, as_list: bool | None, timeout: float) -> Any:
+        _check_header_values(fields)
         if self._manager is None or not self.ready.is_set():
             raise AmiError(f"{fields.get('Action')}: AMI not connected")
         try:

@@ -25,6 +25,7 @@ from typing import Any
 
 from agi_app.domain.report import ReportRow, report
 from agi_app.domain.request import CallbackRequest
+from agi_app.errors import StoreUnavailable
 from agi_app.metrics import WAITING_STATES
 from agi_app.service import Service
 from agi_app.settings import Settings
@@ -51,13 +52,19 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings) -> int:
+    """Until SIGINT or SIGTERM (0), or until a task serving needs dies (1)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with Service(settings):
-        await stop.wait()
+    async with Service(settings) as service:
+        assert service.failed is not None
+        stopped: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
+        failed: asyncio.Future[object] = service.failed  # type: ignore[assignment]
+        await asyncio.wait([stopped, failed], return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        return 1 if service.failed.done() else 0
 
 
 async def _read(settings: Settings, args: argparse.Namespace) -> int:
@@ -117,16 +124,17 @@ def _act(settings: Settings, request_id: str, action: str, body: dict[str, Any])
     if settings.web_token is None:
         print("set CALLBACK_WEB_TOKEN (the service's supervisor token)", file=sys.stderr)
         return 2
+    # Any supervisor token works (a named one too): the service keeps only hashes to check it.
     url = f"http://{settings.web_host}:{settings.web_port}/api/callbacks/{request_id}/{action}"
-    call = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={
-            "Authorization": f"Bearer {settings.web_token.get_secret_value()}",
-            "Content-Type": "application/json",
-        },
-    )
+    headers = {
+        "Authorization": f"Bearer {settings.web_token.get_secret_value()}",
+        "Content-Type": "application/json",
+    }
+    named = [h for h in settings.web_allowed_hosts if not h.startswith("*")]
+    if named and settings.web_host not in named:  # the service answers only to these names
+        headers["Host"] = f"{named[0]}:{settings.web_port}"
+    data = json.dumps(body).encode()
+    call = urllib.request.Request(url, data=data, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(call, timeout=10) as response:
             print(json.dumps(json.load(response)))
@@ -175,8 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _act(settings, args.id, "priority", {"level": args.level, "by": args.by})
     with contextlib.suppress(KeyboardInterrupt):
         if args.command == "serve":
-            asyncio.run(_serve(settings))
-            return 0
+            try:
+                return asyncio.run(_serve(settings))
+            except StoreUnavailable as exc:  # corrupt or unopenable: one line naming it
+                print(f"agi-callback serve: {exc}", file=sys.stderr)
+                return 1
         return asyncio.run(_read(settings, args))
     return 0
 

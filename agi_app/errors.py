@@ -40,3 +40,13 @@ class UnknownQueue(CallbackError):
 
 class StoreUnavailable(CallbackError):
     code = "store-unavailable"
+
+
+class RateLimited(CallbackError):
+    code = "rate-limited"
+
+
+class StoreCorrupt(StoreUnavailable):
+    """The store file is not a sound SQLite database: the service cannot start on it."""
+
+    code = "store-corrupt"

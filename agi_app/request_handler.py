@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 from agi_app.domain.numbers import NumberRules
 from agi_app.domain.options import ComponentOptions, Destination, error_prompt, parse_options
-from agi_app.domain.request import CallbackRequest, CallFacts, build_request
+from agi_app.domain.request import CallbackRequest, CallFacts, RateLimits, build_request
 from agi_app.errors import CallbackError
-from agi_app.fastagi import AgiChannel
+from agi_app.fastagi import AgiChannel, AgiHangup
 from agi_app.faults import crash_point
 from agi_app.store import Store
 
@@ -42,6 +42,7 @@ class RequestHandler:
         store: Store,
         rules: NumberRules,
         *,
+        limits: RateLimits | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         joined_at: Callable[[str], datetime | None] = lambda _uniqueid: None,
@@ -51,6 +52,7 @@ class RequestHandler:
         self._crash_at = crash_at
         self._store = store
         self._rules = rules
+        self._limits = limits
         self._clock = clock
         self._new_id = new_id
         self._joined_at = joined_at
@@ -75,12 +77,14 @@ class RequestHandler:
                 facts, options, self._rules, request_id=self._new_id(), now=self._clock()
             )
             crash_point("before-commit", self._crash_at)
-            stored = await self._store.add(request)
+            stored = await self._store.add(request, self._limits)
             crash_point("after-commit", self._crash_at)
         except CallbackError as exc:
             _log_refusal(channel, exc)
             await self._finish(agi, options.error)
             return
+        except AgiHangup:
+            raise  # the caller is gone: nothing to tell them
         except Exception:
             log.exception("callback failed channel=%s: unexpected error", channel)
             await self._finish(agi, options.error)

@@ -9,6 +9,7 @@ from types import TracebackType
 import uvicorn
 
 from agi_app.ami import Ami
+from agi_app.domain.options import error_prompt
 from agi_app.fastagi import FastAgiServer
 from agi_app.request_handler import RequestHandler
 from agi_app.serving import Serving
@@ -25,6 +26,10 @@ class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._stack = AsyncExitStack()
+        # Set when a task the service cannot serve without ends: `serve` then exits non-zero
+        # (for its supervisor to restart it), never listening without serving.
+        self.failed: asyncio.Future[BaseException] | None = None
+        self._stopping = False
         self.store: Store | None = None
         self.agi: FastAgiServer | None = None
         self.serving: Serving | None = None
@@ -33,14 +38,23 @@ class Service:
 
     async def __aenter__(self) -> "Service":
         s = self.settings
+        self.failed = asyncio.get_running_loop().create_future()
         try:
             self.store = await self._stack.enter_async_context(
                 Store.open(s.store_path, busy_timeout=s.store_busy_timeout)
             )
-            handler = RequestHandler(self.store, s.number_rules(), crash_at=s.test_crash_at)
+            handler = RequestHandler(
+                self.store, s.number_rules(), limits=s.rate_limits(), crash_at=s.test_crash_at
+            )
             if s.ami_enabled:
                 handler = await self._start_serving(self.store)
-            self.agi = FastAgiServer({AGI_SCRIPT: handler}, allowed_peers=s.agi_allowed_peers)
+            self.agi = FastAgiServer(
+                {AGI_SCRIPT: handler},
+                allowed_peers=s.agi_allowed_peers,
+                max_sessions=s.agi_max_sessions,
+                # A session it cannot serve: the caller hears that request's error prompt.
+                refuse=lambda agi: agi.set_variable("CALLBACK_PROMPT", error_prompt(agi.args)),
+            )
             await self.agi.start(s.agi_host, s.agi_port)
             self._stack.push_async_callback(self.agi.stop)
         except BaseException:
@@ -55,20 +69,24 @@ class Service:
         serving = Serving(store, ami, s)
         self.serving, self.ami = serving, ami
         consumer = asyncio.ensure_future(serving.run())
+        self._supervise(consumer, "serving")
 
         async def stop() -> None:
             ami.stop()
             consumer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # logged when it died
                 await consumer
 
         self._stack.push_async_callback(stop)
         await ami.start()
+        if ami.watchdog is not None:
+            self._supervise(ami.watchdog, "the AMI watchdog")
         if s.web_enabled:
             await self._start_web(serving)
         return RequestHandler(
             store,
             s.number_rules(),
+            limits=s.rate_limits(),
             joined_at=serving.join_times.get,
             on_stored=serving.request_stored,
             crash_at=s.test_crash_at,
@@ -76,17 +94,19 @@ class Service:
 
     async def _start_web(self, serving: Serving) -> None:
         s = self.settings
-        token = s.web_token.get_secret_value() if s.web_token else None
+        self.web_app = create_app(serving, s)
         config = uvicorn.Config(
-            create_app(serving, token),
+            self.web_app,
             host=s.web_host,
             port=s.web_port,
             log_level="warning",
             lifespan="off",
             ws="none",
+            timeout_graceful_shutdown=2,  # an open Live view (SSE) must not hold up a stop
         )
         server = uvicorn.Server(config)
         task = asyncio.ensure_future(server.serve())
+        self._supervise(task, "the web server")
 
         async def stop() -> None:
             server.should_exit = True
@@ -102,11 +122,22 @@ class Service:
         self.web_port = int(server.servers[0].sockets[0].getsockname()[1])
         log.info("live view on http://%s:%s/", s.web_host, self.web_port)
 
+    def _supervise(self, task: "asyncio.Future[None]", what: str) -> None:
+        def ended(task: "asyncio.Future[None]") -> None:
+            if self._stopping or task.cancelled() or self.failed is None or self.failed.done():
+                return
+            error = task.exception() or RuntimeError(f"{what} ended")
+            log.critical("%s died: %r; the service stops", what, error, exc_info=error)
+            self.failed.set_result(error)
+
+        task.add_done_callback(ended)
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._stopping = True
         await self._stack.aclose()
         log.info("service stopped")

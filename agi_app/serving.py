@@ -7,6 +7,7 @@ request's transitions never interleave. Which event means what is one table, ``_
 import asyncio
 import base64
 import contextlib
+import itertools
 import logging
 import math
 from collections import OrderedDict
@@ -16,13 +17,15 @@ from datetime import UTC, datetime, timedelta
 
 from panoramisk.message import Message
 
-from agi_app.ami import Ami, AmiError, Fields
+from agi_app.ami import Ami, AmiError, Fields, originate_variables
+from agi_app.backoff import Backoff
 from agi_app.channel_ids import ChannelRef, Leg, channel_id, parse_channel_id
 from agi_app.domain import lifecycle as lc
+from agi_app.domain.numbers import dialable
 from agi_app.domain.placement import HeldRequests, QueuedCall, QueueOrder, serving_key
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest, State
-from agi_app.errors import CallbackError
+from agi_app.errors import CallbackError, StoreUnavailable
 from agi_app.metrics import WAITING_STATES, Metrics
 from agi_app.settings import Settings
 from agi_app.store import StaleUpdate, Store
@@ -36,6 +39,7 @@ _REPLACE_DELAY_S = 1.0
 _JOIN_WAIT_S = 5.0
 _ORDER_REFRESH_S = 5.0
 _JOIN_TIMES_KEPT = 10_000
+_EVENT_TRIES = 5  # an event that fails for a reason other than the store, then dropped
 
 
 def _screen_pop_fields(request: CallbackRequest, agent: str) -> dict[str, object]:
@@ -97,6 +101,7 @@ class Serving:
         self._store = store
         self._ami = ami
         self._settings = settings
+        self._rules = settings.number_rules()
         self._clock = clock
         self._lock = asyncio.Lock()
         self.join_times = JoinTimes()
@@ -112,6 +117,7 @@ class Serving:
         # Set once resume() made the store agree with Asterisk; cleared when AMI is lost.
         self.synced = asyncio.Event()
         self._syncs = 0  # resume() runs so far: a batch from before one is stale
+        self._logins = 0  # resume() calls so far: a newer one supersedes a retrying one
         self._handlers: dict[str, Callable[[Message], Awaitable[None]]] = {
             "QueueCallerJoin": self._on_join,
             "QueueCallerLeave": self._on_leave,
@@ -133,18 +139,37 @@ class Serving:
     # ---- entry points ----------------------------------------------------------------------
     async def run(self) -> None:
         """Consume AMI events and place what is due, until cancelled."""
-        await asyncio.gather(self._consume_events(), self._place_forever())
+        async with asyncio.TaskGroup() as tasks:  # one ends: both end, and run() says why
+            tasks.create_task(self._consume_events())
+            tasks.create_task(self._place_forever())
 
     async def _consume_events(self) -> None:
         while True:
             message = await self._ami.events.get()
             handler = self._handlers.get(str(message.get("Event", "")))
-            if handler is None:
-                continue
+            if handler is not None:
+                await self._handle(handler, message)
+
+    async def _handle(self, handler: Callable[[Message], Awaitable[None]], msg: Message) -> None:
+        """Apply one event, waiting out a store that refuses (locked, full): the events
+        behind it queue up rather than overtake it. Applying twice is harmless (a repeated
+        event changes nothing). Any other error is retried a few times, then dropped."""
+        name = msg.get("Event")
+        backoff = Backoff()
+        for tries in itertools.count(1):
             try:
-                await handler(message)
+                await handler(msg)
+                return
+            except StoreUnavailable as exc:
+                delay = backoff.delay()
+                log.warning("serving %s: %s; retrying in %.1fs", name, exc, delay)
             except Exception:
-                log.exception("serving failed on %s", message.get("Event"))
+                if tries >= _EVENT_TRIES:
+                    log.exception("serving %s failed %s times; event dropped", name, tries)
+                    return
+                delay = backoff.delay()
+                log.exception("serving %s failed; retrying in %.1fs", name, delay)
+            await asyncio.sleep(delay)
 
     async def request_stored(self, request: CallbackRequest) -> None:
         self._mark_due(request.id)
@@ -153,7 +178,27 @@ class Serving:
     async def resume(self) -> None:
         """After (re)connecting: make the store agree with Asterisk, then place what is due.
 
-        Events were lost while we were away. A placeholder still in its queue is kept (never
+        Retried with backoff while it fails (a locked store): until it succeeds nothing is
+        placed, so it must not give up while this login lasts. A newer login's resume
+        supersedes it.
+        """
+        self._logins += 1
+        login = self._logins
+        backoff = Backoff()
+        while login == self._logins:
+            try:
+                await self._resume()
+                return
+            except AmiError as exc:
+                log.warning("resume interrupted (%s); it runs again at the next login", exc)
+                return
+            except Exception:
+                delay = backoff.delay()
+                log.exception("resume failed; retrying in %.1fs", delay)
+                await asyncio.sleep(delay)
+
+    async def _resume(self) -> None:
+        """Events were lost while we were away. A placeholder still in its queue is kept (never
         placed twice); a customer leg still up goes on reporting; one that ended meanwhile
         left its outcome in AstDB; anything else lost its place and is placed again, one at a
         time in serving order so that each sees the ones before it.
@@ -161,30 +206,27 @@ class Serving:
         active = await self._store.requests(
             State.PENDING, State.WAITING, State.OFFERED, State.DIALING, State.CONNECTED
         )
-        try:
-            await self._until_queues_answer()
-            queued = {
-                str(entry.get("Uniqueid"))
-                for queue in {r.queue for r in active}
-                for entry in await self._queue_status(queue)
-                if entry.get("Event") == "QueueEntry"
-            }
-            channels = {
-                str(m.get("Uniqueid")): m
-                for m in await self._ami.send_list({"Action": "CoreShowChannels"})
-                if m.get("Event") == "CoreShowChannel"
-            }
-            for request in active:
-                await self._reconcile(request, queued, channels)
-            self.metrics.recount(await self._store.requests(*WAITING_STATES))
-            pending = await self._store.requests(State.PENDING)
-            for request in pending:
-                self._mark_due(request.id)
-            self._syncs += 1
-            self.synced.set()
-            log.info("resume done: %s active, %s to place", len(active), len(pending))
-        except AmiError as exc:
-            log.warning("resume interrupted (%s); it runs again at the next login", exc)
+        await self._until_queues_answer()
+        queued = {
+            str(entry.get("Uniqueid"))
+            for queue in {r.queue for r in active}
+            for entry in await self._queue_status(queue)
+            if entry.get("Event") == "QueueEntry"
+        }
+        channels = {
+            str(m.get("Uniqueid")): m
+            for m in await self._ami.send_list({"Action": "CoreShowChannels"})
+            if m.get("Event") == "CoreShowChannel"
+        }
+        for request in active:
+            await self._reconcile(request, queued, channels)
+        self.metrics.recount(await self._store.requests(*WAITING_STATES))
+        pending = await self._store.requests(State.PENDING)
+        for request in pending:
+            self._mark_due(request.id)
+        self._syncs += 1
+        self.synced.set()
+        log.info("resume done: %s active, %s to place", len(active), len(pending))
 
     async def _until_queues_answer(self, within: float = 30.0) -> None:
         """Right after Asterisk starts, AMI logs in before app_queue answers: wait for it."""
@@ -273,6 +315,7 @@ class Serving:
         every position is computed from a queue that holds the placeholders placed before.
         """
         loop = asyncio.get_running_loop()
+        backoff = Backoff()
         while True:
             await self.synced.wait()
             now = loop.time()
@@ -283,27 +326,49 @@ class Serving:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), wait)
                 continue
-            requests = [r for r in [await self._store.get(rid) for rid in ready] if r is not None]
-            self._orders.clear()  # each batch starts from the queues as Asterisk has them
-            full: set[str] = set()  # queues where this batch held one: all after it wait too
-            synced_at = self._syncs
-            for request in sorted(requests, key=serving_key):
-                if not self.synced.is_set() or self._syncs != synced_at:
-                    break  # AMI was lost: the rest wait for resume(), which marks them due again
-                self._due.pop(request.id, None)
-                if loop.time() - self._orders_read_at > _ORDER_REFRESH_S:
-                    self._orders.clear()  # live callers come and go meanwhile
-                if request.queue in full or await self._beyond_window(request):
-                    self._hold(request)
-                    full.add(request.queue)
-                    continue
+            left = set(ready)  # not yet placed or held by this batch
+            try:
+                await self._place_batch(ready, left)
+                backoff.reset()
+            except Exception as exc:
+                # A locked or full store, a bug: never the end of placing. What this batch
+                # did not get to is due again after a pause, in serving order as ever.
+                delay = backoff.delay()
+                log.error("placement failed (%s); %s retried in %.1fs", exc, len(left), delay)
+                log.debug("placement failure", exc_info=True)
+                for request_id in left:
+                    self._mark_due(request_id, delay)
+
+    async def _place_batch(self, ready: list[str], left: set[str]) -> None:
+        loop = asyncio.get_running_loop()
+        requests = [r for r in [await self._store.get(rid) for rid in ready] if r is not None]
+        left.intersection_update(r.id for r in requests)  # gone from the store: nothing to do
+        for request_id in ready:
+            if request_id not in left:
+                self._due.pop(request_id, None)
+        self._orders.clear()  # each batch starts from the queues as Asterisk has them
+        full: set[str] = set()  # queues where this batch held one: all after it wait too
+        synced_at = self._syncs
+        for request in sorted(requests, key=serving_key):
+            if not self.synced.is_set() or self._syncs != synced_at:
+                break  # AMI was lost: the rest wait for resume(), which marks them due again
+            self._due.pop(request.id, None)
+            if loop.time() - self._orders_read_at > _ORDER_REFRESH_S:
+                self._orders.clear()  # live callers come and go meanwhile
+            if request.queue in full or await self._beyond_window(request):
+                self._hold(request)
+                full.add(request.queue)
+            elif (why := dialable(request.callback_number, self._rules)) is not None:
+                # Stored under an earlier, wider policy: no agent is rung for it.
+                await self.apply(
+                    request.id, lc.Cancelled(f"destination policy: {why}", self._clock())
+                )
+            else:
                 self._held.release(request.id)
                 await self.apply(request.id, lc.PlacementDue(self._clock()))
-            for rid in ready:
-                if await self._store.get(rid) is None:
-                    self._due.pop(rid, None)
-            self._release_into_room()
-            self.metrics.held_counts(self._held.counts())
+            left.discard(request.id)
+        self._release_into_room()
+        self.metrics.held_counts(self._held.counts())
 
     async def _beyond_window(self, request: CallbackRequest) -> bool:
         """Too many calls ahead of it to need a placeholder yet (settings.placement_window)."""
@@ -632,24 +697,26 @@ class Serving:
         s = self._settings
         remaining = math.ceil((request.expires_at - self._clock()).total_seconds())
         dial_options = f"D(ww{request.extension})" if request.extension else ""
-        variables = [
-            f"__CB_ID={request.id}",
-            f"CB_ATTEMPT={request.attempt}",
-            f"__CB_CALLER_NAME_B64={_b64(request.caller_name)}",
-            f"__CB_CALLER_NUMBER={request.caller_number}",
-            f"__CB_CALLBACK_NUMBER={request.callback_number}",
-            f"__CB_EXTENSION={request.extension or ''}",
-            f"__CB_REQUESTED_AT={request.requested_at.isoformat()}",
-            f"__CB_QUEUE={request.queue}",
-            f"__CB_DIALED_NUMBER={request.dialed_number}",
-            f"__CB_PRIORITY={request.priority}",
-            f"QUEUE_PRIO={queue_prio(request.priority)}",
-            f"CB_POSITION={position}",
-            f"CB_TIMEOUT={max(1, remaining)}",
-            f"CB_RING_SECONDS={s.customer_ring_seconds}",
-            f"CB_DIAL_OPTIONS={dial_options}",
-            f"CB_OUTBOUND_CALLERID_B64={_b64(s.outbound_caller_id)}",
-        ]
+        variables = originate_variables(
+            {
+                "__CB_ID": request.id,
+                "CB_ATTEMPT": request.attempt,
+                "__CB_CALLER_NAME_B64": _b64(request.caller_name),
+                "__CB_CALLER_NUMBER": request.caller_number,
+                "__CB_CALLBACK_NUMBER": request.callback_number,
+                "__CB_EXTENSION": request.extension or "",
+                "__CB_REQUESTED_AT": request.requested_at.isoformat(),
+                "__CB_QUEUE": request.queue,
+                "__CB_DIALED_NUMBER": request.dialed_number,
+                "__CB_PRIORITY": request.priority,
+                "QUEUE_PRIO": queue_prio(request.priority),
+                "CB_POSITION": position,
+                "CB_TIMEOUT": max(1, remaining),
+                "CB_RING_SECONDS": s.customer_ring_seconds,
+                "CB_DIAL_OPTIONS": dial_options,
+                "CB_OUTBOUND_CALLERID_B64": _b64(s.outbound_caller_id),
+            }
+        )
         fields: Fields = {
             "Action": "Originate",
             "Channel": "Local/s@callback-placeholder/n",
@@ -722,6 +789,9 @@ class Serving:
 
     async def _inform(self, request: CallbackRequest, prompt: str) -> None:
         s = self._settings
+        if (why := dialable(request.callback_number, self._rules)) is not None:
+            log.warning("callback %s: no informative call: %s", request.id, why)
+            return
         await self._ami.send(
             {
                 "Action": "Originate",

@@ -5,7 +5,7 @@ Environment wins over the file; the file is CALLBACK_CONFIG, or ./callback.toml 
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -15,7 +15,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from agi_app.domain.numbers import NumberRules
+from agi_app.domain.numbers import DEFAULT_BLOCKED_TYPES, NumberRules
+from agi_app.domain.request import RateLimits
+from agi_app.web_auth import WebCredential
 
 
 class Settings(BaseSettings):
@@ -27,6 +29,8 @@ class Settings(BaseSettings):
     agi_host: str = "127.0.0.1"
     agi_port: int = Field(4573, ge=0, le=65535)
     agi_allowed_peers: list[str] = ["127.0.0.1"]
+    # FastAGI sessions handled at once; past it a caller hears the error prompt at once.
+    agi_max_sessions: int = Field(256, ge=1)
 
     # Without AMI the service only takes requests (they wait, stored, until it is enabled).
     ami_enabled: bool = True
@@ -51,11 +55,25 @@ class Settings(BaseSettings):
     web_enabled: bool = True
     web_host: str = "127.0.0.1"
     web_port: int = Field(8080, ge=0, le=65535)
-    web_token: SecretStr | None = None  # supervisor actions are refused without one
+    web_token: SecretStr | None = None  # a supervisor token (kept for compatibility)
+    # Named credentials (role viewer|supervisor|agent), each token kept as its SHA-256 only:
+    # `python -m agi_app.web_auth NAME ROLE [AGENT]` makes one. Without any, nothing is served
+    # but the empty pages.
+    web_credentials: list[WebCredential] = []
+    # Host headers served (DNS rebinding); none given: web_host, localhost and 127.0.0.1.
+    web_allowed_hosts: list[str] = []
+    web_metrics_public: bool = False  # false: /metrics needs a viewer or supervisor
+    web_sse_max_clients: int = Field(100, ge=1)  # open Live views; past it, 503
 
     number_region: str = Field("US", pattern=r"^[A-Z]{2}$")
     number_check: Literal["possible", "valid"] = "possible"
-    blocked_number_types: list[str] = ["PREMIUM_RATE"]
+    # The destination policy: every number the PBX may dial (domain/numbers.py).
+    blocked_number_types: list[str] = sorted(DEFAULT_BLOCKED_TYPES)
+    allowed_regions: list[Annotated[str, Field(pattern=r"^([A-Z]{2}|001)$")]] = []
+    allowed_number_prefixes: list[Annotated[str, Field(pattern=r"^\+[0-9]{1,14}$")]] = []
+    # Stored requests per hour from one caller number, and to one callback number (0: no limit).
+    rate_limit_per_caller: int = Field(10, ge=0)
+    rate_limit_per_destination: int = Field(5, ge=0)
 
     log_level: str = "INFO"
     # Tests only: die like kill -9 just before or just after a request's commit.
@@ -86,9 +104,14 @@ class Settings(BaseSettings):
             "set CALLBACK_AMI_SECRET or CALLBACK_AMI_SECRET_FILE (or ami_enabled=false)"
         )
 
+    def rate_limits(self) -> RateLimits:
+        return RateLimits(self.rate_limit_per_caller, self.rate_limit_per_destination)
+
     def number_rules(self) -> NumberRules:
         return NumberRules(
             region=self.number_region,
             check=self.number_check,
             blocked_types=frozenset(self.blocked_number_types),
+            allowed_regions=frozenset(self.allowed_regions),
+            allowed_prefixes=tuple(self.allowed_number_prefixes),
         )

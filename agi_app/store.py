@@ -6,7 +6,10 @@ caller was told about is on disk before the success prompt starts.
 
 import asyncio
 import json
+import logging
+import os
 import sqlite3
+import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
@@ -17,9 +20,17 @@ from typing import Any
 
 import aiosqlite
 
-from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
-from agi_app.errors import StoreUnavailable
+from agi_app.domain.request import (
+    CallbackRequest,
+    CallOutcome,
+    ContactOutcome,
+    RateLimits,
+    State,
+)
+from agi_app.errors import RateLimited, StoreCorrupt, StoreUnavailable
 from agi_app.migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
 
 _COLUMNS = tuple(f.name for f in fields(CallbackRequest))
 _TIMES = frozenset(
@@ -65,6 +76,23 @@ def _request_from_row(row: sqlite3.Row) -> CallbackRequest:
     return CallbackRequest(**values)
 
 
+def _create_private(path: Path) -> None:
+    """Callers' names and numbers are personal data: a new store directory is 0700 and a new
+    store file 0600 (SQLite gives its -wal and -shm files the database file's mode). What
+    already exists is the admin's choice, but an open one is worth a warning."""
+    directory = path.parent
+    if not directory.exists():
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, exist_ok=True)
+    elif directory.stat().st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        log.warning("store directory %s is writable by others: make it 0700", directory)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            log.warning("store file %s is open to other users: make it 0600", path)
+
+
 class StaleUpdate(Exception):
     """The request changed since it was read: reload and decide again."""
 
@@ -78,21 +106,42 @@ class Store:
     @classmethod
     @asynccontextmanager
     async def open(cls, path: Path, *, busy_timeout: float = 2.0) -> AsyncIterator["Store"]:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (creating it private to this user) the store at ``path``, checked and migrated.
+
+        A file that is not a sound SQLite database raises StoreCorrupt naming it.
+        """
+        try:
+            _create_private(path)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create {path}: {exc}") from exc
         try:
             db = await aiosqlite.connect(path, timeout=busy_timeout, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {path}: {exc}") from exc
         try:
             db.row_factory = sqlite3.Row
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA synchronous=FULL")
-            await db.execute("PRAGMA foreign_keys=ON")
             store = cls(db)
-            await store._migrate()
+            try:
+                await store._check()
+                await db.execute("PRAGMA journal_mode=WAL")
+                await db.execute("PRAGMA synchronous=FULL")
+                await db.execute("PRAGMA foreign_keys=ON")
+                await store._migrate()
+            except sqlite3.OperationalError as exc:  # locked, unreadable: may pass
+                raise StoreUnavailable(f"cannot open {path}: {exc}") from exc
+            except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
+                raise StoreCorrupt(f"{path} is not a usable callback store: {exc}") from exc
             yield store
         finally:
             await db.close()
+
+    async def _check(self) -> None:
+        # quick_check reads every page once (no index cross-check): a truncated or
+        # overwritten file is found here, not by the first request that touches it.
+        async with self._db.execute("PRAGMA quick_check(1)") as cursor:
+            row = await cursor.fetchone()
+        if row is None or row[0] != "ok":
+            raise sqlite3.DatabaseError(row[0] if row else "quick_check gave no answer")
 
     async def _migrate(self) -> None:
         async with self._db.execute("PRAGMA user_version") as cursor:
@@ -111,16 +160,43 @@ class Store:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    async def add(self, request: CallbackRequest) -> CallbackRequest:
+    async def add(
+        self, request: CallbackRequest, limits: RateLimits | None = None
+    ) -> CallbackRequest:
         """Store a new request, or return the one it repeats.
 
         A request repeats another when it comes from the same channel (a retried AGI session)
         or asks for the same number in the same queue while that one is still active: one
-        active callback per (number, queue), and it keeps its place.
+        active callback per (number, queue), and it keeps its place. A new request beyond
+        ``limits`` is refused (RateLimited); counted under the write lock, so that callers
+        arriving together cannot all slip under it.
         """
         placeholders = ", ".join("?" for _ in _COLUMNS)
         async with self._writing:
+            if limits is not None and (why := await self._over_limit(request, limits)):
+                if (existing := await self._repeat_of(request)) is not None:
+                    return existing
+                raise RateLimited(why)
             return await self._add(request, placeholders)
+
+    async def _over_limit(self, request: CallbackRequest, limits: RateLimits) -> str | None:
+        try:
+            async with self._db.execute(
+                "SELECT coalesce(sum(caller_number = ?), 0), coalesce(sum(callback_number = ?), 0)"
+                " FROM requests WHERE requested_at > ?"
+                " AND (caller_number = ? OR callback_number = ?)",
+                (
+                    request.caller_number or None,  # withheld callers are not one caller
+                    request.callback_number,
+                    (request.requested_at - limits.window).isoformat(),
+                    request.caller_number or None,
+                    request.callback_number,
+                ),
+            ) as cursor:
+                row = await cursor.fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot count recent requests: {exc}") from exc
+        return limits.exceeded(int(row[0]), int(row[1])) if row else None
 
     async def _add(self, request: CallbackRequest, placeholders: str) -> CallbackRequest:
         try:
@@ -135,11 +211,14 @@ class Store:
             )
             if cursor.rowcount == 1:
                 return request
-            return await self._repeat_of(request)
+            existing = await self._repeat_of(request)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot store request: {exc}") from exc
+        if existing is None:  # gone meanwhile: cannot happen under the write lock
+            raise StoreUnavailable(f"request for channel {request.channel} neither new nor known")
+        return existing
 
-    async def _repeat_of(self, request: CallbackRequest) -> CallbackRequest:
+    async def _repeat_of(self, request: CallbackRequest) -> CallbackRequest | None:
         async with self._db.execute(
             "SELECT * FROM requests WHERE channel = ?"
             " OR (callback_number = ? AND queue = ? AND state != 'done')"
@@ -147,8 +226,8 @@ class Store:
             (request.channel, request.callback_number, request.queue, request.channel),
         ) as cursor:
             row = await cursor.fetchone()
-        if row is None:  # gone meanwhile: cannot happen under the write lock
-            raise StoreUnavailable(f"request for channel {request.channel} neither new nor known")
+        if row is None:
+            return None
         existing = _request_from_row(row)
         if existing.channel != request.channel:
             detail = {"channel": request.channel, "dialed_number": request.dialed_number}

@@ -1,35 +1,64 @@
 """The Live view, the agent panel, the supervisor API and /metrics (Starlette).
 
-Reads come from the serving state; actions (cancel, reprioritize) need the bearer token and
+Every read of customer data needs a credential (web_auth): viewers and supervisors read all,
+an agent reads its own screen-pop only; actions (cancel, reprioritize) need a supervisor and
 go through the same transitions as AMI events, so they land in the event log with who did it.
+The pages themselves hold no data: they ask for the token and send it as a bearer header.
+Requests naming another Host (DNS rebinding) are refused before any of this.
 """
 
-import asyncio
-import contextlib
-import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from importlib.resources import files
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field, ValidationError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from agi_app.domain.request import CallbackRequest, CallOutcome, State
 from agi_app.serving import Serving
+from agi_app.settings import Settings
+from agi_app.web_auth import Credentials, Principal, Role
+from agi_app.web_broadcast import Broadcaster, Full, Snapshot
 
-_REFRESH_S = 1.0  # the waited time ticks even when nothing changes
+_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 class _Action(BaseModel):
-    by: str = Field("supervisor", min_length=1, max_length=64)
+    by: str | None = Field(None, min_length=1, max_length=64)
 
 
 class _Priority(_Action):
     level: int = Field(ge=1, le=10)
+
+
+class _Stream(StreamingResponse):
+    """An SSE response that gives its client's place back however the client goes."""
+
+    def __init__(self, content: AsyncIterator[bytes], release: Callable[[], None]) -> None:
+        super().__init__(
+            content, media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        )
+        self._content, self._release = content, release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+            await self._content.aclose()  # type: ignore[attr-defined]
 
 
 def _page(name: str) -> str:
@@ -46,51 +75,112 @@ def _summary(request: CallbackRequest) -> dict[str, object]:
     }
 
 
-def create_app(serving: Serving, token: str | None) -> Starlette:
-    async def snapshot() -> dict[str, object]:
+def _own(pops: dict[str, Any], principal: Principal) -> Snapshot:
+    """What an agent may see: its own screen-pop, nothing of other callers."""
+    mine = {a: pop for a, pop in pops.items() if a == principal.agent}
+    return {"callbacks": [], "screen_pops": mine}
+
+
+def allowed_hosts(settings: Settings) -> list[str]:
+    return settings.web_allowed_hosts or [settings.web_host, "localhost", "127.0.0.1"]
+
+
+def create_app(serving: Serving, settings: Settings) -> Starlette:
+    token = settings.web_token.get_secret_value() if settings.web_token else None
+    credentials = Credentials(settings.web_credentials, token)
+
+    async def snapshot() -> Snapshot:
         return {
             "callbacks": await serving.live_view(),
             "screen_pops": await serving.screen_pop_view(),
         }
 
+    broadcaster = Broadcaster(
+        snapshot, lambda: serving.changed, max_clients=settings.web_sse_max_clients
+    )
+
+    def who(request: Request) -> Principal | None:
+        return credentials.identify(request.headers.get("authorization", ""))
+
+    def refused(principal: Principal | None, *roles: Role) -> JSONResponse | None:
+        if principal is None:
+            return JSONResponse(
+                {"error": "a valid bearer token is required"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if principal.role not in roles:
+            return JSONResponse({"error": f"a {principal.role} may not"}, status_code=403)
+        return None
+
     async def live(_request: Request) -> HTMLResponse:
-        return HTMLResponse(_page("live.html"))
+        return HTMLResponse(_page("live.html"), headers=_PAGE_HEADERS)
 
     async def agents(_request: Request) -> HTMLResponse:
-        return HTMLResponse(_page("agents.html"))
+        return HTMLResponse(_page("agents.html"), headers=_PAGE_HEADERS)
 
-    async def callbacks(_request: Request) -> JSONResponse:
-        return JSONResponse(await snapshot())
+    async def session_js(_request: Request) -> Response:
+        return Response(_page("session.js"), media_type="text/javascript", headers=_PAGE_HEADERS)
 
-    async def events(request: Request) -> StreamingResponse:
-        async def stream() -> AsyncIterator[str]:
-            while not await request.is_disconnected():
-                changed = serving.changed
-                yield f"data: {json.dumps(await snapshot())}\n\n"
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), _REFRESH_S)
-
-        return StreamingResponse(
-            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    async def whoami(request: Request) -> JSONResponse:
+        principal = who(request)
+        if no := refused(principal, *Role):
+            return no
+        assert principal is not None
+        return JSONResponse(
+            {"name": principal.name, "role": principal.role, "agent": principal.agent}
         )
 
-    def authorized(request: Request) -> bool:
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        return token is not None and hmac.compare_digest(given.encode(), token.encode())
+    async def callbacks(request: Request) -> JSONResponse:
+        principal = who(request)
+        if no := refused(principal, *Role):
+            return no
+        assert principal is not None
+        if principal.reads_all:
+            return JSONResponse(await snapshot())
+        return JSONResponse(_own(await serving.screen_pop_view(), principal))
+
+    async def events(request: Request) -> Response:
+        principal = who(request)
+        if no := refused(principal, *Role):
+            return no
+        assert principal is not None
+        try:
+            broadcaster.join()
+        except Full:
+            return JSONResponse(
+                {"error": "too many live views open; try again later"},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+
+        async def stream() -> AsyncIterator[bytes]:
+            async for latest, encoded in broadcaster.updates():
+                if principal.reads_all:  # encoded once for all clients
+                    yield b"data: " + encoded + b"\n\n"
+                else:
+                    own = _own(latest["screen_pops"], principal)
+                    yield f"data: {json.dumps(own)}\n\n".encode()
+
+        return _Stream(stream(), broadcaster.leave)
 
     async def act(request: Request) -> JSONResponse:
-        if not authorized(request):
-            return JSONResponse({"error": "a valid bearer token is required"}, status_code=401)
+        principal = who(request)
+        if no := refused(principal, Role.SUPERVISOR):
+            return no
+        assert principal is not None
         request_id, action = request.path_params["request_id"], request.path_params["action"]
         if action not in ("cancel", "priority"):
             return JSONResponse({"error": f"no action {action!r}"}, status_code=404)
         try:
             body = await request.json() if await request.body() else {}
             if action == "cancel":
-                done = await serving.cancel(request_id, _Action.model_validate(body).by)
+                by = _Action.model_validate(body).by or principal.name
+                done = await serving.cancel(request_id, by)
             else:
                 change = _Priority.model_validate(body)
-                done = await serving.reprioritize(request_id, change.level, change.by)
+                by = change.by or principal.name
+                done = await serving.reprioritize(request_id, change.level, by)
         except (ValidationError, ValueError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         if done is None:
@@ -104,16 +194,26 @@ def create_app(serving: Serving, token: str | None) -> Starlette:
             return JSONResponse({"error": "too late", **_summary(done)}, status_code=409)
         return JSONResponse(_summary(done))
 
-    async def metrics(_request: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        public = settings.web_metrics_public
+        if not public and (no := refused(who(request), Role.VIEWER, Role.SUPERVISOR)):
+            return no
         return Response(generate_latest(serving.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/", live),
             Route("/agents", agents),
+            Route("/session.js", session_js),
+            Route("/api/whoami", whoami),
             Route("/api/callbacks", callbacks),
             Route("/api/events", events),
             Route("/api/callbacks/{request_id}/{action:str}", act, methods=["POST"]),
             Route("/metrics", metrics),
-        ]
+        ],
+        middleware=[
+            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings)),
+        ],
     )
+    app.state.broadcaster = broadcaster
+    return app

@@ -4,7 +4,10 @@
 # The configuration is not baked in: docker/compose.yaml mounts the repo's
 # asterisk_conf/ read-only as /etc/asterisk, sounds/callback/ as
 # /usr/share/asterisk/sounds/en/callback and sounds/placeholder/ (silence for
-# placeholders) as /usr/share/asterisk/sounds/callback-placeholder.
+# placeholders) as /usr/share/asterisk/sounds/callback-placeholder, and
+# docker/secrets/ (AMI secrets, agents' SIP passwords) as /etc/callback-secrets.
+# The test bed (tests/asterisk_conf/ at /etc/callback-testbed) is not mounted by
+# default: the shipped configuration #tryincludes it and carries on without it.
 #
 # asterisk_conf/asterisk.conf names the x86_64 module directory, so build and
 # run it for linux/amd64.  Build from the repo root:

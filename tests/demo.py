@@ -28,6 +28,7 @@ from tests.acceptance.calls import (
 from tests.support.ami import ami_client, cli
 from tests.support.rtp import RtpSink, wait_heard
 from tests.support.sipp import Caller
+from tests.support.testbed import TESTBED_NUMBERS
 from tests.support.uas import Behaviour
 
 SOUNDS = Path(__file__).resolve().parents[1] / "sounds" / "callback"
@@ -51,8 +52,11 @@ async def timeline(service: Service, done: asyncio.Event) -> None:
 
 async def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="callback-demo-"))
-    settings = Settings(store_path=workdir / "callbacks.sqlite3", web_token=os.environ.get(
-        "CALLBACK_WEB_TOKEN", "demo-token"))  # fmt: skip
+    token = os.environ.get("CALLBACK_WEB_TOKEN", "demo-token")  # a supervisor token
+    settings = Settings(
+        store_path=workdir / "callbacks.sqlite3", web_token=token,
+        allowed_number_prefixes=TESTBED_NUMBERS,
+    )  # fmt: skip
     async with ami_client() as ami, Service(settings) as service, AsyncExitStack() as stack:
         await cli(ami, "channel request hangup all")
         for agent in ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3"):
@@ -60,7 +64,8 @@ async def main() -> None:
         phones = Phones(stack, workdir)
         await phones.start(5071, Behaviour.ANSWER, "agent1")
         await phones.start(5090, Behaviour.ANSWER, "carrier")
-        print(f"Live view: http://{settings.web_host}:{service.web_port}/  (agents: /agents)")
+        print(f"Live view: http://{settings.web_host}:{service.web_port}/  (agents: /agents;"
+              f" token {token!r})")  # fmt: skip
         print("Timeline of the callback:")
         done = asyncio.Event()
         printer = asyncio.ensure_future(timeline(service, done))
@@ -89,7 +94,8 @@ async def main() -> None:
         await printer
         print(f"Outcome: {request.call_outcome} / {request.contact_outcome}")
         await set_paused(ami, "PJSIP/agent1", True)
-        print(f"Live view: http://{settings.web_host}:{service.web_port}/  - Ctrl-C to stop")
+        print(f"Live view: http://{settings.web_host}:{service.web_port}/  (sign in with the"
+              f" token {token!r}) - Ctrl-C to stop")  # fmt: skip
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -6,7 +6,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from agi_app.domain.numbers import NumberRules, is_withheld, normalize_extension, normalize_number
+from agi_app.domain.numbers import (
+    NumberRules,
+    is_withheld,
+    normalize_caller_number,
+    normalize_dialed_number,
+    normalize_extension,
+    normalize_number,
+)
 from agi_app.domain.options import ComponentOptions, Destination
 from agi_app.domain.priority import level_from_queue_prio
 from agi_app.errors import AnonymousCaller, InvalidNumber, UnknownQueue
@@ -89,6 +96,24 @@ class CallbackRequest:
         return replace(self, state=state)
 
 
+@dataclass(frozen=True)
+class RateLimits:
+    """New requests allowed per window from one caller number and to one callback number
+    (0: no limit). A repeat of an active request is not a new request."""
+
+    per_caller: int = 10
+    per_destination: int = 5
+    window: timedelta = timedelta(hours=1)
+
+    def exceeded(self, from_caller: int, to_destination: int) -> str | None:
+        """Why one more request would be too many, given the counts within the window."""
+        if self.per_caller and from_caller >= self.per_caller:
+            return f"{from_caller} requests from this caller within {self.window}"
+        if self.per_destination and to_destination >= self.per_destination:
+            return f"{to_destination} requests to this number within {self.window}"
+        return None
+
+
 def clean_name(raw: str) -> str:
     """A caller name safe to store and show: printable, one line, bounded."""
     raw = _QUOTED_PAIR.sub(r"\1", raw)  # SIP display names arrive with \" and \\ escapes
@@ -113,13 +138,14 @@ def build_request(
         if not facts.destination_value.strip():
             raise InvalidNumber(f"no callback number in {options.number_var}")
         callback_number = normalize_number(facts.destination_value, rules)
+        caller_number = "" if withheld else normalize_caller_number(facts.caller_number, rules)
     else:
         if withheld:
             raise AnonymousCaller("the caller's number is withheld")
         callback_number = normalize_number(facts.caller_number, rules)
         if options.destination is Destination.EXTENSION:
             extension = normalize_extension(facts.destination_value)
-    caller_number = "" if withheld else facts.caller_number.strip()[:32]
+        caller_number = callback_number
 
     live_level = level_from_queue_prio(facts.queue_prio) if facts.queue_prio is not None else None
     priority = options.priority or live_level or DEFAULT_LEVEL
@@ -136,7 +162,7 @@ def build_request(
         caller_number=caller_number,
         callback_number=callback_number,
         extension=extension,
-        dialed_number=facts.dialed_number.strip()[:32],
+        dialed_number=normalize_dialed_number(facts.dialed_number),
         queue_entered_at=min(entered_at, now),
         requested_at=now,
         expires_at=now + timedelta(seconds=options.max_wait),

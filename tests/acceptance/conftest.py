@@ -15,6 +15,7 @@ from agi_app.service import Service
 from agi_app.settings import Settings
 from tests.acceptance.calls import Phones
 from tests.support.ami import action, ami_client, cli, eventually, sandbox_secret
+from tests.support.testbed import TESTBED_NUMBERS
 
 REPO = Path(__file__).resolve().parents[2]
 AGENTS = ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3")
@@ -54,6 +55,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         store_busy_timeout=0.3,
         customer_ring_seconds=5,
         ami_secret_file=sandbox_secret("callback"),
+        allowed_number_prefixes=TESTBED_NUMBERS,
     )
 
 

@@ -6,6 +6,7 @@ what the customer got from the carrier phone (never more than one INVITE per att
 """
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -40,6 +41,7 @@ from tests.support.ami import (
 from tests.support.rtp import wait_heard
 from tests.support.service_process import REPO, ServiceProcess
 from tests.support.tcp_proxy import TcpProxy
+from tests.support.testbed import TESTBED_NUMBERS
 from tests.support.uas import Behaviour
 
 AGENT1 = "PJSIP/agent1"
@@ -53,6 +55,7 @@ async def process(ami: Manager, tmp_path: Path) -> AsyncIterator[ServiceProcess]
         customer_ring_seconds="5",
         ami_ping_interval="0.5",
         ami_secret_file=str(sandbox_secret("callback")),
+        allowed_number_prefixes=json.dumps(TESTBED_NUMBERS),
     )
     try:
         yield service

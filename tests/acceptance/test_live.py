@@ -9,16 +9,21 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from panoramisk import Manager
 from pydantic import SecretStr
 
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
 from agi_app.domain.request import CallOutcome, State
 from agi_app.service import Service
 from agi_app.settings import Settings
+from agi_app.web_auth import WebCredential, digest
 from tests.acceptance.calls import (
     Phones,
     hang_up_agent,
@@ -28,18 +33,38 @@ from tests.acceptance.calls import (
     the_request,
 )
 from tests.support.ami import eventually, queue_callers
-from tests.support.http import get, post
+from tests.support.http import EventStream, get, post
 from tests.support.uas import Behaviour
 
-TOKEN = "supervisor-test-token"
+TOKEN = "supervisor-test-token"  # web_token (CALLBACK_WEB_TOKEN): a supervisor, as before
+BOSS = "ann-supervisor-token"
+VIEWER = "wallboard-viewer-token"
+AGENT1, AGENT2 = "agent1-token", "agent2-token"
+CREDENTIALS = [
+    WebCredential.model_validate(
+        {"name": name, "role": role, "token_sha256": digest(token), "agent": agent}
+    )
+    for name, role, token, agent in [
+        ("ann", "supervisor", BOSS, None),
+        ("wallboard", "viewer", VIEWER, None),
+        ("agent1", "agent", AGENT1, "PJSIP/agent1"),
+        ("agent2", "agent", AGENT2, "PJSIP/agent2"),
+    ]
+]
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 
 
+@asynccontextmanager
+async def web_service(settings: Settings, **web: object) -> AsyncIterator[Service]:
+    update = {"web_port": 0, "web_token": SecretStr(TOKEN), "web_credentials": CREDENTIALS}
+    async with Service(settings.model_copy(update={**update, **web})) as service:
+        yield service
+
+
 @pytest.fixture
 async def live(ami: Manager, settings: Settings) -> AsyncIterator[Service]:
-    with_web = settings.model_copy(update={"web_port": 0, "web_token": SecretStr(TOKEN)})
-    async with Service(with_web) as service:
+    async with web_service(settings) as service:
         yield service
 
 
@@ -53,7 +78,7 @@ async def test_list_cancel_and_reprioritize(live: Service, ami: Manager, tmp_pat
         for number in ("+15551230201", "+15551230202"):
             await request_callback(stack, ami, tmp_path, "5000", number)
         await placeholder_at(ami, 2, 2)
-        status, body = await get(f"{base(live)}/api/callbacks")
+        status, body = await get(f"{base(live)}/api/callbacks", VIEWER)
         assert status == 200
         listed = json.loads(body)["callbacks"]
         assert [(c["destination"], c["position"], c["priority"]) for c in listed] == [
@@ -65,7 +90,7 @@ async def test_list_cancel_and_reprioritize(live: Service, ami: Manager, tmp_pat
         # The second moves ahead: level 1 outranks the first's level 5.
         assert (await post(f"{base(live)}/api/callbacks/{second}/priority", {"level": 1}))[0] == 401
         status, _ = await post(
-            f"{base(live)}/api/callbacks/{second}/priority", {"level": 1, "by": "ann"}, TOKEN
+            f"{base(live)}/api/callbacks/{second}/priority", {"level": 1, "by": "ann"}, BOSS
         )
         assert status == 200
         queue = await eventually(
@@ -92,11 +117,139 @@ async def test_list_cancel_and_reprioritize(live: Service, ami: Manager, tmp_pat
     assert ("Reprioritized", "ann", 1) in [
         (e.event, e.detail.get("by"), e.detail.get("level")) for e in moved
     ]
-    status, metrics = await get(f"{base(live)}/metrics")
+    status, metrics = await get(f"{base(live)}/metrics", VIEWER)
     assert status == 200
     assert 'callback_requests_total{queue="support"} 2.0' in metrics
     assert 'callback_waiting{queue="support"} 1.0' in metrics
     assert 'call_outcome="Cancelled"' in metrics
+
+
+async def test_reads_need_a_credential_and_a_known_host(
+    live: Service, ami: Manager, tmp_path: Path
+) -> None:
+    assert live.store is not None
+    async with AsyncExitStack() as stack:
+        await request_callback(stack, ami, tmp_path, "5000", "+15551230231", name="Gina Secret")
+        await placeholder_at(ami, 1, 1)
+        url = base(live)
+        status, body = await get(f"{url}/api/callbacks", VIEWER)
+        assert status == 200 and "+15551230231" in body and "Gina Secret" in body
+        for path in ("/api/callbacks", "/api/whoami", "/metrics"):
+            for token in (None, "wrong-token", BOSS + "x"):
+                status, body = await get(f"{url}{path}", token)
+                assert (path, token, status) == (path, token, 401)
+                assert "+1555" not in body and "Gina" not in body and "callback_" not in body
+        async with EventStream(f"{url}/api/events") as stream:
+            assert stream.status == 401 and "+1555" not in stream.body
+        async with EventStream(f"{url}/api/events", "wrong-token") as stream:
+            assert stream.status == 401 and "+1555" not in stream.body
+        for path in ("/", "/agents"):  # the pages hold no data, only the sign-in form
+            status, body = await get(f"{url}{path}")
+            assert status == 200 and 'id="login"' in body and "+1555" not in body
+
+        # DNS rebinding: a page on evil.example whose name now resolves to us.
+        for path in ("/", "/api/callbacks", "/api/events", "/metrics"):
+            status, body = await get(f"{url}{path}", VIEWER, host="evil.example:8080")
+            assert (path, status) == (path, 400) and "+1555" not in body
+
+        # A viewer and an agent read but may not act; a supervisor may.
+        (request,) = await live.store.requests(State.WAITING)
+        for token in (VIEWER, AGENT1):
+            status, body = await post(f"{url}/api/callbacks/{request.id}/cancel", {}, token)
+            assert status == 403 and "+1555" not in body
+            status, _ = await post(
+                f"{url}/api/callbacks/{request.id}/priority", {"level": 1}, token
+            )
+            assert status == 403
+        still = await live.store.get(request.id)
+        assert still is not None and still.state is State.WAITING and still.priority == 5
+        status, _ = await post(f"{url}/api/callbacks/{request.id}/cancel", {}, BOSS)
+        assert status == 200
+    cancelled = await live.store.get(request.id)
+    assert cancelled is not None and cancelled.call_outcome is CallOutcome.CANCELLED
+    events = await live.store.events(request.id)
+    assert ("Cancelled", "ann") in [(e.event, e.detail.get("by")) for e in events]
+
+
+async def test_an_agent_sees_only_its_own_screen_pop(
+    live: Service, ami: Manager, phones: Phones, tmp_path: Path
+) -> None:
+    assert live.store is not None
+    await phones.start(5071, Behaviour.NO_ANSWER, "agent1")
+    url = base(live)
+    async with AsyncExitStack() as stack:
+        await request_callback(stack, ami, tmp_path, "5000", "+15551230241", name="Hal First")
+        await request_callback(stack, ami, tmp_path, "5000", "+15551230242", name="Ida Second")
+        await placeholder_at(ami, 2, 2)
+        await set_paused(ami, "PJSIP/agent1", False)  # agent1's phone rings for the first
+        offered = await the_request(live.store, State.OFFERED)
+        assert offered.callback_number == "+15551230241"
+
+        async def pops(token: str) -> dict[str, Any]:
+            status, body = await get(f"{url}/api/callbacks", token)
+            assert status == 200
+            result: dict[str, Any] = json.loads(body)
+            return result
+
+        everything = await eventually(
+            lambda: pops(VIEWER),
+            lambda s: "PJSIP/agent1" in s["screen_pops"],
+            within=10,
+            what="agent1's screen-pop",
+        )
+        assert len(everything["callbacks"]) == 2
+        own = await pops(AGENT1)
+        assert own["callbacks"] == [] and list(own["screen_pops"]) == ["PJSIP/agent1"]
+        assert own["screen_pops"]["PJSIP/agent1"]["CallerName"] == "Hal First"
+        status, body = await get(f"{url}/api/callbacks", AGENT2)
+        assert status == 200 and json.loads(body) == {"callbacks": [], "screen_pops": {}}
+        assert "+1555" not in body and "Ida" not in body
+        async with EventStream(f"{url}/api/events", AGENT1) as stream:
+            event = await stream.next()
+            assert event["callbacks"] == [] and list(event["screen_pops"]) == ["PJSIP/agent1"]
+        async with EventStream(f"{url}/api/events", AGENT2) as stream:
+            assert await stream.next() == {"callbacks": [], "screen_pops": {}}
+        await set_paused(ami, "PJSIP/agent1", True)
+        await hang_up_agent(ami, "PJSIP/agent1")
+
+
+async def test_metrics_closed_by_default_and_open_by_the_setting(
+    ami: Manager, settings: Settings
+) -> None:
+    async with web_service(settings) as closed:
+        assert (await get(f"{base(closed)}/metrics"))[0] == 401
+        assert (await get(f"{base(closed)}/metrics", AGENT1))[0] == 403
+        status, body = await get(f"{base(closed)}/metrics", VIEWER)
+        assert status == 200 and "callback_waiting" in body
+    async with web_service(settings, web_metrics_public=True) as public:
+        status, body = await get(f"{base(public)}/metrics")
+        assert status == 200 and "callback_waiting" in body
+        assert (await get(f"{base(public)}/api/callbacks"))[0] == 401  # only /metrics opens
+
+
+async def test_live_streams_past_the_cap_are_refused(
+    ami: Manager, settings: Settings, tmp_path: Path
+) -> None:
+    async with web_service(settings, web_sse_max_clients=3) as live, AsyncExitStack() as stack:
+        await request_callback(stack, ami, tmp_path, "5000", "+15551230251")
+        url = f"{base(live)}/api/events"
+        streams = [await stack.enter_async_context(EventStream(url, VIEWER)) for _ in range(3)]
+        for stream in streams:
+            assert stream.status == 200
+            assert (await stream.next())["callbacks"][0]["destination"] == "+15551230251"
+        async with EventStream(url, VIEWER) as refused:
+            assert refused.status == 503 and "+1555" not in refused.body
+        await streams[0].__aexit__(None, None, None)  # one browser closes: room for another
+
+        async def another() -> int:
+            async with EventStream(url, BOSS) as stream:
+                if stream.status == 200:
+                    await stream.next()
+                return stream.status
+
+        await eventually(another, lambda status: status == 200, within=10, what="a free place")
+        broadcaster = live.web_app.state.broadcaster
+        assert broadcaster.clients <= 3
 
 
 async def test_command_line(live: Service, ami: Manager, phones: Phones, tmp_path: Path) -> None:
@@ -193,10 +346,10 @@ async def test_live_view_and_screen_pop_in_a_browser(
         )  # fmt: skip
         page = await browser.new_page(viewport={"width": 1100, "height": 520})
         await page.goto(f"{base(live)}/")
-        await page.fill("#token", TOKEN)
-        await page.dispatch_event("#token", "change")
+        await sign_in(page, BOSS)
         agents = await browser.new_page(viewport={"width": 700, "height": 420})
         await agents.goto(f"{base(live)}/agents")
+        await sign_in(agents, AGENT1)  # agent1's own panel: its screen-pop only
 
         await request_callback(stack, ami, tmp_path, "5000", "+15551230221", name="Dana Scully")
         await request_callback(stack, ami, tmp_path, "5000", "+15551230222", name="Fox Mulder")
@@ -232,3 +385,10 @@ async def test_live_view_and_screen_pop_in_a_browser(
         await browser.close()
     (request,) = await live.store.requests(State.WAITING, State.OFFERED)
     assert request.callback_number == "+15551230221"
+
+
+async def sign_in(page: "Page", token: str) -> None:
+    await page.locator("#login").wait_for(timeout=5000)
+    await page.fill("#token", token)
+    await page.click("#login button[type=submit]")
+    await page.locator("#who").wait_for(timeout=5000)

@@ -33,6 +33,7 @@ from agi_app.domain.options import parse_options
 from agi_app.service import Service
 from agi_app.settings import Settings
 from tests.support.fake_asterisk import AgiCall, default_reply
+from tests.support.testbed import TESTBED_NUMBERS
 
 OPTIONS = ["queue=support", "priority=5", "destination=original", "max_wait=1800"]
 
@@ -63,8 +64,9 @@ async def _clients(port: int, clients: int, requests: int) -> tuple[float, list[
 
 async def ours(workdir: Path, clients: int, requests: int) -> tuple[float, list[float]]:
     settings = Settings(
-        store_path=workdir / "ours.sqlite3", agi_port=0, ami_enabled=False, log_level="WARNING"
-    )
+        store_path=workdir / "ours.sqlite3", agi_port=0, ami_enabled=False, log_level="WARNING",
+        allowed_number_prefixes=TESTBED_NUMBERS,
+    )  # fmt: skip
     async with Service(settings) as service:
         assert service.agi is not None
         return await _clients(service.agi.port, clients, requests)
@@ -76,7 +78,7 @@ async def stock(workdir: Path, clients: int, requests: int) -> tuple[float, list
     await db.execute("PRAGMA journal_mode=WAL")
     await db.execute("PRAGMA synchronous=FULL")
     await db.execute("CREATE TABLE r (id TEXT PRIMARY KEY, channel TEXT, number TEXT, queue TEXT)")
-    rules = NumberRules()
+    rules = NumberRules(allowed_prefixes=tuple(TESTBED_NUMBERS))
     writing = asyncio.Lock()  # one connection: transactions must not interleave
 
     async def handler(request: Any) -> None:

@@ -35,6 +35,7 @@ from tests.acceptance.calls import hang_up_agent, set_paused
 from tests.support.ami import ami_client, cli, eventually, eventually_local, sandbox_secret
 from tests.support.service_process import REPO
 from tests.support.sipp import Caller
+from tests.support.testbed import TESTBED_NUMBERS
 from tests.support.uas import Behaviour, Phone
 
 SANDBOX = str(REPO / "docker" / "sandbox")
@@ -174,6 +175,7 @@ async def one_size(n: int, window: int, cpu_window: float, workdir: Path) -> dic
     settings = Settings(
         store_path=store_path, ami_secret_file=sandbox_secret("callback"), web_enabled=False,
         log_level="WARNING", ami_ping_interval=1.0, placement_window=window,
+        allowed_number_prefixes=TESTBED_NUMBERS,
     )  # fmt: skip
     result: dict[str, float] = {"n": n, "window": window}
     start = time.monotonic()

@@ -27,6 +27,7 @@ from agi_app.settings import Settings
 from tests.support.ami import action, ami_client, cli
 from tests.support.dtmf import write_dtmf_pcap
 from tests.support.sipp import ASTERISK, bulk_caller_scenario, free_udp_port
+from tests.support.testbed import TESTBED_NUMBERS
 
 FLOWS = {
     "full": (
@@ -116,8 +117,9 @@ async def run(rates: list[int], seconds: int) -> dict[str, list[dict[str, float]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         settings = Settings(
-            store_path=workdir / "bench.sqlite3", ami_enabled=False, log_level="WARNING"
-        )
+            store_path=workdir / "bench.sqlite3", ami_enabled=False, log_level="WARNING",
+            allowed_number_prefixes=TESTBED_NUMBERS,
+        )  # fmt: skip
         async with ami_client() as ami, Service(settings) as service:
             await cli(ami, "channel request hangup all")
             await add_flows(ami)

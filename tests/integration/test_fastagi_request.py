@@ -11,7 +11,9 @@ import pytest
 from agi_app.domain.request import State
 from agi_app.service import Service
 from agi_app.settings import Settings
-from tests.support.fake_asterisk import AgiCall, default_reply
+from tests.support.ami import eventually_local
+from tests.support.fake_asterisk import CLOSE, AgiCall, default_reply
+from tests.support.testbed import TESTBED_NUMBERS
 
 OPTIONS = ["queue=support", "priority=5", "destination=original", "max_wait=1800", "", ""]
 
@@ -20,7 +22,11 @@ OPTIONS = ["queue=support", "priority=5", "destination=original", "max_wait=1800
 async def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Service]:
     monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
     settings = Settings(
-        store_path=tmp_path / "cb.sqlite3", agi_port=0, store_busy_timeout=0.2, ami_enabled=False
+        store_path=tmp_path / "cb.sqlite3",
+        agi_port=0,
+        store_busy_timeout=0.2,
+        ami_enabled=False,
+        allowed_number_prefixes=TESTBED_NUMBERS,
     )
     async with Service(settings) as running:
         yield running
@@ -177,7 +183,109 @@ async def test_disallowed_peer_is_refused(tmp_path: Path, monkeypatch: pytest.Mo
         agi_port=0,
         agi_allowed_peers=["192.0.2.1"],
         ami_enabled=False,
+        allowed_number_prefixes=TESTBED_NUMBERS,
     )
     async with Service(settings) as running:
         assert await AgiCall(OPTIONS).run(port_of(running)) == []
         assert await stored(running) == []
+
+
+async def test_line_breaks_in_the_caller_name_stay_in_the_name(service: Service) -> None:
+    # Over SIP this name once made the service call +15559990000 back.
+    name = "Bob\u2028agi_callerid: +15559990000\x85agi_uniqueid: forged\x1cagi_arg_7: x"
+    call = AgiCall(OPTIONS, calleridname=name, reply=queue_reply("1|2|5|0"))
+    commands = await call.run(port_of(service))
+    assert commands[-1] == 'SET VARIABLE CALLBACK_PROMPT "callback/request-successful"'
+    assert service.store is not None
+    (request,) = await service.store.requests()
+    assert (request.callback_number, request.channel) == ("+15551230001", "1795650000.1")
+    assert "+15559990000" in request.caller_name  # shown as the name it is, never dialed
+
+
+@pytest.mark.parametrize(
+    ("options", "prompt"),
+    [
+        (OPTIONS, "callback/error-in-request"),
+        ([*OPTIONS, "error=callback/custom"], "callback/custom"),
+    ],
+)
+async def test_a_smuggled_environment_line_is_refused_with_the_error_prompt(
+    service: Service, caplog: pytest.LogCaptureFixture, options: list[str], prompt: str
+) -> None:
+    name = "Bob\nagi_callerid: +15559990000"
+    call = AgiCall(options, calleridname=name, reply=queue_reply("1|2|5|0"))
+    with caplog.at_level(logging.INFO, logger="agi_app"):
+        commands = await call.run(port_of(service))
+    assert commands == [f'SET VARIABLE CALLBACK_PROMPT "{prompt}"']
+    assert await stored(service) == []
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "repeated key 'agi_callerid'" in warnings[0]
+
+
+async def test_asterisk_closing_mid_command_is_a_hangup(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    def reply(command: str) -> str:
+        return CLOSE if command.startswith("GET FULL VARIABLE") else default_reply(command)
+
+    with caplog.at_level(logging.INFO, logger="agi_app"):
+        commands = await AgiCall(OPTIONS, reply=reply).run(port_of(service))
+        await eventually_local(
+            lambda: [r.getMessage() for r in caplog.records if "hung up" in r.getMessage()],
+            bool,
+            within=5,
+            what="the hangup logged",
+        )
+    assert commands[0].startswith("GET FULL VARIABLE")
+    assert await stored(service) == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+async def test_sessions_past_the_cap_hear_the_error_prompt_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    settings = Settings(
+        store_path=tmp_path / "cb.sqlite3",
+        agi_port=0,
+        ami_enabled=False,
+        agi_max_sessions=3,
+        allowed_number_prefixes=TESTBED_NUMBERS,
+    )
+    hold = asyncio.Event()
+    async with Service(settings) as running:
+        held = [
+            AgiCall(
+                OPTIONS,
+                uniqueid=f"held.{n}",
+                callerid=f"+1555123000{n}",
+                reply=queue_reply("1|1|5|0"),
+                hold=hold,
+            )
+            for n in range(3)
+        ]
+        sessions = [asyncio.ensure_future(call.run(port_of(running))) for call in held]
+        try:
+            await eventually_local(
+                lambda: [bool(call.commands) for call in held],
+                all,
+                within=5,
+                what="3 sessions in the handler",
+            )
+            extra = AgiCall([*OPTIONS, "error=callback/busy"], uniqueid="extra.1")
+            with caplog.at_level(logging.INFO, logger="agi_app"):
+                commands = await extra.run(port_of(running), within=2)
+            assert commands == ['SET VARIABLE CALLBACK_PROMPT "callback/busy"']
+            busy = [r.getMessage() for r in caplog.records if "agi_max_sessions" in r.getMessage()]
+            assert len(busy) == 1 and "extra.1" in busy[0]
+        finally:
+            hold.set()
+            await asyncio.gather(*sessions)
+        # The held sessions were served; the refused one stored nothing.
+        assert running.store is not None
+        assert sorted(r.channel for r in await running.store.requests()) == [
+            "held.0",
+            "held.1",
+            "held.2",
+        ]

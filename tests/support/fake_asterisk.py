@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 Reply = Callable[[str], str]
 
+# A reply that closes the connection instead of answering (Asterisk gone mid-command).
+CLOSE = "<close>"
+
 
 def default_reply(command: str) -> str:
     if command.startswith("STREAM FILE"):
@@ -25,8 +28,11 @@ class AgiCall:
     script: str = "callback"
     reply: Reply = default_reply
     commands: list[str] = field(default_factory=list)
+    raw_environment: bytes = b""  # sent instead of environment() when set
+    hold: asyncio.Event | None = None  # answer no command until it is set
 
     def environment(self) -> bytes:
+        """What Asterisk 22 sends (res_agi.c: launch_netscript, setup_env), in its order."""
         env = {
             "agi_network": "yes",
             "agi_network_script": self.script,
@@ -39,10 +45,17 @@ class AgiCall:
             "agi_callerid": self.callerid,
             "agi_calleridname": self.calleridname,
             "agi_callingpres": "0",
+            "agi_callingani2": "0",
+            "agi_callington": "0",
+            "agi_callingtns": "0",
             "agi_dnid": self.dnid,
+            "agi_rdnis": "unknown",
             "agi_context": "callback",
             "agi_extension": "s",
             "agi_priority": "2",
+            "agi_enhanced": "0.0",
+            "agi_accountcode": "",
+            "agi_threadid": "140234567890",
         }
         for n, arg in enumerate(self.args, start=1):
             env[f"agi_arg_{n}"] = arg
@@ -52,13 +65,18 @@ class AgiCall:
         """Connect, play the session to its end, return the commands the service sent."""
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
-            writer.write(self.environment())
+            writer.write(self.raw_environment or self.environment())
             await writer.drain()
             async with asyncio.timeout(within):
                 while line := await reader.readline():
                     command = line.decode().rstrip("\n")
                     self.commands.append(command)
-                    writer.write((self.reply(command) + "\n").encode())
+                    if self.hold is not None:
+                        await self.hold.wait()
+                    answer = self.reply(command)
+                    if answer == CLOSE:
+                        break
+                    writer.write((answer + "\n").encode())
                     await writer.drain()
         except ConnectionResetError:
             pass  # the service closed first: the session is over either way

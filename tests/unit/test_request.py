@@ -9,7 +9,7 @@ from agi_app.domain.request import CallFacts, State, build_request, clean_name
 from agi_app.errors import AnonymousCaller, InvalidExtension, InvalidNumber
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
-RULES = NumberRules()
+RULES = NumberRules(allowed_prefixes=("+1555",))  # the test bed's fictional numbers
 FACTS = CallFacts(
     channel="1795650000.7",
     caller_number="+15551230001",
@@ -87,6 +87,14 @@ def test_destination_extension() -> None:
             ("destination=number", "number_var=V"),
             InvalidNumber,
         ),
+        (  # the caller ID is shown, not dialed, yet it may not carry dialplan syntax
+            replace(
+                FACTS, caller_number="1,CB_ID=forged,DB(cb/x)=1", destination_value="15551230002"
+            ),
+            ("destination=number", "number_var=V"),
+            InvalidNumber,
+        ),
+        (replace(FACTS, dialed_number="5000,x"), (), InvalidNumber),
         (
             replace(FACTS, destination_value="12x"),
             ("destination=extension", "extension_var=V"),

@@ -1,0 +1,99 @@
+"""Who may read and steer through the web: named credentials, each with a role.
+
+A credential is a random bearer token; the settings keep only its SHA-256 (the token is 256
+random bits, so a slow hash would add cost per request and no safety). ``web_token``
+(CALLBACK_WEB_TOKEN) stays a supervisor token for compatibility.
+
+    python -m agi_app.web_auth NAME ROLE [AGENT]   # a new token and its settings entry
+"""
+
+import hashlib
+import hmac
+import secrets
+import sys
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Self
+
+from pydantic import BaseModel, Field, model_validator
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"  # reads every callback and screen-pop
+    SUPERVISOR = "supervisor"  # reads, and cancels or reprioritizes
+    AGENT = "agent"  # reads its own screen-pop only
+
+
+class WebCredential(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
+    role: Role
+    token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    agent: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]+/[A-Za-z0-9_.@-]+$")
+
+    @model_validator(mode="after")
+    def _agent_iff_agent_role(self) -> Self:
+        if (self.role is Role.AGENT) != (self.agent is not None):
+            raise ValueError("an agent credential, and only one, names its agent interface")
+        return self
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: Role
+    agent: str | None = None
+
+    @property
+    def reads_all(self) -> bool:
+        return self.role is not Role.AGENT
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Credentials:
+    def __init__(self, credentials: list[WebCredential], supervisor_token: str | None) -> None:
+        self._known = [
+            (bytes.fromhex(c.token_sha256), Principal(c.name, c.role, c.agent)) for c in credentials
+        ]
+        if supervisor_token:
+            self._known.append(
+                (bytes.fromhex(digest(supervisor_token)), Principal("web_token", Role.SUPERVISOR))
+            )
+
+    def identify(self, authorization: str) -> Principal | None:
+        """The principal of an ``Authorization: Bearer`` header value, or None."""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        given = hashlib.sha256(token.strip().encode()).digest()
+        found = None
+        for known, principal in self._known:  # no early exit: the time does not tell which
+            if hmac.compare_digest(given, known):
+                found = principal
+        return found
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) not in (2, 3) or argv[1] not in set(Role):
+        print("usage: python -m agi_app.web_auth NAME viewer|supervisor|agent [AGENT]")
+        return 2
+    token = secrets.token_urlsafe(32)
+    entry = WebCredential(
+        name=argv[0],
+        role=Role(argv[1]),
+        token_sha256=digest(token),
+        agent=argv[2] if len(argv) == 3 else None,
+    )
+    print(f"token (give it to {entry.name}; it is not stored): {token}")
+    print("settings entry (callback.toml):")
+    print("[[web_credentials]]")
+    print(f'name = "{entry.name}"\nrole = "{entry.role}"\ntoken_sha256 = "{entry.token_sha256}"')
+    if entry.agent:
+        print(f'agent = "{entry.agent}"')
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,10 @@
+"""The Live view benchmark (tests/bench/sse_bench.py), run tiny so that it keeps working."""
+
+from panoramisk import Manager
+
+from tests.acceptance.test_bench_smoke import run_script
+
+
+async def test_sse_benchmark_runs(ami: Manager) -> None:  # ami: a reset PBX
+    out = await run_script("tests.bench.sse_bench")
+    assert "| shared | 3 |" in out and "| 4fa44a2 | 3 |" in out

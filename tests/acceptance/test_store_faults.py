@@ -1,0 +1,148 @@
+"""Serving never stops silently: a store that refuses writes for a while (a lock held longer
+than store_busy_timeout) delays callbacks, then they are served; a task serving cannot do
+without that dies anyway stops the service with a non-zero exit."""
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from panoramisk import Manager
+
+from agi_app import cli
+from agi_app.domain.request import State
+from agi_app.service import Service
+from agi_app.serving import Serving
+from agi_app.settings import Settings
+from agi_app.store import Store
+from tests.acceptance.calls import Phones, invites, set_paused, the_request
+from tests.acceptance.test_serving import stored_requests
+from tests.support.ami import action, eventually, eventually_local, queue_callers
+from tests.support.uas import Behaviour
+
+AGENT1 = "PJSIP/agent1"
+
+
+class WriteLock:
+    """Another process's write transaction on the store: every write of ours waits, then
+    fails after store_busy_timeout (as under a backup tool, or with a full disk)."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("BEGIN IMMEDIATE")
+
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._db.execute("ROLLBACK")
+            self._db.close()
+            self._held = False
+
+
+@contextmanager
+def write_locked(path: Path) -> Iterator[WriteLock]:
+    lock = WriteLock(path)
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+def logged(caplog: pytest.LogCaptureFixture, text: str) -> int:
+    return sum(text in r.getMessage() for r in caplog.records)
+
+
+def store(service: Service) -> Store:
+    assert service.store is not None
+    return service.store
+
+
+async def test_placement_survives_a_locked_store_and_serves_after(
+    ami: Manager, settings: Settings, phones: Phones, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="agi_app")
+    agent, _ = await phones.start(5071, Behaviour.ANSWER, "agent1")
+    customer, _ = await phones.start(5090, Behaviour.ANSWER, "carrier")
+    number = "+15551230071"
+    await stored_requests(settings, [number])
+    with write_locked(settings.store_path) as lock:
+        async with Service(settings) as service:
+            # The request is due at once; placing it needs a write, which the lock refuses.
+            await eventually_local(
+                lambda: logged(caplog, "placement failed"),
+                lambda n: n >= 2,
+                within=15,
+                what="placement failed, and was retried, under the lock",
+            )
+            assert await queue_callers(ami, "support") == []
+            with_lock = await the_request(store(service), State.PENDING)
+            assert with_lock.attempt == 0
+            lock.release()
+            await set_paused(ami, AGENT1, False)
+            (offered,) = await invites(agent, 1, within=30)
+            assert offered["from_user"] == number
+            (dialed,) = await invites(customer, 1, within=30)
+            assert dialed["request_uri"].startswith(f"sip:{number}@")
+            served = await the_request(store(service), State.CONNECTED, within=20)
+            assert served.attempt == 1
+
+
+async def test_events_wait_out_a_locked_store_in_order(
+    service: Service,
+    ami: Manager,
+    settings: Settings,
+    phones: Phones,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The placeholder is lost while the store is locked: the event is applied once the lock
+    goes, and the request is placed again and served."""
+    caplog.set_level(logging.INFO, logger="agi_app")
+    agent, _ = await phones.start(5071, Behaviour.ANSWER, "agent1")
+    customer, _ = await phones.start(5090, Behaviour.ANSWER, "carrier")
+    number = "+15551230072"
+    await service_request(service, settings, number)
+    (entry,) = await eventually(
+        lambda: queue_callers(ami, "support"), lambda es: len(es) == 1, within=20, what="queued"
+    )
+    with write_locked(settings.store_path):
+        await action(ami, Action="Hangup", Channel=entry["Channel"])
+        await eventually_local(
+            lambda: logged(caplog, "database is locked; retrying in"),
+            lambda n: n >= 1,
+            within=15,
+            what="an event retried under the lock",
+        )
+    await set_paused(ami, AGENT1, False)
+    (offered,) = await invites(agent, 1, within=30)
+    assert offered["from_user"] == number
+    (dialed,) = await invites(customer, 1, within=30)
+    assert dialed["request_uri"].startswith(f"sip:{number}@")
+    request = await the_request(store(service), State.CONNECTED, within=20)
+    assert request.attempt == 2  # placed again after the lost placeholder, once
+
+
+async def service_request(service: Service, settings: Settings, number: str) -> None:
+    """A stored request handed to the running service as the FastAGI handler would."""
+    await stored_requests(settings, [number])
+    (request,) = await store(service).requests(State.PENDING)
+    assert service.serving is not None
+    await service.serving.request_stored(request)
+
+
+async def test_a_dead_serving_task_stops_the_service_with_a_non_zero_exit(
+    ami: Manager,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(_self: Serving) -> None:
+        raise RuntimeError("a bug in placement")
+
+    monkeypatch.setattr(Serving, "_place_forever", broken)
+    code = await asyncio.wait_for(cli._serve(settings), 30)
+    assert code == 1
+    assert logged(caplog, "serving died") == 1
