@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := sip-tester debootstrap chromium baresip espeak-ng sox
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo bench serve test test-unit test-integration test-acceptance load lint deps sandbox-up sandbox-down sounds clean
+.PHONY: run demo bench serve test test-unit test-integration test-acceptance load trials lint deps sandbox-up sandbox-down sounds clean
 
 run: deps sandbox-up serve
 
@@ -48,6 +48,11 @@ bench: deps sandbox-up
 # 200 callers pressing 1 within one minute (about 90 s; also part of make test).
 load: deps sandbox-up
 	$(PY) -m pytest -q -m load tests/acceptance
+
+# Randomized trials: callers, callbacks and faults drawn from seeds, each checked for lost,
+# doubled and out-of-order calls (a failing seed reruns with `$(PY) -m tests.trials --seed S`).
+trials: deps sandbox-up
+	$(PY) -m tests.trials --trials 100 --minutes 40
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check agi_app tests

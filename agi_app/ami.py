@@ -32,6 +32,11 @@ class AmiError(Exception):
     """An action failed, timed out, or AMI is not connected."""
 
 
+class PbxUnavailable(AmiError):
+    """Asterisk is not there to ask (AMI lost, no answer, shutting down): not the fault of
+    what was asked."""
+
+
 class UnsafeValue(AmiError):
     """A value that could change the action or the dialplan it feeds: never sent."""
 
@@ -69,6 +74,9 @@ class Ami:
         self._on_lost = on_lost
         self.events: asyncio.Queue[Message] = asyncio.Queue()
         self.ready = asyncio.Event()
+        # Asterisk says it finished booting (FullyBooted, sent at login when it has), and
+        # has not begun shutting down since: only then are placements its to refuse.
+        self.booted = asyncio.Event()
         self._manager: Manager | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.watchdog: asyncio.Task[None] | None = None
@@ -150,8 +158,15 @@ class Ami:
             task.cancel()
 
     def _event(self, manager: Manager, message: Message) -> None:
-        if manager is self._manager:
-            self.events.put_nowait(message)
+        if manager is not self._manager:
+            return
+        name = message.get("Event")
+        if name == "FullyBooted":
+            self.booted.set()
+        elif name == "Shutdown":
+            log.warning("asterisk is shutting down (%s)", message.get("Shutdown"))
+            self.booted.clear()
+        self.events.put_nowait(message)
 
     def _logged_in(self, manager: Manager) -> None:
         if manager is not self._manager:
@@ -175,15 +190,25 @@ class Ami:
 
     def _clear(self) -> None:
         self.ready.clear()
+        self.booted.clear()
         if self._on_lost is not None:
             self._on_lost()
+
+    @property
+    def healthy(self) -> bool:
+        """Logged in to an Asterisk that has booted and is not shutting down."""
+        return self.ready.is_set() and self.booted.is_set()
 
     async def send(self, fields: Fields, *, timeout: float = 5.0) -> Message:
         """One action, one response; AmiError unless it succeeded."""
         response = await self._send(fields, as_list=False, timeout=timeout)
         assert isinstance(response, Message)
         if response.get("Response") not in ("Success", "Goodbye"):
-            raise AmiError(f"{fields.get('Action')}: {response.get('Message', response)}")
+            message = str(response.get("Message", response))
+            if "shutting down" in message.lower():
+                self.booted.clear()  # the Shutdown event comes only after the hangups
+                raise PbxUnavailable(f"{fields.get('Action')}: {message}")
+            raise AmiError(f"{fields.get('Action')}: {message}")
         return response
 
     async def send_list(self, fields: Fields, *, timeout: float = 5.0) -> list[Message]:
@@ -198,10 +223,10 @@ class Ami:
     async def _send(self, fields: Fields, *, as_list: bool | None, timeout: float) -> Any:
         _check_header_values(fields)
         if self._manager is None or not self.ready.is_set():
-            raise AmiError(f"{fields.get('Action')}: AMI not connected")
+            raise PbxUnavailable(f"{fields.get('Action')}: AMI not connected")
         try:
             return await asyncio.wait_for(
                 self._manager.send_action(dict(fields), as_list=as_list), timeout
             )
         except TimeoutError:
-            raise AmiError(f"{fields.get('Action')}: no answer within {timeout}s") from None
+            raise PbxUnavailable(f"{fields.get('Action')}: no answer within {timeout}s") from None

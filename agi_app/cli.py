@@ -6,6 +6,8 @@ agi-callback show ID                    one callback and its event log
 agi-callback cancel ID [--by NAME]      through the running service (needs the web token)
 agi-callback reprioritize ID LEVEL [--by NAME]
 agi-callback report [--format table|csv|json] [--since YYYY-MM-DD]
+agi-callback audit --day YYYY-MM-DD --queue Q [--queue-log PATH] [--since TIME]
+                   [--format table|json]
 """
 
 import argparse
@@ -20,13 +22,18 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, fields
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, tzinfo
+from pathlib import Path
 from typing import Any
 
+from agi_app.audit_output import audit_json, audit_table
+from agi_app.domain.audit import audit, explain_placements
 from agi_app.domain.report import ReportRow, report
 from agi_app.domain.request import CallbackRequest
 from agi_app.errors import StoreUnavailable
 from agi_app.metrics import WAITING_STATES
+from agi_app.queue_log import DEFAULT_PATH as DEFAULT_QUEUE_LOG
+from agi_app.queue_log import read_queue_log
 from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.store import Store
@@ -74,9 +81,15 @@ async def _read(settings: Settings, args: argparse.Namespace) -> int:
             if request is None:
                 print(f"no callback {args.id}", file=sys.stderr)
                 return 1
-            events = [{**asdict(e), "at": e.at.isoformat()} for e in await store.events(args.id)]
-            print(json.dumps({**_row(request), "events": events}, indent=2))
+            logged = await store.events(args.id)
+            events = [{**asdict(e), "at": e.at.isoformat()} for e in logged]
+            # Why it was where it was: one line per placement, from its Placed events.
+            explanation = explain_placements(logged, _local_tz())
+            shown = {**_row(request), "events": events, "explanation": explanation}
+            print(json.dumps(shown, indent=2))
             return 0
+        if args.command == "audit":
+            return await _audit(store, args)
         if args.command == "list":
             requests = await store.requests(*(() if args.all else WAITING_STATES))
             if args.json:
@@ -104,6 +117,44 @@ async def _read(settings: Settings, args: argparse.Namespace) -> int:
         ]
         _print_report(report(requests), args.format)
         return 0
+
+
+def _local_tz() -> tzinfo:
+    tz = datetime.now().astimezone().tzinfo
+    assert tz is not None
+    return tz
+
+
+async def _audit(store: Store, args: argparse.Namespace) -> int:
+    """The day's offers of a queue against the ideal order, and every inversion's cause."""
+    tz = _local_tz()
+    start = datetime.combine(date.fromisoformat(args.day), time(), tz)
+    end = start + timedelta(days=1)
+    since = None
+    if args.since:
+        since = (
+            datetime.fromisoformat(args.since)
+            if "T" in args.since
+            else datetime.combine(start.date(), time.fromisoformat(args.since))
+        )
+        since = since if since.tzinfo else since.replace(tzinfo=tz)
+    try:
+        lines = read_queue_log(Path(args.queue_log), start, end)
+    except OSError as exc:
+        print(f"cannot read {args.queue_log}: {exc}", file=sys.stderr)
+        return 1
+    wanted = [
+        r
+        for r in await store.requests()
+        if r.queue == args.queue and r.queue_entered_at < end and r.expires_at >= start
+    ]
+    events = {r.id: await store.events(r.id) for r in wanted}
+    found = audit(lines, wanted, events, args.queue, since=since, tz=tz)
+    if args.format == "json":
+        print(json.dumps(audit_json(found), indent=2))
+    else:
+        print(audit_table(found, tz))
+    return 0
 
 
 def _print_report(rows: list[ReportRow], fmt: str) -> None:
@@ -169,6 +220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep = commands.add_parser("report", help="per queue and day: requests, outcomes, waits")
     rep.add_argument("--format", choices=["table", "csv", "json"], default="table")
     rep.add_argument("--since", help="first day, YYYY-MM-DD")
+    aud = commands.add_parser("audit", help="a day's offers against the ideal order, inversions")
+    aud.add_argument("--day", required=True, help="YYYY-MM-DD, local time")
+    aud.add_argument("--queue", required=True)
+    aud.add_argument("--queue-log", default=str(DEFAULT_QUEUE_LOG), help="Asterisk's queue_log")
+    aud.add_argument("--since", help="only calls that entered from TIME (HH:MM[:SS] or ISO)")
+    aud.add_argument("--format", choices=["table", "json"], default="table")
     args = parser.parse_args(argv)
 
     settings = Settings()

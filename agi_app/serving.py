@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from panoramisk.message import Message
 
-from agi_app.ami import Ami, AmiError, Fields, originate_variables
+from agi_app.ami import Ami, AmiError, Fields, PbxUnavailable, originate_variables
 from agi_app.backoff import Backoff
 from agi_app.channel_ids import ChannelRef, Leg, channel_id, parse_channel_id
 from agi_app.domain import lifecycle as lc
@@ -114,6 +114,10 @@ class Serving:
         # Requests waiting in the store beyond the placement window (HeldRequests).
         self._held = HeldRequests()
         self._joined: dict[str, asyncio.Event] = {}
+        # Head of line: queue -> loop time before which none of its requests is placed, and
+        # whether the batch's last placement failed (the batch stops there).
+        self._paused: dict[str, float] = {}
+        self._placement_failed = False
         # Set once resume() made the store agree with Asterisk; cleared when AMI is lost.
         self.synced = asyncio.Event()
         self._syncs = 0  # resume() runs so far: a batch from before one is stale
@@ -206,6 +210,7 @@ class Serving:
         active = await self._store.requests(
             State.PENDING, State.WAITING, State.OFFERED, State.DIALING, State.CONNECTED
         )
+        await self._until_booted()
         await self._until_queues_answer()
         queued = {
             str(entry.get("Uniqueid"))
@@ -227,6 +232,21 @@ class Serving:
         self._syncs += 1
         self.synced.set()
         log.info("resume done: %s active, %s to place", len(active), len(pending))
+
+    async def _until_booted(self, within: float = 30.0) -> None:
+        """Right after a start, AMI answers before Asterisk has loaded everything: placements
+        then fail or join late. FullyBooted (sent at login once booted) says it is ready."""
+        try:
+            await asyncio.wait_for(self._ami.booted.wait(), within)
+        except TimeoutError:
+            if not self._ami.ready.is_set():
+                raise PbxUnavailable("AMI lost before Asterisk booted") from None
+            log.warning(
+                "no FullyBooted from Asterisk within %ss (does the AMI account read 'system'?);"
+                " going on once app_queue answers",
+                within,
+            )
+            self._ami.booted.set()
 
     async def _until_queues_answer(self, within: float = 30.0) -> None:
         """Right after Asterisk starts, AMI logs in before app_queue answers: wait for it."""
@@ -318,6 +338,7 @@ class Serving:
         backoff = Backoff()
         while True:
             await self.synced.wait()
+            await self._ami.booted.wait()
             now = loop.time()
             ready = [rid for rid, not_before in self._due.items() if not_before <= now]
             if not ready:
@@ -349,9 +370,18 @@ class Serving:
         self._orders.clear()  # each batch starts from the queues as Asterisk has them
         full: set[str] = set()  # queues where this batch held one: all after it wait too
         synced_at = self._syncs
+        self._placement_failed = False
         for request in sorted(requests, key=serving_key):
-            if not self.synced.is_set() or self._syncs != synced_at:
+            if not self.synced.is_set() or self._syncs != synced_at or not self._ami.healthy:
                 break  # AMI was lost: the rest wait for resume(), which marks them due again
+            if self._placement_failed:
+                break  # head of line: the rest wait until the failed one is placed again
+            if (paused := self._paused.get(request.queue, 0.0)) > loop.time():
+                # One ahead of it in this queue lost its placeholder and is placed again
+                # shortly: nobody behind it may be placed (and taken) meanwhile.
+                self._due[request.id] = paused
+                left.discard(request.id)
+                continue
             self._due.pop(request.id, None)
             if loop.time() - self._orders_read_at > _ORDER_REFRESH_S:
                 self._orders.clear()  # live callers come and go meanwhile
@@ -367,6 +397,9 @@ class Serving:
                 self._held.release(request.id)
                 await self.apply(request.id, lc.PlacementDue(self._clock()))
             left.discard(request.id)
+        for request_id in left:  # after a failed placement: due with it, sorted behind it
+            self._due[request_id] = loop.time() + _REPLACE_DELAY_S
+        left.clear()
         self._release_into_room()
         self.metrics.held_counts(self._held.counts())
 
@@ -417,6 +450,7 @@ class Serving:
             lost = isinstance(event, lc.PlaceholderLost) and event.attempt == before.attempt
             if lost and after.state is State.PENDING:
                 self._mark_due(request_id, _REPLACE_DELAY_S)  # place it again, shortly
+                self._pause(after.queue, _REPLACE_DELAY_S)
             if after == before:
                 return
             detail = {k: v for k, v in asdict(event).items() if k not in ("at",)}
@@ -447,6 +481,11 @@ class Serving:
             await self._queue_log(after, "CALLBACKQUEUED", str(after.priority))
         for command in commands:
             await self._execute(command)
+
+    def _pause(self, queue: str, seconds: float) -> None:
+        """Nothing of ``queue`` is placed for ``seconds``: one ahead waits to be placed again."""
+        until = asyncio.get_running_loop().time() + seconds
+        self._paused[queue] = max(self._paused.get(queue, 0.0), until)
 
     def _notify(self) -> None:
         self.changed.set()
@@ -653,7 +692,11 @@ class Serving:
             entered = ours.get(ref.request_id) if ref else self.join_times.get(uniqueid)
             if entered is None:
                 entered = now - timedelta(seconds=int(str(entry.get("Wait", "0")) or 0))
-            calls.append(QueuedCall(int(str(entry.get("Priority", "0")) or 0), entered))
+            prio = int(str(entry.get("Priority", "0")) or 0)
+            if ref is not None:
+                calls.append(QueuedCall(prio, entered, ref.request_id, "callback"))
+            else:
+                calls.append(QueuedCall(prio, entered, uniqueid, "live"))
         return calls
 
     # ---- commands -> AMI actions -----------------------------------------------------------
@@ -675,21 +718,40 @@ class Serving:
         except (AmiError, CallbackError) as exc:
             log.error("callback %s: %s failed: %s", command.request.id, type(command).__name__, exc)
             if isinstance(command, lc.Place):
-                await self.apply(
-                    command.request.id, lc.PlaceholderLost(command.request.attempt, self._clock())
+                # Asterisk down, shutting down or not booted is not the request's fault.
+                # So is a store that refuses writes (retried by the placement loop).
+                charged = (
+                    self._ami.healthy
+                    and isinstance(exc, AmiError)
+                    and not isinstance(exc, PbxUnavailable)
                 )
+                await self._placement_lost(command.request, charged)
+
+    async def _placement_lost(self, request: CallbackRequest, charged: bool) -> None:
+        self._placement_failed = True
+        self._orders.pop(request.queue, None)  # unsure where things are: read the queue again
+        await self.apply(request.id, lc.PlaceholderLost(request.attempt, self._clock(), charged))
 
     async def _place(self, request: CallbackRequest) -> None:
-        """Originate its placeholder and wait for it to join: the next position depends on it."""
+        """Originate its placeholder and wait for it to join: the next position depends on it.
+
+        Recorded in the event log with what the position was computed from ("Placed"). A
+        placeholder that does not join in time counts as a failed placement (a late one is
+        hung up as a stray): the batch stops, and it is placed again before anyone behind it.
+        """
         order = await self._queue_order(request.queue)
+        explained = order.explain(request)
         joined = self._joined[request.id] = asyncio.Event()
         try:
-            await self._originate_placeholder(request, order.position(request))
+            await self._store.note(
+                request, "Placed", self._clock(), {"attempt": request.attempt, **explained}
+            )
+            await self._originate_placeholder(request, int(str(explained["position"])))
             await asyncio.wait_for(joined.wait(), _JOIN_WAIT_S)
             order.add(request)
         except TimeoutError:
-            self._orders.pop(request.queue, None)  # unsure where it is: read the queue again
             log.warning("callback %s: placeholder not in queue after %ss", request.id, _JOIN_WAIT_S)
+            await self._placement_lost(request, charged=self._ami.healthy)
         finally:
             self._joined.pop(request.id, None)
 

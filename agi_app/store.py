@@ -277,6 +277,16 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot update request: {exc}") from exc
 
+    async def note(
+        self, request: CallbackRequest, event: str, at: datetime, detail: dict[str, Any]
+    ) -> None:
+        """An event log row that changes nothing in the request (a placement's reasons)."""
+        async with self._writing:
+            try:
+                await self._append_event(request, event, at, detail)
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"cannot record {event}: {exc}") from exc
+
     async def _append_event(
         self, request: CallbackRequest, event: str, at: datetime, detail: dict[str, Any]
     ) -> None:

@@ -92,10 +92,17 @@ class LeftQueue:
 
 @dataclass(frozen=True)
 class PlaceholderLost:
-    """The placeholder vanished without a result (hung up, Asterisk restarted)."""
+    """The placeholder vanished without a result (hung up, Asterisk restarted).
+
+    ``charged``: the placement itself was refused by an Asterisk that was up and ready (the
+    request's own problem), which counts towards MAX_ATTEMPTS; the PBX's faults (down,
+    shutting down, not booted, AMI lost) and the loss of a placeholder that had its place
+    do not.
+    """
 
     attempt: int
     at: datetime
+    charged: bool = False
 
 
 @dataclass(frozen=True)
@@ -177,7 +184,7 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
             return request, []
         if event.at >= request.expires_at:
             return _finish(request, CallOutcome.EXPIRED, ContactOutcome.MISSED, inform=True)
-        if request.attempt >= MAX_ATTEMPTS:
+        if request.placement_failures >= MAX_ATTEMPTS:
             return _finish(request, CallOutcome.ERROR, ContactOutcome.MISSED, inform=True)
         placed = replace(request, attempt=request.attempt + 1, agent=None, declined_by=frozenset())
         return placed, [Place(placed)]
@@ -235,7 +242,12 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
             return _finish(request, CallOutcome.EXPIRED, ContactOutcome.MISSED, inform=True)
         case LeftQueue(status="WITHDRAW") if state in IN_QUEUE:
             return _finish(request, CallOutcome.ABANDONED, ContactOutcome.MISSED, inform=True)
-        case LeftQueue() | PlaceholderLost() if state in IN_QUEUE or state is State.PENDING:
+        case PlaceholderLost(charged=charged) if state in IN_QUEUE or state is State.PENDING:
             # Lost its place without a decision: put it back (PlacementDue follows).
+            failures = request.placement_failures + (1 if charged else 0)
+            return replace(
+                request, state=State.PENDING, agent=None, placement_failures=failures
+            ), []
+        case LeftQueue() if state in IN_QUEUE or state is State.PENDING:
             return replace(request, state=State.PENDING, agent=None), []
     return request, []

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from agi_app.domain.priority import queue_prio
+from agi_app.domain.priority import level_from_queue_prio, queue_prio
 from agi_app.domain.request import CallbackRequest
 
 
@@ -19,6 +19,17 @@ from agi_app.domain.request import CallbackRequest
 class QueuedCall:
     prio: int  # QUEUE_PRIO
     entered_at: datetime  # original queue entry (for a placeholder: its request's)
+    id: str = ""  # a live caller's uniqueid, or a callback's request id
+    kind: str = "live"  # "live" or "callback"
+
+    def described(self) -> dict[str, object]:
+        level = level_from_queue_prio(self.prio)
+        return {
+            "level": level if level is not None else f"QUEUE_PRIO {self.prio}",
+            "entered_at": self.entered_at.isoformat(),
+            "kind": self.kind,
+            "id": self.id,
+        }
 
 
 def placement_position(request: CallbackRequest, queued: Iterable[QueuedCall]) -> int:
@@ -40,7 +51,9 @@ class QueueOrder:
     """
 
     def __init__(self, queued: Iterable[QueuedCall]) -> None:
-        self._keys = sorted(self._key(c.prio, c.entered_at) for c in queued)
+        calls = sorted(queued, key=lambda c: self._key(c.prio, c.entered_at))
+        self._keys = [self._key(c.prio, c.entered_at) for c in calls]
+        self._calls = calls  # in the same order, to explain a position
 
     @staticmethod
     def _key(prio: int, entered_at: datetime) -> tuple[int, datetime]:
@@ -51,7 +64,30 @@ class QueueOrder:
         return bisect.bisect_right(self._keys, key) + 1
 
     def add(self, request: CallbackRequest) -> None:
-        bisect.insort(self._keys, self._key(queue_prio(request.priority), request.queue_entered_at))
+        call = QueuedCall(
+            queue_prio(request.priority), request.queue_entered_at, request.id, "callback"
+        )
+        at = bisect.bisect_right(self._keys, self._key(call.prio, call.entered_at))
+        self._keys.insert(at, self._key(call.prio, call.entered_at))
+        self._calls.insert(at, call)
+
+    def explain(self, request: CallbackRequest, nearest: int = 5) -> dict[str, object]:
+        """What a position was computed from: the calls ahead (by level, and the nearest
+        ones) and the nearest behind, for the request's event log and the audit."""
+        position = self.position(request)
+        ahead, behind = self._calls[: position - 1], self._calls[position - 1 :]
+        by_level: dict[str, int] = {}
+        for call in ahead:
+            level = level_from_queue_prio(call.prio)
+            key = str(level) if level is not None else f"prio {call.prio}"
+            by_level[key] = by_level.get(key, 0) + 1
+        return {
+            "position": position,
+            "ahead": len(ahead),
+            "ahead_by_level": by_level,
+            "nearest_ahead": [c.described() for c in ahead[-nearest:]] if nearest else [],
+            "nearest_behind": [c.described() for c in behind[:nearest]],
+        }
 
     def __len__(self) -> int:
         return len(self._keys)

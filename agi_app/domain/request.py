@@ -82,6 +82,7 @@ class CallbackRequest:
     timeout_prompt: str | None
     # Serving: which placement attempt is current, who was offered it, how it ended.
     attempt: int = 0
+    placement_failures: int = 0  # placements a ready Asterisk refused (see lifecycle)
     agent: str | None = None
     declined_by: frozenset[str] = frozenset()
     call_outcome: CallOutcome | None = None

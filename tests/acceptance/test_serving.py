@@ -114,10 +114,15 @@ async def test_place_kept_and_served_in_order(
     assert request.customer_ended_at
     assert request.customer_dialed_at <= request.customer_answered_at <= request.customer_ended_at
     assert service.store is not None
-    events = [e.event for e in await service.store.events(request.id)]
+    log = await service.store.events(request.id)
+    (placed,) = [e.detail for e in log if e.event == "Placed"]
+    assert (placed["position"], placed["ahead"], placed["ahead_by_level"]) == (2, 1, {"5": 1})
+    assert placed["nearest_ahead"][0]["kind"] == "live"
+    events = [e.event for e in log]
     assert events == [
         "requested",
         "PlacementDue",
+        "Placed",  # with what its position was computed from
         "Joined",
         "Offered",
         "AgentAnswered",

@@ -13,7 +13,7 @@ import pytest
 from panoramisk import Manager
 
 from agi_app import cli
-from agi_app.domain.request import State
+from agi_app.domain.request import CallbackRequest, State
 from agi_app.service import Service
 from agi_app.serving import Serving
 from agi_app.settings import Settings
@@ -21,7 +21,7 @@ from agi_app.store import Store
 from tests.acceptance.calls import Phones, invites, set_paused, the_request
 from tests.acceptance.test_serving import stored_requests
 from tests.support.ami import action, eventually, eventually_local, queue_callers
-from tests.support.uas import Behaviour
+from tests.support.uas import Behaviour, Phone
 
 AGENT1 = "PJSIP/agent1"
 
@@ -82,13 +82,20 @@ async def test_placement_survives_a_locked_store_and_serves_after(
             with_lock = await the_request(store(service), State.PENDING)
             assert with_lock.attempt == 0
             lock.release()
-            await set_paused(ami, AGENT1, False)
-            (offered,) = await invites(agent, 1, within=30)
-            assert offered["from_user"] == number
-            (dialed,) = await invites(customer, 1, within=30)
-            assert dialed["request_uri"].startswith(f"sip:{number}@")
-            served = await the_request(store(service), State.CONNECTED, within=20)
+            served = await agent_and_customer_rung(service, ami, agent, customer, number)
             assert served.attempt == 1
+
+
+async def agent_and_customer_rung(
+    service: Service, ami: Manager, agent: Phone, customer: Phone, number: str
+) -> CallbackRequest:
+    """An agent comes free: it is offered the callback, then the customer is dialed."""
+    await set_paused(ami, AGENT1, False)
+    (offered,) = await invites(agent, 1, within=30)
+    assert offered["from_user"] == number
+    (dialed,) = await invites(customer, 1, within=30)
+    assert dialed["request_uri"].startswith(f"sip:{number}@")
+    return await the_request(store(service), State.CONNECTED, within=20)
 
 
 async def test_events_wait_out_a_locked_store_in_order(
@@ -116,12 +123,7 @@ async def test_events_wait_out_a_locked_store_in_order(
             within=15,
             what="an event retried under the lock",
         )
-    await set_paused(ami, AGENT1, False)
-    (offered,) = await invites(agent, 1, within=30)
-    assert offered["from_user"] == number
-    (dialed,) = await invites(customer, 1, within=30)
-    assert dialed["request_uri"].startswith(f"sip:{number}@")
-    request = await the_request(store(service), State.CONNECTED, within=20)
+    request = await agent_and_customer_rung(service, ami, agent, customer, number)
     assert request.attempt == 2  # placed again after the lost placeholder, once
 
 

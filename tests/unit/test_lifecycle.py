@@ -155,12 +155,30 @@ def test_lost_placeholder_goes_back_to_pending_and_old_attempts_are_ignored() ->
     assert stale == request
 
 
-def test_too_many_attempts_end_in_error() -> None:
-    request = replace(PENDING, attempt=lc.MAX_ATTEMPTS)
-    request, _ = lc.transition(request, lc.PlacementDue(at(5)))
+def test_too_many_refused_placements_end_in_error() -> None:
+    request = PENDING
+    for n in range(lc.MAX_ATTEMPTS):
+        request, _ = run(request, lc.PlacementDue(at(n)), lc.PlaceholderLost(n + 1, at(n), True))
+    assert request.placement_failures == lc.MAX_ATTEMPTS
+    request, _ = lc.transition(request, lc.PlacementDue(at(30)))
     assert (request.call_outcome, request.contact_outcome) == (
         CallOutcome.ERROR,
         ContactOutcome.MISSED,
+    )
+
+
+def test_the_pbx_faults_cost_no_attempts() -> None:
+    """Placeholders lost to Asterisk restarts, or placements it could not take while down,
+    never end a request: only refusals that concern the request count."""
+    request = PENDING
+    for n in range(3 * lc.MAX_ATTEMPTS):
+        request, commands = run(request, lc.PlacementDue(at(n)))
+        assert commands == [lc.Place(request)]
+        request, _ = run(request, lc.Joined(n + 1, at(n)), lc.PlaceholderLost(n + 1, at(n)))
+    assert (request.state, request.attempt, request.placement_failures) == (
+        State.PENDING,
+        3 * lc.MAX_ATTEMPTS,
+        0,
     )
 
 

@@ -1,5 +1,6 @@
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -104,3 +105,27 @@ def test_held_order_is_the_serving_order(keys: list[tuple[int, int]]) -> None:
     assert store.first("support", len(requests)) == [
         r.id for r in sorted(requests, key=serving_key)
     ]
+
+
+def test_a_position_is_explained_by_the_calls_it_was_computed_from() -> None:
+    live = [
+        QueuedCall(queue_prio(5), T0, "live-a"),
+        QueuedCall(queue_prio(1), T0 + timedelta(seconds=30), "live-b"),
+        QueuedCall(queue_prio(5), T0 + timedelta(seconds=90), "live-c"),
+    ]
+    order = QueueOrder(live)
+    request = replace(PENDING, priority=5, queue_entered_at=T0 + timedelta(seconds=60))
+    explained: dict[str, Any] = order.explain(request)
+    assert explained["position"] == order.position(request) == 3
+    assert (explained["ahead"], explained["ahead_by_level"]) == (2, {"1": 1, "5": 1})
+    assert [c["id"] for c in explained["nearest_ahead"]] == ["live-b", "live-a"]
+    assert [c["id"] for c in explained["nearest_behind"]] == ["live-c"]
+    order.add(request)
+    later = replace(request, id="r2", queue_entered_at=T0 + timedelta(seconds=70))
+    nearest: list[dict[str, object]] = order.explain(later)["nearest_ahead"]  # type: ignore[assignment]
+    assert nearest[-1] == {
+        "level": 5,
+        "entered_at": request.queue_entered_at.isoformat(),
+        "kind": "callback",
+        "id": request.id,
+    }
