@@ -9,7 +9,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from panoramisk import Manager
 from panoramisk.message import Message
@@ -60,6 +60,22 @@ def _check_header_values(fields: Fields) -> None:
                 raise UnsafeValue(f"{fields.get('Action')}: line break in {name} refused")
 
 
+class AmiLink(Protocol):
+    """What serving needs of an AMI connection: ``Ami`` below, or an in-memory fake in tests
+    (tests/support/fake_pbx.py)."""
+
+    events: asyncio.Queue[Message]  # every event, in order
+    ready: asyncio.Event  # logged in
+    booted: asyncio.Event  # FullyBooted seen, no Shutdown since
+
+    @property
+    def healthy(self) -> bool: ...
+
+    async def send(self, fields: Fields, *, timeout: float = 5.0) -> Message: ...
+
+    async def send_list(self, fields: Fields, *, timeout: float = 5.0) -> list[Message]: ...
+
+
 class Ami:
     def __init__(
         self,
@@ -70,8 +86,9 @@ class Ami:
     ) -> None:
         self._settings = settings
         self._secret = settings.ami_password()  # fails early and clearly when missing
-        self._on_login = on_login
-        self._on_lost = on_lost
+        # Set here or afterwards (once what they call exists): called at each login / loss.
+        self.on_login = on_login
+        self.on_lost = on_lost
         self.events: asyncio.Queue[Message] = asyncio.Queue()
         self.ready = asyncio.Event()
         # Asterisk says it finished booting (FullyBooted, sent at login when it has), and
@@ -173,8 +190,8 @@ class Ami:
             return
         log.info("ami logged in")
         self.ready.set()
-        if self._on_login is not None:
-            task = asyncio.ensure_future(self._on_login())
+        if self.on_login is not None:
+            task = asyncio.ensure_future(self.on_login())
             self._tasks.add(task)
             task.add_done_callback(self._login_done)
 
@@ -191,8 +208,8 @@ class Ami:
     def _clear(self) -> None:
         self.ready.clear()
         self.booted.clear()
-        if self._on_lost is not None:
-            self._on_lost()
+        if self.on_lost is not None:
+            self.on_lost()
 
     @property
     def healthy(self) -> bool:

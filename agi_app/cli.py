@@ -29,9 +29,8 @@ from typing import Any
 from agi_app.audit_output import audit_json, audit_table
 from agi_app.domain.audit import audit, explain_placements
 from agi_app.domain.report import ReportRow, report
-from agi_app.domain.request import CallbackRequest
+from agi_app.domain.request import WAITING_STATES, CallbackRequest
 from agi_app.errors import StoreUnavailable
-from agi_app.metrics import WAITING_STATES
 from agi_app.queue_log import DEFAULT_PATH as DEFAULT_QUEUE_LOG
 from agi_app.queue_log import read_queue_log
 from agi_app.service import Service

@@ -4,9 +4,7 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from agi_app.domain.request import CallbackRequest, State
-
-WAITING_STATES = (State.PENDING, State.WAITING, State.OFFERED)
+from agi_app.domain.request import WAITING_STATES, CallbackRequest, State
 
 
 class Metrics:

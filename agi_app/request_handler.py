@@ -15,8 +15,7 @@ from agi_app.domain.options import ComponentOptions, Destination, error_prompt, 
 from agi_app.domain.request import CallbackRequest, CallFacts, RateLimits, build_request
 from agi_app.errors import CallbackError
 from agi_app.fastagi import AgiChannel, AgiHangup
-from agi_app.faults import crash_point
-from agi_app.store import Store
+from agi_app.store_port import RequestStore
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ def _int_or_none(text: str) -> int | None:
 class RequestHandler:
     def __init__(
         self,
-        store: Store,
+        store: RequestStore,
         rules: NumberRules,
         *,
         limits: RateLimits | None = None,
@@ -47,9 +46,7 @@ class RequestHandler:
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         joined_at: Callable[[str], datetime | None] = lambda _uniqueid: None,
         on_stored: Callable[[CallbackRequest], Awaitable[None]] | None = None,
-        crash_at: str | None = None,
     ) -> None:
-        self._crash_at = crash_at
         self._store = store
         self._rules = rules
         self._limits = limits
@@ -76,9 +73,7 @@ class RequestHandler:
             request = build_request(
                 facts, options, self._rules, request_id=self._new_id(), now=self._clock()
             )
-            crash_point("before-commit", self._crash_at)
             stored = await self._store.add(request, self._limits)
-            crash_point("after-commit", self._crash_at)
         except CallbackError as exc:
             _log_refusal(channel, exc)
             await self._finish(agi, options.error)

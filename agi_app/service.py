@@ -43,11 +43,15 @@ class Service:
             self.store = await self._stack.enter_async_context(
                 Store.open(s.store_path, busy_timeout=s.store_busy_timeout)
             )
+            serving = await self._start_serving(self.store) if s.ami_enabled else None
             handler = RequestHandler(
-                self.store, s.number_rules(), limits=s.rate_limits(), crash_at=s.test_crash_at
+                self.store,
+                s.number_rules(),
+                limits=s.rate_limits(),
+                # With serving: a caller's exact queue entry, and a stored request is placed.
+                joined_at=serving.join_times.get if serving else lambda _uniqueid: None,
+                on_stored=serving.request_stored if serving else None,
             )
-            if s.ami_enabled:
-                handler = await self._start_serving(self.store)
             self.agi = FastAgiServer(
                 {AGI_SCRIPT: handler},
                 allowed_peers=s.agi_allowed_peers,
@@ -63,10 +67,11 @@ class Service:
         log.info("service up: fastagi %s:%s, store %s", s.agi_host, self.agi.port, s.store_path)
         return self
 
-    async def _start_serving(self, store: Store) -> RequestHandler:
+    async def _start_serving(self, store: Store) -> Serving:
         s = self.settings
-        ami = Ami(s, on_login=lambda: serving.resume(), on_lost=lambda: serving.synced.clear())
+        ami = Ami(s)
         serving = Serving(store, ami, s)
+        ami.on_login, ami.on_lost = serving.resume, serving.link_lost  # both exist: wire them
         self.serving, self.ami = serving, ami
         consumer = asyncio.ensure_future(serving.run())
         self._supervise(consumer, "serving")
@@ -83,14 +88,7 @@ class Service:
             self._supervise(ami.watchdog, "the AMI watchdog")
         if s.web_enabled:
             await self._start_web(serving)
-        return RequestHandler(
-            store,
-            s.number_rules(),
-            limits=s.rate_limits(),
-            joined_at=serving.join_times.get,
-            on_stored=serving.request_stored,
-            crash_at=s.test_crash_at,
-        )
+        return serving
 
     async def _start_web(self, serving: Serving) -> None:
         s = self.settings

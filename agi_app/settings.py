@@ -76,8 +76,6 @@ class Settings(BaseSettings):
     rate_limit_per_destination: int = Field(5, ge=0)
 
     log_level: str = "INFO"
-    # Tests only: die like kill -9 just before or just after a request's commit.
-    test_crash_at: Literal["before-commit", "after-commit"] | None = None
 
     @classmethod
     def settings_customise_sources(

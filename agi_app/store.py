@@ -1,5 +1,8 @@
 """The durable store of callback requests: one SQLite file (WAL, synchronous=FULL).
 
+It is the RequestStore (agi_app.store_port) the service runs on; Event and StaleUpdate are
+re-exported from there.
+
 Every change is one transaction that also appends a row to the event log, so a request the
 caller was told about is on disk before the success prompt starts.
 """
@@ -12,7 +15,7 @@ import sqlite3
 import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +32,9 @@ from agi_app.domain.request import (
 )
 from agi_app.errors import RateLimited, StoreCorrupt, StoreUnavailable
 from agi_app.migrations import MIGRATIONS
+from agi_app.store_port import Event, StaleUpdate
+
+__all__ = ["Event", "StaleUpdate", "Store"]
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +47,6 @@ _ENUMS: dict[str, type[StrEnum]] = {
     "call_outcome": CallOutcome,
     "contact_outcome": ContactOutcome,
 }
-
-
-@dataclass(frozen=True)
-class Event:
-    request_id: str
-    at: datetime
-    event: str
-    state: str
-    detail: dict[str, Any]
 
 
 def _row_values(request: CallbackRequest) -> tuple[object, ...]:
@@ -91,10 +88,6 @@ def _create_private(path: Path) -> None:
     except FileExistsError:
         if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             log.warning("store file %s is open to other users: make it 0600", path)
-
-
-class StaleUpdate(Exception):
-    """The request changed since it was read: reload and decide again."""
 
 
 class Store:

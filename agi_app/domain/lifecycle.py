@@ -219,7 +219,12 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
                 request, state=State.WAITING, agent=None, declined_by=request.declined_by | {agent}
             )
             if available and available <= declined.declined_by:
-                return declined, [Withdraw(declined)]
+                # Decided now, not when the placeholder is seen leaving: its leaving may be
+                # reported as a plain loss (a hangup first), which would place it again.
+                done, informs = _finish(
+                    declined, CallOutcome.ABANDONED, ContactOutcome.MISSED, inform=True
+                )
+                return done, [Withdraw(declined), *informs]
             return declined, []
         case AgentAnswered(agent=agent, at=at) if state in IN_QUEUE or state is State.PENDING:
             return replace(request, state=State.DIALING, agent=agent, agent_answered_at=at), []

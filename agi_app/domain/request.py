@@ -2,7 +2,7 @@
 
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -30,6 +30,10 @@ class State(StrEnum):
     DIALING = "dialing"  # the agent answered; the customer is being dialed
     CONNECTED = "connected"  # the customer answered and talks to the agent
     DONE = "done"  # finished, with its outcomes
+
+
+# Waiting for an agent: not placed yet, holding a place in the queue, or being offered.
+WAITING_STATES = (State.PENDING, State.WAITING, State.OFFERED)
 
 
 class CallOutcome(StrEnum):
@@ -92,9 +96,6 @@ class CallbackRequest:
     customer_dialed_at: datetime | None = None
     customer_answered_at: datetime | None = None
     customer_ended_at: datetime | None = None
-
-    def with_state(self, state: State) -> "CallbackRequest":
-        return replace(self, state=state)
 
 
 @dataclass(frozen=True)

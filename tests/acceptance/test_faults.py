@@ -81,7 +81,7 @@ async def placeholders(ami: Manager) -> list[str]:
 async def test_crash_before_commit_acknowledges_nothing(
     process: ServiceProcess, store: Store, ami: Manager, tmp_path: Path
 ) -> None:
-    await process.start(test_crash_at="before-commit")
+    await process.start(crash_at="before-commit")
     async with calling(tmp_path, "5000", "+15551230101", ["1"]) as (caller, sink):
         await in_queue(ami, "+15551230101")
         await caller.nudge()
@@ -96,7 +96,7 @@ async def test_crash_before_commit_acknowledges_nothing(
 async def test_crash_after_commit_still_calls_back(
     process: ServiceProcess, store: Store, ami: Manager, tmp_path: Path
 ) -> None:
-    await process.start(test_crash_at="after-commit")
+    await process.start(crash_at="after-commit")
     async with calling(tmp_path, "5000", "+15551230102", ["1"]) as (caller, sink):
         await in_queue(ami, "+15551230102")
         await caller.nudge()

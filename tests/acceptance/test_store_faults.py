@@ -15,7 +15,7 @@ from panoramisk import Manager
 from agi_app import cli
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.service import Service
-from agi_app.serving import Serving
+from agi_app.serving.placer import Placer
 from agi_app.settings import Settings
 from agi_app.store import Store
 from tests.acceptance.calls import Phones, invites, set_paused, the_request
@@ -141,10 +141,10 @@ async def test_a_dead_serving_task_stops_the_service_with_a_non_zero_exit(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async def broken(_self: Serving) -> None:
+    async def broken(_self: Placer) -> None:
         raise RuntimeError("a bug in placement")
 
-    monkeypatch.setattr(Serving, "_place_forever", broken)
+    monkeypatch.setattr(Placer, "run", broken)
     code = await asyncio.wait_for(cli._serve(settings), 30)
     assert code == 1
     assert logged(caplog, "serving died") == 1

@@ -1,4 +1,8 @@
-import asyncio
+"""What only the SQLite store has: its file (WAL, modes, damage, locks) and its migrations.
+
+The behaviour every store shares is in test_store_contract.py.
+"""
+
 import logging
 import os
 import sqlite3
@@ -6,43 +10,16 @@ import stat
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from agi_app.domain.request import CallbackRequest, CallOutcome, State
+from agi_app.domain.request import CallOutcome, State
 from agi_app.errors import StoreCorrupt, StoreUnavailable
 from agi_app.migrations import MIGRATIONS
 from agi_app.store import Store
-
-NOW = datetime(2026, 11, 26, 9, 30, 0, 123456, tzinfo=UTC)
-REQUEST = CallbackRequest(
-    id="r1",
-    channel="1795650000.1",
-    state=State.PENDING,
-    queue="support",
-    priority=5,
-    position=2,
-    caller_name='Ann "Quote" Smith',
-    caller_number="+15551230001",
-    callback_number="+15551230001",
-    extension="123#",
-    dialed_number="5000",
-    queue_entered_at=NOW - timedelta(seconds=90),
-    requested_at=NOW,
-    expires_at=NOW + timedelta(seconds=1800),
-    timeout_prompt="callback/timeout",
-)
-
-
-async def test_request_round_trips_with_an_event(tmp_path: Path) -> None:
-    async with Store.open(tmp_path / "cb.sqlite3") as store:
-        assert await store.add(REQUEST) == REQUEST
-        assert await store.get("r1") == REQUEST
-        events = await store.events("r1")
-    assert [(e.event, e.state) for e in events] == [("requested", "pending")]
-    assert events[0].at == NOW
+from tests.integration.test_store_contract import NOW, REQUEST
 
 
 async def test_durability_settings_and_schema(tmp_path: Path) -> None:
@@ -55,30 +32,6 @@ async def test_durability_settings_and_schema(tmp_path: Path) -> None:
         assert db.execute("SELECT count(*) FROM requests").fetchone()[0] == 1
     async with Store.open(path) as store:  # reopening applies nothing twice
         assert await store.get("r1") == REQUEST
-
-
-async def test_same_channel_is_stored_once(tmp_path: Path) -> None:
-    async with Store.open(tmp_path / "cb.sqlite3") as store:
-        await store.add(REQUEST)
-        again = await store.add(replace(REQUEST, id="r2", position=7))
-        assert again == REQUEST
-        assert [r.id for r in await store.requests()] == ["r1"]
-        assert len(await store.events("r1")) == 1
-
-
-async def test_requests_are_listed_in_serving_order(tmp_path: Path) -> None:
-    late_urgent = replace(REQUEST, id="a", channel="c1", priority=1, callback_number="+1555")
-    early = replace(
-        REQUEST,
-        id="b",
-        channel="c2",
-        callback_number="+1556",
-        queue_entered_at=NOW - timedelta(hours=1),
-    )
-    async with Store.open(tmp_path / "cb.sqlite3") as store:
-        for request in (REQUEST, late_urgent, early):
-            await store.add(request)
-        assert [r.id for r in await store.requests(State.PENDING)] == ["a", "b", "r1"]
 
 
 async def test_locked_store_refuses_and_keeps_nothing(tmp_path: Path) -> None:
@@ -115,21 +68,6 @@ async def test_unopenable_store_is_refused(tmp_path: Path) -> None:
             pass
 
 
-async def test_one_active_callback_per_number_and_queue(tmp_path: Path) -> None:
-    repeat = replace(REQUEST, id="r2", channel="other-call", position=9)
-    other_queue = replace(REQUEST, id="r3", channel="c3", queue="sales")
-    async with Store.open(tmp_path / "cb.sqlite3") as store:
-        await store.add(REQUEST)
-        assert await store.add(repeat) == REQUEST  # the original place is kept
-        assert await store.add(other_queue) == other_queue
-        assert sorted(r.id for r in await store.requests()) == ["r1", "r3"]
-        assert [e.event for e in await store.events("r1")] == ["requested", "repeated"]
-        # Once done, the same number may ask again.
-        done = replace(REQUEST, state=State.DONE)
-        await store.save(REQUEST, done, "LeftQueue", NOW)
-        assert await store.add(repeat) == repeat
-
-
 async def test_database_refuses_a_second_active_request(tmp_path: Path) -> None:
     path = tmp_path / "cb.sqlite3"
     async with Store.open(path) as store:
@@ -141,20 +79,6 @@ async def test_database_refuses_a_second_active_request(tmp_path: Path) -> None:
             " expires_at, updated_at) VALUES ('x', 'y', 'waiting', 'support', 5, '', '',"
             " '+15551230001', '5000', '', '', '', '')"
         )
-
-
-async def test_concurrent_writers_on_one_store_do_not_collide(tmp_path: Path) -> None:
-    requests = [
-        replace(REQUEST, id=f"r{n}", channel=f"c{n}", callback_number=f"+1555123{n:04d}")
-        for n in range(40)
-    ]
-    async with Store.open(tmp_path / "cb.sqlite3") as store:
-        await asyncio.gather(*(store.add(r) for r in requests))
-        stored = await store.requests()
-        await asyncio.gather(
-            *(store.save(r, replace(r, state=State.WAITING), "Joined", NOW) for r in stored)
-        )
-        assert len(await store.requests(State.WAITING)) == 40
 
 
 async def test_a_new_store_is_private_to_its_user(tmp_path: Path) -> None:

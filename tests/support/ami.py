@@ -2,15 +2,16 @@
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from panoramisk import Manager
 
-T = TypeVar("T")
-
+# The polling helper, here too for the many tests that wait on AMI state.
+from tests.support.poll import eventually as eventually
+from tests.support.poll import eventually_local as eventually_local
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -63,29 +64,3 @@ async def cli(manager: Manager, command: str) -> str:
         elif output:
             out.append(str(output))
     return "\n".join(out)
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool], *, within: float, what: str
-) -> T:
-    """Poll ``probe`` until ``accept`` holds; fail after ``within`` seconds with the last value."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        value = await probe()
-        if accept(value):
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"{what}: not within {within}s (last: {value!r})")
-        await asyncio.sleep(0.05)
-
-
-async def eventually_local(
-    probe: Callable[[], T], accept: Callable[[T], bool], *, within: float, what: str
-) -> T:
-    """``eventually`` for state the test holds itself (a phone's trace, collected events)."""
-
-    async def read() -> T:
-        return probe()
-
-    return await eventually(read, accept, within=within, what=what)

@@ -1,12 +1,18 @@
-"""The callback service as its own process (``python -m agi_app serve``), to kill -9 it."""
+"""The callback service as its own process (``python -m agi_app serve``), to kill -9 it, or
+to have it die at a point of a request (tests/support/crashing_service.py)."""
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
 from pathlib import Path
 
+from tests.support.poll import eventually_local
+
 REPO = Path(__file__).resolve().parents[2]
+# Read by tests/support/crashing_service.py, the entry point start(crash_at=...) runs.
+CRASH_AT = "CRASH_AT"
 
 
 class ServiceProcess:
@@ -24,25 +30,40 @@ class ServiceProcess:
     def log(self) -> str:
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
 
-    async def start(self, *, within: float = 20.0, **overrides: str) -> None:
-        """Start it; returns once it logged in to AMI and made the store agree with Asterisk."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CALLBACK_")}
+    async def start(
+        self, *, within: float = 20.0, crash_at: str | None = None, **overrides: str
+    ) -> None:
+        """Start it; returns once it logged in to AMI and made the store agree with Asterisk.
+
+        With ``crash_at`` ("before-commit" or "after-commit") it kills itself like kill -9 at
+        that point of the first request it stores.
+        """
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith("CALLBACK_") and k != CRASH_AT
+        }
         env["CALLBACK_CONFIG"] = "/nonexistent.toml"
         for name, value in {**self.settings, **overrides}.items():
             env[f"CALLBACK_{name.upper()}"] = value
+        command = ["-m", "agi_app", "serve"]
+        if crash_at is not None:
+            env[CRASH_AT] = crash_at
+            command = ["-m", "tests.support.crashing_service"]
         resumes = self.log().count("resume done")
         with self.log_file.open("ab") as log:
             self._process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "agi_app", "serve",
+                sys.executable, *command,
                 cwd=REPO, env=env, stdout=log, stderr=log,
             )  # fmt: skip
         self.starts += 1
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while self.log().count("resume done") <= resumes:
-            if self._process.returncode is not None or loop.time() > deadline:
-                raise AssertionError(f"service did not come up:\n{self.log()[-3000:]}")
-            await asyncio.sleep(0.05)
+        process = self._process
+
+        def resumed_or_gone() -> bool:
+            return process.returncode is not None or self.log().count("resume done") > resumes
+
+        with contextlib.suppress(AssertionError):  # reported below, with the service's log
+            await eventually_local(resumed_or_gone, bool, within=within, what="service up")
+        if self.log().count("resume done") <= resumes:
+            raise AssertionError(f"service did not come up:\n{self.log()[-3000:]}")
 
     async def kill9(self) -> None:
         assert self._process is not None

@@ -1,7 +1,7 @@
-"""SIPp phones for the acceptance tests: scenarios rendered from templates, run as processes.
+"""SIPp callers for the acceptance tests: scenarios from ``scenarios/*.xml``, run as processes.
 
 SIPp substitutes ``-key`` values in message text but not in XML attributes, so per-test
-details (DTMF digits, SDP ports) are rendered into the scenario file itself.
+details (DTMF pcaps, SDP ports) are filled into the scenario file's ``${placeholders}``.
 
 A caller waits for a nudge before each group of keys (one pcap of RFC 4733 events): the
 test sends a SIP INFO with the call's Call-ID once the condition it waits for holds (the
@@ -14,11 +14,14 @@ import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Template
 from xml.sax.saxutils import escape
 
 from tests.support.dtmf import write_dtmf_pcap
+from tests.support.poll import eventually_local
 
 ASTERISK = "127.0.0.1:5060"
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 # Below the kernel's ephemeral range (32768+), which RtpSinks and clients draw from, and
 # below Asterisk's RTP range (20000+): a port checked free stays ours until SIPp binds it.
 _ports = itertools.count(10000 + (os.getpid() % 20) * 250)
@@ -38,178 +41,18 @@ def free_udp_port() -> int:
         return port
 
 
-def _play(pcap: Path) -> str:
-    return f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
-
-
-# Our 200 OK to the request just received (an INFO nudge, Asterisk's BYE).
-_OK = """  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-"""
-
-_CALLER = (
-    """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="caller">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: {from_display}<sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:{from_user}@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      {extra_headers}Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio {rtp_port} RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-      a=sendrecv
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rtd="true"/>
-  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: {from_display}<sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: <sip:{from_user}@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  {steps}
-  <recv request="BYE" timeout="{bye_timeout_ms}"/>
-"""
-    + _OK
-    + "</scenario>\n"
-)
-
-_REFUSED = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="refused-caller">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:{from_user}@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  {refusals}
-  <label id="refused"/>
-  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      [last_Via:]
-      From: <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-</scenario>
-"""
-# Any of these ends the call as refused; a 200 OK would make the scenario fail.
-_REFUSAL_CODES = ("403", "404", "480", "484", "486", "488", "500", "503", "603")
-
-_BULK = (
-    """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="bulk-press">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:[field0]@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="200"/>
-  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  {presses}
-  <recv request="BYE" timeout="30000"/>
-"""
-    + _OK
-    + "</scenario>\n"
-)
+def scenario(name: str, **values: object) -> str:
+    """The scenario ``scenarios/<name>.xml`` with its ``${placeholders}`` filled."""
+    return Template((SCENARIOS / f"{name}.xml").read_text()).substitute(values)
 
 
 def bulk_caller_scenario(presses: list[tuple[int, Path]]) -> str:
     """Many callers from one SIPp process (numbers from an -inf file as [field0]): after the
     answer, each (pause ms, pcap) plays its keys; then the caller waits for Asterisk's BYE."""
-    steps = "\n  ".join(
-        f'<pause milliseconds="{pause_ms}"/>\n  {_play(pcap)}' for pause_ms, pcap in presses
+    steps = "".join(
+        scenario("bulk-press-step", pause_ms=pause_ms, pcap=pcap) for pause_ms, pcap in presses
     )
-    return _BULK.format(presses=steps)
-
-
-_STEP = '<recv request="INFO" timeout="{timeout_ms}"/>\n' + _OK + "  {play}"
+    return scenario("bulk-press", presses=steps)
 
 
 @dataclass
@@ -238,19 +81,12 @@ class Caller:
 
     def scenario(self) -> str:
         if self.expect_failure:
-            last = len(_REFUSAL_CODES) - 1
-            refusals = "\n  ".join(
-                f'<recv response="{code}"'
-                + ("" if i == last else ' optional="true" next="refused"')
-                + "/>"
-                for i, code in enumerate(_REFUSAL_CODES)
-            )
-            return _REFUSED.format(from_user=self.number, refusals=refusals)
+            return scenario("refused", from_user=self.number)
         steps = []
         for group, keys in enumerate(self.key_groups):
             pcap = self.workdir / f"caller-{self.sip_port}-keys{group}.pcap"
             write_dtmf_pcap(pcap, keys, group)
-            steps.append(_STEP.format(timeout_ms=self.step_timeout_s * 1000, play=_play(pcap)))
+            steps.append(scenario("caller-step", timeout_ms=self.step_timeout_s * 1000, pcap=pcap))
         if self.anonymous:
             from_display, from_user = '"Anonymous" ', "anonymous"
             extra = "Privacy: id\n      "
@@ -258,12 +94,13 @@ class Caller:
             quoted = self.name.replace("\\", "\\\\").replace('"', '\\"')  # RFC 3261 quoted-string
             from_display = f'"{escape(quoted)}" ' if self.name else ""
             from_user, extra = self.number, ""
-        return _CALLER.format(
+        return scenario(
+            "caller",
             from_display=from_display,
             from_user=from_user,
             extra_headers=extra,
             rtp_port=self.rtp_port or self.media_port,
-            steps="\n  ".join(steps),
+            steps="".join(steps),
             bye_timeout_ms=self.bye_timeout_s * 1000,
         )
 
@@ -297,14 +134,21 @@ class Caller:
         taken = f"SIP/2.0 200 OK\nVia: SIP/2.0/UDP 127.0.0.1:9;branch={branch}"
         loop = asyncio.get_running_loop()
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            for _ in range(10):  # UDP: resend until taken (SIPp absorbs retransmissions)
-                s.sendto(message.encode(), ("127.0.0.1", self.sip_port))
-                deadline = loop.time() + 0.3
-                while loop.time() < deadline:
-                    if taken in self._trace():
-                        return
-                    await asyncio.sleep(0.02)
-        raise AssertionError(f"caller {self.number} did not take nudge {self._nudges}")
+            resend_at = 0.0
+
+            def sent_and_taken() -> bool:  # UDP: resend until taken (SIPp absorbs retransmissions)
+                nonlocal resend_at
+                if taken in self._trace():
+                    return True
+                if loop.time() >= resend_at:
+                    s.sendto(message.encode(), ("127.0.0.1", self.sip_port))
+                    resend_at = loop.time() + 0.3
+                return False
+
+            await eventually_local(
+                sent_and_taken, bool, within=3,
+                what=f"caller {self.number} taking nudge {self._nudges}", interval=0.02,
+            )  # fmt: skip
 
     async def finished(self, deadline_s: float = 90) -> None:
         """Wait for SIPp to end; fail with what it saw unless the scenario completed."""

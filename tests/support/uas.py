@@ -2,8 +2,8 @@
 
 One SIPp process in server mode per phone serves every call to its port, one after the
 other or at once (each INVITE with a new Call-ID is a new call), with a fixed
-:class:`Behaviour`. As in ``sipp.py`` the scenario is rendered from a template, because
-SIPp does not substitute ``-key`` values in XML attributes.
+:class:`Behaviour`: the scenario ``scenarios/phone-<behaviour>.xml``, its placeholders filled
+as in ``sipp.py``.
 
 What the phone received is read back from SIPp's message trace: :meth:`Phone.invites`
 gives the headers of each call's INVITE (screen-pop data, caller ID), :meth:`Phone.received`
@@ -12,6 +12,7 @@ normally an :class:`~tests.support.rtp.RtpSink`'s.
 """
 
 import asyncio
+import contextlib
 import os
 import re
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from tests.support.sipp import free_udp_port
+from tests.support.poll import eventually_local
+from tests.support.sipp import free_udp_port, scenario
 
 
 class Behaviour(StrEnum):
@@ -30,99 +32,7 @@ class Behaviour(StrEnum):
     BUSY = "busy"  # 486 Busy Here
 
 
-_HEAD = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="{name}">
-  <recv request="INVITE"/>
-"""
-
-_TAIL = """</scenario>
-"""
-
-# A response to the last request received; To gets our tag when it has none yet.
-_RESPONSE = """  <send{retrans}>
-    <![CDATA[
-      SIP/2.0 {status}
-      [last_Via:]
-      [last_From:]
-      [last_To:]{to_tag}
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Length: 0
-    ]]>
-  </send>
-"""
-
-_TAG = ";tag=[pid]SIPpTag01[call_number]"
 _BYE_TIMEOUT_MS = 10 * 60 * 1000
-
-_OK_WITH_SDP = """  <send retrans="500">
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]{to_tag}
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=phone 53655765 2353687637 IN IP4 127.0.0.1
-      s=-
-      c=IN IP4 127.0.0.1
-      t=0 0
-      m=audio {rtp_port} RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-      a=sendrecv
-    ]]>
-  </send>
-"""
-
-# Answered: wait for Asterisk's BYE. Asterisk re-INVITEs the phone when the connected line
-# changes (the agent's call is bridged to the customer): answer with the same SDP.
-_TALKING = """  <recv request="ACK" crlf="true" next="talking"/>
-  <label id="reinvite"/>
-{reinvite_ok}  <recv request="ACK"/>
-  <label id="talking"/>
-  <recv request="INVITE" optional="true" next="reinvite"/>
-  <recv request="BYE" timeout="{bye_timeout_ms}"/>
-"""
-
-# After CANCEL: 200 OK to the CANCEL, then 487 to the INVITE. The CANCEL carries the
-# INVITE's Via branch and CSeq number, so only the CSeq method differs.
-_CANCELLED = (
-    """  <recv request="CANCEL" timeout="{cancel_timeout_ms}"/>
-"""
-    + _RESPONSE.format(retrans="", status="200 OK", to_tag=_TAG)
-    + """  <send retrans="500">
-    <![CDATA[
-      SIP/2.0 487 Request Terminated
-      [last_Via:]
-      [last_From:]
-      [last_To:]{to_tag}
-      [last_Call-ID:]
-      CSeq: [last_cseq_number] INVITE
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv request="ACK"/>
-"""
-)
-
-
-def _response(status: str, *, retrans: bool = False, to_tag: bool = True) -> str:
-    return _RESPONSE.format(
-        retrans=' retrans="500"' if retrans else "", status=status, to_tag=_TAG if to_tag else ""
-    )
-
-
-def _final(status: str) -> str:
-    return _response(status, retrans=True) + '  <recv request="ACK"/>\n'
 
 
 # Full names of the compact header forms (RFC 3261, 7.3.3).
@@ -187,21 +97,12 @@ class Phone:
         self._process: asyncio.subprocess.Process | None = None
 
     def scenario(self) -> str:
-        rtp_port = self.rtp_port or "[media_port]"
-        body = {
-            Behaviour.ANSWER: _response("180 Ringing")
-            + _OK_WITH_SDP.format(to_tag=_TAG, rtp_port=rtp_port)
-            + _TALKING.format(
-                reinvite_ok=_OK_WITH_SDP.format(to_tag="", rtp_port=rtp_port),
-                bye_timeout_ms=_BYE_TIMEOUT_MS,
-            )
-            + _response("200 OK", to_tag=False),
-            Behaviour.DECLINE: _final("603 Decline"),
-            Behaviour.BUSY: _final("486 Busy Here"),
-            Behaviour.NO_ANSWER: _response("180 Ringing")
-            + _CANCELLED.format(to_tag=_TAG, cancel_timeout_ms=self.cancel_timeout_s * 1000),
-        }[self.behaviour]
-        return _HEAD.format(name=f"phone-{self.behaviour.value}") + body + _TAIL
+        return scenario(
+            f"phone-{self.behaviour.value}",
+            rtp_port=self.rtp_port or "[media_port]",
+            bye_timeout_ms=_BYE_TIMEOUT_MS,
+            cancel_timeout_ms=self.cancel_timeout_s * 1000,
+        )
 
     async def start(self) -> None:
         """Start SIPp; returns once it listens on the port (fails if it exited instead)."""
@@ -220,16 +121,21 @@ class Phone:
                 "-trace_err", "-error_file", str(self.errors),
                 stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
             )  # fmt: skip
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while not _listening(self._process.pid, self.port):
-            if self._process.returncode is not None or loop.time() > deadline:
-                await self.stop()
-                raise AssertionError(
-                    f"SIPp phone on {self.port} did not start (exit {self._process.returncode}):"
-                    f"\n{self.log_tail()}"
-                )
-            await asyncio.sleep(0.01)
+        process = self._process
+
+        def up_or_gone() -> bool:
+            return process.returncode is not None or _listening(process.pid, self.port)
+
+        with contextlib.suppress(AssertionError):  # reported below, with SIPp's own logs
+            await eventually_local(
+                up_or_gone, bool, within=10, what=f"SIPp phone on {self.port}", interval=0.01
+            )
+        if process.returncode is not None or not _listening(process.pid, self.port):
+            await self.stop()
+            raise AssertionError(
+                f"SIPp phone on {self.port} did not start (exit {process.returncode}):"
+                f"\n{self.log_tail()}"
+            )
 
     async def stop(self) -> None:
         if self._process is not None and self._process.returncode is None:

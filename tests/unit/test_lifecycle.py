@@ -110,13 +110,17 @@ def test_every_available_agent_declining_withdraws_then_informs() -> None:
         lc.Offered(1, "PJSIP/agent2", at(12)),
         lc.Declined(1, "PJSIP/agent2", AGENTS, at(13)),
     )
-    assert commands[-1] == lc.Withdraw(request)
-    request, commands = run(request, lc.LeftQueue(1, "WITHDRAW", at(14)))
-    assert (request.call_outcome, request.contact_outcome) == (
+    assert (request.state, request.call_outcome, request.contact_outcome) == (
+        State.DONE,
         CallOutcome.ABANDONED,
         ContactOutcome.MISSED,
     )
-    assert commands == [lc.Inform(request, "callback/timeout")]
+    withdraw, inform = commands[-2:]
+    assert isinstance(withdraw, lc.Withdraw) and withdraw.request.attempt == 1
+    assert inform == lc.Inform(request, "callback/timeout")
+    # However its placeholder is then seen leaving, it is not placed again.
+    for leaving in (lc.PlaceholderLost(1, at(14)), lc.LeftQueue(1, "WITHDRAW", at(14))):
+        assert run(request, leaving, lc.PlacementDue(at(15))) == (request, [])
 
 
 def test_no_available_agent_is_not_everyone_declining() -> None:

@@ -6,9 +6,12 @@ parts from tests/asterisk_conf/ (docker/sandbox mounts it at /etc/callback-testb
 import re
 from pathlib import Path
 
+from agi_app.domain.options import ComponentOptions
+
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "asterisk_conf"
 TESTBED = REPO / "tests" / "asterisk_conf"
+COMPONENT = "extensions_callback.conf"
 # AMI write classes that change Asterisk itself: shell commands, CLI, dialplan, config files.
 ADMIN_WRITE = {"system", "command", "dialplan", "config", "all"}
 
@@ -43,16 +46,48 @@ def test_shipped_manager_conf_has_no_tests_account_and_no_admin_write() -> None:
 
 
 def test_shipped_dialplan_has_no_test_only_numbers() -> None:
-    text = (SHIPPED / "extensions.conf").read_text()
-    assert not re.search(r"^\s*exten\s*=>\s*5005\s*,", text, re.MULTILINE)
+    for name in ("extensions.conf", COMPONENT):
+        text = (SHIPPED / name).read_text()
+        assert not re.search(r"^\s*exten\s*=>\s*5005\s*,", text, re.MULTILINE), name
 
 
-def test_shipped_files_only_tryinclude_what_may_be_absent() -> None:
-    """The test bed and the secrets come in by #tryinclude: absent, they add nothing."""
+def test_shipped_files_include_only_shipped_files_or_what_may_be_absent() -> None:
+    """A plain #include names a file of asterisk_conf/ (it must be there); the test bed and
+    the secrets come in by #tryinclude: absent, they add nothing."""
     for path in SHIPPED.glob("*.conf"):
-        assert not re.search(r"^#include", path.read_text(), re.MULTILINE), path.name
+        for included in re.findall(r'^#include\s+"?([^"\s]+)"?', path.read_text(), re.MULTILINE):
+            assert "/" not in included and (SHIPPED / included).is_file(), (path.name, included)
     assert "/etc/callback-testbed/manager.conf" in includes(SHIPPED / "manager.conf")
     assert "/etc/callback-testbed/extensions.conf" in includes(SHIPPED / "extensions.conf")
+
+
+def test_the_component_is_one_file_with_only_its_own_contexts() -> None:
+    """extensions_callback.conf drops into any Asterisk: it holds the component's contexts
+    and adds its defaults to the admin's [globals], and the test bed's numbers live apart."""
+    assert COMPONENT in includes(SHIPPED / "extensions.conf")
+    text = (SHIPPED / COMPONENT).read_text()
+    headers = re.findall(r"^\[([^\]]+)\](.*)$", text, re.MULTILINE)
+    assert dict(headers) == {
+        "globals": "(+)",
+        "callback": "",
+        "callback-queue-exit": "",
+        "live-queue": "",
+        "callback-placeholder": "",
+        "callback-agent-predial": "",
+        "callback-customer": "",
+        "callback-customer-end": "",
+    }
+    assert set(sections(SHIPPED / COMPONENT)["globals"]) == {
+        "callback_agi", "callback_fallback_error", "callback_agent_language",
+    }  # fmt: skip
+    assert not re.search(r"^#", text, re.MULTILINE)  # no include of its own
+
+
+def test_the_component_header_lists_every_option() -> None:
+    text = (SHIPPED / COMPONENT).read_text()
+    header = text[: text.index("\n[")]
+    listed = set(re.findall(r"^;\s+([a-z_]+)=", header, re.MULTILINE))
+    assert listed >= set(ComponentOptions.model_fields), set(ComponentOptions.model_fields) - listed
 
 
 def test_test_bed_holds_what_the_shipped_files_lack() -> None:

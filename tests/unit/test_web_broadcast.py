@@ -6,6 +6,7 @@ from collections.abc import Callable
 import pytest
 
 from agi_app.web_broadcast import Broadcaster, Full, Snapshot
+from tests.support.poll import eventually_local
 
 
 class Changes:
@@ -20,11 +21,8 @@ class Changes:
 
 
 async def until(check: Callable[[], bool], what: str) -> None:
-    for _ in range(100_000):
-        if check():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError(f"never: {what}")
+    # Yield to the event loop (interval 0) until the broadcaster's task has done it.
+    await eventually_local(check, bool, within=5, what=what, interval=0)
 
 
 async def snapshots_computed(clients: int, changes: int) -> int:

@@ -1,0 +1,126 @@
+"""Serving callbacks: AMI events -> domain events -> transitions -> store -> AMI actions.
+
+``Serving`` builds the parts, then wires them; each part is one module:
+
+- events.py: the AMI event table (which event means what, e.g. an agent declined)
+- unit_of_work.py: the one place where a request changes (lock, load, transition, save)
+- placer.py: what is due, in which order, the placement window, head of line
+- pbx.py: every AMI action and the reading of its replies (placing a request, withdrawing)
+- reconcile.py: at each login, the store made to agree with Asterisk
+- notifier.py: watchers, screen-pops, metrics, queue_log
+- views.py: the web's read models
+"""
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from agi_app.ami import AmiLink
+from agi_app.domain import lifecycle as lc
+from agi_app.domain.request import CallbackRequest
+from agi_app.metrics import Metrics
+from agi_app.serving.events import AmiEvents
+from agi_app.serving.notifier import Notifier
+from agi_app.serving.pbx import JoinTimes, Pbx
+from agi_app.serving.placer import Placer
+from agi_app.serving.reconcile import Reconciler
+from agi_app.serving.unit_of_work import UnitOfWork
+from agi_app.serving.views import Views
+from agi_app.settings import Settings
+from agi_app.store_port import RequestStore
+
+__all__ = ["JoinTimes", "Serving"]
+
+
+class Serving:
+    def __init__(
+        self,
+        store: RequestStore,
+        ami: AmiLink,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.metrics = metrics or Metrics()
+        self.join_times = JoinTimes()
+        self._store = store
+        self._clock = clock
+        self.pbx = Pbx(ami, settings, clock)
+        self.notifier = Notifier(self.pbx, self.metrics)
+        self.unit_of_work = UnitOfWork(
+            store, self.pbx, self.notifier, settings.number_rules(), clock
+        )
+        self.placer = Placer(
+            store, self.pbx, self.unit_of_work, self.notifier, self.join_times, settings, clock
+        )
+        self.reconciler = Reconciler(
+            store, self.pbx, self.unit_of_work, self.placer, self.notifier, clock
+        )
+        self.events = AmiEvents(
+            store, self.pbx, self.unit_of_work, self.placer, self.join_times, clock
+        )
+        self.views = Views(store, self.pbx, self.placer.held, self.notifier, self.join_times, clock)
+        # All built: now the one loop among them (a change tells the placer of a lost or
+        # joined placeholder; the placer applies changes).
+        self.unit_of_work.wire(self.placer)
+
+    # ---- running ----------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Consume AMI events and place what is due, until cancelled."""
+        async with asyncio.TaskGroup() as tasks:  # one ends: both end, and run() says why
+            tasks.create_task(self.events.consume())
+            tasks.create_task(self.placer.run())
+
+    async def resume(self) -> None:
+        """At each AMI login (Ami.on_login)."""
+        await self.reconciler.resume()
+
+    def link_lost(self) -> None:
+        """At each loss of AMI (Ami.on_lost)."""
+        self.placer.link_lost()
+
+    # ---- new requests (the FastAGI handler) ------------------------------------------------
+    async def request_stored(self, request: CallbackRequest) -> None:
+        self.placer.mark_due(request.id)
+        await self.note_stored(request)
+
+    async def note_stored(self, request: CallbackRequest) -> None:
+        await self.notifier.stored(request)
+
+    # ---- supervisor commands ------------------------------------------------------------------
+    async def cancel(self, request_id: str, by: str) -> CallbackRequest | None:
+        await self.unit_of_work.apply(request_id, lc.Cancelled(by, self._clock()))
+        self.placer.cancelled(request_id)
+        return await self._store.get(request_id)
+
+    async def reprioritize(self, request_id: str, level: int, by: str) -> CallbackRequest | None:
+        await self.unit_of_work.apply(request_id, lc.Reprioritized(level, by, self._clock()))
+        self.placer.reprioritized(request_id)
+        return await self._store.get(request_id)
+
+    # ---- what the web reads -------------------------------------------------------------------
+    @property
+    def changed(self) -> asyncio.Event:
+        """Set at the next change (a new Event each time: read it again after waiting)."""
+        return self.notifier.changed
+
+    @property
+    def screen_pops(self) -> dict[str, str]:
+        return self.notifier.screen_pops
+
+    @property
+    def synced(self) -> asyncio.Event:
+        """Set once the store agrees with Asterisk since the last login."""
+        return self.placer.synced
+
+    @property
+    def held_count(self) -> int:
+        """Requests waiting in the store beyond the placement window."""
+        return len(self.placer.held)
+
+    async def live_view(self) -> list[dict[str, object]]:
+        return await self.views.live_view()
+
+    async def screen_pop_view(self) -> dict[str, dict[str, object]]:
+        return await self.views.screen_pop_view()

@@ -1,0 +1,310 @@
+"""The PBX side of serving: every AMI action it sends, and the reading of the replies.
+
+"Place this request" talks to Asterisk here (``originate_placeholder``); so do withdrawing,
+hanging up, the screen-pop UserEvent, queue_log lines, the informative call and the queries
+(QueueStatus, CoreShowChannels, DBGet) that reconciliation and placement read.
+"""
+
+import asyncio
+import base64
+import logging
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+from panoramisk.message import Message
+
+from agi_app.ami import AmiError, AmiLink, Fields, PbxUnavailable, originate_variables
+from agi_app.channel_ids import Leg, channel_id, parse_channel_id
+from agi_app.domain.placement import QueuedCall
+from agi_app.domain.priority import queue_prio
+from agi_app.domain.request import CallbackRequest
+from agi_app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Queue member Status values of a member that can take a call now (unknown, not in use,
+# ringing): the rest are in use, busy, unavailable or invalid.
+_FREE_MEMBER_STATUS = frozenset({"0", "1", "6"})
+_JOIN_TIMES_KEPT = 10_000
+
+
+def screen_pop_fields(request: CallbackRequest, agent: str) -> dict[str, object]:
+    """What an agent sees while its phone rings for ``request`` (AMI UserEvent and web)."""
+    return {
+        "RequestId": request.id,
+        "CallerName": request.caller_name,
+        "CallerNumber": request.caller_number,
+        "CallbackNumber": request.callback_number,
+        "Extension": request.extension or "",
+        "RequestedAt": request.requested_at.isoformat(),
+        "Queue": request.queue,
+        "DialedNumber": request.dialed_number,
+        "Priority": request.priority,
+        "Agent": agent,
+    }
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+class JoinTimes:
+    """When each live caller entered a queue, as seen on AMI (exact, unlike QUEUEWAIT)."""
+
+    def __init__(self) -> None:
+        self._times: OrderedDict[str, datetime] = OrderedDict()
+
+    def record(self, uniqueid: str, at: datetime) -> None:
+        self._times[uniqueid] = at
+        while len(self._times) > _JOIN_TIMES_KEPT:
+            self._times.popitem(last=False)
+
+    def get(self, uniqueid: str) -> datetime | None:
+        return self._times.get(uniqueid)
+
+
+def queued_calls(
+    status: list[Message],
+    waiting: Iterable[CallbackRequest],
+    join_times: JoinTimes,
+    now: datetime,
+) -> list[QueuedCall]:
+    """The calls of a QueueStatus answer, with the entry times the order rule needs."""
+    calls = []
+    ours = {r.id: r.queue_entered_at for r in waiting}
+    for entry in (e for e in status if e.get("Event") == "QueueEntry"):
+        uniqueid = str(entry.get("Uniqueid", ""))
+        ref = parse_channel_id(uniqueid)
+        # Live callers: as seen joining on AMI; placeholders: their request's entry.
+        entered = ours.get(ref.request_id) if ref else join_times.get(uniqueid)
+        if entered is None:
+            entered = now - timedelta(seconds=int(str(entry.get("Wait", "0")) or 0))
+        prio = int(str(entry.get("Priority", "0")) or 0)
+        if ref is not None:
+            calls.append(QueuedCall(prio, entered, ref.request_id, "callback"))
+        else:
+            calls.append(QueuedCall(prio, entered, uniqueid, "live"))
+    return calls
+
+
+class Pbx:
+    def __init__(
+        self,
+        ami: AmiLink,
+        settings: Settings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.ami = ami
+        self._settings = settings
+        self._clock = clock
+
+    @property
+    def events(self) -> asyncio.Queue[Message]:
+        return self.ami.events
+
+    @property
+    def booted(self) -> asyncio.Event:
+        """Set while Asterisk has booted (FullyBooted) and is not shutting down."""
+        return self.ami.booted
+
+    @property
+    def healthy(self) -> bool:
+        """Logged in to an Asterisk that has booted: a refusal now is the request's fault."""
+        return self.ami.healthy
+
+    # ---- readiness ----------------------------------------------------------------------
+    async def until_booted(self, within: float = 30.0) -> None:
+        """Right after a start, AMI answers before Asterisk has loaded everything: placements
+        then fail or join late. FullyBooted (sent at login once booted) says it is ready."""
+        try:
+            await asyncio.wait_for(self.ami.booted.wait(), within)
+        except TimeoutError:
+            if not self.ami.ready.is_set():
+                raise PbxUnavailable("AMI lost before Asterisk booted") from None
+            log.warning(
+                "no FullyBooted from Asterisk within %ss (does the AMI account read 'system'?);"
+                " going on once app_queue answers",
+                within,
+            )
+            self.ami.booted.set()
+
+    async def until_queues_answer(self, within: float = 30.0) -> None:
+        """Right after Asterisk starts, AMI logs in before app_queue answers: wait for it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            try:
+                await self.ami.send_list({"Action": "QueueStatus", "Queue": "-"}, timeout=1.0)
+                return
+            except AmiError:
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    # ---- queries --------------------------------------------------------------------------
+    async def queue_status(self, queue: str) -> list[Message]:
+        return await self.ami.send_list({"Action": "QueueStatus", "Queue": queue})
+
+    async def queued_uniqueids(self, queues: Iterable[str]) -> set[str]:
+        """The uniqueids of every call waiting in ``queues``."""
+        return {
+            str(entry.get("Uniqueid"))
+            for queue in set(queues)
+            for entry in await self.queue_status(queue)
+            if entry.get("Event") == "QueueEntry"
+        }
+
+    async def channels(self) -> dict[str, Message]:
+        """The channels up now, by uniqueid."""
+        return {
+            str(m.get("Uniqueid")): m
+            for m in await self.ami.send_list({"Action": "CoreShowChannels"})
+            if m.get("Event") == "CoreShowChannel"
+        }
+
+    async def available_members(self, queue: str) -> set[str]:
+        """The members of ``queue`` able to take a call now (not paused, not busy)."""
+        return {
+            str(m.get("StateInterface") or m.get("Location"))
+            for m in await self.queue_status(queue)
+            if m.get("Event") == "QueueMember"
+            and m.get("Paused") == "0"
+            and m.get("Status") in _FREE_MEMBER_STATUS
+        }
+
+    async def leg_record(self, request_id: str) -> list[str] | None:
+        """How the customer leg went, as the dialplan kept it in AstDB:
+        attempt|dialed at|DIALSTATUS|seconds answered|ended at."""
+        try:
+            messages = await self.ami.send_list(
+                {"Action": "DBGet", "Family": "callback", "Key": request_id}
+            )
+        except AmiError:
+            return None
+        for message in messages:
+            if message.get("Event") == "DBGetResponse":
+                parts = str(message.get("Val", "")).split("|")
+                return parts if len(parts) == 5 else None
+        return None
+
+    async def placeholder_channel(self, request: CallbackRequest) -> str | None:
+        placeholder = channel_id(request.id, request.attempt, Leg.PLACEHOLDER)
+        for entry in await self.queue_status(request.queue):
+            if entry.get("Event") == "QueueEntry" and entry.get("Uniqueid") == placeholder:
+                return str(entry.get("Channel"))
+        log.warning("callback %s: placeholder not in queue %s", request.id, request.queue)
+        return None
+
+    # ---- actions --------------------------------------------------------------------------
+    async def originate_placeholder(self, request: CallbackRequest, position: int) -> None:
+        """Put the request's placeholder into its queue at ``position`` and priority."""
+        s = self._settings
+        remaining = math.ceil((request.expires_at - self._clock()).total_seconds())
+        dial_options = f"D(ww{request.extension})" if request.extension else ""
+        variables = originate_variables(
+            {
+                "__CB_ID": request.id,
+                "CB_ATTEMPT": request.attempt,
+                "__CB_CALLER_NAME_B64": _b64(request.caller_name),
+                "__CB_CALLER_NUMBER": request.caller_number,
+                "__CB_CALLBACK_NUMBER": request.callback_number,
+                "__CB_EXTENSION": request.extension or "",
+                "__CB_REQUESTED_AT": request.requested_at.isoformat(),
+                "__CB_QUEUE": request.queue,
+                "__CB_DIALED_NUMBER": request.dialed_number,
+                "__CB_PRIORITY": request.priority,
+                "QUEUE_PRIO": queue_prio(request.priority),
+                "CB_POSITION": position,
+                "CB_TIMEOUT": max(1, remaining),
+                "CB_RING_SECONDS": s.customer_ring_seconds,
+                "CB_DIAL_OPTIONS": dial_options,
+                "CB_OUTBOUND_CALLERID_B64": _b64(s.outbound_caller_id),
+            }
+        )
+        fields: Fields = {
+            "Action": "Originate",
+            "Channel": "Local/s@callback-placeholder/n",
+            "Context": "callback-customer",
+            "Exten": "s",
+            "Priority": "1",
+            # Backstop only: Queue()'s own timeout ends the wait at max_wait.
+            "Timeout": str((max(1, remaining) + 300) * 1000),
+            "ChannelId": channel_id(request.id, request.attempt, Leg.CUSTOMER),
+            "OtherChannelId": channel_id(request.id, request.attempt, Leg.PLACEHOLDER),
+            "Variable": variables,
+            "Async": "true",
+        }
+        await self.ami.send(fields)
+        log.info(
+            "callback %s placed: queue=%s position=%s priority=%s attempt=%s",
+            request.id,
+            request.queue,
+            position,
+            request.priority,
+            request.attempt,
+        )
+
+    async def screen_pop(self, request: CallbackRequest, agent: str) -> None:
+        fields = {k: str(v) for k, v in screen_pop_fields(request, agent).items()}
+        await self.ami.send({"Action": "UserEvent", "UserEvent": "CallbackScreenPop", **fields})
+
+    async def hangup(self, channel: str) -> None:
+        try:
+            await self.ami.send({"Action": "Hangup", "Channel": channel})
+        except AmiError as exc:
+            log.warning("hangup %s failed: %s", channel, exc)
+
+    async def unplace(self, request: CallbackRequest) -> None:
+        """Take its placeholder out of the queue (hang it up)."""
+        channel = await self.placeholder_channel(request)
+        if channel:
+            await self.hangup(channel)
+
+    async def withdraw(self, request: CallbackRequest) -> None:
+        """Every available agent declined: its Queue() returns WITHDRAW."""
+        channel = await self.placeholder_channel(request)
+        if channel is not None:
+            await self.ami.send(
+                {
+                    "Action": "QueueWithdrawCaller",
+                    "Queue": request.queue,
+                    "Caller": channel,
+                    "WithdrawInfo": "declined",
+                }
+            )
+            log.info("callback %s withdrawn: every available agent declined", request.id)
+
+    async def queue_log(self, request: CallbackRequest, event: str, message: str) -> None:
+        """The same story in Asterisk's queue_log, for standard queue reports."""
+        try:
+            await self.ami.send(
+                {
+                    "Action": "QueueLog",
+                    "Queue": request.queue,
+                    "Event": event,
+                    "Uniqueid": request.channel,
+                    "Interface": request.agent or "NONE",
+                    "Message": message,
+                }
+            )
+        except AmiError as exc:
+            log.debug("queue_log %s for %s skipped: %s", event, request.id, exc)
+
+    async def inform(self, request: CallbackRequest, prompt: str) -> None:
+        """Call the customer and play ``prompt`` (the destination policy is checked before)."""
+        s = self._settings
+        await self.ami.send(
+            {
+                "Action": "Originate",
+                "Channel": f"PJSIP/{request.callback_number}@pstn",
+                "Application": "Playback",
+                "Data": prompt,
+                "CallerID": s.outbound_caller_id,
+                "Timeout": str(s.customer_ring_seconds * 1000),
+                "ChannelId": channel_id(request.id, request.attempt, Leg.INFORM),
+                "Async": "true",
+            }
+        )
+        log.info("callback %s: informing %s (%s)", request.id, request.callback_number, prompt)

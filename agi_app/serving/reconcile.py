@@ -1,0 +1,133 @@
+"""Reconciliation at each AMI login: make the store agree with Asterisk, then let placement
+go on. Events were lost while the link was down (or the service was)."""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from panoramisk.message import Message
+
+from agi_app.ami import AmiError
+from agi_app.backoff import Backoff
+from agi_app.channel_ids import Leg, channel_id
+from agi_app.domain import lifecycle as lc
+from agi_app.domain.request import WAITING_STATES, CallbackRequest, State
+from agi_app.serving.notifier import Notifier
+from agi_app.serving.pbx import Pbx
+from agi_app.serving.placer import Placer
+from agi_app.serving.unit_of_work import UnitOfWork
+from agi_app.store_port import RequestStore
+
+log = logging.getLogger(__name__)
+
+
+def _epoch(text: str) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(float(text), UTC)
+    except ValueError:
+        return None
+
+
+@dataclass
+class Reconciler:
+    store: RequestStore
+    pbx: Pbx
+    unit_of_work: UnitOfWork
+    placer: Placer
+    notifier: Notifier
+    clock: Callable[[], datetime]
+    _logins: int = field(default=0, init=False)  # resume() calls: a newer one supersedes
+
+    async def resume(self) -> None:
+        """After (re)connecting: make the store agree with Asterisk, then place what is due.
+
+        Retried with backoff while it fails (a locked store): until it succeeds nothing is
+        placed, so it must not give up while this login lasts. A newer login's resume
+        supersedes it.
+        """
+        self._logins += 1
+        login = self._logins
+        backoff = Backoff()
+        while login == self._logins:
+            try:
+                await self._resume()
+                return
+            except AmiError as exc:
+                log.warning("resume interrupted (%s); it runs again at the next login", exc)
+                return
+            except Exception:
+                delay = backoff.delay()
+                log.exception("resume failed; retrying in %.1fs", delay)
+                await asyncio.sleep(delay)
+
+    async def _resume(self) -> None:
+        """A placeholder still in its queue is kept (never placed twice); a customer leg still
+        up goes on reporting; one that ended meanwhile left its outcome in AstDB; anything
+        else lost its place and is placed again, one at a time in serving order so that each
+        sees the ones before it.
+        """
+        active = await self.store.requests(
+            State.PENDING, State.WAITING, State.OFFERED, State.DIALING, State.CONNECTED
+        )
+        await self.pbx.until_booted()
+        await self.pbx.until_queues_answer()
+        queued = await self.pbx.queued_uniqueids(r.queue for r in active)
+        channels = await self.pbx.channels()
+        for request in active:
+            await self._reconcile(request, queued, channels)
+        self.notifier.recount(await self.store.requests(*WAITING_STATES))
+        pending = await self.store.requests(State.PENDING)
+        self.placer.resumed([r.id for r in pending])
+        log.info("resume done: %s active, %s to place", len(active), len(pending))
+
+    async def _reconcile(
+        self, request: CallbackRequest, queued: set[str], up: dict[str, Message]
+    ) -> None:
+        apply = self.unit_of_work.apply
+        now = self.clock()
+        attempt = request.attempt
+        placeholder = channel_id(request.id, attempt, Leg.PLACEHOLDER)
+        customer_leg = channel_id(request.id, attempt, Leg.CUSTOMER)
+        if attempt == 0:
+            return  # never placed: placement follows
+        if placeholder in queued:
+            await apply(request.id, lc.Joined(attempt, now))  # if not yet known
+        elif customer_leg in up and placeholder in up:
+            # An agent took it while we were away; the leg is bridged once the customer answered.
+            if request.state in (State.PENDING, State.WAITING, State.OFFERED):
+                await apply(request.id, lc.AgentAnswered(attempt, request.agent or "", now))
+            if up[customer_leg].get("BridgeId"):
+                await apply(request.id, lc.CustomerAnswered(attempt, now))
+        elif request.state in (State.DIALING, State.CONNECTED):
+            await self._recover_leg(request)
+        elif (record := await self.pbx.leg_record(request.id)) and record[0] == str(attempt):
+            # Served from start to end while we were away.
+            await apply(request.id, lc.AgentAnswered(attempt, request.agent or "", now))
+            await self._recover_leg(request, record)
+        else:
+            await apply(request.id, lc.PlaceholderLost(request.attempt, now))
+
+    async def _recover_leg(self, request: CallbackRequest, record: list[str] | None = None) -> None:
+        """The customer leg ended while we were away: read how from AstDB."""
+        apply = self.unit_of_work.apply
+        record = record or await self.pbx.leg_record(request.id)
+        now = self.clock()
+        attempt = request.attempt
+        if record is None or record[0] != str(attempt):
+            log.warning("callback %s: customer leg ended unseen, no record", request.id)
+            await apply(request.id, lc.CallEnded(attempt, now))
+            return
+        _, dialed, status, answered, ended = record
+        ended_at = _epoch(ended) or now
+        if _epoch(dialed):
+            await apply(request.id, lc.CustomerDialed(attempt, _epoch(dialed) or now))
+        if status == "ANSWER":
+            talk = timedelta(seconds=float(answered or 0))
+            await apply(request.id, lc.CustomerAnswered(attempt, ended_at - talk))
+            await apply(request.id, lc.CallEnded(attempt, ended_at))
+        elif status:
+            await apply(request.id, lc.CustomerUnreached(attempt, status, ended_at))
+        else:
+            await apply(request.id, lc.CallEnded(attempt, ended_at))

@@ -1,0 +1,72 @@
+"""The web's read models: the Live view's list of waiting callbacks, the agents' screen-pops."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from agi_app.ami import AmiError
+from agi_app.channel_ids import Leg, channel_id
+from agi_app.domain.placement import HeldRequests, QueueOrder
+from agi_app.domain.request import WAITING_STATES
+from agi_app.serving.notifier import Notifier
+from agi_app.serving.pbx import JoinTimes, Pbx, queued_calls, screen_pop_fields
+from agi_app.store_port import RequestStore
+
+
+@dataclass
+class Views:
+    store: RequestStore
+    pbx: Pbx
+    held: HeldRequests
+    notifier: Notifier
+    join_times: JoinTimes
+    clock: Callable[[], datetime]
+
+    async def live_view(self) -> list[dict[str, object]]:
+        """The requests not yet served, with their live place in the queue."""
+        waiting = await self.store.requests(*WAITING_STATES)
+        in_asterisk: dict[str, int] = {}  # placeholder uniqueid -> its position in the queue
+        in_store: dict[str, int] = {}  # held request id -> its true position
+        for queue in {r.queue for r in waiting}:
+            try:
+                entries = await self.pbx.queue_status(queue)
+            except AmiError:
+                continue
+            for entry in entries:
+                if entry.get("Event") == "QueueEntry":
+                    in_asterisk[str(entry.get("Uniqueid"))] = int(str(entry.get("Position", "0")))
+            if held := self.held.ranks(queue):  # behind the calls and held requests ahead
+                calls = queued_calls(entries, waiting, self.join_times, self.clock())
+                order = QueueOrder(calls)
+                in_store.update(
+                    {r.id: order.position(r) + held[r.id] for r in waiting if r.id in held}
+                )
+        now = self.clock()
+        return [
+            {
+                "id": r.id,
+                "queue": r.queue,
+                "position": in_asterisk.get(channel_id(r.id, r.attempt, Leg.PLACEHOLDER))
+                or in_store.get(r.id),
+                "held": r.id in self.held,
+                "priority": r.priority,
+                "waited_seconds": int((now - r.queue_entered_at).total_seconds()),
+                "destination": r.callback_number + (f" ext {r.extension}" if r.extension else ""),
+                "caller_name": r.caller_name,
+                "caller_number": r.caller_number,
+                "requested_at": r.requested_at.isoformat(),
+                "dialed_number": r.dialed_number,
+                "state": r.state.value,
+                "agent": r.agent,
+            }
+            for r in waiting
+        ]
+
+    async def screen_pop_view(self) -> dict[str, dict[str, object]]:
+        """Agent interface -> the screen-pop its phone rings (or talks) for."""
+        pops: dict[str, dict[str, object]] = {}
+        for agent, request_id in list(self.notifier.screen_pops.items()):
+            request = await self.store.get(request_id)
+            if request is not None:
+                pops[agent] = screen_pop_fields(request, agent)
+        return pops

@@ -1,0 +1,313 @@
+"""The behaviour every RequestStore must have (agi_app.store_port), run against each one:
+the SQLite store on a real file, and the in-memory one the serving unit tests use.
+
+What only SQLite has (WAL, file modes, damaged files, migrations) is in test_store.py.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from agi_app.domain.request import CallbackRequest, RateLimits, State
+from agi_app.errors import RateLimited, StoreUnavailable
+from agi_app.store import Store
+from agi_app.store_port import RequestStore, StaleUpdate
+from tests.support.memory_store import MemoryStore
+
+NOW = datetime(2026, 11, 26, 9, 30, 0, 123456, tzinfo=UTC)
+REQUEST = CallbackRequest(
+    id="r1",
+    channel="1795650000.1",
+    state=State.PENDING,
+    queue="support",
+    priority=5,
+    position=2,
+    caller_name='Ann "Quote" Smith',
+    caller_number="+15551230001",
+    callback_number="+15551230001",
+    extension="123#",
+    dialed_number="5000",
+    queue_entered_at=NOW - timedelta(seconds=90),
+    requested_at=NOW,
+    expires_at=NOW + timedelta(seconds=1800),
+    timeout_prompt="callback/timeout",
+)
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RequestStore]:
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    async with Store.open(tmp_path / "cb.sqlite3") as opened:
+        yield opened
+
+
+def nth(
+    n: int, *, caller: str, callback: str, queue: str = "support", minutes: int = 0
+) -> CallbackRequest:
+    return replace(
+        REQUEST,
+        id=f"r{n}",
+        channel=f"1795650000.{n}",
+        caller_number=caller,
+        callback_number=callback,
+        queue=queue,
+        requested_at=NOW + timedelta(minutes=minutes),
+    )
+
+
+async def test_request_round_trips_with_an_event(store: RequestStore) -> None:
+    assert await store.add(REQUEST) == REQUEST
+    assert await store.get("r1") == REQUEST
+    events = await store.events("r1")
+    assert [(e.event, e.state, e.at, e.detail) for e in events] == [
+        ("requested", "pending", NOW, {})
+    ]
+
+
+async def test_unknown_requests_have_nothing(store: RequestStore) -> None:
+    assert await store.get("nobody") is None
+    assert await store.events("nobody") == []
+    assert await store.requests() == []
+
+
+async def test_every_field_round_trips(store: RequestStore) -> None:
+    full = replace(
+        REQUEST,
+        state=State.DONE,
+        position=None,
+        extension=None,
+        timeout_prompt=None,
+        attempt=3,
+        placement_failures=2,
+        agent="PJSIP/agent1",
+        declined_by=frozenset({"PJSIP/agent2", "PJSIP/agent3"}),
+        agent_answered_at=NOW + timedelta(minutes=1),
+        customer_dialed_at=NOW + timedelta(minutes=2),
+        customer_answered_at=NOW + timedelta(minutes=3),
+        customer_ended_at=NOW + timedelta(minutes=4),
+    )
+    await store.add(full)
+    assert await store.get(full.id) == full
+
+
+async def test_same_channel_is_stored_once(store: RequestStore) -> None:
+    await store.add(REQUEST)
+    again = await store.add(replace(REQUEST, id="r2", position=7))
+    assert again == REQUEST
+    assert [r.id for r in await store.requests()] == ["r1"]
+    assert [e.event for e in await store.events("r1")] == ["requested"]  # no "repeated"
+
+
+async def test_same_channel_is_stored_once_even_when_done(store: RequestStore) -> None:
+    await store.add(REQUEST)
+    await store.save(REQUEST, replace(REQUEST, state=State.DONE), "LeftQueue", NOW)
+    again = await store.add(replace(REQUEST, id="r2"))
+    assert again.id == "r1" and again.state is State.DONE
+    assert [r.id for r in await store.requests()] == ["r1"]
+
+
+async def test_one_active_callback_per_number_and_queue(store: RequestStore) -> None:
+    repeat = replace(REQUEST, id="r2", channel="other-call", position=9, dialed_number="5001")
+    other_queue = replace(REQUEST, id="r3", channel="c3", queue="sales")
+    await store.add(REQUEST)
+    assert await store.add(repeat) == REQUEST  # the original place is kept
+    assert await store.add(other_queue) == other_queue
+    assert sorted(r.id for r in await store.requests()) == ["r1", "r3"]
+    events = await store.events("r1")
+    assert [(e.event, e.state, e.at) for e in events] == [
+        ("requested", "pending", NOW),
+        ("repeated", "pending", NOW),
+    ]
+    assert events[1].detail == {"channel": "other-call", "dialed_number": "5001"}
+    # Once done, the same number may ask again.
+    done = replace(REQUEST, state=State.DONE)
+    await store.save(REQUEST, done, "LeftQueue", NOW)
+    assert await store.add(repeat) == repeat
+
+
+async def test_a_save_that_would_make_a_second_active_request_is_refused(
+    store: RequestStore,
+) -> None:
+    other = replace(REQUEST, id="r2", channel="c2", queue="sales")
+    await store.add(REQUEST)
+    await store.add(other)
+    with pytest.raises(StoreUnavailable):
+        await store.save(other, replace(other, queue="support"), "Moved", NOW)
+    assert await store.get("r2") == other
+    assert [e.event for e in await store.events("r2")] == ["requested"]
+
+
+async def test_requests_are_listed_in_serving_order(store: RequestStore) -> None:
+    late_urgent = replace(REQUEST, id="a", channel="c1", priority=1, callback_number="+1555")
+    early = replace(
+        REQUEST,
+        id="b",
+        channel="c2",
+        callback_number="+1556",
+        queue_entered_at=NOW - timedelta(hours=1),
+    )
+    asked_later = replace(
+        REQUEST, id="c", channel="c3", callback_number="+1557", requested_at=NOW + timedelta(1)
+    )
+    for request in (asked_later, REQUEST, late_urgent, early):
+        await store.add(request)
+    assert [r.id for r in await store.requests(State.PENDING)] == ["a", "b", "r1", "c"]
+
+
+async def test_requests_are_chosen_by_state(store: RequestStore) -> None:
+    waiting = replace(
+        REQUEST, id="w", channel="c1", callback_number="+1555", requested_at=NOW + timedelta(1)
+    )
+    offered = replace(REQUEST, id="o", channel="c2", callback_number="+1556", priority=1)
+    for request in (REQUEST, waiting, offered):
+        await store.add(request)
+    await store.save(waiting, replace(waiting, state=State.WAITING), "Joined", NOW)
+    await store.save(offered, replace(offered, state=State.OFFERED), "Offered", NOW)
+    assert [r.id for r in await store.requests(State.WAITING, State.OFFERED)] == ["o", "w"]
+    assert [r.id for r in await store.requests(State.DONE)] == []
+    assert [r.id for r in await store.requests()] == ["o", "r1", "w"]
+
+
+async def test_save_writes_the_request_and_its_event(store: RequestStore) -> None:
+    await store.add(REQUEST)
+    after = replace(REQUEST, state=State.WAITING, attempt=1)
+    later = NOW + timedelta(seconds=5)
+    await store.save(REQUEST, after, "Placed", later, {"ahead": 3})
+    assert await store.get("r1") == after
+    logged = (await store.events("r1"))[-1]
+    assert (logged.event, logged.state, logged.at, logged.detail) == (
+        "Placed",
+        "waiting",
+        later,
+        {"ahead": 3},
+    )
+
+
+@pytest.mark.parametrize(
+    "changed", [{"state": State.WAITING}, {"attempt": 1}], ids=["state", "attempt"]
+)
+async def test_a_save_from_a_stale_read_changes_nothing(
+    store: RequestStore, changed: dict[str, object]
+) -> None:
+    await store.add(REQUEST)
+    meanwhile = replace(REQUEST, **changed)  # type: ignore[arg-type]
+    await store.save(REQUEST, meanwhile, "Meanwhile", NOW)
+    with pytest.raises(StaleUpdate):
+        await store.save(REQUEST, replace(REQUEST, state=State.DONE), "Late", NOW)
+    assert await store.get("r1") == meanwhile
+    assert [e.event for e in await store.events("r1")] == ["requested", "Meanwhile"]
+
+
+async def test_a_save_of_an_unknown_request_is_stale(store: RequestStore) -> None:
+    with pytest.raises(StaleUpdate):
+        await store.save(REQUEST, replace(REQUEST, state=State.DONE), "Late", NOW)
+    assert await store.requests() == []
+
+
+async def test_a_note_logs_without_changing_the_request(store: RequestStore) -> None:
+    await store.add(REQUEST)
+    detail = {"ahead": 2, "window": [1, 2]}
+    await store.note(REQUEST, "placement", NOW, detail)
+    detail["ahead"] = 99  # the store kept what it was given, not the caller's dict
+    assert await store.get("r1") == REQUEST
+    logged = (await store.events("r1"))[-1]
+    assert (logged.event, logged.state, logged.detail) == (
+        "placement",
+        "pending",
+        {"ahead": 2, "window": [1, 2]},
+    )
+
+
+async def test_concurrent_writers_do_not_collide(store: RequestStore) -> None:
+    requests = [
+        replace(REQUEST, id=f"r{n}", channel=f"c{n}", callback_number=f"+1555123{n:04d}")
+        for n in range(40)
+    ]
+    await asyncio.gather(*(store.add(r) for r in requests))
+    stored = await store.requests()
+    await asyncio.gather(
+        *(store.save(r, replace(r, state=State.WAITING), "Joined", NOW) for r in stored)
+    )
+    assert len(await store.requests(State.WAITING)) == 40
+
+
+# Rate limits: new requests per window from one caller number and to one callback number.
+
+
+async def test_one_caller_cannot_ask_for_callbacks_to_many_numbers(store: RequestStore) -> None:
+    limits = RateLimits(per_caller=3, per_destination=0)
+    for n in range(3):
+        await store.add(nth(n, caller="+15551230001", callback=f"+1555124000{n}"), limits)
+    with pytest.raises(RateLimited, match="from this caller"):
+        await store.add(nth(3, caller="+15551230001", callback="+15551240003"), limits)
+    assert len(await store.requests()) == 3
+    # Another caller is not affected, and an hour later the first may ask again.
+    await store.add(nth(4, caller="+15551230002", callback="+15551240004"), limits)
+    later = nth(5, caller="+15551230001", callback="+15551240005", minutes=61)
+    assert await store.add(later, limits) == later
+
+
+async def test_the_window_counts_requests_strictly_within_it(store: RequestStore) -> None:
+    limits = RateLimits(per_caller=1, per_destination=0)
+    await store.add(nth(0, caller="+15551230001", callback="+15551240000"), limits)
+    with pytest.raises(RateLimited):
+        await store.add(nth(1, caller="+15551230001", callback="+15551240001", minutes=59), limits)
+    exactly_an_hour = nth(2, caller="+15551230001", callback="+15551240002", minutes=60)
+    assert await store.add(exactly_an_hour, limits) == exactly_an_hour
+
+
+async def test_finished_requests_still_count(store: RequestStore) -> None:
+    limits = RateLimits(per_caller=0, per_destination=1)
+    first = await store.add(nth(0, caller="+15551230001", callback="+15551249999"), limits)
+    await store.save(first, replace(first, state=State.DONE), "LeftQueue", NOW)
+    with pytest.raises(RateLimited, match="to this number"):
+        await store.add(nth(1, caller="+15551230002", callback="+15551249999"), limits)
+
+
+async def test_many_callers_cannot_pump_calls_to_one_number(store: RequestStore) -> None:
+    limits = RateLimits(per_caller=0, per_destination=2)
+    target = "+15551249999"
+    await store.add(nth(0, caller="+15551230001", callback=target, queue="support"), limits)
+    await store.add(nth(1, caller="+15551230002", callback=target, queue="sales"), limits)
+    with pytest.raises(RateLimited, match="to this number"):
+        await store.add(nth(2, caller="+15551230003", callback=target, queue="billing"), limits)
+    assert {r.id for r in await store.requests()} == {"r0", "r1"}
+
+
+async def test_a_repeat_of_an_active_request_is_answered_even_at_the_limit(
+    store: RequestStore,
+) -> None:
+    limits = RateLimits(per_caller=1, per_destination=1)
+    first = await store.add(nth(0, caller="+15551230001", callback="+15551230001"), limits)
+    again = nth(1, caller="+15551230001", callback="+15551230001", minutes=1)
+    assert await store.add(again, limits) == first
+    assert await store.add(replace(first, id="retried"), limits) == first  # same channel
+    assert [e.event for e in await store.events(first.id)] == ["requested", "repeated"]
+    assert [r.state for r in await store.requests()] == [State.PENDING]
+
+
+async def test_withheld_callers_are_not_counted_as_one_caller(store: RequestStore) -> None:
+    limits = RateLimits(per_caller=1, per_destination=0)
+    for n in range(3):
+        await store.add(nth(n, caller="", callback=f"+1555124000{n}"), limits)
+    assert len(await store.requests()) == 3
+
+
+async def test_callers_arriving_together_cannot_all_slip_under_the_limit(
+    store: RequestStore,
+) -> None:
+    limits = RateLimits(per_caller=0, per_destination=3)
+    together = [
+        nth(n, caller=f"+1555123000{n}", callback="+15551249999", queue=f"q{n}") for n in range(10)
+    ]
+    results = await asyncio.gather(
+        *(store.add(r, limits) for r in together), return_exceptions=True
+    )
+    assert sum(isinstance(r, RateLimited) for r in results) == 7
+    assert len(await store.requests()) == 3

@@ -1,0 +1,113 @@
+"""A RequestStore in memory, for unit tests of serving: the contract tests
+(tests/integration/test_store_contract.py) hold it to the SQLite store's behaviour.
+
+Nothing here awaits between reading and writing, so each call is one step, as each of the
+SQLite store's is one transaction under its write lock.
+"""
+
+import copy
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from agi_app.domain.request import CallbackRequest, RateLimits, State
+from agi_app.errors import RateLimited, StoreUnavailable
+from agi_app.store_port import Event, StaleUpdate
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._requests: dict[str, CallbackRequest] = {}  # in insertion order
+        self._events: list[Event] = []
+
+    async def add(
+        self, request: CallbackRequest, limits: RateLimits | None = None
+    ) -> CallbackRequest:
+        if limits is not None and (why := self._over_limit(request, limits)):
+            if (existing := self._repeat_of(request)) is not None:
+                return existing
+            raise RateLimited(why)
+        if (existing := self._repeat_of(request)) is not None:
+            return existing
+        if request.id in self._requests:
+            raise StoreUnavailable(f"request for channel {request.channel} neither new nor known")
+        self._requests[request.id] = request
+        self._append(request, "requested", request.requested_at, {})
+        return request
+
+    def _over_limit(self, request: CallbackRequest, limits: RateLimits) -> str | None:
+        since = request.requested_at - limits.window
+        recent = [r for r in self._requests.values() if r.requested_at > since]
+        from_caller = sum(  # withheld callers are not one caller
+            bool(request.caller_number) and r.caller_number == request.caller_number for r in recent
+        )
+        to_destination = sum(r.callback_number == request.callback_number for r in recent)
+        return limits.exceeded(from_caller, to_destination)
+
+    def _repeat_of(self, request: CallbackRequest) -> CallbackRequest | None:
+        same_channel = [r for r in self._requests.values() if r.channel == request.channel]
+        if same_channel:
+            return same_channel[0]
+        existing = self._active(request.callback_number, request.queue)
+        if existing is not None:
+            detail = {"channel": request.channel, "dialed_number": request.dialed_number}
+            self._append(existing, "repeated", request.requested_at, detail)
+        return existing
+
+    def _active(self, number: str, queue: str, *, besides: str = "") -> CallbackRequest | None:
+        return next(
+            (
+                r
+                for r in self._requests.values()
+                if r.callback_number == number
+                and r.queue == queue
+                and r.state is not State.DONE
+                and r.id != besides
+            ),
+            None,
+        )
+
+    async def save(
+        self,
+        before: CallbackRequest,
+        after: CallbackRequest,
+        event: str,
+        at: datetime,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        stored = self._requests.get(after.id)
+        if stored is None or (stored.state, stored.attempt) != (before.state, before.attempt):
+            raise StaleUpdate(f"request {after.id} changed under us")
+        if after.state is not State.DONE and self._active(
+            after.callback_number, after.queue, besides=after.id
+        ):
+            raise StoreUnavailable(f"cannot update request: {after.id} would be a second active")
+        self._requests[after.id] = after
+        self._append(after, event, at, detail or {})
+
+    async def note(
+        self, request: CallbackRequest, event: str, at: datetime, detail: dict[str, Any]
+    ) -> None:
+        self._append(request, event, at, detail)
+
+    def _append(
+        self, request: CallbackRequest, event: str, at: datetime, detail: dict[str, Any]
+    ) -> None:
+        # A copy, as a database keeps its own: the caller's dict may change afterwards.
+        self._events.append(
+            Event(request.id, at, event, request.state.value, copy.deepcopy(detail))
+        )
+
+    async def get(self, request_id: str) -> CallbackRequest | None:
+        return self._requests.get(request_id)
+
+    async def requests(self, *states: State) -> list[CallbackRequest]:
+        chosen = [r for r in self._requests.values() if not states or r.state in states]
+        return sorted(chosen, key=lambda r: (r.priority, r.queue_entered_at, r.requested_at))
+
+    async def events(self, request_id: str) -> list[Event]:
+        return [
+            replace(e, detail=copy.deepcopy(e.detail))
+            for e in self._events
+            if e.request_id == request_id
+        ]

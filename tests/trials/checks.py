@@ -1,0 +1,314 @@
+"""What a finished trial must satisfy, computed from what was observed (no I/O).
+
+The order check compares the first offer each call got (an agent phone's INVITE, From = the
+caller's number) with the ideal single queue: priority level, then the time the caller first
+joined the queue, live callers and callbacks alike. A call Y that belongs ahead of X is an
+order violation when an agent was offered X while Y was waiting and Y's first offer came
+later (or never). Allowed, and why (README "Randomized trials"):
+
+1. Concurrent offers: offers less than OFFER_SLACK apart are simultaneous. With several agents
+   free, app_queue rings the first k callers at once, each from its own thread, which checks
+   its turn once a second; which INVITE leaves first is a race, not an order.
+2. Not yet there: Y joined the queue after X was offered (an agent already ringing X when a
+   better caller arrives keeps ringing X).
+3. No longer there: Y was already answered by an agent, its request was done, or Y's live
+   call had ended (a live caller dropped by an Asterisk restart is not waiting anymore).
+4. In transit after the key: from the moment Y pressed the key until its placeholder first
+   joined the queue, Y is in no queue of Asterisk's; an agent free in that instant takes the
+   next caller. (A placeholder lost later, e.g. to a restart, gets no such allowance.)
+5. Restarts start afresh: an Asterisk restart ends every queue entry, so first offers are
+   counted per epoch between restarts; a call offered before a restart (ringing when it
+   came) must still be offered first after it if it is still waiting.
+6. Hearing the periodic announcement: app_queue plays the queue's periodic announcement (the
+   callback offer, 4.9 s, every 30 s from the caller's join) even to the caller at the head,
+   and does not offer that caller to an agent while it plays; with autofill, an agent who
+   frees up meanwhile takes the next caller. This is app_queue's, with or without callbacks
+   (placeholders hear 20 ms of silence instead, so it never holds them back).
+"""
+
+import itertools
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from tests.support.uas import Behaviour
+from tests.trials.scenario import FaultKind, Scenario
+from tests.trials.sip_trace import Invite
+
+OFFER_SLACK = 1.5  # seconds; app_queue's RECHECK is 1 s
+# queues.conf periodic-announce-frequency, and the length of sounds/callback/offer.wav.
+PERIODIC_ANNOUNCE = 30.0
+ANNOUNCE_SECONDS = 4.9
+
+
+def hearing_announcement(joined_at: float, t: float) -> bool:
+    """Whether a live caller who joined at ``joined_at`` may be hearing the periodic
+    announcement at ``t`` (app_queue checks once a second whether one is due)."""
+    into = (t - joined_at) % PERIODIC_ANNOUNCE
+    return t - joined_at >= PERIODIC_ANNOUNCE - 0.5 and (
+        into <= ANNOUNCE_SECONDS + 1.5 or into >= PERIODIC_ANNOUNCE - 0.5
+    )
+
+
+@dataclass
+class CallerSeen:
+    number: str
+    level: int
+    press: bool
+    joined_at: float | None = None  # first seen in the queue as a live caller
+    pressed_at: float | None = None
+    heard_success: bool = False
+    heard_error: bool = False
+    ended_at: float | None = None  # its SIPp ended (hung up by Asterisk, or killed)
+
+
+@dataclass(frozen=True)
+class RequestSeen:
+    id: str
+    callback_number: str
+    state: str
+    call_outcome: str | None
+    attempt: int
+    placement_failures: int
+    declined_by: frozenset[str]
+    first_waiting_at: float | None  # its placeholder first joined
+    done_at: float | None
+
+
+@dataclass(frozen=True)
+class FaultSeen:
+    kind: FaultKind
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Offer:
+    agent: str
+    behaviour: Behaviour
+    invite: Invite
+
+
+@dataclass
+class Observed:
+    scenario: Scenario
+    callers: dict[str, CallerSeen]
+    requests: list[RequestSeen]
+    offers: list[Offer]  # every INVITE any agent phone received
+    dials: list[Invite]  # every INVITE the carrier received
+    faults: list[FaultSeen]
+    finished: bool  # every call was over before the trial's deadline
+    # Asterisk's queue_log lines of the trial: time, callid, queue, agent, event, data...
+    queue_log: list[list[str]] = field(default_factory=list)
+
+
+@dataclass
+class Findings:
+    lost: list[str] = field(default_factory=list)
+    doubled: list[str] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)
+    attempts: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # placed again after its withdrawal
+    errors: list[str] = field(default_factory=list)  # the trial itself could not complete
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.lost or self.doubled or self.order or self.attempts or self.replaced
+            or self.errors
+        )  # fmt: skip
+
+
+def check(seen: Observed) -> Findings:
+    findings = Findings()
+    _acknowledged(seen, findings)
+    _outcomes(seen, findings)
+    _dials(seen, findings)
+    _order(seen, findings)
+    _attempts(seen, findings)
+    _withdrawn(seen, findings)
+    return findings
+
+
+def _withdrawn(seen: Observed, out: Findings) -> None:
+    """Once the service withdrew a placeholder (every available agent declined: Abandoned),
+    the request is over: no placeholder of a later attempt may join the queue again."""
+    for r in seen.requests:
+        prefix = f"cb-{r.id}-"
+        withdrawn: float | None = None
+        for line in seen.queue_log:
+            if len(line) < 5 or not line[1].startswith(prefix):
+                continue
+            if line[4] == "WITHDRAW" and withdrawn is None:
+                withdrawn = float(line[0])
+            elif line[4] == "ENTERQUEUE" and withdrawn is not None:
+                out.replaced.append(
+                    f"request {r.id} ({r.callback_number}) withdrawn at {withdrawn:.0f},"
+                    f" then {line[1]} joined the queue at {line[0]} (ended {r.call_outcome})"
+                )
+
+
+def _acknowledged(seen: Observed, out: Findings) -> None:
+    stored = Counter(r.callback_number for r in seen.requests)
+    for caller in seen.callers.values():
+        if caller.heard_success and not stored[caller.number]:
+            out.lost.append(f"{caller.number} heard 'successful' but no request is stored")
+    for number, count in stored.items():
+        if count > 1:
+            out.doubled.append(f"{number} has {count} requests")
+
+
+def _outcomes(seen: Observed, out: Findings) -> None:
+    restarted = any(f.kind is FaultKind.ASTERISK_RESTART for f in seen.faults)
+    carrier = seen.scenario.carrier
+    for r in seen.requests:
+        what = f"request {r.id} ({r.callback_number})"
+        if r.state != "done":
+            out.lost.append(f"{what} still {r.state} at the deadline (attempt {r.attempt})")
+            continue
+        outcome = r.call_outcome
+        if outcome == "Answered Call" and carrier is not Behaviour.ANSWER:
+            out.lost.append(f"{what}: Answered, but the customer never answers")
+        elif outcome == "Missed Call" and carrier is Behaviour.ANSWER and not restarted:
+            out.lost.append(f"{what}: Missed, but the customer answers and no restart ended it")
+        elif outcome == "Abandoned Call" and not r.declined_by:
+            out.lost.append(f"{what}: Abandoned, but no agent declined it")
+        elif outcome not in ("Answered Call", "Missed Call", "Abandoned Call"):
+            out.lost.append(f"{what}: ended {outcome}")
+
+
+def _dials(seen: Observed, out: Findings) -> None:
+    """Each customer INVITE must follow its own agent's answer (an ANSWER phone's INVITE
+    for the request), one per answer; an unserved request may get one informative call."""
+    for r in seen.requests:
+        answers = sorted(
+            o.invite.at
+            for o in seen.offers
+            if o.invite.request_id == r.id and o.behaviour is Behaviour.ANSWER
+        )
+        dials = sorted(d.at for d in seen.dials if d.to_user == r.callback_number)
+        unmatched = []
+        for at in dials:
+            earlier = [a for a in answers if a <= at]
+            if earlier:
+                answers.remove(earlier[-1])
+            else:
+                unmatched.append(at)
+        served = r.call_outcome in ("Answered Call", "Missed Call")
+        allowed = 0 if served else 1  # the informative call after an unserved end
+        what = f"request {r.id} ({r.callback_number})"
+        if len(unmatched) > allowed:
+            out.doubled.append(
+                f"{what}: {len(dials)} customer INVITEs, {len(unmatched)} without an agent's"
+                f" answer before them (at {', '.join(f'{t:.3f}' for t in unmatched)})"
+            )
+        if served and not dials:
+            out.lost.append(f"{what}: {r.call_outcome} but the customer was never dialed")
+
+
+def _order(seen: Observed, out: Findings) -> None:
+    restarts = sorted(f.start for f in seen.faults if f.kind is FaultKind.ASTERISK_RESTART)
+    bounds = [-math.inf, *restarts, math.inf]
+    by_number = {r.callback_number: r for r in seen.requests}
+    served_at: dict[str, float] = {}
+    for o in seen.offers:
+        if o.behaviour is Behaviour.ANSWER:
+            served_at[o.invite.user] = min(served_at.get(o.invite.user, math.inf), o.invite.at)
+
+    def ends(c: CallerSeen) -> float:
+        if c.press and c.pressed_at is not None:
+            request = by_number.get(c.number)
+            if request is None:
+                return c.pressed_at  # nothing stored: it left with the key
+            return request.done_at if request.done_at is not None else math.inf
+        return c.ended_at if c.ended_at is not None else math.inf
+
+    def waiting(c: CallerSeen, t: float) -> bool:
+        if c.joined_at is None or c.joined_at > t:  # 2
+            return False
+        if t >= served_at.get(c.number, math.inf) or t >= ends(c):  # 3
+            return False
+        request = by_number.get(c.number)
+        if c.pressed_at is not None and c.pressed_at <= t:  # 4
+            joined = request.first_waiting_at if request else None
+            if joined is None or t < joined:
+                return False
+        elif hearing_announcement(c.joined_at, t):  # 6: still a live caller
+            return False
+        return True
+
+    ranked = [c for c in seen.callers.values() if c.joined_at is not None]
+    for lo, hi in itertools.pairwise(bounds):  # 5
+        first: dict[str, tuple[float, str]] = {}
+        for o in sorted(seen.offers, key=lambda o: o.invite.at):
+            if lo <= o.invite.at < hi:
+                first.setdefault(o.invite.user, (o.invite.at, o.agent))
+        for x, (tx, agent) in first.items():
+            cx = seen.callers.get(x)
+            if cx is None or cx.joined_at is None:
+                continue
+            for cy in ranked:
+                if (cy.level, cy.joined_at) >= (cx.level, cx.joined_at):
+                    continue
+                if not waiting(cy, tx):
+                    continue
+                ty = first.get(cy.number, (math.inf, ""))[0]
+                if ty > tx + OFFER_SLACK:  # 1
+                    out.order.append(
+                        f"{agent} offered {x} (level {cx.level}, joined {cx.joined_at:.3f})"
+                        f" at {tx:.3f} while {cy.number} (level {cy.level}, joined"
+                        f" {cy.joined_at:.3f}) waited; its first offer"
+                        + (f" at {ty:.3f}" if ty < math.inf else " never came")
+                        + ("" if lo == -math.inf else f" (epoch after the restart at {lo:.3f})")
+                    )
+
+
+def _attempts(seen: Observed, out: Findings) -> None:
+    """No attempt consumed by the PBX: placement_failures counts only refusals concerning the
+    request itself, and none is possible in the test bed; no request ends as Error. Each
+    restart legitimately needs one new placement (attempt + 1), no more."""
+    restarts = sum(f.kind is FaultKind.ASTERISK_RESTART for f in seen.faults)
+    for r in seen.requests:
+        what = f"request {r.id} ({r.callback_number})"
+        if r.placement_failures:
+            out.attempts.append(f"{what}: placement_failures={r.placement_failures}")
+        if r.call_outcome == "Error":
+            out.attempts.append(f"{what}: ended Error after {r.attempt} attempts")
+        if r.attempt > 1 + restarts:
+            out.notes.append(f"{what}: attempt {r.attempt} with {restarts} restart(s)")
+
+
+def timeline(seen: Observed) -> list[str]:
+    """What happened, call by call and in time order, for a failing seed's report."""
+    t0 = min(
+        [c.joined_at for c in seen.callers.values() if c.joined_at is not None]
+        + [f.start for f in seen.faults]
+        + [math.inf]
+    )
+    t0 = 0.0 if t0 == math.inf else t0
+    rows: list[tuple[float, str]] = []
+    for c in seen.callers.values():
+        if c.joined_at is not None:
+            rows.append((c.joined_at, f"{c.number} (level {c.level}) joined"))
+        if c.pressed_at is not None:
+            heard = "success" if c.heard_success else "error" if c.heard_error else "nothing"
+            rows.append((c.pressed_at, f"{c.number} pressed 1, heard {heard}"))
+        if c.ended_at is not None and not c.press:
+            rows.append((c.ended_at, f"{c.number} live call over"))
+    for r in seen.requests:
+        if r.first_waiting_at is not None:
+            rows.append((r.first_waiting_at, f"{r.callback_number} placeholder first joined"))
+        if r.done_at is not None:
+            rows.append(
+                (r.done_at, f"{r.callback_number} done {r.call_outcome} attempt={r.attempt}"
+                 f" placement_failures={r.placement_failures}")
+            )  # fmt: skip
+    for o in seen.offers:
+        rows.append((o.invite.at, f"{o.agent} ({o.behaviour}) offered {o.invite.user}"))
+    for d in seen.dials:
+        rows.append((d.at, f"carrier dialed {d.to_user}"))
+    for f in seen.faults:
+        rows.append((f.start, f"FAULT {f.kind} begins"))
+        rows.append((f.end, f"FAULT {f.kind} over"))
+    return [f"{at - t0:8.3f}s  {what}" for at, what in sorted(rows)]

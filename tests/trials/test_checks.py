@@ -1,0 +1,104 @@
+"""The trial checks on made-up observations: each defect the trials hunt is recognised."""
+
+from tests.support.uas import Behaviour
+from tests.trials.checks import (
+    CallerSeen,
+    FaultSeen,
+    Findings,
+    Observed,
+    Offer,
+    RequestSeen,
+    check,
+    hearing_announcement,
+)
+from tests.trials.scenario import FaultKind, generate
+from tests.trials.sip_trace import Invite
+
+NUMBERS = ("+15550000001", "+15550000002", "+15550000003")
+
+
+def _observed(offers: list[tuple[float, str]], dials: list[tuple[float, str]]) -> Observed:
+    """Three callbacks (level 5, joined at 1, 3, 5 s), pressed at once, waiting from 10 s,
+    an Asterisk restart at 20-30 s, all served (Answered) by 60 s."""
+    callers = {
+        n: CallerSeen(n, 5, True, joined_at=1.0 + 2 * i, pressed_at=2.0 + 2 * i,
+                      heard_success=True, ended_at=9.0)
+        for i, n in enumerate(NUMBERS)
+    }  # fmt: skip
+    requests = [
+        RequestSeen(f"id{i}", n, "done", "Answered Call", 2, 0, frozenset(), 10.0, 60.0)
+        for i, n in enumerate(NUMBERS)
+    ]
+    scenario = generate(1)
+    scenario = type(scenario)(1, scenario.callers, scenario.agents, Behaviour.ANSWER, ())
+    return Observed(
+        scenario=scenario,
+        callers=callers,
+        requests=requests,
+        offers=[
+            Offer(
+                "PJSIP/agent1",
+                Behaviour.ANSWER,
+                Invite(at, n, "agent1", f"id{NUMBERS.index(n)}", f"c{at}"),
+            )
+            for at, n in offers
+        ],
+        dials=[Invite(at, "5000", n, "", f"d{at}") for at, n in dials],
+        faults=[FaultSeen(FaultKind.ASTERISK_RESTART, 20.0, 30.0)],
+        finished=True,
+    )
+
+
+def _run(offers: list[tuple[float, str]], dials: list[tuple[float, str]] | None = None) -> Findings:
+    served = dials if dials is not None else [(at + 0.1, n) for at, n in offers]
+    return check(_observed(offers, served))
+
+
+def test_ideal_order_passes() -> None:
+    findings = _run([(31.0, NUMBERS[0]), (35.0, NUMBERS[1]), (40.0, NUMBERS[2])])
+    assert findings.ok, findings
+
+
+def test_first_request_served_last_after_a_restart_is_an_inversion() -> None:
+    findings = _run([(31.0, NUMBERS[1]), (35.0, NUMBERS[2]), (40.0, NUMBERS[0])])
+    assert len(findings.order) == 2 and not findings.lost and not findings.doubled
+
+
+def test_offers_within_the_slack_are_simultaneous() -> None:
+    assert _run([(31.0, NUMBERS[1]), (31.5, NUMBERS[0]), (40.0, NUMBERS[2])]).ok
+
+
+def test_a_second_dial_without_a_second_answer_is_doubled() -> None:
+    offers = [(31.0, NUMBERS[0]), (35.0, NUMBERS[1]), (40.0, NUMBERS[2])]
+    dials = [(at + 0.1, n) for at, n in offers] + [(45.0, NUMBERS[2])]
+    findings = _run(offers, dials)
+    assert len(findings.doubled) == 1 and not findings.order
+
+
+def test_a_dial_before_any_agent_answered_counts() -> None:
+    offers = [(31.0, NUMBERS[0]), (35.0, NUMBERS[1]), (40.0, NUMBERS[2])]
+    dials = [(15.0, NUMBERS[0]), (35.1, NUMBERS[1]), (40.1, NUMBERS[2])]
+    assert len(_run(offers, dials).doubled) == 1
+
+
+def test_a_live_caller_hearing_the_periodic_announcement_may_be_passed() -> None:
+    """Seed 1004's case: the head caller heard the offer at 30 s; the next took the agent."""
+    assert hearing_announcement(596.35, 627.06)  # 30.7 s after joining: within the prompt
+    assert not hearing_announcement(596.35, 640.0)  # 43.7 s: the prompt is long over
+    assert not hearing_announcement(596.35, 620.0)  # before the first announcement
+
+
+def test_a_request_placed_again_after_its_withdrawal_is_reported() -> None:
+    """The big run's seed 1043: withdrawn as declined, then a second placeholder joined."""
+    seen = _observed([(31.0, NUMBERS[0]), (35.0, NUMBERS[1]), (40.0, NUMBERS[2])], [])
+    seen.requests = [
+        RequestSeen("id0", NUMBERS[0], "done", "Abandoned Call", 2, 0, frozenset({"a"}), 10, 60)
+    ]
+    seen.queue_log = [
+        ["12", "cb-id0-1-q", "support", "NONE", "ENTERQUEUE", "", NUMBERS[0], "1"],
+        ["20", "cb-id0-1-q", "support", "NONE", "WITHDRAW", "1", "1", "8", "declined"],
+        ["21", "cb-id0-2-q", "support", "NONE", "ENTERQUEUE", "", NUMBERS[0], "1"],
+    ]
+    assert len(check(seen).replaced) == 1
+    seen.queue_log = seen.queue_log[:2]
+    assert not check(seen).replaced

@@ -1,0 +1,120 @@
+"""Serving on the in-memory PBX (tests/support/fake_pbx.py) and a SQLite store in tmp_path."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from agi_app.domain.request import CallbackRequest, State
+from agi_app.serving import Serving
+from agi_app.settings import Settings
+from agi_app.store import Store
+from tests.support.fake_pbx import FakePbx
+from tests.support.poll import eventually
+
+WITHIN = 3.0  # seconds: everything here happens in milliseconds, bar the 1 s re-placements
+
+
+@dataclass
+class Rig:
+    store: Store
+    pbx: FakePbx
+    serving: Serving
+    settings: Settings
+
+    async def add(
+        self,
+        number: str,
+        *,
+        waited: float = 0.0,
+        priority: int = 5,
+        state: State = State.PENDING,
+        attempt: int = 0,
+        agent: str | None = None,
+        queue: str = "support",
+    ) -> CallbackRequest:
+        """A stored request, as the FastAGI handler keeps it (then in ``state``)."""
+        now = datetime.now(UTC)
+        request = CallbackRequest(
+            id=str(uuid.uuid4()),
+            channel=f"ch-{number}",
+            state=State.PENDING,
+            queue=queue,
+            priority=priority,
+            position=None,
+            caller_name="Ann Smith",
+            caller_number=number,
+            callback_number=number,
+            extension=None,
+            dialed_number="5000",
+            queue_entered_at=now - timedelta(seconds=waited),
+            requested_at=now,
+            expires_at=now + timedelta(minutes=30),
+            timeout_prompt="callback/timeout",
+        )
+        stored = await self.store.add(request)
+        if state is not State.PENDING or attempt:
+            moved = replace(stored, state=state, attempt=attempt, agent=agent)
+            await self.store.save(stored, moved, "Test", now)
+            return moved
+        return stored
+
+    async def get(self, request_id: str) -> CallbackRequest:
+        request = await self.store.get(request_id)
+        assert request is not None
+        return request
+
+    async def until(
+        self, request_id: str, accept: Callable[[CallbackRequest], bool], what: str
+    ) -> CallbackRequest:
+        async def probe() -> CallbackRequest:
+            return await self.get(request_id)
+
+        return await eventually(probe, accept, within=WITHIN, what=what, interval=0.01)
+
+    async def until_placed(self, count: int) -> None:
+        async def probe() -> int:
+            return len(self.pbx.placed)
+
+        await eventually(probe, lambda n: n >= count, within=WITHIN, what=f"{count} placed")
+
+
+def settings_for(tmp_path: Path, **values: object) -> Settings:
+    return Settings(
+        store_path=tmp_path / "callbacks.sqlite3",
+        ami_secret="unused",
+        web_enabled=False,
+        # The test numbers (+1555..., fictional) are dialable unless a test says otherwise.
+        **({"allowed_number_prefixes": ["+1555"]} | values),  # type: ignore[arg-type]
+    )
+
+
+@asynccontextmanager
+async def serving_on(
+    tmp_path: Path,
+    pbx: FakePbx | None = None,
+    *,
+    login: bool = True,
+    **values: object,
+) -> AsyncIterator[Rig]:
+    """Serving wired to the fake as service.py wires it to Ami; the PBX logged in."""
+    settings = settings_for(tmp_path, **values)
+    agents = ["PJSIP/agent1", "PJSIP/agent2"]
+    pbx = pbx or FakePbx({"support": agents, "sales": agents})
+    async with Store.open(settings.store_path) as store:
+        serving = Serving(store, pbx, settings)
+        pbx.on_login, pbx.on_lost = serving.resume, serving.link_lost
+        rig = Rig(store, pbx, serving, settings)
+        task = asyncio.ensure_future(serving.run())
+        try:
+            if login:
+                pbx.login()
+            yield rig
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise AssertionError("serving died") from task.exception()

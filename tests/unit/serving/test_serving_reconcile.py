@@ -1,0 +1,50 @@
+"""Reconciliation at login on the fake PBX: after a restart of the service, after a lost link."""
+
+from pathlib import Path
+
+from agi_app.channel_ids import Leg, channel_id
+from agi_app.domain.request import CallOutcome, State
+from tests.support.fake_pbx import Entry
+from tests.unit.serving.rig import serving_on
+
+
+async def test_after_a_restart_a_kept_place_is_kept_and_a_lost_one_placed_again(
+    tmp_path: Path,
+) -> None:
+    async with serving_on(tmp_path, login=False) as rig:
+        kept = await rig.add("+15551230001", waited=30, state=State.WAITING, attempt=1)
+        lost = await rig.add("+15551230002", waited=20, state=State.WAITING, attempt=1)
+        served = await rig.add("+15551230003", state=State.DIALING, attempt=2, agent="PJSIP/agent1")
+        placeholder = channel_id(kept.id, 1, Leg.PLACEHOLDER)
+        rig.pbx.queues["support"].append(Entry(placeholder, "Local/s@x-1;2", 5, 0.0))
+        # The customer leg of the third ended while the service was down: AstDB says how.
+        rig.pbx.astdb[f"callback/{served.id}"] = "2|1795650000.0|ANSWER|42|1795650100.0"
+        rig.pbx.login()
+        again = await rig.until(lost.id, lambda r: r.attempt == 2, "placed again")
+        assert [p.request_id for p in rig.pbx.placed] == [lost.id]  # the kept one: never twice
+        assert (await rig.get(kept.id)).state is State.WAITING
+        done = await rig.until(served.id, lambda r: r.state is State.DONE, "outcome read")
+        assert done.call_outcome is CallOutcome.ANSWERED
+        assert done.customer_ended_at is not None
+        assert again.placement_failures == 0
+
+
+async def test_after_a_lost_link_what_happened_meanwhile_is_read_back(tmp_path: Path) -> None:
+    async with serving_on(tmp_path) as rig:
+        first = await rig.add("+15551230001")
+        await rig.serving.request_stored(first)
+        await rig.until(first.id, lambda r: r.state is State.WAITING, "waiting")
+        rig.pbx.lose_link()
+        assert not rig.serving.synced.is_set()
+        # Meanwhile (unseen): an agent took it and the call ended; and a new request came.
+        rig.pbx.queues["support"].clear()
+        rig.pbx.channels.clear()
+        rig.pbx.astdb[f"callback/{first.id}"] = "1|1795650000.0|ANSWER|30|1795650060.0"
+        second = await rig.add("+15551230002")
+        await rig.serving.request_stored(second)
+        assert len(rig.pbx.placed) == 1  # nothing is placed while the link is down
+        rig.pbx.login()
+        done = await rig.until(first.id, lambda r: r.state is State.DONE, "served meanwhile")
+        assert done.call_outcome is CallOutcome.ANSWERED
+        await rig.until(second.id, lambda r: r.state is State.WAITING, "placed after login")
+        assert [p.request_id for p in rig.pbx.placed] == [first.id, second.id]
