@@ -265,7 +265,9 @@ class Pbx:
     async def withdraw(self, request: CallbackRequest) -> None:
         """Every available agent declined: its Queue() returns WITHDRAW."""
         channel = await self.placeholder_channel(request)
-        if channel is not None:
+        if channel is None:
+            return
+        try:
             await self.ami.send(
                 {
                     "Action": "QueueWithdrawCaller",
@@ -274,7 +276,15 @@ class Pbx:
                     "WithdrawInfo": "declined",
                 }
             )
-            log.info("callback %s withdrawn: every available agent declined", request.id)
+        except PbxUnavailable:
+            raise
+        except AmiError as exc:
+            # The request is done: its placeholder must not stay where an agent could take
+            # it (the customer would be dialed for a request that is over).
+            log.warning("callback %s: withdraw refused (%s); hanging up instead", request.id, exc)
+            await self.hangup(channel)
+            return
+        log.info("callback %s withdrawn: every available agent declined", request.id)
 
     async def queue_log(self, request: CallbackRequest, event: str, message: str) -> None:
         """The same story in Asterisk's queue_log, for standard queue reports."""

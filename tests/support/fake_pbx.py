@@ -73,6 +73,7 @@ class FakePbx:
         # and placeholders that never join their queue.
         self.refusals: list[str] = []
         self.placeholders_join = True
+        self.withdraw_refused = False  # QueueWithdrawCaller answers Error
         self._names = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -220,7 +221,7 @@ class FakePbx:
 
     def _action_queuewithdrawcaller(self, fields: Fields) -> list[Message]:
         entry = self._entry_by_channel(str(fields.get("Caller")))
-        if entry is None:
+        if entry is None or self.withdraw_refused:
             return [_error("Unable to find caller")]
         self._leave(str(fields["Queue"]), entry, "WITHDRAW")
         return [_success()]

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
+from tests.support.poll import eventually_local
 from tests.unit.serving.rig import Rig, serving_on
 
 
@@ -36,6 +37,24 @@ async def test_when_every_available_agent_declines_the_request_is_withdrawn(
         (inform,) = [a for a in rig.pbx.actions("Originate") if a.get("Application")]
         assert inform["Channel"] == "PJSIP/+15551230001@pstn"
         assert inform["Data"] == "callback/timeout"
+
+
+async def test_a_withdrawal_asterisk_refuses_hangs_the_placeholder_up(tmp_path: Path) -> None:
+    """The request is over once every available agent declined: its placeholder must not
+    stay where an agent could take it, and is never placed again."""
+    async with serving_on(tmp_path) as rig:
+        request_id = await placed(rig)
+        rig.pbx.withdraw_refused = True
+        for agent in ("PJSIP/agent1", "PJSIP/agent2"):
+            rig.pbx.ring(request_id, 1, agent)
+            rig.pbx.decline(request_id, 1, agent)
+        done = await rig.until(request_id, lambda r: r.state is State.DONE, "abandoned")
+        assert done.call_outcome is CallOutcome.ABANDONED
+        await eventually_local(
+            lambda: rig.pbx.actions("Hangup"), lambda hs: len(hs) == 1, within=5, what="hung up"
+        )
+        assert rig.pbx.waiting() == []
+        assert len([a for a in rig.pbx.actions("Originate") if not a.get("Application")]) == 1
 
 
 async def test_a_request_at_its_max_wait_expires_and_the_customer_is_informed(
