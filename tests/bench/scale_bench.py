@@ -49,6 +49,25 @@ TEMPLATE = CallbackRequest(
 )  # fmt: skip
 
 
+async def quiet_pbx() -> None:
+    """No calls, every agent paused: what each benchmark starts from."""
+    async with ami_client() as ami:
+        await cli(ami, "channel request hangup all")
+        for agent in ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3"):
+            await set_paused(ami, agent, True)
+
+
+async def stored_waiting(store_path: Path, n: int, tag: str) -> None:
+    """``n`` pending requests, oldest first, each with a number of its own."""
+    async with Store.open(store_path) as store:
+        for i in range(n):
+            await store.add(replace(
+                TEMPLATE, id=str(uuid.uuid4()), channel=f"{tag}.{i}",
+                callback_number=f"+1555{i:07d}", caller_number=f"+1555{i:07d}",
+                queue_entered_at=NOW + timedelta(milliseconds=i),
+            ))  # fmt: skip
+
+
 def proc_status(field: str, pid: int | str = "self") -> int:
     """A number from /proc/<pid>/status (VmRSS in KiB, Threads)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -155,19 +174,10 @@ async def ring_delay(workdir: Path, head_is_live: bool) -> float:
 
 
 async def one_size(n: int, window: int, cpu_window: float, workdir: Path) -> dict[str, float]:
-    async with ami_client() as ami:
-        await cli(ami, "channel request hangup all")
-        for agent in ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3"):
-            await set_paused(ami, agent, True)
+    await quiet_pbx()
     store_path = workdir / f"scale-{n}.sqlite3"
     # Fresh ids, as in production: AstDB keeps the outcome records of earlier runs.
-    async with Store.open(store_path) as store:
-        for i in range(n):
-            await store.add(replace(
-                TEMPLATE, id=str(uuid.uuid4()), channel=f"scale.{i}",
-                callback_number=f"+1555{i:07d}", caller_number=f"+1555{i:07d}",
-                queue_entered_at=NOW + timedelta(milliseconds=i),
-            ))  # fmt: skip
+    await stored_waiting(store_path, n, "scale")
     pid = asterisk_pid()
     idle_rss, idle_cpu = rss_kib(pid), await cpu_share(pid, 5)
     idle_fds, idle_threads = open_fds(pid), threads(pid)

@@ -20,10 +20,7 @@ import sys
 import tempfile
 import time
 import types
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +29,8 @@ import uvicorn
 from agi_app.domain.request import State
 from agi_app.service import Service
 from agi_app.settings import Settings
-from agi_app.store import Store
 from agi_app.web_auth import WebCredential, digest
-from tests.acceptance.calls import set_paused
-from tests.bench.scale_bench import NOW, PIDFILE, TEMPLATE
+from tests.bench.scale_bench import PIDFILE, quiet_pbx, stored_waiting
 from tests.support.ami import ami_client, cli, eventually, eventually_local, sandbox_secret
 from tests.support.http import EventStream, get
 from tests.support.service_process import REPO
@@ -159,19 +154,10 @@ async def measure(
 async def run(
     counts: list[int], seconds: float, callbacks: int, before: bool
 ) -> list[dict[str, Any]]:
-    async with ami_client() as ami:
-        await cli(ami, "channel request hangup all")
-        for agent in ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3"):
-            await set_paused(ami, agent, True)
+    await quiet_pbx()
     workdir = Path(tempfile.mkdtemp(prefix="sse-bench-"))
     store_path = workdir / "callbacks.sqlite3"
-    async with Store.open(store_path) as store:
-        for i in range(callbacks):
-            await store.add(replace(
-                TEMPLATE, id=str(uuid.uuid4()), channel=f"sse.{i}",
-                callback_number=f"+1555{i:07d}", caller_number=f"+1555{i:07d}",
-                queue_entered_at=NOW + timedelta(milliseconds=i),
-            ))  # fmt: skip
+    await stored_waiting(store_path, callbacks, "sse")
     credential = WebCredential.model_validate(
         {"name": "bench", "role": "viewer", "token_sha256": digest(TOKEN)}
     )
