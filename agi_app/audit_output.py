@@ -3,7 +3,8 @@
 from datetime import datetime, tzinfo
 from typing import Any
 
-from agi_app.domain.audit import Audit, Call, Inversion, Offer
+from agi_app.domain.audit import Audit, Inversion
+from agi_app.domain.queue_day import Call, Offer
 
 
 def _time(t: datetime, tz: tzinfo) -> str:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from pathlib import Path
 
-from agi_app.domain.audit import LogLine, parse_line
+from agi_app.domain.queue_day import LogLine, parse_line
 
 DEFAULT_PATH = Path("/var/log/asterisk/queue_log")
 

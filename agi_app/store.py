@@ -15,9 +15,7 @@ import sqlite3
 import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import fields
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -25,52 +23,17 @@ import aiosqlite
 
 from agi_app.domain.request import (
     CallbackRequest,
-    CallOutcome,
-    ContactOutcome,
     RateLimits,
     State,
 )
 from agi_app.errors import RateLimited, StoreCorrupt, StoreUnavailable
 from agi_app.migrations import MIGRATIONS
 from agi_app.store_port import Event, StaleUpdate
+from agi_app.store_rows import COLUMNS, request_from_row, row_values
 
 __all__ = ["Event", "StaleUpdate", "Store"]
 
 log = logging.getLogger(__name__)
-
-_COLUMNS = tuple(f.name for f in fields(CallbackRequest))
-_TIMES = frozenset(
-    f.name for f in fields(CallbackRequest) if "datetime" in str(f.type)
-)  # fmt: skip
-_ENUMS: dict[str, type[StrEnum]] = {
-    "state": State,
-    "call_outcome": CallOutcome,
-    "contact_outcome": ContactOutcome,
-}
-
-
-def _row_values(request: CallbackRequest) -> tuple[object, ...]:
-    values: list[object] = []
-    for name in _COLUMNS:
-        value = getattr(request, name)
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        elif isinstance(value, frozenset):
-            value = json.dumps(sorted(value))
-        values.append(value)
-    return tuple(values)
-
-
-def _request_from_row(row: sqlite3.Row) -> CallbackRequest:
-    values: dict[str, Any] = {name: row[name] for name in _COLUMNS}
-    for name in _TIMES:
-        if values[name] is not None:
-            values[name] = datetime.fromisoformat(values[name])
-    for name, enum in _ENUMS.items():
-        if values[name] is not None:
-            values[name] = enum(values[name])
-    values["declined_by"] = frozenset(json.loads(values["declined_by"]))
-    return CallbackRequest(**values)
 
 
 def _create_private(path: Path) -> None:
@@ -164,7 +127,7 @@ class Store:
         ``limits`` is refused (RateLimited); counted under the write lock, so that callers
         arriving together cannot all slip under it.
         """
-        placeholders = ", ".join("?" for _ in _COLUMNS)
+        placeholders = ", ".join("?" for _ in COLUMNS)
         async with self._writing:
             if limits is not None and (why := await self._over_limit(request, limits)):
                 if (existing := await self._repeat_of(request)) is not None:
@@ -198,9 +161,9 @@ class Store:
             # transaction, and a repeat (same channel, or same number and queue while
             # active) violates a unique index and inserts nothing.
             cursor = await self._db.execute(
-                f"INSERT INTO requests ({', '.join(_COLUMNS)}, updated_at)"
+                f"INSERT INTO requests ({', '.join(COLUMNS)}, updated_at)"
                 f" VALUES ({placeholders}, ?) ON CONFLICT DO NOTHING",
-                (*_row_values(request), request.requested_at.isoformat()),
+                (*row_values(request), request.requested_at.isoformat()),
             )
             if cursor.rowcount == 1:
                 return request
@@ -221,7 +184,7 @@ class Store:
             row = await cursor.fetchone()
         if row is None:
             return None
-        existing = _request_from_row(row)
+        existing = request_from_row(row)
         if existing.channel != request.channel:
             detail = {"channel": request.channel, "dialed_number": request.dialed_number}
             await self._append_event(existing, "repeated", request.requested_at, detail)
@@ -236,8 +199,8 @@ class Store:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Write ``after`` and its event row, only if the row still is ``before``."""
-        assignments = ", ".join(f"{name} = ?" for name in _COLUMNS if name != "id")
-        values = [v for name, v in zip(_COLUMNS, _row_values(after), strict=True) if name != "id"]
+        assignments = ", ".join(f"{name} = ?" for name in COLUMNS if name != "id")
+        values = [v for name, v in zip(COLUMNS, row_values(after), strict=True) if name != "id"]
         async with self._writing:
             await self._save(before, after, event, at, detail or {}, assignments, values)
 
@@ -292,7 +255,7 @@ class Store:
     async def get(self, request_id: str) -> CallbackRequest | None:
         async with self._db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)) as cur:
             row = await cur.fetchone()
-        return _request_from_row(row) if row else None
+        return request_from_row(row) if row else None
 
     async def requests(self, *states: State) -> list[CallbackRequest]:
         """Requests in serving order (priority level, then original queue entry)."""
@@ -304,7 +267,7 @@ class Store:
         query += " ORDER BY priority, queue_entered_at, requested_at"
         async with self._db.execute(query, params) as cursor:
             rows = await cursor.fetchall()
-        return [_request_from_row(row) for row in rows]
+        return [request_from_row(row) for row in rows]
 
     async def events(self, request_id: str) -> list[Event]:
         async with self._db.execute(

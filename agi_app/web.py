@@ -8,7 +8,7 @@ Requests naming another Host (DNS rebinding) are refused before any of this.
 """
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib.resources import files
 from typing import Any
 
@@ -119,8 +119,11 @@ def create_app(serving: Serving, settings: Settings) -> Starlette:
     async def agents(_request: Request) -> HTMLResponse:
         return HTMLResponse(_page("agents.html"), headers=_PAGE_HEADERS)
 
-    async def session_js(_request: Request) -> Response:
-        return Response(_page("session.js"), media_type="text/javascript", headers=_PAGE_HEADERS)
+    def asset(name: str, media_type: str) -> Callable[[Request], Awaitable[Response]]:
+        async def serve(_request: Request) -> Response:
+            return Response(_page(name), media_type=media_type, headers=_PAGE_HEADERS)
+
+        return serve
 
     async def whoami(request: Request) -> JSONResponse:
         principal = who(request)
@@ -204,7 +207,8 @@ def create_app(serving: Serving, settings: Settings) -> Starlette:
         routes=[
             Route("/", live),
             Route("/agents", agents),
-            Route("/session.js", session_js),
+            Route("/session.js", asset("session.js", "text/javascript")),
+            Route("/app.css", asset("app.css", "text/css")),
             Route("/api/whoami", whoami),
             Route("/api/callbacks", callbacks),
             Route("/api/events", events),

@@ -21,8 +21,9 @@ from agi_app.domain.request import CallbackRequest
 from agi_app.metrics import Metrics
 from agi_app.serving.events import AmiEvents
 from agi_app.serving.notifier import Notifier
-from agi_app.serving.pbx import JoinTimes, Pbx
+from agi_app.serving.pbx import Pbx
 from agi_app.serving.placer import Placer
+from agi_app.serving.queue_calls import JoinTimes
 from agi_app.serving.reconcile import Reconciler
 from agi_app.serving.unit_of_work import UnitOfWork
 from agi_app.serving.views import Views

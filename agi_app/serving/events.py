@@ -19,8 +19,9 @@ from agi_app.channel_ids import ChannelRef, Leg, parse_channel_id
 from agi_app.domain import lifecycle as lc
 from agi_app.domain.request import State
 from agi_app.errors import StoreUnavailable
-from agi_app.serving.pbx import JoinTimes, Pbx
+from agi_app.serving.pbx import Pbx
 from agi_app.serving.placer import Placer
+from agi_app.serving.queue_calls import JoinTimes
 from agi_app.serving.unit_of_work import UnitOfWork
 from agi_app.store_port import RequestStore
 

@@ -9,17 +9,16 @@ import asyncio
 import base64
 import logging
 import math
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from panoramisk.message import Message
 
 from agi_app.ami import AmiError, AmiLink, Fields, PbxUnavailable, originate_variables
-from agi_app.channel_ids import Leg, channel_id, parse_channel_id
-from agi_app.domain.placement import QueuedCall
+from agi_app.channel_ids import Leg, channel_id
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest
+from agi_app.domain.screen_pop import screen_pop_fields
 from agi_app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,66 +26,10 @@ log = logging.getLogger(__name__)
 # Queue member Status values of a member that can take a call now (unknown, not in use,
 # ringing): the rest are in use, busy, unavailable or invalid.
 _FREE_MEMBER_STATUS = frozenset({"0", "1", "6"})
-_JOIN_TIMES_KEPT = 10_000
-
-
-def screen_pop_fields(request: CallbackRequest, agent: str) -> dict[str, object]:
-    """What an agent sees while its phone rings for ``request`` (AMI UserEvent and web)."""
-    return {
-        "RequestId": request.id,
-        "CallerName": request.caller_name,
-        "CallerNumber": request.caller_number,
-        "CallbackNumber": request.callback_number,
-        "Extension": request.extension or "",
-        "RequestedAt": request.requested_at.isoformat(),
-        "Queue": request.queue,
-        "DialedNumber": request.dialed_number,
-        "Priority": request.priority,
-        "Agent": agent,
-    }
 
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
-
-
-class JoinTimes:
-    """When each live caller entered a queue, as seen on AMI (exact, unlike QUEUEWAIT)."""
-
-    def __init__(self) -> None:
-        self._times: OrderedDict[str, datetime] = OrderedDict()
-
-    def record(self, uniqueid: str, at: datetime) -> None:
-        self._times[uniqueid] = at
-        while len(self._times) > _JOIN_TIMES_KEPT:
-            self._times.popitem(last=False)
-
-    def get(self, uniqueid: str) -> datetime | None:
-        return self._times.get(uniqueid)
-
-
-def queued_calls(
-    status: list[Message],
-    waiting: Iterable[CallbackRequest],
-    join_times: JoinTimes,
-    now: datetime,
-) -> list[QueuedCall]:
-    """The calls of a QueueStatus answer, with the entry times the order rule needs."""
-    calls = []
-    ours = {r.id: r.queue_entered_at for r in waiting}
-    for entry in (e for e in status if e.get("Event") == "QueueEntry"):
-        uniqueid = str(entry.get("Uniqueid", ""))
-        ref = parse_channel_id(uniqueid)
-        # Live callers: as seen joining on AMI; placeholders: their request's entry.
-        entered = ours.get(ref.request_id) if ref else join_times.get(uniqueid)
-        if entered is None:
-            entered = now - timedelta(seconds=int(str(entry.get("Wait", "0")) or 0))
-        prio = int(str(entry.get("Priority", "0")) or 0)
-        if ref is not None:
-            calls.append(QueuedCall(prio, entered, ref.request_id, "callback"))
-        else:
-            calls.append(QueuedCall(prio, entered, uniqueid, "live"))
-    return calls
 
 
 class Pbx:

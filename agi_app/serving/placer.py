@@ -21,7 +21,8 @@ from agi_app.domain.placement import HeldRequests, QueueOrder, serving_key
 from agi_app.domain.request import WAITING_STATES, CallbackRequest, State
 from agi_app.errors import CallbackError
 from agi_app.serving.notifier import Notifier
-from agi_app.serving.pbx import JoinTimes, Pbx, queued_calls
+from agi_app.serving.pbx import Pbx
+from agi_app.serving.queue_calls import JoinTimes, queued_calls
 from agi_app.serving.unit_of_work import UnitOfWork
 from agi_app.settings import Settings
 from agi_app.store_port import RequestStore

@@ -146,6 +146,9 @@ async def test_reads_need_a_credential_and_a_known_host(
         for path in ("/", "/agents"):  # the pages hold no data, only the sign-in form
             status, body = await get(f"{url}{path}")
             assert status == 200 and 'id="login"' in body and "+1555" not in body
+            assert '<link rel="stylesheet" href="/app.css">' in body
+        status, body = await get(f"{url}/app.css")
+        assert status == 200 and "font-family" in body
 
         # DNS rebinding: a page on evil.example whose name now resolves to us.
         for path in ("/", "/api/callbacks", "/api/events", "/metrics"):

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agi_app.channel_ids import Leg, channel_id
-from agi_app.domain.audit import Audit, Cause, Kind, audit, explain_placements, parse_line
+from agi_app.domain.audit import Audit, Cause, audit, explain_placements
+from agi_app.domain.queue_day import Kind, parse_line
 from agi_app.domain.request import CallbackRequest
 from agi_app.store import Event
 from tests.unit.test_lifecycle import PENDING
