@@ -24,6 +24,14 @@ later (or never). Allowed, and why (README "Randomized trials"):
    and does not offer that caller to an agent while it plays; with autofill, an agent who
    frees up meanwhile takes the next caller. This is app_queue's, with or without callbacks
    (placeholders hear 20 ms of silence instead, so it never holds them back).
+7. Displaced by a better arrival: with N agents free, app_queue's autofill gives each of the
+   first N calls present its turn at once, and each call's thread takes an agent when it next
+   looks (once a second). A call Z that ranks ahead of Y and comes into the queue in that
+   instant (a new caller, or a placeholder joining) takes one of the N agents, and the last of
+   the N to look, Y, waits for the next agent while X, which took its agent before Z came,
+   keeps it (Asterisk does not take an offer back). Allowed only when Z entered the queue and
+   was offered within OFFER_SLACK of X's offer (found by seed 2000: two live callers, the
+   agents unpaused as a level-1 placeholder joined).
 """
 
 import itertools
@@ -238,6 +246,21 @@ def _order(seen: Observed, out: Findings) -> None:
             return False
         return True
 
+    def entered(c: CallerSeen) -> list[float]:
+        """When ``c`` came into Asterisk's queue: as a live caller, and as a placeholder."""
+        request = by_number.get(c.number) if c.press else None
+        times = [c.joined_at, request.first_waiting_at if request else None]
+        return [t for t in times if t is not None]
+
+    def displaced(cy: CallerSeen, tx: float, first: dict[str, tuple[float, str]]) -> bool:  # 7
+        return any(
+            (cz.level, cz.joined_at) < (cy.level, cy.joined_at)
+            and any(abs(t - tx) <= OFFER_SLACK for t in entered(cz))
+            and abs(first.get(cz.number, (math.inf, ""))[0] - tx) <= OFFER_SLACK
+            for cz in ranked
+            if cz is not cy and cz.joined_at is not None
+        )
+
     ranked = [c for c in seen.callers.values() if c.joined_at is not None]
     for lo, hi in itertools.pairwise(bounds):  # 5
         first: dict[str, tuple[float, str]] = {}
@@ -254,7 +277,7 @@ def _order(seen: Observed, out: Findings) -> None:
                 if not waiting(cy, tx):
                     continue
                 ty = first.get(cy.number, (math.inf, ""))[0]
-                if ty > tx + OFFER_SLACK:  # 1
+                if ty > tx + OFFER_SLACK and not displaced(cy, tx, first):  # 1, 7
                     out.order.append(
                         f"{agent} offered {x} (level {cx.level}, joined {cx.joined_at:.3f})"
                         f" at {tx:.3f} while {cy.number} (level {cy.level}, joined"

@@ -88,6 +88,26 @@ def test_a_live_caller_hearing_the_periodic_announcement_may_be_passed() -> None
     assert not hearing_announcement(596.35, 620.0)  # before the first announcement
 
 
+def test_a_call_displaced_by_a_better_arrival_in_the_same_instant_is_allowed() -> None:
+    """Seed 2000's case: agents free, a better placeholder joins and takes an agent at the
+    instant the next-but-one caller takes another; the caller between them waits."""
+    seen = _observed([(31.0, NUMBERS[0]), (31.2, NUMBERS[2]), (38.0, NUMBERS[1])], [])
+    better = "+15550000009"
+    seen.callers[better] = CallerSeen(better, 1, True, 6.0, 7.0, True, ended_at=9.0)
+    seen.requests.append(
+        RequestSeen("id9", better, "done", "Answered Call", 1, 0, frozenset(), 31.0, 60.0)
+    )
+    seen.offers.append(
+        Offer("PJSIP/agent2", Behaviour.ANSWER, Invite(31.0, better, "a2", "id9", "z"))
+    )
+    assert not check(seen).order, check(seen).order
+    # The same without the arrival, or with it long before, is an inversion.
+    seen.requests[-1] = RequestSeen(
+        "id9", better, "done", "Answered Call", 1, 0, frozenset(), 12.0, 60.0
+    )
+    assert len(check(seen).order) == 1
+
+
 def test_a_request_placed_again_after_its_withdrawal_is_reported() -> None:
     """The big run's seed 1043: withdrawn as declined, then a second placeholder joined."""
     seen = _observed([(31.0, NUMBERS[0]), (35.0, NUMBERS[1]), (40.0, NUMBERS[2])], [])
