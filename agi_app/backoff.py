@@ -1,5 +1,7 @@
 """Exponential backoff for loops that must outlive a failing store or PBX."""
 
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -18,6 +20,11 @@ class Backoff:
         delay = self._next
         self._next = min(self._next * 2, self.cap)
         return delay
+
+    def jittered(self, draw: Callable[[], float] = random.random) -> float:
+        """Full jitter: uniform in [0, delay()), so that many senders retrying one receiver
+        spread out instead of arriving together."""
+        return draw() * self.delay()
 
     def reset(self) -> None:
         self._next = self.initial

@@ -5,9 +5,11 @@ agi-callback list [--all] [--json]      callbacks not finished yet (or all)
 agi-callback show ID                    one callback and its event log
 agi-callback cancel ID [--by NAME]      through the running service (needs the web token)
 agi-callback reprioritize ID LEVEL [--by NAME]
+agi-callback request NUMBER --queue Q [--priority N] [--at TIME] [--direct]
 agi-callback report [--format table|csv|json] [--since YYYY-MM-DD]
 agi-callback audit --day YYYY-MM-DD --queue Q [--queue-log PATH] [--since TIME]
                    [--format table|json]
+agi-callback webhooks [--attempts N] [--json]   each webhook's cursor, backlog, attempts
 """
 
 import argparse
@@ -26,6 +28,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from agi_app import cli_request
 from agi_app.audit_output import audit_json, audit_table
 from agi_app.domain.audit import audit, explain_placements
 from agi_app.domain.report import ReportRow, report
@@ -36,6 +39,7 @@ from agi_app.queue_log import read_queue_log
 from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.store import Store
+from agi_app.webhook_status import status_text, webhook_status
 
 
 def _jsonable(value: Any) -> Any:
@@ -89,6 +93,10 @@ async def _read(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         if args.command == "audit":
             return await _audit(store, args)
+        if args.command == "webhooks":
+            hooks = await webhook_status(store, settings.webhooks, args.attempts)
+            print(status_text(hooks, args.json))
+            return 0
         if args.command == "list":
             requests = await store.requests(*(() if args.all else WAITING_STATES))
             if args.json:
@@ -114,7 +122,9 @@ async def _read(settings: Settings, args: argparse.Namespace) -> int:
         requests = [
             r for r in await store.requests() if not since or r.requested_at.date() >= since
         ]
-        _print_report(report(requests), args.format)
+        # The offer checks: a day's offers with that day's requests.
+        checks = [c for c in await store.offer_checks() if not since or c.at.date() >= since]
+        _print_report(report(requests, checks), args.format)
         return 0
 
 
@@ -225,6 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     aud.add_argument("--queue-log", default=str(DEFAULT_QUEUE_LOG), help="Asterisk's queue_log")
     aud.add_argument("--since", help="only calls that entered from TIME (HH:MM[:SS] or ISO)")
     aud.add_argument("--format", choices=["table", "json"], default="table")
+    hooks = commands.add_parser("webhooks", help="each webhook: cursor, pending, latest attempts")
+    hooks.add_argument("--attempts", type=int, default=5, help="latest attempts shown")
+    hooks.add_argument("--json", action="store_true", help="machine-readable output")
+    cli_request.add_parser(commands)
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -237,6 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _act(settings, args.id, "cancel", {"by": args.by})
     if args.command == "reprioritize":
         return _act(settings, args.id, "priority", {"level": args.level, "by": args.by})
+    if args.command == "request":
+        return cli_request.run(settings, args)
     with contextlib.suppress(KeyboardInterrupt):
         if args.command == "serve":
             try:

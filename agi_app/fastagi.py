@@ -10,13 +10,20 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from panoramisk.fast_agi import Request
 
-log = logging.getLogger(__name__)
+from agi_app.agi_environment import (
+    MAX_HEADER_BYTES,
+    BadEnvironment,
+    arguments_of,
+    parse_environment,
+    read_environment,
+)
 
-_MAX_HEADER_BYTES = 16 * 1024
+log = logging.getLogger(__name__)
 
 
 class AgiHangup(Exception):
@@ -31,6 +38,28 @@ def quote(value: str) -> str:
     """One AGI argument: quoted, with the characters AGI's parser treats specially escaped."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("\r", " ")
     return f'"{escaped}"'
+
+
+_DIGITS = re.compile(r"[0-9]{1,32}")
+_SPOKEN_DATETIME = "A 'digits/at' IMp"  # Asterisk's say.c format: "Monday at 6 PM"
+_ZONE = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*")  # an IANA name: no spaces, quotes
+_ESCAPE_KEYS = re.compile(r"[0-9*#]{0,12}")
+
+
+def _keys(escape_digits: str) -> str:
+    if not _ESCAPE_KEYS.fullmatch(escape_digits):
+        raise ValueError(f"escape digits must be 0-9, * and #, not {escape_digits!r}")
+    return escape_digits
+
+
+def _key(result: dict[str, Any]) -> str:
+    """STREAM FILE and SAY DIGITS answer the ASCII code of the key that stopped them, or 0."""
+    value, _ = result.get("result", ("0", ""))
+    try:
+        code = int(value)
+    except ValueError:
+        return ""
+    return chr(code) if 0 < code < 128 else ""
 
 
 @dataclass
@@ -93,97 +122,29 @@ class AgiChannel:
         value, _ = result.get("result", ("", ""))
         return str(value)
 
+    async def stream_file(self, prompt: str, escape_digits: str = "") -> str:
+        """Play a prompt; the escape key that cut it short, or '' when it played out."""
+        return _key(await self.command(f'STREAM FILE {prompt} "{_keys(escape_digits)}"', wait=120))
+
+    async def say_digits(self, digits: str, escape_digits: str = "") -> str:
+        """Say ``digits`` one by one in the channel's language; the escape key that cut it
+        short, or '' when it played out."""
+        if not _DIGITS.fullmatch(digits):
+            raise ValueError(f"SAY DIGITS takes 0-9 only, not {digits!r}")
+        line = f'SAY DIGITS {digits} "{_keys(escape_digits)}"'
+        return _key(await self.command(line, wait=120))
+
+    async def say_datetime(self, at: datetime, zone: str, escape_digits: str = "") -> str:
+        """Say a day and time ("Monday at 6 PM", Asterisk's own prompts) as a clock in ``zone``
+        shows it; the escape key that cut it short, or ''."""
+        if not _ZONE.fullmatch(zone):
+            raise ValueError(f"not a time zone name: {zone!r}")
+        when = f'{int(at.timestamp())} "{_keys(escape_digits)}"'
+        line = f'SAY DATETIME {when} "{_SPOKEN_DATETIME}" {zone}'
+        return _key(await self.command(line, wait=120))
+
 
 Handler = Callable[[AgiChannel], Awaitable[None]]
-
-
-# What Asterisk 22 sends, in this order (res/res_agi.c: launch_netscript, then setup_env):
-# agi_network_script only when the AGI URL names a script, then the AGI() arguments.
-_NETWORK_KEYS = ("agi_network", "agi_network_script")
-_CHANNEL_KEYS = (
-    "agi_request",
-    "agi_channel",
-    "agi_language",
-    "agi_type",
-    "agi_uniqueid",
-    "agi_version",
-    "agi_callerid",
-    "agi_calleridname",
-    "agi_callingpres",
-    "agi_callingani2",
-    "agi_callington",
-    "agi_callingtns",
-    "agi_dnid",
-    "agi_rdnis",
-    "agi_context",
-    "agi_extension",
-    "agi_priority",
-    "agi_enhanced",
-    "agi_accountcode",
-    "agi_threadid",
-)
-_MAX_ARGS = 127  # AGI() takes MAX_ARGS (128) words in res_agi.c, the script's included
-_ARG_KEY = re.compile(r"agi_arg_([1-9][0-9]{0,2})")
-
-
-class BadEnvironment(ValueError):
-    """An AGI environment Asterisk would not have sent: refused, whatever its values say."""
-
-
-def _known(name: str) -> bool:
-    if name in _NETWORK_KEYS or name in _CHANNEL_KEYS:
-        return True
-    match = _ARG_KEY.fullmatch(name)
-    return match is not None and int(match[1]) <= _MAX_ARGS
-
-
-def parse_environment(text: str) -> dict[str, str]:
-    """The environment's ``name: value`` lines (without the blank line that ends them).
-
-    Every key Asterisk sends must be there, once, in Asterisk's order, then the arguments
-    numbered from 1: a value that smuggles a line in shows up as a repeated, unknown or
-    misplaced key, and a value that ends the environment early as a missing one.
-    """
-    env: dict[str, str] = {}
-    # "\n" only: Asterisk ends each line with it, and a caller's name may hold any other
-    # line break (U+2028, U+0085, \x1c, \r...) that str.splitlines() would also split on.
-    for line in text.split("\n"):
-        name, sep, value = line.partition(": ")
-        if not sep:
-            raise BadEnvironment(f"line without a key: {line[:40]!r}")
-        if not _known(name):
-            raise BadEnvironment(f"unknown key {name[:40]!r}")
-        if name in env:
-            raise BadEnvironment(f"repeated key {name!r}")
-        env[name] = value
-    network = _NETWORK_KEYS if "agi_network_script" in env else _NETWORK_KEYS[:1]
-    args = sum(1 for name in env if name.startswith("agi_arg_"))
-    expected = [*network, *_CHANNEL_KEYS, *(f"agi_arg_{n}" for n in range(1, args + 1))]
-    if list(env) != expected:
-        missing = [name for name in expected if name not in env]
-        if missing:
-            raise BadEnvironment(f"missing key {missing[0]!r}")
-        misplaced = next(got for got, want in zip(env, expected, strict=True) if got != want)
-        raise BadEnvironment(f"key {misplaced!r} out of place")
-    return env
-
-
-def arguments_of(text: str) -> list[str]:
-    """The AGI() arguments of an environment that was refused, for its error prompt: the
-    last line for each number wins, as Asterisk writes the real ones after every value."""
-    lines = (line.partition(": ") for line in text.split("\n"))
-    found = {name: value for name, _, value in lines if _ARG_KEY.fullmatch(name)}
-    args: list[str] = []
-    while (value := found.get(f"agi_arg_{len(args) + 1}")) is not None:
-        args.append(value)
-    return args
-
-
-async def _read_env(reader: asyncio.StreamReader, limit: float) -> str:
-    raw = await asyncio.wait_for(reader.readuntil(b"\n\n"), limit)
-    if len(raw) > _MAX_HEADER_BYTES:
-        raise ValueError("AGI environment too large")
-    return raw[:-2].decode("utf-8", errors="replace")
 
 
 class FastAgiServer:
@@ -214,7 +175,7 @@ class FastAgiServer:
 
     async def start(self, host: str, port: int) -> None:
         self._server = await asyncio.start_server(
-            self._serve, host, port, limit=_MAX_HEADER_BYTES, reuse_address=True
+            self._serve, host, port, limit=MAX_HEADER_BYTES, reuse_address=True
         )
 
     @property
@@ -240,7 +201,7 @@ class FastAgiServer:
                 log.warning("fastagi refused peer=%s: not in agi_allowed_peers", peer)
                 return
             try:
-                text = await _read_env(reader, self._header_timeout)
+                text = await read_environment(reader, self._header_timeout)
             except (
                 TimeoutError,
                 asyncio.IncompleteReadError,

@@ -29,6 +29,18 @@ class Metrics:
             ["queue"],
             registry=self.registry,
         )
+        self.retries = Counter(
+            "callback_retries",
+            "Customers not reached whose callback went back to the queue for another dial",
+            ["queue"],
+            registry=self.registry,
+        )
+        self.carried_over = Counter(
+            "callback_carried_over",
+            "Callbacks carried over a closing of their calling hours to the next opening",
+            ["queue"],
+            registry=self.registry,
+        )
         self.wait_seconds = Histogram(
             "callback_wait_seconds",
             "From the original queue entry to an agent answering, or to the end without one",
@@ -36,6 +48,46 @@ class Metrics:
             buckets=(10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200),
             registry=self.registry,
         )
+        # The offer check: each check by outcome (offered or not, and why), and the offers a
+        # request followed on the same channel (acceptance rate = accepted / offered checks).
+        self.offer_checks = Counter(
+            "callback_offer_checks",
+            "Offer checks, by whether the callback was offered and why",
+            ["queue", "offered", "reason"],
+            registry=self.registry,
+        )
+        self.offers_accepted = Counter(
+            "callback_offers_accepted",
+            "Offers after which the caller asked for the callback",
+            ["queue"],
+            registry=self.registry,
+        )
+        # Webhooks: each delivery attempt by outcome (delivered, failed, gave_up), and the
+        # events each subscription still has to deliver.
+        self.webhook_deliveries = Counter(
+            "callback_webhook_deliveries",
+            "Webhook delivery attempts, by subscription and outcome",
+            ["subscription", "outcome"],
+            registry=self.registry,
+        )
+        self.webhook_pending = Gauge(
+            "callback_webhook_pending",
+            "Events a webhook subscription has not delivered (or given up) yet",
+            ["subscription"],
+            registry=self.registry,
+        )
+
+    def offer_checked(self, queue: str, reason: str, *, offered: bool) -> None:
+        self.offer_checks.labels(queue, "yes" if offered else "no", reason).inc()
+
+    def offer_accepted(self, queue: str) -> None:
+        self.offers_accepted.labels(queue).inc()
+
+    def webhook_attempted(self, subscription: str, outcome: str) -> None:
+        self.webhook_deliveries.labels(subscription, outcome).inc()
+
+    def webhook_backlog(self, subscription: str, pending: int) -> None:
+        self.webhook_pending.labels(subscription).set(pending)
 
     def stored(self, request: CallbackRequest) -> None:
         self.requests.labels(request.queue).inc()
@@ -50,6 +102,10 @@ class Metrics:
             self.wait_seconds.labels(after.queue).observe(waited)
         elif now and not was:
             self.waiting.labels(after.queue).inc()
+        if after.customer_attempts > before.customer_attempts and after.state is State.PENDING:
+            self.retries.labels(after.queue).inc()
+        if after.carried_over > before.carried_over:
+            self.carried_over.labels(after.queue).inc()
         if after.state is State.DONE and before.state is not State.DONE:
             self.outcomes.labels(
                 after.queue, str(after.call_outcome), str(after.contact_outcome)

@@ -96,4 +96,62 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE requests ADD COLUMN placement_failures INTEGER NOT NULL DEFAULT 0;
     """,
+    # 8: retries when the customer is not reached, calling hours, and the time before which
+    # a request is held in the store
+    """
+    ALTER TABLE requests ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN retry_interval INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN customer_attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN not_before TEXT;
+    ALTER TABLE requests ADD COLUMN schedule TEXT;
+    ALTER TABLE requests ADD COLUMN at_closing TEXT NOT NULL DEFAULT 'carry';
+    ALTER TABLE requests ADD COLUMN carried_over INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN scheduled_for TEXT;
+    """,
+    # 9: webhooks. The event log is the outbox: every state change and outcome is a row of
+    # request_events, written in the transaction of the change; each subscription delivers
+    # them in seq order and keeps how far it got, and each attempt is recorded.
+    """
+    CREATE TABLE webhook_cursors (
+        subscription TEXT PRIMARY KEY,
+        seq          INTEGER NOT NULL  -- the last request_events.seq delivered or given up
+    );
+    CREATE TABLE webhook_attempts (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        subscription TEXT NOT NULL,
+        seq          INTEGER NOT NULL,
+        at           TEXT NOT NULL,
+        outcome      TEXT NOT NULL CHECK (outcome IN ('delivered', 'failed', 'gave_up')),
+        status       INTEGER,  -- the receiver's HTTP status, if it answered
+        error        TEXT
+    );
+    CREATE INDEX webhook_attempts_by_event ON webhook_attempts (subscription, seq);
+    """,
+    # 10: the request API: where a request came from, and idempotency keys (one answer per
+    # client key and token, with a hash of the body it was given for)
+    """
+    ALTER TABLE requests ADD COLUMN source TEXT NOT NULL DEFAULT 'phone';
+    CREATE TABLE idempotency_keys (
+        token        TEXT NOT NULL,  -- the API credential's name
+        key          TEXT NOT NULL,
+        body_sha256  TEXT NOT NULL,
+        request_id   TEXT NOT NULL REFERENCES requests (id),
+        status       INTEGER NOT NULL,
+        created_at   TEXT NOT NULL,
+        PRIMARY KEY (token, key)
+    );
+    """,
+    # 11: offer checks (offer only what can be honoured): each check's outcome and the wait it
+    # expected, for the report (offers made vs requests that followed, on the same channel)
+    """
+    CREATE TABLE offer_checks (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel       TEXT NOT NULL,
+        queue         TEXT NOT NULL,
+        at            TEXT NOT NULL,
+        reason        TEXT NOT NULL,
+        expected_wait INTEGER
+    );
+    CREATE INDEX offer_checks_by_at ON offer_checks (at);
+    """,
 )

@@ -8,13 +8,22 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from agi_app.domain.numbers import NumberRules
 from agi_app.domain.options import ComponentOptions, Destination, error_prompt, parse_options
-from agi_app.domain.request import CallbackRequest, CallFacts, RateLimits, build_request
+from agi_app.domain.request import (
+    CallbackRequest,
+    CallFacts,
+    RateLimits,
+    build_request,
+    scheduled,
+)
 from agi_app.errors import CallbackError
 from agi_app.fastagi import AgiChannel, AgiHangup
+from agi_app.readback import read_back
+from agi_app.scheduling import ask_time
 from agi_app.store_port import RequestStore
 
 log = logging.getLogger(__name__)
@@ -46,6 +55,8 @@ class RequestHandler:
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         joined_at: Callable[[str], datetime | None] = lambda _uniqueid: None,
         on_stored: Callable[[CallbackRequest], Awaitable[None]] | None = None,
+        schedule_name: Callable[[str, str | None], str | None] | None = None,
+        later_times: Callable[[str | None, datetime], tuple[list[datetime], str]] | None = None,
     ) -> None:
         self._store = store
         self._rules = rules
@@ -54,6 +65,10 @@ class RequestHandler:
         self._new_id = new_id
         self._joined_at = joined_at
         self._on_stored = on_stored
+        # Calling hours: the option's schedule or the queue's (Settings.schedule_name).
+        self._schedule_name = schedule_name or (lambda _queue, option: option)
+        # Scheduled callbacks: the later times to offer (Settings.later_times).
+        self._later_times = later_times or (lambda _schedule, _now: ([], "UTC"))
         self._background: set[asyncio.Task[None]] = set()
 
     async def __call__(self, agi: AgiChannel) -> None:
@@ -70,9 +85,22 @@ class RequestHandler:
             return
         try:
             facts = await self._call_facts(agi, options)
-            request = build_request(
-                facts, options, self._rules, request_id=self._new_id(), now=self._clock()
-            )
+            request_id, now = self._new_id(), self._clock()
+            schedule = self._schedule_name(options.queue, options.schedule)
+
+            def build(number: str) -> CallbackRequest:
+                typed = replace(facts, destination_value=number)
+                return build_request(
+                    typed, options, self._rules, request_id=request_id, now=now, schedule=schedule
+                )
+
+            request = build(facts.destination_value)
+            if options.readback:  # the caller confirms the number, or types another
+                request = await read_back(agi, facts.destination_value, build)
+            if options.ask_time:  # as soon as possible, or a later time the caller chooses
+                slots, zone = self._later_times(schedule, now)
+                if (at := await ask_time(agi, slots, zone)) is not None:
+                    request = scheduled(request, at)
             stored = await self._store.add(request, self._limits)
         except CallbackError as exc:
             _log_refusal(channel, exc)

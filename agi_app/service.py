@@ -3,28 +3,49 @@
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from types import TracebackType
 
 import uvicorn
 
 from agi_app.ami import Ami
+from agi_app.caller_status import STATUS_SCRIPT, CallerStatus, live_position
 from agi_app.domain.options import error_prompt
+from agi_app.domain.request import CallbackRequest
 from agi_app.fastagi import FastAgiServer
+from agi_app.offer_check import OFFER_SCRIPT, OfferChecker, QueueEstimates
 from agi_app.request_handler import RequestHandler
 from agi_app.serving import Serving
 from agi_app.settings import Settings
 from agi_app.store import Store
 from agi_app.web import create_app
+from agi_app.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 
 AGI_SCRIPT = "callback"
 
 
+def _stored_with_offer(
+    offers: OfferChecker, serving: Serving
+) -> Callable[[CallbackRequest], Awaitable[None]]:
+    """A stored request: placed by serving, and counted as an accepted offer if it was one."""
+
+    async def stored(request: CallbackRequest) -> None:
+        await offers.stored(request)
+        await serving.request_stored(request)
+
+    return stored
+
+
 class Service:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self.settings = settings
+        self._clock = clock  # the wall clock; tests move it to where calling hours change
         self._stack = AsyncExitStack()
         # Set when a task the service cannot serve without ends: `serve` then exits non-zero
         # (for its supervisor to restart it), never listening without serving.
@@ -35,6 +56,7 @@ class Service:
         self.serving: Serving | None = None
         self.ami: Ami | None = None
         self.web_port: int | None = None
+        self.estimates: QueueEstimates | None = None  # the offer check's, shown in the Live view
 
     async def __aenter__(self) -> "Service":
         s = self.settings
@@ -44,16 +66,44 @@ class Service:
                 Store.open(s.store_path, busy_timeout=s.store_busy_timeout)
             )
             serving = await self._start_serving(self.store) if s.ami_enabled else None
+            if s.webhooks:  # one sender per subscription, supervised as serving is
+                webhooks = Webhooks(
+                    s.webhooks, self.store, clock=self._clock,
+                    metrics=serving.metrics if serving else None,
+                )  # fmt: skip
+                self._stack.push_async_callback(webhooks.stop)
+                for name, task in webhooks.start():
+                    self._supervise(task, f"the webhook sender {name}")
+            # The offer check: a third script; it estimates from the store alone without AMI.
+            offers = OfferChecker(
+                self.estimates or QueueEstimates(self.store, None, self._clock),
+                schedules=s.calling_hours(),
+                schedule_name=s.schedule_name,
+                offer_log=self.store,
+                metrics=serving.metrics if serving else None,
+                clock=self._clock,
+            )
             handler = RequestHandler(
                 self.store,
                 s.number_rules(),
                 limits=s.rate_limits(),
                 # With serving: a caller's exact queue entry, and a stored request is placed.
                 joined_at=serving.join_times.get if serving else lambda _uniqueid: None,
-                on_stored=serving.request_stored if serving else None,
+                on_stored=_stored_with_offer(offers, serving) if serving else None,
+                schedule_name=s.schedule_name,
+                later_times=s.later_times,
+                clock=self._clock,
+            )
+            # The caller's status check: a second script, answered only with serving (what
+            # it reports and cancels is serving's).
+            status = CallerStatus(
+                self.store,
+                s.number_rules(),
+                position_of=live_position(serving.live_view) if serving else None,
+                cancel=serving.cancel if serving else None,
             )
             self.agi = FastAgiServer(
-                {AGI_SCRIPT: handler},
+                {AGI_SCRIPT: handler, STATUS_SCRIPT: status, OFFER_SCRIPT: offers},
                 allowed_peers=s.agi_allowed_peers,
                 max_sessions=s.agi_max_sessions,
                 # A session it cannot serve: the caller hears that request's error prompt.
@@ -70,9 +120,10 @@ class Service:
     async def _start_serving(self, store: Store) -> Serving:
         s = self.settings
         ami = Ami(s)
-        serving = Serving(store, ami, s)
+        serving = Serving(store, ami, s, clock=self._clock)
         ami.on_login, ami.on_lost = serving.resume, serving.link_lost  # both exist: wire them
         self.serving, self.ami = serving, ami
+        self.estimates = QueueEstimates(store, serving.pbx.queue_status, self._clock)
         consumer = asyncio.ensure_future(serving.run())
         self._supervise(consumer, "serving")
 
@@ -92,7 +143,7 @@ class Service:
 
     async def _start_web(self, serving: Serving) -> None:
         s = self.settings
-        self.web_app = create_app(serving, s)
+        self.web_app = create_app(serving, s, estimates=self.estimates)
         config = uvicorn.Config(
             self.web_app,
             host=s.web_host,

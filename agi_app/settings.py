@@ -4,10 +4,20 @@ Environment wins over the file; the file is CALLBACK_CONFIG, or ./callback.toml 
 """
 
 import os
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -15,9 +25,57 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from agi_app.domain.hours import DAYS, Schedule, ScheduleError, later_slots, parse_periods
 from agi_app.domain.numbers import DEFAULT_BLOCKED_TYPES, NumberRules
 from agi_app.domain.request import RateLimits
-from agi_app.web_auth import WebCredential
+from agi_app.errors import InvalidOptions
+from agi_app.web_auth import ApiCredential, WebCredential, unique_names
+from agi_app.webhook_settings import Webhooks
+
+
+class ScheduleSettings(BaseModel):
+    """Calling hours as an admin writes them:
+
+    [schedules.office]
+    timezone = "Europe/Paris"
+    hours = { mon = "09:00-17:00", tue = "09:00-12:30,13:30-17:00" }  # days left out: closed
+    closed = [2026-12-25]
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str
+    hours: dict[str, str] = {}
+    closed: list[date] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _readable_hours(cls, value: dict[str, str]) -> dict[str, str]:
+        for day, text in value.items():
+            if day not in DAYS:
+                raise ValueError(f"{day!r} is not one of {', '.join(DAYS)}")
+            try:
+                parse_periods(text)
+            except ScheduleError as exc:
+                raise ValueError(f"{day}: {exc}") from None
+        return value
+
+    def schedule(self, name: str) -> Schedule:
+        return Schedule(
+            name,
+            ZoneInfo(self.timezone),
+            tuple(parse_periods(self.hours.get(day, "")) for day in DAYS),
+            frozenset(self.closed),
+        )
 
 
 class Settings(BaseSettings):
@@ -75,7 +133,37 @@ class Settings(BaseSettings):
     rate_limit_per_caller: int = Field(10, ge=0)
     rate_limit_per_destination: int = Field(5, ge=0)
 
+    # Calling hours: named schedules, and the schedule of each queue (a component option
+    # `schedule=` overrides it per flow). A queue with none is always open.
+    schedules: dict[str, ScheduleSettings] = {}
+    queue_schedules: dict[str, str] = {}
+    # Scheduled callbacks (ask_time=yes): how many later times are offered, every how many
+    # minutes from midnight, and at least how far ahead.
+    later_slots: int = Field(3, ge=1, le=9)
+    later_slot_minutes: int = Field(60, ge=1, le=24 * 60)
+    later_lead_minutes: int = Field(30, ge=0, le=7 * 24 * 60)
+
+    # The request API (agi_app/api.py): API tokens with scopes (request, read, cancel), kept
+    # as SHA-256 (`python -m agi_app.web_auth NAME api request,read`); the queues it takes
+    # requests for (besides those with calling hours in queue_schedules); how long an API
+    # request may wait for an agent, and how far ahead it may be scheduled.
+    api_credentials: Annotated[list[ApiCredential], AfterValidator(unique_names)] = []
+    api_queues: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]] = []
+    api_max_wait: int = Field(1800, ge=60, le=7 * 24 * 3600)
+    api_schedule_days: int = Field(30, ge=1, le=366)
+
+    # Webhooks (agi_app/webhooks.py): each subscription gets the events of the log it wants,
+    # in order, signed with its secret; https, or http to a loopback address only.
+    webhooks: Webhooks = []
+
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _queue_schedules_exist(self) -> Self:
+        unknown = sorted(set(self.queue_schedules.values()) - set(self.schedules))
+        if unknown:
+            raise ValueError(f"queue_schedules names unknown schedules: {', '.join(unknown)}")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -101,6 +189,27 @@ class Settings(BaseSettings):
         raise ValueError(
             "set CALLBACK_AMI_SECRET or CALLBACK_AMI_SECRET_FILE (or ami_enabled=false)"
         )
+
+    def calling_hours(self) -> dict[str, Schedule]:
+        return {name: s.schedule(name) for name, s in self.schedules.items()}
+
+    def schedule_name(self, queue: str, option: str | None) -> str | None:
+        """The calling hours of a request: the option's schedule, else the queue's."""
+        if option is not None and option not in self.schedules:
+            raise InvalidOptions(f"schedule {option!r} is not in the settings")
+        return option or self.queue_schedules.get(queue)
+
+    def later_times(self, schedule: str | None, now: datetime) -> tuple[list[datetime], str]:
+        """The later times a caller may choose, and the time zone to say them in."""
+        hours = self.schedules.get(schedule) if schedule is not None else None
+        slots = later_slots(
+            hours.schedule(schedule) if hours is not None and schedule is not None else None,
+            now,
+            count=self.later_slots,
+            step=timedelta(minutes=self.later_slot_minutes),
+            lead=timedelta(minutes=self.later_lead_minutes),
+        )
+        return slots, hours.timezone if hours is not None else "UTC"
 
     def rate_limits(self) -> RateLimits:
         return RateLimits(self.rate_limit_per_caller, self.rate_limit_per_destination)

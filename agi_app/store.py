@@ -10,9 +10,7 @@ caller was told about is on disk before the success prompt starts.
 import asyncio
 import json
 import logging
-import os
 import sqlite3
-import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -23,11 +21,14 @@ import aiosqlite
 
 from agi_app.domain.request import (
     CallbackRequest,
-    RateLimits,
     State,
 )
-from agi_app.errors import RateLimited, StoreCorrupt, StoreUnavailable
+from agi_app.errors import StoreCorrupt, StoreUnavailable
 from agi_app.migrations import MIGRATIONS
+from agi_app.store_file import create_private
+from agi_app.store_intake import RequestIntakeSql
+from agi_app.store_offer_log import OfferLogSql
+from agi_app.store_outbox import WebhookOutboxSql
 from agi_app.store_port import Event, StaleUpdate
 from agi_app.store_rows import COLUMNS, request_from_row, row_values
 
@@ -36,24 +37,10 @@ __all__ = ["Event", "StaleUpdate", "Store"]
 log = logging.getLogger(__name__)
 
 
-def _create_private(path: Path) -> None:
-    """Callers' names and numbers are personal data: a new store directory is 0700 and a new
-    store file 0600 (SQLite gives its -wal and -shm files the database file's mode). What
-    already exists is the admin's choice, but an open one is worth a warning."""
-    directory = path.parent
-    if not directory.exists():
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        directory.mkdir(mode=0o700, exist_ok=True)
-    elif directory.stat().st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        log.warning("store directory %s is writable by others: make it 0700", directory)
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            log.warning("store file %s is open to other users: make it 0600", path)
+class Store(RequestIntakeSql, OfferLogSql, WebhookOutboxSql):
+    """Adding requests: store_intake.py; offer checks: store_offer_log.py; the webhooks'
+    outbox: store_outbox.py (mixins sharing this connection and its write lock)."""
 
-
-class Store:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         # One connection: its transactions must not interleave between awaits.
@@ -67,7 +54,7 @@ class Store:
         A file that is not a sound SQLite database raises StoreCorrupt naming it.
         """
         try:
-            _create_private(path)
+            create_private(path)
         except OSError as exc:
             raise StoreUnavailable(f"cannot create {path}: {exc}") from exc
         try:
@@ -115,80 +102,6 @@ class Store:
         async with self._db.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
-
-    async def add(
-        self, request: CallbackRequest, limits: RateLimits | None = None
-    ) -> CallbackRequest:
-        """Store a new request, or return the one it repeats.
-
-        A request repeats another when it comes from the same channel (a retried AGI session)
-        or asks for the same number in the same queue while that one is still active: one
-        active callback per (number, queue), and it keeps its place. A new request beyond
-        ``limits`` is refused (RateLimited); counted under the write lock, so that callers
-        arriving together cannot all slip under it.
-        """
-        placeholders = ", ".join("?" for _ in COLUMNS)
-        async with self._writing:
-            if limits is not None and (why := await self._over_limit(request, limits)):
-                if (existing := await self._repeat_of(request)) is not None:
-                    return existing
-                raise RateLimited(why)
-            return await self._add(request, placeholders)
-
-    async def _over_limit(self, request: CallbackRequest, limits: RateLimits) -> str | None:
-        try:
-            async with self._db.execute(
-                "SELECT coalesce(sum(caller_number = ?), 0), coalesce(sum(callback_number = ?), 0)"
-                " FROM requests WHERE requested_at > ?"
-                " AND (caller_number = ? OR callback_number = ?)",
-                (
-                    request.caller_number or None,  # withheld callers are not one caller
-                    request.callback_number,
-                    (request.requested_at - limits.window).isoformat(),
-                    request.caller_number or None,
-                    request.callback_number,
-                ),
-            ) as cursor:
-                row = await cursor.fetchone()
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot count recent requests: {exc}") from exc
-        return limits.exceeded(int(row[0]), int(row[1])) if row else None
-
-    async def _add(self, request: CallbackRequest, placeholders: str) -> CallbackRequest:
-        try:
-            # The common case is one statement, so one durable commit and one trip to the
-            # database thread: a trigger writes the "requested" event in the same
-            # transaction, and a repeat (same channel, or same number and queue while
-            # active) violates a unique index and inserts nothing.
-            cursor = await self._db.execute(
-                f"INSERT INTO requests ({', '.join(COLUMNS)}, updated_at)"
-                f" VALUES ({placeholders}, ?) ON CONFLICT DO NOTHING",
-                (*row_values(request), request.requested_at.isoformat()),
-            )
-            if cursor.rowcount == 1:
-                return request
-            existing = await self._repeat_of(request)
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot store request: {exc}") from exc
-        if existing is None:  # gone meanwhile: cannot happen under the write lock
-            raise StoreUnavailable(f"request for channel {request.channel} neither new nor known")
-        return existing
-
-    async def _repeat_of(self, request: CallbackRequest) -> CallbackRequest | None:
-        async with self._db.execute(
-            "SELECT * FROM requests WHERE channel = ?"
-            " OR (callback_number = ? AND queue = ? AND state != 'done')"
-            " ORDER BY channel = ? DESC LIMIT 1",
-            (request.channel, request.callback_number, request.queue, request.channel),
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        existing = request_from_row(row)
-        if existing.channel != request.channel:
-            detail = {"channel": request.channel, "dialed_number": request.dialed_number}
-            await self._append_event(existing, "repeated", request.requested_at, detail)
-        return existing
 
     async def save(
         self,
@@ -267,6 +180,22 @@ class Store:
         query += " ORDER BY priority, queue_entered_at, requested_at"
         async with self._db.execute(query, params) as cursor:
             rows = await cursor.fetchall()
+        return [request_from_row(row) for row in rows]
+
+    async def active_for(self, number: str, queue: str) -> list[CallbackRequest]:
+        """Requests of ``queue`` not done, asked from or calling back ``number``."""
+        if not number:
+            return []
+        try:
+            async with self._db.execute(
+                "SELECT * FROM requests WHERE (caller_number = ? OR callback_number = ?)"
+                " AND queue = ? AND state != 'done'"
+                " ORDER BY priority, queue_entered_at, requested_at",
+                (number, number, queue),
+            ) as cursor:
+                rows = await cursor.fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot read requests for {number}: {exc}") from exc
         return [request_from_row(row) for row in rows]
 
     async def events(self, request_id: str) -> list[Event]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from agi_app.domain.offer import OfferCheck
 from agi_app.domain.request import CallbackRequest, RateLimits, State
 
 
@@ -20,6 +21,26 @@ class Event:
     event: str
     state: str
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """A client's Idempotency-Key (request API): one per credential, with the SHA-256 of the
+    body it first came with."""
+
+    credential: str
+    key: str
+    body_sha256: str
+
+
+@dataclass(frozen=True)
+class KeptAnswer:
+    """What a key was answered with: the request it stored (201) or found (200, a repeat)."""
+
+    body_sha256: str
+    request_id: str
+    status: int
+    created_at: datetime
 
 
 class StaleUpdate(Exception):
@@ -68,4 +89,88 @@ class RequestStore(Protocol):
 
     async def events(self, request_id: str) -> list[Event]:
         """The request's event log, oldest first."""
+        ...
+
+    async def record_offer_check(self, check: OfferCheck) -> None:
+        """Keep one offer check for the report (it changes no request)."""
+        ...
+
+    async def offer_checks(self, since: datetime | None = None) -> list[OfferCheck]:
+        """The offer checks (at or after ``since``), oldest first."""
+        ...
+
+    async def active_for(self, number: str, queue: str) -> list[CallbackRequest]:
+        """The requests of ``queue`` not done yet that were asked from ``number`` or call it
+        back (caller number or callback number), in serving order; none for an empty
+        number (a withheld caller is nobody in particular)."""
+        ...
+
+    async def kept_answer(self, credential: str, key: str) -> KeptAnswer | None:
+        """The answer kept for a credential's idempotency key, if any."""
+        ...
+
+    async def add_once(
+        self, request: CallbackRequest, limits: RateLimits | None, key: IdempotencyKey
+    ) -> tuple[CallbackRequest, KeptAnswer]:
+        """``add`` and the key's answer in one step: a key kept already (however close the
+        two calls came) adds nothing and gives its request and answer back, whatever its
+        body was (the caller compares ``body_sha256``). A refusal (RateLimited) keeps no key."""
+        ...
+
+
+# Webhooks: the event log is the outbox (agi_app/webhooks.py). Each row has its place in the
+# log (seq, increasing in commit order); each subscription keeps the last seq it delivered or
+# gave up (its cursor), and every delivery attempt is recorded.
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """An event log row with its place in the whole log."""
+
+    seq: int
+    event: Event
+
+
+@dataclass(frozen=True)
+class WebhookAttempt:
+    subscription: str
+    seq: int
+    at: datetime
+    outcome: str  # "delivered", "failed" (retried later) or "gave_up" (past max_age)
+    status: int | None = None  # the receiver's HTTP status, if it answered
+    error: str | None = None
+
+
+class WebhookOutbox(Protocol):
+    async def get(self, request_id: str) -> CallbackRequest | None: ...
+
+    async def events_after(self, seq: int, limit: int) -> list[LoggedEvent]:
+        """The log rows after ``seq``, oldest first, at most ``limit``; only committed ones."""
+        ...
+
+    async def last_event_seq(self) -> int:
+        """The seq of the newest log row (0: none)."""
+        ...
+
+    async def count_events_after(self, seq: int, names: frozenset[str] | None = None) -> int:
+        """How many rows come after ``seq`` (named one of ``names``, if given)."""
+        ...
+
+    async def start_webhook(self, subscription: str, seq: int) -> int:
+        """The subscription's cursor; a subscription without one starts at ``seq``."""
+        ...
+
+    async def webhook_cursor(self, subscription: str) -> int | None: ...
+
+    async def advance_webhook(self, subscription: str, seq: int) -> None:
+        """Move the cursor forward to ``seq`` (rows the subscription does not want)."""
+        ...
+
+    async def record_webhook_attempt(self, attempt: WebhookAttempt) -> None:
+        """Keep the attempt; "delivered" and "gave_up" also move the cursor to its seq, in
+        the same transaction (never backwards)."""
+        ...
+
+    async def webhook_attempts(self, subscription: str, limit: int) -> list[WebhookAttempt]:
+        """The subscription's latest attempts, newest first."""
         ...

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from agi_app.domain.hours import AtClosing
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
 
 
@@ -25,6 +26,7 @@ _ENUMS: dict[str, type[StrEnum]] = {
     "state": State,
     "call_outcome": CallOutcome,
     "contact_outcome": ContactOutcome,
+    "at_closing": AtClosing,
 }
 
 

@@ -22,7 +22,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from agi_app.api import api_routes
 from agi_app.domain.request import CallbackRequest, CallOutcome, State
+from agi_app.offer_check import QueueEstimates
 from agi_app.serving import Serving
 from agi_app.settings import Settings
 from agi_app.web_auth import Credentials, Principal, Role
@@ -85,14 +87,21 @@ def allowed_hosts(settings: Settings) -> list[str]:
     return settings.web_allowed_hosts or [settings.web_host, "localhost", "127.0.0.1"]
 
 
-def create_app(serving: Serving, settings: Settings) -> Starlette:
+def create_app(
+    serving: Serving, settings: Settings, *, estimates: QueueEstimates | None = None
+) -> Starlette:
     token = settings.web_token.get_secret_value() if settings.web_token else None
     credentials = Credentials(settings.web_credentials, token)
 
     async def snapshot() -> Snapshot:
+        callbacks = await serving.live_view()
+        # Each queue's expected wait (the offer check's estimate): the queues with callbacks
+        # waiting, with calling hours, or asked about by an offer check.
+        queues = {str(c["queue"]) for c in callbacks} | set(settings.queue_schedules)
         return {
-            "callbacks": await serving.live_view(),
+            "callbacks": callbacks,
             "screen_pops": await serving.screen_pop_view(),
+            "estimates": await estimates.live(queues) if estimates else {},
         }
 
     broadcaster = Broadcaster(
@@ -214,6 +223,8 @@ def create_app(serving: Serving, settings: Settings) -> Starlette:
             Route("/api/events", events),
             Route("/api/callbacks/{request_id}/{action:str}", act, methods=["POST"]),
             Route("/metrics", metrics),
+            # The request API (its own tokens with scopes): agi_app/api.py.
+            *api_routes(serving, serving.views.store, settings),
         ],
         middleware=[
             Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings)),

@@ -6,8 +6,14 @@ nothing, so an event delivered twice is harmless.
 """
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from agi_app.domain.commands import Command as Command  # re-exported: lc.Place, ...
+from agi_app.domain.commands import Inform as Inform
+from agi_app.domain.commands import Place as Place
+from agi_app.domain.commands import ScreenPop as ScreenPop
+from agi_app.domain.commands import Unplace as Unplace
+from agi_app.domain.commands import Withdraw as Withdraw
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
 
@@ -114,6 +120,16 @@ class Cancelled:
 
 
 @dataclass(frozen=True)
+class HoursClosed:
+    """Its calling hours are closed: at closing (``expire`` by its at_closing option), or
+    found closed when it was due. Carried: held until ``reopens_at`` (None: never)."""
+
+    reopens_at: datetime | None
+    expire: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Reprioritized:
     """A supervisor moved it to another priority level; it is placed again at its new place."""
 
@@ -123,47 +139,10 @@ class Reprioritized:
 
 
 Event = (
-    PlacementDue | Cancelled | Reprioritized | Joined | Offered | Declined | AgentAnswered
-    | CustomerDialed | CustomerAnswered | CustomerUnreached | CallEnded | LeftQueue
+    PlacementDue | Cancelled | Reprioritized | HoursClosed | Joined | Offered | Declined
+    | AgentAnswered | CustomerDialed | CustomerAnswered | CustomerUnreached | CallEnded | LeftQueue
     | PlaceholderLost
 )  # fmt: skip
-
-
-# ---- commands -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Place:
-    """Put a placeholder for this attempt in the queue."""
-
-    request: CallbackRequest
-
-
-@dataclass(frozen=True)
-class ScreenPop:
-    request: CallbackRequest
-    agent: str
-
-
-@dataclass(frozen=True)
-class Withdraw:
-    request: CallbackRequest
-
-
-@dataclass(frozen=True)
-class Unplace:
-    """Take its placeholder out of the queue (hang it up): no outcome by itself."""
-
-    request: CallbackRequest
-
-
-@dataclass(frozen=True)
-class Inform:
-    """Call the customer and play the informative message."""
-
-    request: CallbackRequest
-    prompt: str
-
-
-Command = Place | ScreenPop | Withdraw | Unplace | Inform
 
 
 def _finish(
@@ -175,18 +154,69 @@ def _finish(
     return done, []
 
 
+def _between_dials(request: CallbackRequest) -> bool:
+    """A retry is decided and not yet placed (PlacementDue clears ``not_before``)."""
+    return request.state is State.PENDING and request.not_before is not None
+
+
+def _retry(request: CallbackRequest, at: datetime) -> CallbackRequest:
+    """The customer was not reached and a retry is left: back to the store for the interval,
+    then into the queue at its original place (priority, then original entry time), an agent
+    first again. Its wait for an agent is bounded by max_wait again from then."""
+    not_before = at + timedelta(seconds=request.retry_interval)
+    return replace(
+        request,
+        state=State.PENDING,
+        agent=None,
+        declined_by=frozenset(),
+        not_before=not_before,
+        expires_at=not_before + (request.expires_at - request.requested_at),
+    )
+
+
+def _closed(request: CallbackRequest, event: HoursClosed) -> tuple[CallbackRequest, list[Command]]:
+    """Outside calling hours no agent is rung for it and no customer dialed: it leaves the
+    queue and either waits in the store for the opening (its max wait paused meanwhile) or
+    expires."""
+    state = request.state
+    if state not in IN_QUEUE and state is not State.PENDING:
+        return request, []  # being served already: the call goes on
+    unplace: list[Command] = [Unplace(request)] if state in IN_QUEUE else []
+    if event.expire or event.reopens_at is None:
+        done, informs = _finish(request, CallOutcome.EXPIRED, ContactOutcome.MISSED, inform=True)
+        return done, [*unplace, *informs]
+    if request.not_before is not None and request.not_before >= event.reopens_at:
+        return request, []  # carried already
+    carried = replace(
+        request,
+        state=State.PENDING,
+        agent=None,
+        declined_by=frozenset(),
+        not_before=event.reopens_at,
+        expires_at=request.expires_at + max(event.reopens_at - event.at, timedelta(0)),
+        carried_over=request.carried_over + 1,
+    )
+    return carried, unplace
+
+
 def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest, list[Command]]:
     state = request.state
     if state is State.DONE:
         return request, []
     if isinstance(event, PlacementDue):
-        if state is not State.PENDING:
-            return request, []
+        if state is not State.PENDING or (request.not_before and event.at < request.not_before):
+            return request, []  # placed already, or held in the store until not_before
         if event.at >= request.expires_at:
             return _finish(request, CallOutcome.EXPIRED, ContactOutcome.MISSED, inform=True)
         if request.placement_failures >= MAX_ATTEMPTS:
             return _finish(request, CallOutcome.ERROR, ContactOutcome.MISSED, inform=True)
-        placed = replace(request, attempt=request.attempt + 1, agent=None, declined_by=frozenset())
+        placed = replace(
+            request,
+            attempt=request.attempt + 1,
+            agent=None,
+            declined_by=frozenset(),
+            not_before=None,
+        )
         return placed, [Place(placed)]
     if isinstance(event, Cancelled):
         if state not in IN_QUEUE and state is not State.PENDING:
@@ -198,6 +228,8 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
             contact_outcome=ContactOutcome.MISSED,
         )
         return done, [Unplace(request)] if state in IN_QUEUE else []
+    if isinstance(event, HoursClosed):
+        return _closed(request, event)
     if isinstance(event, Reprioritized):
         if state not in IN_QUEUE and state is not State.PENDING:
             return request, []
@@ -234,7 +266,11 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
             return replace(request, state=State.CONNECTED, customer_answered_at=at), []
         case CustomerUnreached(at=at) if state is State.DIALING:
             # The agent hears the no-answer prompt from the dialplan.
-            ended = replace(request, customer_ended_at=at)
+            ended = replace(
+                request, customer_ended_at=at, customer_attempts=request.customer_attempts + 1
+            )
+            if ended.customer_attempts <= request.retries:
+                return _retry(ended, at), []
             return _finish(ended, CallOutcome.MISSED, ContactOutcome.ANSWERED)
         case CallEnded(at=at) if state is State.CONNECTED:
             ended = replace(request, customer_ended_at=at)
@@ -247,6 +283,8 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
             return _finish(request, CallOutcome.EXPIRED, ContactOutcome.MISSED, inform=True)
         case LeftQueue(status="WITHDRAW") if state in IN_QUEUE:
             return _finish(request, CallOutcome.ABANDONED, ContactOutcome.MISSED, inform=True)
+        case PlaceholderLost() | LeftQueue() if _between_dials(request):
+            return request, []  # its last placeholder ending after the retry was decided
         case PlaceholderLost(charged=charged) if state in IN_QUEUE or state is State.PENDING:
             # Lost its place without a decision: put it back (PlacementDue follows).
             failures = request.placement_failures + (1 if charged else 0)

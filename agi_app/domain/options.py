@@ -11,6 +11,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from agi_app.domain.hours import AtClosing
 from agi_app.errors import InvalidOptions
 
 # Asterisk sound names: a relative path; separators never doubled, so never "..".
@@ -42,6 +43,15 @@ class ComponentOptions(BaseModel):
     key: Annotated[str, Field(pattern=r"^[0-9*#]$")] = "1"
     offer: Prompt | None = None
     offer_timeout: Annotated[int, Field(ge=1, le=60)] = 5
+    # destination=number: read the number back and have the caller confirm or re-enter it.
+    readback: bool = False
+    retries: Annotated[int, Field(ge=0, le=10)] = 0
+    retry_interval: Annotated[int, Field(ge=1, le=24 * 3600)] = 300
+    # Calling hours: a schedule named in the settings (default: the queue's, if any).
+    schedule: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None
+    at_closing: AtClosing = AtClosing.CARRY
+    # Scheduled callbacks: the caller chooses "as soon as possible" or a later time.
+    ask_time: bool = False
 
     @model_validator(mode="after")
     def _destination_has_its_variable(self) -> Self:
@@ -49,6 +59,8 @@ class ComponentOptions(BaseModel):
             raise ValueError("destination=number needs number_var")
         if self.destination is Destination.EXTENSION and self.extension_var is None:
             raise ValueError("destination=extension needs extension_var")
+        if self.readback and self.destination is not Destination.NUMBER:
+            raise ValueError("readback needs destination=number")
         return self
 
 

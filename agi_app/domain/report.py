@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from agi_app.domain.offer import OfferCheck, summarize_offers
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
 
 
@@ -30,6 +31,21 @@ class ReportRow:
     wait_p50_s: float | None
     wait_p90_s: float | None
     wait_p99_s: float | None
+    # Retries and calling hours: dials of customers, requests dialed more than once, those
+    # of them a later dial reached, and requests carried over a closing.
+    customer_dials: int = 0
+    retried: int = 0
+    reached_on_retry: int = 0
+    carried_over: int = 0
+    # The offer check: offers made, those a request followed (acceptance = accepted / offers),
+    # checks that did not offer, and the estimate's median absolute error (seconds) over the
+    # answered requests that followed an offer.
+    offers: int = 0
+    offers_accepted: int = 0
+    offer_acceptance: float | None = None
+    not_offered: int = 0
+    estimate_error_p50_s: float | None = None
+    scheduled: int = 0  # for a later time the caller chose (the rest: as soon as possible)
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -40,12 +56,25 @@ def percentile(values: list[float], p: float) -> float | None:
     return ordered[rank - 1]
 
 
-def report(requests: Iterable[CallbackRequest]) -> list[ReportRow]:
+def dials(request: CallbackRequest) -> int:
+    """How many times its customer was dialed: the unanswered dials, and the answered one."""
+    return request.customer_attempts + (request.customer_answered_at is not None)
+
+
+def report(
+    requests: Iterable[CallbackRequest], offer_checks: Iterable[OfferCheck] = ()
+) -> list[ReportRow]:
+    requests = list(requests)
     groups: dict[tuple[str, date], list[CallbackRequest]] = defaultdict(list)
     for request in requests:
         groups[(request.queue, request.requested_at.date())].append(request)
+    checks: dict[tuple[str, date], list[OfferCheck]] = defaultdict(list)
+    for check in offer_checks:
+        checks[(check.queue, check.at.date())].append(check)
+        groups.setdefault((check.queue, check.at.date()), [])
     rows = []
     for (queue, day), group in sorted(groups.items()):
+        offers = summarize_offers(checks.get((queue, day), []), requests)
         calls = [r.call_outcome for r in group]
         contacts = [r.contact_outcome for r in group]
         waits = [
@@ -70,6 +99,18 @@ def report(requests: Iterable[CallbackRequest]) -> list[ReportRow]:
                 wait_p50_s=percentile(waits, 50),
                 wait_p90_s=percentile(waits, 90),
                 wait_p99_s=percentile(waits, 99),
+                customer_dials=sum(dials(r) for r in group),
+                retried=sum(dials(r) > 1 for r in group),
+                reached_on_retry=sum(
+                    r.customer_attempts > 0 and r.customer_answered_at is not None for r in group
+                ),
+                carried_over=sum(r.carried_over > 0 for r in group),
+                offers=offers.offers,
+                offers_accepted=offers.offers_accepted,
+                offer_acceptance=offers.acceptance,
+                not_offered=offers.not_offered,
+                estimate_error_p50_s=offers.estimate_error_p50_s,
+                scheduled=sum(r.scheduled_for is not None for r in group),
             )
         )
     return rows

@@ -2,10 +2,11 @@
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from agi_app.domain.hours import AtClosing
 from agi_app.domain.numbers import (
     NumberRules,
     is_withheld,
@@ -96,6 +97,19 @@ class CallbackRequest:
     customer_dialed_at: datetime | None = None
     customer_answered_at: datetime | None = None
     customer_ended_at: datetime | None = None
+    # Retries when the customer is not reached: how many the options allow, after how long,
+    # and how many dials of the customer did not reach them so far.
+    retries: int = 0
+    retry_interval: int = 0  # seconds
+    customer_attempts: int = 0
+    # Held in the store (no placeholder, nothing dialed) until then: a retry's interval, or
+    # the next opening of its calling hours.
+    not_before: datetime | None = None
+    schedule: str | None = None  # calling hours (a schedule of the settings); None: always
+    at_closing: AtClosing = AtClosing.CARRY
+    carried_over: int = 0  # closings it waited through
+    scheduled_for: datetime | None = None  # the later time the caller chose (ask_time)
+    source: str = "phone"  # phone (the Callback component) or api (POST /api/callbacks)
 
 
 @dataclass(frozen=True)
@@ -116,6 +130,18 @@ class RateLimits:
         return None
 
 
+def scheduled(request: CallbackRequest, at: datetime) -> CallbackRequest:
+    """Called back at ``at``: held in the store until then, and its max wait counts from
+    then. It keeps its original entry time, so at its time it comes in ahead of every
+    caller of its level who called after it: in practice the head of its level."""
+    return replace(
+        request,
+        scheduled_for=at,
+        not_before=at,
+        expires_at=at + (request.expires_at - request.requested_at),
+    )
+
+
 def clean_name(raw: str) -> str:
     """A caller name safe to store and show: printable, one line, bounded."""
     raw = _QUOTED_PAIR.sub(r"\1", raw)  # SIP display names arrive with \" and \\ escapes
@@ -131,6 +157,7 @@ def build_request(
     *,
     request_id: str,
     now: datetime,
+    schedule: str | None = None,
 ) -> CallbackRequest:
     if not facts.queue_exists:
         raise UnknownQueue(f"queue {options.queue!r} does not exist")
@@ -169,4 +196,8 @@ def build_request(
         requested_at=now,
         expires_at=now + timedelta(seconds=options.max_wait),
         timeout_prompt=options.timeout_prompt,
+        retries=options.retries,
+        retry_interval=options.retry_interval,
+        schedule=schedule,
+        at_closing=options.at_closing,
     )

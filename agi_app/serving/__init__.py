@@ -5,6 +5,7 @@
 - events.py: the AMI event table (which event means what, e.g. an agent declined)
 - unit_of_work.py: the one place where a request changes (lock, load, transition, save)
 - placer.py: what is due, in which order, the placement window, head of line
+- calling_hours.py: which schedule a request keeps, and the sweep at each closing
 - pbx.py: every AMI action and the reading of its replies (placing a request, withdrawing)
 - reconcile.py: at each login, the store made to agree with Asterisk
 - notifier.py: watchers, screen-pops, metrics, queue_log
@@ -19,6 +20,7 @@ from agi_app.ami import AmiLink
 from agi_app.domain import lifecycle as lc
 from agi_app.domain.request import CallbackRequest
 from agi_app.metrics import Metrics
+from agi_app.serving.calling_hours import CallingHours, ClosingSweep
 from agi_app.serving.events import AmiEvents
 from agi_app.serving.notifier import Notifier
 from agi_app.serving.pbx import Pbx
@@ -49,12 +51,21 @@ class Serving:
         self._clock = clock
         self.pbx = Pbx(ami, settings, clock)
         self.notifier = Notifier(self.pbx, self.metrics)
+        self.hours = CallingHours(settings.calling_hours(), clock)
         self.unit_of_work = UnitOfWork(
-            store, self.pbx, self.notifier, settings.number_rules(), clock
+            store, self.pbx, self.notifier, settings.number_rules(), clock, self.hours.may_call
         )
         self.placer = Placer(
-            store, self.pbx, self.unit_of_work, self.notifier, self.join_times, settings, clock
+            store,
+            self.pbx,
+            self.unit_of_work,
+            self.notifier,
+            self.join_times,
+            settings,
+            clock,
+            self.hours,
         )
+        self.closing = ClosingSweep(self.hours, store, self.unit_of_work, clock)
         self.reconciler = Reconciler(
             store, self.pbx, self.unit_of_work, self.placer, self.notifier, clock
         )
@@ -72,6 +83,7 @@ class Serving:
         async with asyncio.TaskGroup() as tasks:  # one ends: both end, and run() says why
             tasks.create_task(self.events.consume())
             tasks.create_task(self.placer.run())
+            tasks.create_task(self.closing.run())
 
     async def resume(self) -> None:
         """At each AMI login (Ami.on_login)."""

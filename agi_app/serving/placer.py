@@ -20,6 +20,7 @@ from agi_app.domain.numbers import dialable
 from agi_app.domain.placement import HeldRequests, QueueOrder, serving_key
 from agi_app.domain.request import WAITING_STATES, CallbackRequest, State
 from agi_app.errors import CallbackError
+from agi_app.serving.calling_hours import CallingHours
 from agi_app.serving.notifier import Notifier
 from agi_app.serving.pbx import Pbx
 from agi_app.serving.queue_calls import JoinTimes, queued_calls
@@ -44,9 +45,11 @@ class Placer:
         join_times: JoinTimes,
         settings: Settings,
         clock: Callable[[], datetime],
+        hours: CallingHours,
     ) -> None:
         self._store = store
         self._pbx = pbx
+        self._hours = hours
         self._uow = unit_of_work
         self._notifier = notifier
         self._join_times = join_times
@@ -96,6 +99,13 @@ class Placer:
     def placeholder_joined(self, request_id: str) -> None:
         if joined := self._joined.get(request_id):
             joined.set()
+
+    def due_at(self, request: CallbackRequest) -> None:
+        """Place it once its ``not_before`` has come (held in the store until then)."""
+        if request.not_before is not None:
+            self.mark_due(
+                request.id, max(0.0, (request.not_before - self._clock()).total_seconds())
+            )
 
     def room_opened(self, queue: str) -> None:
         """A call left ``queue``: the first held request of it may come in."""
@@ -161,6 +171,15 @@ class Placer:
                 self._due[request.id] = paused
                 left.discard(request.id)
                 continue
+            if (wait := self._held_for(request)) > 0:
+                self._due[request.id] = loop.time() + wait  # a retry's interval, or closed
+                left.discard(request.id)
+                continue
+            if (closed := self._hours.closed(request)) is not None:
+                await self._uow.apply(request.id, closed)  # held until the opening
+                self._due.pop(request.id, None)
+                left.discard(request.id)
+                continue
             self._due.pop(request.id, None)
             if loop.time() - self._orders_read_at > _ORDER_REFRESH_S:
                 self._orders.clear()  # live callers come and go meanwhile
@@ -183,6 +202,12 @@ class Placer:
         left.clear()
         self._release_into_room()
         self._notifier.held(self.held.counts())
+
+    def _held_for(self, request: CallbackRequest) -> float:
+        """Seconds it stays in the store before it may be placed (``not_before``)."""
+        if request.state is not State.PENDING or request.not_before is None:
+            return 0.0
+        return (request.not_before - self._clock()).total_seconds()
 
     # ---- one placement ------------------------------------------------------------------------
     async def place(self, request: CallbackRequest) -> None:

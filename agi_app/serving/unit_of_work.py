@@ -20,12 +20,20 @@ from agi_app.store_port import RequestStore, StaleUpdate
 log = logging.getLogger(__name__)
 
 
+def _json_value(value: object) -> object:
+    if isinstance(value, frozenset):
+        return sorted(value)
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
 class PlacementHooks(Protocol):
     """What the placer must hear from a change (agi_app.serving.placer.Placer)."""
 
     def placeholder_lost(self, request: CallbackRequest) -> None: ...
 
     def placeholder_joined(self, request_id: str) -> None: ...
+
+    def due_at(self, request: CallbackRequest) -> None: ...
 
 
 class UnitOfWork:
@@ -36,12 +44,14 @@ class UnitOfWork:
         notifier: Notifier,
         rules: NumberRules,
         clock: Callable[[], datetime],
+        may_call: Callable[[CallbackRequest], bool] = lambda _request: True,
     ) -> None:
         self._store = store
         self._pbx = pbx
         self._notifier = notifier
         self._rules = rules
         self._clock = clock
+        self._may_call = may_call  # calling hours
         self._lock = asyncio.Lock()
         self._placement: PlacementHooks | None = None
 
@@ -57,19 +67,23 @@ class UnitOfWork:
                 return None
             after, commands = lc.transition(before, event)
             lost = isinstance(event, lc.PlaceholderLost) and event.attempt == before.attempt
-            if lost and after.state is State.PENDING and self._placement is not None:
+            lost = lost and after.state is State.PENDING and after.not_before is None
+            if lost and self._placement is not None:
                 self._placement.placeholder_lost(after)  # placed again, shortly
             if after == before:
                 return None
             detail = {k: v for k, v in asdict(event).items() if k not in ("at",)}
-            detail = {k: sorted(v) if isinstance(v, frozenset) else v for k, v in detail.items()}
+            detail = {k: _json_value(v) for k, v in detail.items()}
             try:
                 await self._store.save(before, after, type(event).__name__, event.at, detail)
             except StaleUpdate:
                 log.warning("request %s changed meanwhile; event %s dropped", request_id, event)
                 return None
-            if after.state is State.WAITING and self._placement is not None:
-                self._placement.placeholder_joined(request_id)
+            if self._placement is not None:
+                if after.state is State.WAITING:
+                    self._placement.placeholder_joined(request_id)
+                elif after.not_before is not None and after.not_before != before.not_before:
+                    self._placement.due_at(after)  # a retry, held until its time
             self._notifier.saved(before, after, event.at)
             log.info(
                 "callback %s %s -> %s on %s%s",
@@ -100,6 +114,8 @@ class UnitOfWork:
                 case lc.Inform(request=request, prompt=prompt):
                     if (why := dialable(request.callback_number, self._rules)) is not None:
                         log.warning("callback %s: no informative call: %s", request.id, why)
+                    elif not self._may_call(request):
+                        log.info("callback %s: no informative call outside hours", request.id)
                     else:
                         await self._pbx.inform(request, prompt)
         except (AmiError, CallbackError) as exc:

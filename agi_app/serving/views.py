@@ -60,6 +60,10 @@ class Views:
                 "dialed_number": r.dialed_number,
                 "state": r.state.value,
                 "agent": r.agent,
+                # Held in the store until then: a retry's interval, or the next opening.
+                "not_before": r.not_before.isoformat() if r.not_before else None,
+                "customer_attempts": r.customer_attempts,
+                "scheduled_for": r.scheduled_for.isoformat() if r.scheduled_for else None,
             }
             for r in waiting
         ]

@@ -12,11 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from agi_app.domain.offer import OfferCheck, Reason
 from agi_app.domain.request import CallbackRequest, RateLimits, State
 from agi_app.errors import RateLimited, StoreUnavailable
 from agi_app.store import Store
-from agi_app.store_port import RequestStore, StaleUpdate
+from agi_app.store_port import (
+    IdempotencyKey,
+    KeptAnswer,
+    RequestStore,
+    StaleUpdate,
+    WebhookAttempt,
+)
 from tests.support.memory_store import MemoryStore
+from tests.support.webhook_store import OutboxStore
 
 NOW = datetime(2026, 11, 26, 9, 30, 0, 123456, tzinfo=UTC)
 REQUEST = CallbackRequest(
@@ -129,6 +137,28 @@ async def test_one_active_callback_per_number_and_queue(store: RequestStore) -> 
     done = replace(REQUEST, state=State.DONE)
     await store.save(REQUEST, done, "LeftQueue", NOW)
     assert await store.add(repeat) == repeat
+
+
+async def test_active_requests_are_found_by_caller_or_callback_number(
+    store: RequestStore,
+) -> None:
+    """What the caller's status check looks up: a queue's requests not done yet, asked from
+    the number or calling it back, in serving order."""
+    mine = nth(1, caller="+15551230001", callback="+15551230001")
+    for_me = replace(nth(2, caller="+15551239999", callback="+15551230001"), queue="sales")
+    other_number = replace(nth(3, caller="+15551230001", callback="+15551230002"), priority=1)
+    someone_else = nth(4, caller="+15551230003", callback="+15551230003")
+    withheld = nth(5, caller="", callback="+15551230004")
+    for request in (mine, for_me, other_number, someone_else, withheld):
+        await store.add(request)
+    found = await store.active_for("+15551230001", "support")
+    assert [r.id for r in found] == ["r3", "r1"]  # level 1 first
+    assert [r.id for r in await store.active_for("+15551230001", "sales")] == ["r2"]
+    assert await store.active_for("", "support") == []  # withheld is nobody in particular
+    assert await store.active_for("+15551230001", "nosuch") == []
+    await store.save(mine, replace(mine, state=State.DONE), "Cancelled", NOW, {"by": "ann"})
+    assert [r.id for r in await store.active_for("+15551230001", "support")] == ["r3"]
+    assert await store.events("r1") != []  # done requests are kept, just not active
 
 
 async def test_a_save_that_would_make_a_second_active_request_is_refused(
@@ -311,3 +341,130 @@ async def test_callers_arriving_together_cannot_all_slip_under_the_limit(
     )
     assert sum(isinstance(r, RateLimited) for r in results) == 7
     assert len(await store.requests()) == 3
+
+
+# Idempotency keys (the request API): one answer per credential and key, kept with the request.
+
+
+def keyed(credential: str = "crm", key: str = "k1", body: str = "a" * 64) -> IdempotencyKey:
+    return IdempotencyKey(credential, key, body)
+
+
+async def test_a_keyed_request_is_stored_with_its_answer(store: RequestStore) -> None:
+    assert await store.kept_answer("crm", "k1") is None
+    stored, kept = await store.add_once(REQUEST, None, keyed())
+    assert stored == REQUEST
+    assert kept == KeptAnswer("a" * 64, REQUEST.id, 201, REQUEST.requested_at)
+    assert await store.kept_answer("crm", "k1") == kept
+    assert await store.kept_answer("other", "k1") is None  # keys are per credential
+
+
+async def test_a_kept_key_adds_nothing_whatever_its_body(store: RequestStore) -> None:
+    first, kept = await store.add_once(REQUEST, None, keyed())
+    other = nth(2, caller="+15551230002", callback="+15551230002", minutes=1)
+    again, kept_again = await store.add_once(other, None, keyed(body="b" * 64))
+    assert (again, kept_again) == (first, kept)  # the caller compares the body's hash
+    assert [r.id for r in await store.requests()] == [REQUEST.id]
+    assert [e.event for e in await store.events(REQUEST.id)] == ["requested"]
+
+
+async def test_a_keyed_repeat_of_an_active_request_is_answered_200(store: RequestStore) -> None:
+    await store.add(REQUEST)
+    repeat = nth(2, caller=REQUEST.caller_number, callback=REQUEST.callback_number, minutes=1)
+    stored, kept = await store.add_once(repeat, None, keyed())
+    assert (stored.id, kept.status, kept.request_id) == (REQUEST.id, 200, REQUEST.id)
+    assert len(await store.requests()) == 1
+
+
+async def test_concurrent_requests_with_one_key_store_one_request(store: RequestStore) -> None:
+    together = [
+        nth(n, caller=f"+1555123000{n}", callback=f"+1555124000{n}", queue=f"q{n}")
+        for n in range(10)
+    ]
+    results = await asyncio.gather(*(store.add_once(r, None, keyed()) for r in together))
+    assert len({stored.id for stored, _ in results}) == 1
+    assert len({kept for _, kept in results}) == 1
+    assert len(await store.requests()) == 1
+
+
+async def test_a_refused_request_keeps_no_key(store: RequestStore) -> None:
+    limits = RateLimits(per_caller=0, per_destination=1)
+    await store.add(nth(0, caller="+15551230001", callback="+15551249999", queue="sales"))
+    refused = nth(1, caller="+15551230002", callback="+15551249999")
+    with pytest.raises(RateLimited):
+        await store.add_once(refused, limits, keyed())
+    assert await store.kept_answer("crm", "k1") is None
+    assert len(await store.requests()) == 1
+
+
+# The webhooks' outbox (store_port.WebhookOutbox): the event log read in seq order, each
+# subscription's cursor, its attempts.
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+async def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OutboxStore]:
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    async with Store.open(tmp_path / "cb.sqlite3") as opened:
+        yield opened
+
+
+async def test_the_log_is_read_in_order_after_a_place(outbox: OutboxStore) -> None:
+    assert (await outbox.last_event_seq(), await outbox.events_after(0, 10)) == (0, [])
+    await outbox.add(REQUEST)
+    await outbox.save(REQUEST, replace(REQUEST, state=State.WAITING), "Joined", NOW, {"a": 1})
+    await outbox.add(nth(2, caller="+15551230002", callback="+15551230002"))
+    log = await outbox.events_after(0, 10)
+    assert [(e.event.request_id, e.event.event, e.event.state, e.event.detail) for e in log] == [
+        ("r1", "requested", "pending", {}),
+        ("r1", "Joined", "waiting", {"a": 1}),
+        ("r2", "requested", "pending", {}),
+    ]
+    seqs = [e.seq for e in log]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3
+    assert await outbox.last_event_seq() == seqs[-1]
+    assert await outbox.events_after(seqs[0], 1) == log[1:2]
+    assert await outbox.events_after(seqs[-1], 10) == []
+    assert await outbox.count_events_after(seqs[0]) == 2
+    assert await outbox.count_events_after(0, frozenset({"requested"})) == 2
+    assert await outbox.count_events_after(seqs[0], frozenset({"Joined", "CallEnded"})) == 1
+
+
+async def test_a_subscription_starts_once_and_keeps_its_cursor(outbox: OutboxStore) -> None:
+    assert await outbox.webhook_cursor("crm") is None
+    assert await outbox.start_webhook("crm", 5) == 5
+    assert await outbox.start_webhook("crm", 9) == 5  # a restart goes on where it was
+    await outbox.advance_webhook("crm", 7)
+    await outbox.advance_webhook("crm", 6)  # never backwards
+    assert await outbox.webhook_cursor("crm") == 7
+    assert await outbox.webhook_cursor("other") is None
+
+
+async def test_only_a_delivery_or_a_give_up_moves_the_cursor(outbox: OutboxStore) -> None:
+    await outbox.start_webhook("crm", 0)
+    at = NOW + timedelta(seconds=1)
+    failed = WebhookAttempt("crm", 1, NOW, "failed", None, "ConnectError: refused")
+    await outbox.record_webhook_attempt(failed)
+    assert await outbox.webhook_cursor("crm") == 0
+    delivered = WebhookAttempt("crm", 1, at, "delivered", 204)
+    await outbox.record_webhook_attempt(delivered)
+    assert await outbox.webhook_cursor("crm") == 1
+    gave_up = WebhookAttempt("crm", 2, at, "gave_up", 503, "HTTP 503")
+    await outbox.record_webhook_attempt(gave_up)
+    assert await outbox.webhook_cursor("crm") == 2
+    await outbox.record_webhook_attempt(WebhookAttempt("other", 9, at, "delivered", 200))
+    assert await outbox.webhook_cursor("crm") == 2
+    assert await outbox.webhook_attempts("crm", 10) == [gave_up, delivered, failed]
+    assert await outbox.webhook_attempts("crm", 1) == [gave_up]
+
+
+async def test_offer_checks_are_kept_in_order_and_read_since_a_time(store: RequestStore) -> None:
+    checks = [
+        OfferCheck("1795650000.1", "support", NOW, Reason.WORTH, 600),
+        OfferCheck("1795650000.2", "support", NOW + timedelta(minutes=1), Reason.AT_CAP, None),
+    ]
+    for check in checks:
+        await store.record_offer_check(check)
+    assert await store.offer_checks() == checks
+    assert await store.offer_checks(NOW + timedelta(seconds=30)) == checks[1:]

@@ -10,15 +10,27 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from agi_app.domain.offer import OfferCheck
 from agi_app.domain.request import CallbackRequest, RateLimits, State
 from agi_app.errors import RateLimited, StoreUnavailable
-from agi_app.store_port import Event, StaleUpdate
+from agi_app.store_port import (
+    Event,
+    IdempotencyKey,
+    KeptAnswer,
+    LoggedEvent,
+    StaleUpdate,
+    WebhookAttempt,
+)
 
 
 class MemoryStore:
     def __init__(self) -> None:
         self._requests: dict[str, CallbackRequest] = {}  # in insertion order
         self._events: list[Event] = []
+        self._keys: dict[tuple[str, str], KeptAnswer] = {}
+        self._webhook_cursors: dict[str, int] = {}  # the outbox (store_port.WebhookOutbox)
+        self._webhook_attempts: list[WebhookAttempt] = []
+        self._offer_checks: list[OfferCheck] = []
 
     async def add(
         self, request: CallbackRequest, limits: RateLimits | None = None
@@ -105,9 +117,72 @@ class MemoryStore:
         chosen = [r for r in self._requests.values() if not states or r.state in states]
         return sorted(chosen, key=lambda r: (r.priority, r.queue_entered_at, r.requested_at))
 
+    async def active_for(self, number: str, queue: str) -> list[CallbackRequest]:
+        return [
+            r
+            for r in await self.requests()
+            if number
+            and number in (r.caller_number, r.callback_number)
+            and r.queue == queue
+            and r.state is not State.DONE
+        ]
+
     async def events(self, request_id: str) -> list[Event]:
         return [
             replace(e, detail=copy.deepcopy(e.detail))
             for e in self._events
             if e.request_id == request_id
         ]
+
+    # The webhooks' outbox: an event's seq is its place in the log, from 1.
+
+    async def events_after(self, seq: int, limit: int) -> list[LoggedEvent]:
+        chosen = self._events[max(seq, 0) : max(seq, 0) + limit]
+        return [
+            LoggedEvent(n, replace(e, detail=copy.deepcopy(e.detail)))
+            for n, e in enumerate(chosen, start=max(seq, 0) + 1)
+        ]
+
+    async def last_event_seq(self) -> int:
+        return len(self._events)
+
+    async def count_events_after(self, seq: int, names: frozenset[str] | None = None) -> int:
+        return sum(names is None or e.event in names for e in self._events[max(seq, 0) :])
+
+    async def start_webhook(self, subscription: str, seq: int) -> int:
+        return self._webhook_cursors.setdefault(subscription, seq)
+
+    async def webhook_cursor(self, subscription: str) -> int | None:
+        return self._webhook_cursors.get(subscription)
+
+    async def advance_webhook(self, subscription: str, seq: int) -> None:
+        self._webhook_cursors[subscription] = max(self._webhook_cursors.get(subscription, 0), seq)
+
+    async def record_webhook_attempt(self, attempt: WebhookAttempt) -> None:
+        self._webhook_attempts.append(attempt)
+        if attempt.outcome in ("delivered", "gave_up"):
+            await self.advance_webhook(attempt.subscription, attempt.seq)
+
+    async def webhook_attempts(self, subscription: str, limit: int) -> list[WebhookAttempt]:
+        mine = [a for a in self._webhook_attempts if a.subscription == subscription]
+        return mine[::-1][:limit]
+
+    async def kept_answer(self, credential: str, key: str) -> KeptAnswer | None:
+        return self._keys.get((credential, key))
+
+    async def add_once(
+        self, request: CallbackRequest, limits: RateLimits | None, key: IdempotencyKey
+    ) -> tuple[CallbackRequest, KeptAnswer]:
+        if (kept := self._keys.get((key.credential, key.key))) is not None:
+            return self._requests[kept.request_id], kept
+        stored = await self.add(request, limits)  # awaits nothing: still one step
+        status = 201 if stored.id == request.id else 200
+        kept = KeptAnswer(key.body_sha256, stored.id, status, request.requested_at)
+        self._keys[(key.credential, key.key)] = kept
+        return stored, kept
+
+    async def record_offer_check(self, check: OfferCheck) -> None:
+        self._offer_checks.append(check)
+
+    async def offer_checks(self, since: datetime | None = None) -> list[OfferCheck]:
+        return [c for c in self._offer_checks if since is None or c.at >= since]

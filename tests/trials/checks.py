@@ -32,6 +32,10 @@ later (or never). Allowed, and why (README "Randomized trials"):
    keeps it (Asterisk does not take an offer back). Allowed only when Z entered the queue and
    was offered within OFFER_SLACK of X's offer (found by seed 2000: two live callers, the
    agents unpaused as a level-1 placeholder joined).
+8. A burst cut short by a restart: when Asterisk restarts less than OFFER_SLACK after X's
+   offer, the calls offered with X in the same instant (exception 1) had no time to be
+   offered in that epoch; they are judged in the next one (found by seed 885281: three agents
+   unpaused, the third caller's thread took agent1 first, and the restart came 40 ms later).
 """
 
 import itertools
@@ -277,6 +281,8 @@ def _order(seen: Observed, out: Findings) -> None:
                 if not waiting(cy, tx):
                     continue
                 ty = first.get(cy.number, (math.inf, ""))[0]
+                if hi < tx + OFFER_SLACK:  # 8: the restart cut the burst short
+                    continue
                 if ty > tx + OFFER_SLACK and not displaced(cy, tx, first):  # 1, 7
                     out.order.append(
                         f"{agent} offered {x} (level {cx.level}, joined {cx.joined_at:.3f})"

@@ -108,6 +108,12 @@ def test_a_call_displaced_by_a_better_arrival_in_the_same_instant_is_allowed() -
     assert len(check(seen).order) == 1
 
 
+def test_a_burst_cut_short_by_a_restart_is_judged_in_the_next_epoch() -> None:
+    """Seed 885281's case: X offered 0.04 s before the restart (at 20 s), Y after it."""
+    assert not _run([(19.96, NUMBERS[1]), (31.0, NUMBERS[0]), (40.0, NUMBERS[2])]).order
+    assert _run([(18.0, NUMBERS[1]), (31.0, NUMBERS[0]), (40.0, NUMBERS[2])]).order
+
+
 def test_a_request_placed_again_after_its_withdrawal_is_reported() -> None:
     """The big run's seed 1043: withdrawn as declined, then a second placeholder joined."""
     seen = _observed([(31.0, NUMBERS[0]), (35.0, NUMBERS[1]), (40.0, NUMBERS[2])], [])

@@ -225,3 +225,77 @@ def test_reprioritize_moves_it_by_placing_it_again() -> None:
     assert again.priority == 1 and commands == [lc.Place(again)]
     with pytest.raises(ValueError):
         lc.transition(waiting(), lc.Reprioritized(11, "supervisor", at(30)))
+
+
+def test_a_retry_holds_the_request_until_its_interval_then_places_it_again() -> None:
+    request = replace(waiting(), retries=1, retry_interval=300)
+    held, commands = run(
+        request,
+        lc.AgentAnswered(1, "PJSIP/agent1", at(10)),
+        lc.CustomerDialed(1, at(10)),
+        lc.CustomerUnreached(1, "NOANSWER", at(40)),
+    )
+    assert commands == [] and held.state is State.PENDING and held.call_outcome is None
+    assert (held.customer_attempts, held.not_before) == (1, at(340))
+    assert held.expires_at == at(340) + timedelta(minutes=30)  # max_wait again from then
+    # The old placeholder's end changes nothing; no placement before the interval.
+    assert run(held, lc.PlaceholderLost(1, at(41)), lc.LeftQueue(1, "", at(41)))[0] == held
+    assert run(held, lc.PlacementDue(at(339)))[0] == held
+    placed, commands = lc.transition(held, lc.PlacementDue(at(340)))
+    assert placed.attempt == 2 and placed.not_before is None and commands == [lc.Place(placed)]
+    done, _ = run(
+        placed,
+        lc.Joined(2, at(341)),
+        lc.AgentAnswered(2, "PJSIP/agent2", at(350)),
+        lc.CustomerUnreached(2, "BUSY", at(380)),
+    )
+    assert done.state is State.DONE and done.call_outcome is CallOutcome.MISSED
+    assert done.customer_attempts == 2
+
+
+def test_no_retry_by_default_and_none_once_the_customer_answered() -> None:
+    missed, _ = run(
+        waiting(),
+        lc.AgentAnswered(1, "PJSIP/agent1", at(10)),
+        lc.CustomerUnreached(1, "BUSY", at(20)),
+    )
+    assert missed.call_outcome is CallOutcome.MISSED and missed.not_before is None
+    answered, _ = run(
+        replace(waiting(), retries=3),
+        lc.AgentAnswered(1, "PJSIP/agent1", at(10)),
+        lc.CustomerAnswered(1, at(20)),
+        lc.CallEnded(1, at(30)),
+    )
+    assert answered.call_outcome is CallOutcome.ANSWERED and answered.customer_attempts == 0
+
+
+def test_closing_carries_a_waiting_callback_to_the_opening_with_its_wait_paused() -> None:
+    request = waiting()
+    opening = at(3600 * 16)
+    carried, commands = lc.transition(request, lc.HoursClosed(opening, expire=False, at=at(60)))
+    assert commands == [lc.Unplace(request)]
+    assert (carried.state, carried.not_before, carried.call_outcome) == (
+        State.PENDING, opening, None
+    )  # fmt: skip
+    assert carried.expires_at == request.expires_at + (opening - at(60))
+    # Its placeholder's end is no loss; nothing is placed before the opening; twice is once.
+    assert run(carried, lc.PlaceholderLost(1, at(61)), lc.PlacementDue(at(62)))[0] == carried
+    assert lc.transition(carried, lc.HoursClosed(opening, expire=False, at=at(70)))[0] == carried
+    placed, commands = lc.transition(carried, lc.PlacementDue(opening))
+    assert placed.attempt == 2 and commands == [lc.Place(placed)]
+
+
+def test_closing_expires_by_option_and_informs() -> None:
+    request = waiting()
+    done, commands = lc.transition(request, lc.HoursClosed(at(900), expire=True, at=at(60)))
+    assert done.call_outcome is CallOutcome.EXPIRED
+    assert commands == [lc.Unplace(request), lc.Inform(done, "callback/timeout")]
+    never, _ = lc.transition(PENDING, lc.HoursClosed(None, expire=False, at=at(60)))
+    assert never.call_outcome is CallOutcome.EXPIRED  # a schedule that never opens again
+
+
+def test_closing_leaves_a_call_in_progress_alone() -> None:
+    dialing, _ = run(waiting(), lc.AgentAnswered(1, "PJSIP/agent1", at(10)))
+    assert lc.transition(dialing, lc.HoursClosed(at(900), expire=True, at=at(60))) == (
+        dialing, []
+    )  # fmt: skip

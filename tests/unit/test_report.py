@@ -46,3 +46,14 @@ def test_nearest_rank_percentiles() -> None:
     assert percentile([], 50) is None
     assert percentile([5.0], 99) == 5.0
     assert percentile([float(v) for v in range(1, 101)], 90) == 90.0
+
+
+def test_dials_retries_and_carried_over() -> None:
+    once = replace(PENDING, id="a", customer_answered_at=T0)
+    reached_later = replace(PENDING, id="b", customer_attempts=2, customer_answered_at=T0)
+    never = replace(PENDING, id="c", customer_attempts=3, carried_over=1, scheduled_for=T0)
+    (row,) = report([once, reached_later, never])
+    assert (row.customer_dials, row.retried, row.reached_on_retry, row.carried_over) == (
+        1 + 3 + 3, 2, 1, 1
+    )  # fmt: skip
+    assert row.scheduled == 1

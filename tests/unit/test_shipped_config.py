@@ -70,6 +70,8 @@ def test_the_component_is_one_file_with_only_its_own_contexts() -> None:
     assert dict(headers) == {
         "globals": "(+)",
         "callback": "",
+        "callback-status": "",
+        "callback-offer-check": "",
         "callback-queue-exit": "",
         "live-queue": "",
         "callback-placeholder": "",
@@ -78,7 +80,8 @@ def test_the_component_is_one_file_with_only_its_own_contexts() -> None:
         "callback-customer-end": "",
     }
     assert set(sections(SHIPPED / COMPONENT)["globals"]) == {
-        "callback_agi", "callback_fallback_error", "callback_agent_language",
+        "callback_agi", "callback_status_agi", "callback_offer_agi", "callback_fallback_error",
+        "callback_agent_language",
     }  # fmt: skip
     assert not re.search(r"^#", text, re.MULTILINE)  # no include of its own
 

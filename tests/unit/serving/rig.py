@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from agi_app.domain.hours import AtClosing
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.serving import Serving
 from agi_app.settings import Settings
@@ -24,6 +25,7 @@ class Rig:
     pbx: FakePbx
     serving: Serving
     settings: Settings
+    clock: Callable[[], datetime]
 
     async def add(
         self,
@@ -35,9 +37,13 @@ class Rig:
         attempt: int = 0,
         agent: str | None = None,
         queue: str = "support",
+        retries: int = 0,
+        retry_interval: int = 0,
+        schedule: str | None = None,
+        at_closing: AtClosing = AtClosing.CARRY,
     ) -> CallbackRequest:
         """A stored request, as the FastAGI handler keeps it (then in ``state``)."""
-        now = datetime.now(UTC)
+        now = self.clock()
         request = CallbackRequest(
             id=str(uuid.uuid4()),
             channel=f"ch-{number}",
@@ -54,6 +60,10 @@ class Rig:
             requested_at=now,
             expires_at=now + timedelta(minutes=30),
             timeout_prompt="callback/timeout",
+            retries=retries,
+            retry_interval=retry_interval,
+            schedule=schedule,
+            at_closing=at_closing,
         )
         stored = await self.store.add(request)
         if state is not State.PENDING or attempt:
@@ -98,6 +108,7 @@ async def serving_on(
     pbx: FakePbx | None = None,
     *,
     login: bool = True,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     **values: object,
 ) -> AsyncIterator[Rig]:
     """Serving wired to the fake as service.py wires it to Ami; the PBX logged in."""
@@ -105,9 +116,9 @@ async def serving_on(
     agents = ["PJSIP/agent1", "PJSIP/agent2"]
     pbx = pbx or FakePbx({"support": agents, "sales": agents})
     async with Store.open(settings.store_path) as store:
-        serving = Serving(store, pbx, settings)
+        serving = Serving(store, pbx, settings, clock=clock)
         pbx.on_login, pbx.on_lost = serving.resume, serving.link_lost
-        rig = Rig(store, pbx, serving, settings)
+        rig = Rig(store, pbx, serving, settings, clock)
         task = asyncio.ensure_future(serving.run())
         try:
             if login:

@@ -1,5 +1,6 @@
 """Serving a placed request on the fake PBX: offers, declines, expiry, the customer leg."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
@@ -98,3 +99,52 @@ async def test_a_cancelled_request_leaves_the_queue(tmp_path: Path) -> None:
         assert done is not None and done.call_outcome is CallOutcome.CANCELLED
         assert rig.pbx.waiting() == []
         assert len(rig.pbx.actions("Hangup")) == 1
+
+
+async def test_an_unreached_customer_is_retried_from_its_original_place(tmp_path: Path) -> None:
+    """retries=1: held in the store for the interval (no placeholder, nothing dialed), then
+    placed again ahead of a live caller who came after its original entry; the second
+    unanswered dial decides the outcome."""
+    async with serving_on(tmp_path) as rig:
+        first = await rig.add("+15551230001", waited=60, retries=1, retry_interval=1)
+        await rig.serving.request_stored(first)
+        await rig.until(first.id, lambda r: r.state is State.WAITING, "waiting")
+        rig.pbx.live_caller("support", "live-1")
+        rig.pbx.ring(first.id, 1, "PJSIP/agent1")
+        rig.pbx.answer(first.id, 1, "PJSIP/agent1")
+        await rig.until(first.id, lambda r: r.state is State.DIALING, "agent answered")
+        rig.pbx.dial_customer(first.id, 1, "NOANSWER")
+        rig.pbx.hang_up(f"cb-{first.id}-1-q")
+        held = await rig.until(first.id, lambda r: r.customer_attempts == 1, "retry decided")
+        assert held.state is State.PENDING and held.call_outcome is None
+        assert held.not_before is not None and held.customer_ended_at is not None
+        registry = rig.serving.metrics.registry
+        assert registry.get_sample_value("callback_retries_total", {"queue": "support"}) == 1
+        assert rig.pbx.waiting() == ["live-1"]  # nothing of it in the queue meanwhile
+        again = await rig.until(first.id, lambda r: r.state is State.WAITING, "placed again")
+        assert again.attempt == 2 and again.not_before is None
+        assert datetime.now(UTC) >= held.not_before
+        assert rig.pbx.waiting() == [f"cb-{first.id}-2-q", "live-1"]  # its original place
+        rig.pbx.ring(first.id, 2, "PJSIP/agent2")
+        rig.pbx.answer(first.id, 2, "PJSIP/agent2")
+        await rig.until(first.id, lambda r: r.state is State.DIALING, "agent answered again")
+        rig.pbx.dial_customer(first.id, 2, "BUSY")
+        done = await rig.until(first.id, lambda r: r.state is State.DONE, "missed")
+        assert (done.call_outcome, done.customer_attempts) == (CallOutcome.MISSED, 2)
+        events = [e.event for e in await rig.store.events(first.id)]
+        assert events.count("CustomerDialed") == 2 and events.count("CustomerUnreached") == 2
+
+
+async def test_a_request_between_dials_can_be_cancelled(tmp_path: Path) -> None:
+    async with serving_on(tmp_path) as rig:
+        request = await rig.add("+15551230001", retries=2, retry_interval=60)
+        await rig.serving.request_stored(request)
+        await rig.until(request.id, lambda r: r.state is State.WAITING, "waiting")
+        rig.pbx.ring(request.id, 1, "PJSIP/agent1")
+        rig.pbx.answer(request.id, 1, "PJSIP/agent1")
+        await rig.until(request.id, lambda r: r.state is State.DIALING, "agent answered")
+        rig.pbx.dial_customer(request.id, 1, "CHANUNAVAIL")
+        await rig.until(request.id, lambda r: r.customer_attempts == 1, "retry decided")
+        done = await rig.serving.cancel(request.id, "ann")
+        assert done is not None and done.call_outcome is CallOutcome.CANCELLED
+        assert len([a for a in rig.pbx.actions("Originate") if not a.get("Application")]) == 1

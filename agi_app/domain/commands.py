@@ -1,0 +1,41 @@
+"""What a lifecycle transition asks the adapters to do (agi_app.domain.lifecycle)."""
+
+from dataclasses import dataclass
+
+from agi_app.domain.request import CallbackRequest
+
+
+@dataclass(frozen=True)
+class Place:
+    """Put a placeholder for this attempt in the queue."""
+
+    request: CallbackRequest
+
+
+@dataclass(frozen=True)
+class ScreenPop:
+    request: CallbackRequest
+    agent: str
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    request: CallbackRequest
+
+
+@dataclass(frozen=True)
+class Unplace:
+    """Take its placeholder out of the queue (hang it up): no outcome by itself."""
+
+    request: CallbackRequest
+
+
+@dataclass(frozen=True)
+class Inform:
+    """Call the customer and play the informative message."""
+
+    request: CallbackRequest
+    prompt: str
+
+
+Command = Place | ScreenPop | Withdraw | Unplace | Inform

@@ -1,0 +1,160 @@
+"""Adding requests to the SQLite store: one active callback per (number, queue), the rate
+limits counted under the write lock, and the request API's idempotency keys kept in the
+request's own transaction.
+
+A mixin of agi_app.store.Store: it shares the store's one connection and its write lock.
+"""
+
+import asyncio
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from agi_app.domain.request import CallbackRequest, RateLimits
+from agi_app.errors import RateLimited, StoreUnavailable
+from agi_app.store_port import IdempotencyKey, KeptAnswer
+from agi_app.store_rows import COLUMNS, request_from_row, row_values
+
+
+class RequestIntakeSql:
+    _db: aiosqlite.Connection
+    _writing: asyncio.Lock
+
+    # Store's own (this mixin reads through them).
+    async def get(self, request_id: str) -> CallbackRequest | None:
+        raise NotImplementedError
+
+    async def _append_event(
+        self, request: CallbackRequest, event: str, at: datetime, detail: dict[str, Any]
+    ) -> None:
+        raise NotImplementedError
+
+    async def add(
+        self, request: CallbackRequest, limits: RateLimits | None = None
+    ) -> CallbackRequest:
+        """Store a new request, or return the one it repeats.
+
+        A request repeats another when it comes from the same channel (a retried AGI session)
+        or asks for the same number in the same queue while that one is still active: one
+        active callback per (number, queue), and it keeps its place. A new request beyond
+        ``limits`` is refused (RateLimited); counted under the write lock, so that callers
+        arriving together cannot all slip under it.
+        """
+        placeholders = ", ".join("?" for _ in COLUMNS)
+        async with self._writing:
+            if limits is not None and (why := await self._over_limit(request, limits)):
+                if (existing := await self._repeat_of(request)) is not None:
+                    return existing
+                raise RateLimited(why)
+            return await self._add(request, placeholders)
+
+    async def _over_limit(self, request: CallbackRequest, limits: RateLimits) -> str | None:
+        try:
+            async with self._db.execute(
+                "SELECT coalesce(sum(caller_number = ?), 0), coalesce(sum(callback_number = ?), 0)"
+                " FROM requests WHERE requested_at > ?"
+                " AND (caller_number = ? OR callback_number = ?)",
+                (
+                    request.caller_number or None,  # withheld callers are not one caller
+                    request.callback_number,
+                    (request.requested_at - limits.window).isoformat(),
+                    request.caller_number or None,
+                    request.callback_number,
+                ),
+            ) as cursor:
+                row = await cursor.fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot count recent requests: {exc}") from exc
+        return limits.exceeded(int(row[0]), int(row[1])) if row else None
+
+    async def _add(self, request: CallbackRequest, placeholders: str) -> CallbackRequest:
+        try:
+            # The common case is one statement, so one durable commit and one trip to the
+            # database thread: a trigger writes the "requested" event in the same
+            # transaction, and a repeat (same channel, or same number and queue while
+            # active) violates a unique index and inserts nothing.
+            cursor = await self._db.execute(
+                f"INSERT INTO requests ({', '.join(COLUMNS)}, updated_at)"
+                f" VALUES ({placeholders}, ?) ON CONFLICT DO NOTHING",
+                (*row_values(request), request.requested_at.isoformat()),
+            )
+            if cursor.rowcount == 1:
+                return request
+            existing = await self._repeat_of(request)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot store request: {exc}") from exc
+        if existing is None:  # gone meanwhile: cannot happen under the write lock
+            raise StoreUnavailable(f"request for channel {request.channel} neither new nor known")
+        return existing
+
+    async def _repeat_of(self, request: CallbackRequest) -> CallbackRequest | None:
+        async with self._db.execute(
+            "SELECT * FROM requests WHERE channel = ?"
+            " OR (callback_number = ? AND queue = ? AND state != 'done')"
+            " ORDER BY channel = ? DESC LIMIT 1",
+            (request.channel, request.callback_number, request.queue, request.channel),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        existing = request_from_row(row)
+        if existing.channel != request.channel:
+            detail = {"channel": request.channel, "dialed_number": request.dialed_number}
+            await self._append_event(existing, "repeated", request.requested_at, detail)
+        return existing
+
+    # ---- the request API's idempotency keys ------------------------------------------------
+    async def kept_answer(self, credential: str, key: str) -> KeptAnswer | None:
+        async with self._db.execute(
+            "SELECT * FROM idempotency_keys WHERE token = ? AND key = ?", (credential, key)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        at = datetime.fromisoformat(row["created_at"])
+        return KeptAnswer(row["body_sha256"], row["request_id"], row["status"], at)
+
+    async def add_once(
+        self, request: CallbackRequest, limits: RateLimits | None, key: IdempotencyKey
+    ) -> tuple[CallbackRequest, KeptAnswer]:
+        """The key is looked up and kept in the request's transaction (BEGIN IMMEDIATE: another
+        process with the same key waits, then finds it); the key's primary key backs it."""
+        async with self._writing:
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    stored, kept = await self._add_once(request, limits, key)
+                    await self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        await self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"cannot store request: {exc}") from exc
+        return stored, kept
+
+    async def _add_once(
+        self, request: CallbackRequest, limits: RateLimits | None, key: IdempotencyKey
+    ) -> tuple[CallbackRequest, KeptAnswer]:
+        if (kept := await self.kept_answer(key.credential, key.key)) is not None:
+            stored = await self.get(kept.request_id)
+            if stored is None:  # the foreign key forbids it
+                raise StoreUnavailable(f"idempotency key for unknown request {kept.request_id}")
+            return stored, kept
+        if limits is not None and (why := await self._over_limit(request, limits)):
+            if (existing := await self._repeat_of(request)) is None:
+                raise RateLimited(why)
+            stored = existing
+        else:
+            stored = await self._add(request, ", ".join("?" for _ in COLUMNS))
+        status = 201 if stored.id == request.id else 200
+        kept = KeptAnswer(key.body_sha256, stored.id, status, request.requested_at)
+        values = (key.credential, key.key, key.body_sha256, stored.id, status)
+        await self._db.execute(
+            "INSERT INTO idempotency_keys"
+            " (token, key, body_sha256, request_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (*values, kept.created_at.isoformat()),
+        )
+        return stored, kept

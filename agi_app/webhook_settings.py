@@ -1,0 +1,99 @@
+"""Webhook subscriptions as an admin writes them in callback.toml:
+
+[[webhooks]]
+name = "crm"
+url = "https://crm.example.com/hooks/callback"
+secret_file = "/etc/agi-callback/crm-webhook.secret"   # or secret = "..."
+events = ["requested", "CallEnded", "LeftQueue"]      # default ["*"]: every event
+"""
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+MIN_SECRET = 16  # characters: an HMAC key one could guess protects nothing
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _safe_url(url: str) -> str:
+    """http(s) with a host; plain http only to this machine (the body holds customers'
+    names and numbers: over a network it goes encrypted); no credentials in it (URLs are
+    logged)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("a webhook URL must not hold credentials (they would be logged)")
+    if parts.fragment:
+        raise ValueError("a webhook URL has no fragment")
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise ValueError(f"{url!r}: plain http is allowed to a loopback address only")
+    return url
+
+
+class WebhookSubscription(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    url: Annotated[str, AfterValidator(_safe_url)]
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+    # Event names (as in the event log: requested, Joined, Offered, CallEnded, ...) or "*".
+    events: list[str] = Field(["*"], min_length=1)
+    timeout: float = Field(10.0, gt=0, le=120, description="seconds per POST")
+    # An event that still fails when older than this is given up (recorded as gave_up).
+    max_age: float = Field(24 * 3600.0, gt=0, description="seconds")
+    retry_initial: float = Field(1.0, gt=0, description="seconds before the first retry")
+    retry_max: float = Field(300.0, gt=0, description="longest wait between retries")
+    # Where a subscription that has never delivered starts: events from now on, or the log's
+    # beginning. Once it has a cursor in the store, it goes on from there.
+    start: Literal["now", "beginning"] = "now"
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Self:
+        if (self.secret is None) == (self.secret_file is None):
+            raise ValueError(f"webhook {self.name}: give either secret or secret_file")
+        if self.secret is not None and len(self.secret.get_secret_value()) < MIN_SECRET:
+            raise ValueError(f"webhook {self.name}: the secret needs {MIN_SECRET}+ characters")
+        if self.retry_max < self.retry_initial:
+            raise ValueError(f"webhook {self.name}: retry_max is below retry_initial")
+        return self
+
+    def event_names(self) -> frozenset[str] | None:
+        """The events wanted; None: every one."""
+        return None if "*" in self.events else frozenset(self.events)
+
+    def key(self) -> bytes:
+        """The HMAC key: the secret, or the file's content without surrounding whitespace."""
+        if self.secret is not None:
+            return self.secret.get_secret_value().encode()
+        assert self.secret_file is not None
+        try:
+            text = self.secret_file.read_text().strip()
+        except OSError as exc:
+            raise ValueError(f"webhook {self.name}: cannot read secret_file: {exc}") from exc
+        if len(text) < MIN_SECRET:
+            raise ValueError(f"webhook {self.name}: the secret needs {MIN_SECRET}+ characters")
+        return text.encode()
+
+
+def _unique_names(subscriptions: list[WebhookSubscription]) -> list[WebhookSubscription]:
+    names = [s.name for s in subscriptions]
+    if doubled := sorted({n for n in names if names.count(n) > 1}):
+        raise ValueError(f"webhook names must be unique: {', '.join(doubled)}")
+    return subscriptions
+
+
+# The settings' type: names key each subscription's cursor in the store.
+Webhooks = Annotated[list[WebhookSubscription], AfterValidator(_unique_names)]
