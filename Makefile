@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # SIPp for the phones, debootstrap for the sandbox root, Chromium for the browser test,
-# baresip (a real softphone agent), espeak-ng and sox (prompts for the RTP matcher tests).
-APT_PACKAGES := sip-tester debootstrap chromium baresip espeak-ng sox
+# baresip (a real softphone agent), espeak-ng and sox (prompts for the RTP matcher tests),
+# postgresql (a throwaway server for the store contract tests on PostgreSQL).
+APT_PACKAGES := sip-tester debootstrap chromium baresip espeak-ng sox postgresql
 STAMP := $(VENV)/.installed
 
 .PHONY: run demo bench serve test test-unit test-integration test-acceptance load trials lint deps sandbox-up sandbox-down sounds clean
@@ -28,7 +29,7 @@ test: deps lint sandbox-up
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
-test-integration: $(STAMP)
+test-integration: deps
 	$(PY) -m pytest -q tests/integration
 
 test-acceptance: deps sandbox-up

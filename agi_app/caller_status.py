@@ -17,13 +17,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Protocol, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agi_app.domain.numbers import NumberRules, is_withheld, normalize_caller_number
-from agi_app.domain.options import DEFAULT_ERROR, ComponentOptions, Prompt, split_arguments
+from agi_app.domain.options import DEFAULT_ERROR, Prompt, parse_beside_request
 from agi_app.domain.request import WAITING_STATES, CallbackRequest, CallOutcome
-from agi_app.errors import CallbackError, InvalidOptions
-from agi_app.fastagi import quote
+from agi_app.errors import CallbackError
+from agi_app.fastagi import key_of, quote
 from agi_app.store_port import RequestStore
 
 log = logging.getLogger(__name__)
@@ -70,21 +70,8 @@ class StatusOptions(BaseModel):
         return self
 
 
-# The request options of [callback] are accepted and ignored, so that a flow can pass the
-# same ${CALLBACK_OPTIONS} to both.
-_REQUEST_ONLY = frozenset(ComponentOptions.model_fields) - frozenset(StatusOptions.model_fields)
-
-
 def parse_status_options(args: Sequence[str]) -> StatusOptions:
-    pairs = {k: v for k, v in split_arguments(args).items() if k not in _REQUEST_ONLY}
-    try:
-        return StatusOptions.model_validate(pairs)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'options'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise InvalidOptions(problems) from None
+    return parse_beside_request(StatusOptions, args)
 
 
 class Channel(Protocol):
@@ -124,16 +111,6 @@ def live_position(live_view: LiveView) -> PositionOf:
         return None
 
     return position_of
-
-
-def _key(result: dict[str, Any]) -> str:
-    """The key that interrupted STREAM FILE or SAY NUMBER (result = its ASCII code), or ''."""
-    value, _ = result.get("result", ("0", ""))
-    try:
-        code = int(value)
-    except ValueError:
-        return ""
-    return chr(code) if 0 < code < 128 else ""
 
 
 class CallerStatus:
@@ -216,7 +193,7 @@ class CallerStatus:
             played.append(f"STREAM FILE {options.position_prompt} {keys}")
             played.append(f"SAY NUMBER {position} {keys}")
         for line in played:
-            if key := _key(await agi.command(line)):
+            if key := key_of(await agi.command(line)):
                 return key
         return await agi.get_data(options.choice_prompt, options.choice_timeout * 1000, 1)
 

@@ -38,7 +38,8 @@ from agi_app.queue_log import DEFAULT_PATH as DEFAULT_QUEUE_LOG
 from agi_app.queue_log import read_queue_log
 from agi_app.service import Service
 from agi_app.settings import Settings
-from agi_app.store import Store
+from agi_app.store_open import open_store
+from agi_app.store_port import RequestStore
 from agi_app.webhook_status import status_text, webhook_status
 
 
@@ -78,7 +79,7 @@ async def _serve(settings: Settings) -> int:
 
 
 async def _read(settings: Settings, args: argparse.Namespace) -> int:
-    async with Store.open(settings.store_path, busy_timeout=settings.store_busy_timeout) as store:
+    async with open_store(settings) as store:
         if args.command == "show":
             request = await store.get(args.id)
             if request is None:
@@ -134,7 +135,7 @@ def _local_tz() -> tzinfo:
     return tz
 
 
-async def _audit(store: Store, args: argparse.Namespace) -> int:
+async def _audit(store: RequestStore, args: argparse.Namespace) -> int:
     """The day's offers of a queue against the ideal order, and every inversion's cause."""
     tz = _local_tz()
     start = datetime.combine(date.fromisoformat(args.day), time(), tz)

@@ -25,7 +25,7 @@ from agi_app.api_intake import build_api_request
 from agi_app.api_models import CallbackIn
 from agi_app.errors import CallbackError
 from agi_app.settings import Settings
-from agi_app.store import Store
+from agi_app.store_open import open_store
 
 
 def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -75,7 +75,7 @@ async def _direct(settings: Settings, body: dict[str, Any]) -> int:
     request_id = str(uuid.uuid4())
     try:
         request = build_api_request(payload, settings, request_id=request_id, now=datetime.now(UTC))
-        async with Store.open(settings.store_path, busy_timeout=settings.store_busy_timeout) as s:
+        async with open_store(settings) as s:
             stored = await s.add(request, settings.rate_limits())
     except CallbackError as exc:
         print(f"request refused ({exc.code}): {exc.message}", file=sys.stderr)

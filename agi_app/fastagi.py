@@ -52,8 +52,9 @@ def _keys(escape_digits: str) -> str:
     return escape_digits
 
 
-def _key(result: dict[str, Any]) -> str:
-    """STREAM FILE and SAY DIGITS answer the ASCII code of the key that stopped them, or 0."""
+def key_of(result: dict[str, Any]) -> str:
+    """STREAM FILE, SAY DIGITS and SAY NUMBER answer the ASCII code of the key that stopped
+    them, or 0."""
     value, _ = result.get("result", ("0", ""))
     try:
         code = int(value)
@@ -124,7 +125,9 @@ class AgiChannel:
 
     async def stream_file(self, prompt: str, escape_digits: str = "") -> str:
         """Play a prompt; the escape key that cut it short, or '' when it played out."""
-        return _key(await self.command(f'STREAM FILE {prompt} "{_keys(escape_digits)}"', wait=120))
+        return key_of(
+            await self.command(f'STREAM FILE {prompt} "{_keys(escape_digits)}"', wait=120)
+        )
 
     async def say_digits(self, digits: str, escape_digits: str = "") -> str:
         """Say ``digits`` one by one in the channel's language; the escape key that cut it
@@ -132,7 +135,7 @@ class AgiChannel:
         if not _DIGITS.fullmatch(digits):
             raise ValueError(f"SAY DIGITS takes 0-9 only, not {digits!r}")
         line = f'SAY DIGITS {digits} "{_keys(escape_digits)}"'
-        return _key(await self.command(line, wait=120))
+        return key_of(await self.command(line, wait=120))
 
     async def say_datetime(self, at: datetime, zone: str, escape_digits: str = "") -> str:
         """Say a day and time ("Monday at 6 PM", Asterisk's own prompts) as a clock in ``zone``
@@ -141,7 +144,7 @@ class AgiChannel:
             raise ValueError(f"not a time zone name: {zone!r}")
         when = f'{int(at.timestamp())} "{_keys(escape_digits)}"'
         line = f'SAY DATETIME {when} "{_SPOKEN_DATETIME}" {zone}'
-        return _key(await self.command(line, wait=120))
+        return key_of(await self.command(line, wait=120))
 
 
 Handler = Callable[[AgiChannel], Awaitable[None]]

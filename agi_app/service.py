@@ -19,7 +19,7 @@ from agi_app.offer_check import OFFER_SCRIPT, OfferChecker, QueueEstimates
 from agi_app.request_handler import RequestHandler
 from agi_app.serving import Serving
 from agi_app.settings import Settings
-from agi_app.store import Store
+from agi_app.store_open import ServiceStore, open_store, shown, store_url
 from agi_app.web import create_app
 from agi_app.webhooks import Webhooks
 
@@ -51,7 +51,7 @@ class Service:
         # (for its supervisor to restart it), never listening without serving.
         self.failed: asyncio.Future[BaseException] | None = None
         self._stopping = False
-        self.store: Store | None = None
+        self.store: ServiceStore | None = None
         self.agi: FastAgiServer | None = None
         self.serving: Serving | None = None
         self.ami: Ami | None = None
@@ -62,9 +62,7 @@ class Service:
         s = self.settings
         self.failed = asyncio.get_running_loop().create_future()
         try:
-            self.store = await self._stack.enter_async_context(
-                Store.open(s.store_path, busy_timeout=s.store_busy_timeout)
-            )
+            self.store = await self._stack.enter_async_context(open_store(s))
             serving = await self._start_serving(self.store) if s.ami_enabled else None
             if s.webhooks:  # one sender per subscription, supervised as serving is
                 webhooks = Webhooks(
@@ -114,10 +112,12 @@ class Service:
         except BaseException:
             await self._stack.aclose()
             raise
-        log.info("service up: fastagi %s:%s, store %s", s.agi_host, self.agi.port, s.store_path)
+        log.info(
+            "service up: fastagi %s:%s, store %s", s.agi_host, self.agi.port, shown(store_url(s))
+        )
         return self
 
-    async def _start_serving(self, store: Store) -> Serving:
+    async def _start_serving(self, store: ServiceStore) -> Serving:
         s = self.settings
         ami = Ami(s)
         serving = Serving(store, ami, s, clock=self._clock)

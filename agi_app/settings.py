@@ -156,6 +156,15 @@ class Settings(BaseSettings):
     # in order, signed with its secret; https, or http to a loopback address only.
     webhooks: Webhooks = []
 
+    # Where requests are kept (agi_app/store_open.py): unset, the SQLite file store_path
+    # (sqlite:///relative/path, sqlite:////absolute/path); postgresql://user@host:port/db, a
+    # PostgreSQL database several services share (libpq's URL; its password in PGPASSWORD
+    # or ~/.pgpass, not here). PostgreSQL: at most store_pool_size connections, and every
+    # wait for it (a connection, a lock, a statement) bounded by store_timeout seconds.
+    store_url: str | None = Field(None, pattern=r"^(sqlite:///|postgres(ql)?://)")
+    store_pool_size: int = Field(10, ge=1, le=100)
+    store_timeout: float = Field(5.0, gt=0, le=60)
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -31,6 +31,7 @@ from agi_app.store_offer_log import OfferLogSql
 from agi_app.store_outbox import WebhookOutboxSql
 from agi_app.store_port import Event, StaleUpdate
 from agi_app.store_rows import COLUMNS, request_from_row, row_values
+from agi_app.store_sql import event_from_row, immediate
 
 __all__ = ["Event", "StaleUpdate", "Store"]
 
@@ -128,8 +129,7 @@ class Store(RequestIntakeSql, OfferLogSql, WebhookOutboxSql):
         values: list[object],
     ) -> None:
         try:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
+            async with immediate(self._db):
                 cursor = await self._db.execute(
                     f"UPDATE requests SET {assignments}, updated_at = ?"
                     " WHERE id = ? AND state = ? AND attempt = ?",
@@ -138,11 +138,6 @@ class Store(RequestIntakeSql, OfferLogSql, WebhookOutboxSql):
                 if cursor.rowcount != 1:
                     raise StaleUpdate(f"request {after.id} changed under us")
                 await self._append_event(after, event, at, detail)
-                await self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    await self._db.execute("ROLLBACK")
-                raise
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot update request: {exc}") from exc
 
@@ -203,13 +198,4 @@ class Store(RequestIntakeSql, OfferLogSql, WebhookOutboxSql):
             "SELECT * FROM request_events WHERE request_id = ? ORDER BY seq", (request_id,)
         ) as cursor:
             rows = await cursor.fetchall()
-        return [
-            Event(
-                request_id=row["request_id"],
-                at=datetime.fromisoformat(row["at"]),
-                event=row["event"],
-                state=row["state"],
-                detail=json.loads(row["detail"]),
-            )
-            for row in rows
-        ]
+        return [event_from_row(row) for row in rows]

@@ -16,6 +16,7 @@ from agi_app.domain.request import CallbackRequest, RateLimits
 from agi_app.errors import RateLimited, StoreUnavailable
 from agi_app.store_port import IdempotencyKey, KeptAnswer
 from agi_app.store_rows import COLUMNS, request_from_row, row_values
+from agi_app.store_sql import immediate
 
 
 class RequestIntakeSql:
@@ -123,14 +124,8 @@ class RequestIntakeSql:
         process with the same key waits, then finds it); the key's primary key backs it."""
         async with self._writing:
             try:
-                await self._db.execute("BEGIN IMMEDIATE")
-                try:
+                async with immediate(self._db):
                     stored, kept = await self._add_once(request, limits, key)
-                    await self._db.execute("COMMIT")
-                except BaseException:
-                    if self._db.in_transaction:
-                        await self._db.execute("ROLLBACK")
-                    raise
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"cannot store request: {exc}") from exc
         return stored, kept

@@ -5,14 +5,14 @@ A mixin of agi_app.store.Store: it shares the store's one connection and its wri
 """
 
 import asyncio
-import json
 import sqlite3
 from datetime import datetime
 
 import aiosqlite
 
 from agi_app.errors import StoreUnavailable
-from agi_app.store_port import Event, LoggedEvent, WebhookAttempt
+from agi_app.store_port import LoggedEvent, WebhookAttempt
+from agi_app.store_sql import event_from_row, immediate
 
 ADVANCES = ("delivered", "gave_up")
 
@@ -33,19 +33,7 @@ class WebhookOutboxSql:
                     rows = await cursor.fetchall()
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"cannot read the event log: {exc}") from exc
-        return [
-            LoggedEvent(
-                row["seq"],
-                Event(
-                    request_id=row["request_id"],
-                    at=datetime.fromisoformat(row["at"]),
-                    event=row["event"],
-                    state=row["state"],
-                    detail=json.loads(row["detail"]),
-                ),
-            )
-            for row in rows
-        ]
+        return [LoggedEvent(row["seq"], event_from_row(row)) for row in rows]
 
     async def last_event_seq(self) -> int:
         async with self._writing:
@@ -106,8 +94,7 @@ class WebhookOutboxSql:
     async def record_webhook_attempt(self, attempt: WebhookAttempt) -> None:
         async with self._writing:
             try:
-                await self._db.execute("BEGIN IMMEDIATE")
-                try:
+                async with immediate(self._db):
                     await self._db.execute(
                         "INSERT INTO webhook_attempts"
                         " (subscription, seq, at, outcome, status, error)"
@@ -123,11 +110,6 @@ class WebhookOutboxSql:
                     )
                     if attempt.outcome in ADVANCES:
                         await self._advance(attempt.subscription, attempt.seq)
-                    await self._db.execute("COMMIT")
-                except BaseException:
-                    if self._db.in_transaction:
-                        await self._db.execute("ROLLBACK")
-                    raise
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"cannot record a webhook attempt: {exc}") from exc
 

@@ -14,13 +14,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from agi_app.domain.estimate import Estimate, waited
 from agi_app.domain.hours import Schedule
-from agi_app.domain.options import ComponentOptions, split_arguments
+from agi_app.domain.options import parse_beside_request
 from agi_app.domain.request import CallbackRequest
-from agi_app.errors import InvalidOptions
 
 _DAY = 24 * 3600
 
@@ -41,19 +40,8 @@ class OfferOptions(BaseModel):
     max_callbacks: Annotated[int, Field(ge=0, le=1_000_000)] = 0
 
 
-_REQUEST_ONLY = frozenset(ComponentOptions.model_fields) - frozenset(OfferOptions.model_fields)
-
-
 def parse_offer_options(args: Sequence[str]) -> OfferOptions:
-    pairs = {k: v for k, v in split_arguments(args).items() if k not in _REQUEST_ONLY}
-    try:
-        return OfferOptions.model_validate(pairs)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'options'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise InvalidOptions(problems) from None
+    return parse_beside_request(OfferOptions, args)
 
 
 class Reason(StrEnum):

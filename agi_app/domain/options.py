@@ -7,7 +7,7 @@ Each AGI argument is one ``name=value``; empty arguments are the unused Gosub sl
 
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -17,6 +17,8 @@ from agi_app.errors import InvalidOptions
 # Asterisk sound names: a relative path; separators never doubled, so never "..".
 Prompt = Annotated[str, Field(max_length=128, pattern=r"^[A-Za-z0-9_]+(?:[/.-][A-Za-z0-9_]+)*$")]
 VariableName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,79}$")]
+
+M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_SUCCESS = "callback/request-successful"
 DEFAULT_ERROR = "callback/error-in-request"
@@ -79,16 +81,28 @@ def split_arguments(args: Sequence[str]) -> dict[str, str]:
     return pairs
 
 
-def parse_options(args: Sequence[str]) -> ComponentOptions:
-    pairs = split_arguments(args)
+def validated(model: type[M], pairs: dict[str, str]) -> M:
+    """``pairs`` as ``model``, or InvalidOptions naming every problem."""
     try:
-        return ComponentOptions.model_validate(pairs)
+        return model.model_validate(pairs)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'options'}: {err['msg']}"
             for err in exc.errors()
         )
         raise InvalidOptions(problems) from None
+
+
+def parse_options(args: Sequence[str]) -> ComponentOptions:
+    return validated(ComponentOptions, split_arguments(args))
+
+
+def parse_beside_request(model: type[M], args: Sequence[str]) -> M:
+    """The options of a component entry that a flow may pass its request's options too: those
+    of [callback] that ``model`` does not have are accepted and ignored, so that the same
+    ${CALLBACK_OPTIONS} serves both."""
+    ignored = frozenset(ComponentOptions.model_fields) - frozenset(model.model_fields)
+    return validated(model, {k: v for k, v in split_arguments(args).items() if k not in ignored})
 
 
 def error_prompt(args: Sequence[str]) -> str:

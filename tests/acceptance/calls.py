@@ -7,7 +7,7 @@ from pathlib import Path
 from panoramisk import Manager
 
 from agi_app.domain.request import CallbackRequest, State
-from agi_app.store import Store
+from agi_app.store_open import ServiceStore
 from tests.support.ami import action, eventually, eventually_local, queue_callers
 from tests.support.rtp import RtpSink, load_prompt, match_score, wait_heard
 from tests.support.sipp import Caller
@@ -71,7 +71,7 @@ class Phones:
         return phone, sink
 
 
-async def the_request(store: Store, *states: State, within: float = 20) -> CallbackRequest:
+async def the_request(store: ServiceStore, *states: State, within: float = 20) -> CallbackRequest:
     (request,) = await eventually(
         lambda: store.requests(*states),
         lambda rs: len(rs) == 1,

@@ -15,7 +15,7 @@ from panoramisk import Manager
 from agi_app.domain.request import CallOutcome, State
 from agi_app.service import Service
 from agi_app.settings import Settings
-from agi_app.store import Store
+from agi_app.store_open import ServiceStore
 from tests.acceptance.calls import (
     ERROR,
     SUCCESS,
@@ -35,7 +35,7 @@ from tests.support.rtp import wait_heard
 from tests.support.uas import Behaviour
 
 
-def store(service: Service) -> Store:
+def store(service: Service) -> ServiceStore:
     assert service.store is not None
     return service.store
 

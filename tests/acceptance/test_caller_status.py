@@ -15,7 +15,7 @@ from panoramisk import Manager
 
 from agi_app.domain.request import CallOutcome, State
 from agi_app.service import Service
-from agi_app.store import Store
+from agi_app.store_open import ServiceStore
 from tests.acceptance.calls import (
     SOUNDS,
     SUCCESS,
@@ -43,7 +43,7 @@ KEPT = SOUNDS / "status-kept.wav"
 CANCELLED = SOUNDS / "status-cancelled.wav"
 
 
-def store(service: Service) -> Store:
+def store(service: Service) -> ServiceStore:
     assert service.store is not None
     return service.store
 

@@ -18,6 +18,7 @@ from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome,
 from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.store import Store
+from agi_app.store_open import ServiceStore
 from tests.acceptance.calls import (
     ERROR,
     SOUNDS,
@@ -64,7 +65,7 @@ async def process(ami: Manager, tmp_path: Path) -> AsyncIterator[ServiceProcess]
 
 
 @pytest.fixture
-async def store(process: ServiceProcess) -> AsyncIterator[Store]:
+async def store(process: ServiceProcess) -> AsyncIterator[ServiceStore]:
     """The test's own connection to the service's SQLite file."""
     async with Store.open(process.store_path) as opened:
         yield opened
@@ -79,7 +80,7 @@ async def placeholders(ami: Manager) -> list[str]:
 
 
 async def test_crash_before_commit_acknowledges_nothing(
-    process: ServiceProcess, store: Store, ami: Manager, tmp_path: Path
+    process: ServiceProcess, store: ServiceStore, ami: Manager, tmp_path: Path
 ) -> None:
     await process.start(crash_at="before-commit")
     async with calling(tmp_path, "5000", "+15551230101", ["1"]) as (caller, sink):
@@ -94,7 +95,7 @@ async def test_crash_before_commit_acknowledges_nothing(
 
 
 async def test_crash_after_commit_still_calls_back(
-    process: ServiceProcess, store: Store, ami: Manager, tmp_path: Path
+    process: ServiceProcess, store: ServiceStore, ami: Manager, tmp_path: Path
 ) -> None:
     await process.start(crash_at="after-commit")
     async with calling(tmp_path, "5000", "+15551230102", ["1"]) as (caller, sink):
@@ -110,7 +111,7 @@ async def test_crash_after_commit_still_calls_back(
 
 
 async def test_kill_while_waiting_then_served_exactly_once(
-    process: ServiceProcess, store: Store, ami: Manager, phones: Phones, tmp_path: Path
+    process: ServiceProcess, store: ServiceStore, ami: Manager, phones: Phones, tmp_path: Path
 ) -> None:
     agent, _ = await phones.start(5071, Behaviour.ANSWER, "agent1")
     customer, _ = await phones.start(5090, Behaviour.ANSWER, "carrier")
@@ -135,7 +136,7 @@ async def test_kill_while_waiting_then_served_exactly_once(
 
 
 async def test_kill_while_the_agent_rings(
-    process: ServiceProcess, store: Store, ami: Manager, phones: Phones, tmp_path: Path
+    process: ServiceProcess, store: ServiceStore, ami: Manager, phones: Phones, tmp_path: Path
 ) -> None:
     agent, _ = await phones.start(5071, Behaviour.NO_ANSWER, "agent1")
     customer, _ = await phones.start(5090, Behaviour.ANSWER, "carrier")
@@ -155,7 +156,7 @@ async def test_kill_while_the_agent_rings(
 
 
 async def leg_outcome(
-    process: ServiceProcess, store: Store, ami: Manager, phones: Phones, tmp_path: Path,
+    process: ServiceProcess, store: ServiceStore, ami: Manager, phones: Phones, tmp_path: Path,
     customer_behaviour: Behaviour, connected: State,
 ) -> tuple[CallbackRequest, int]:  # fmt: skip
     """Kill the service while the customer leg is in ``connected``; finish the call unseen."""
@@ -179,7 +180,7 @@ async def leg_outcome(
 
 
 async def test_kill_while_bridged_outcome_recovered(
-    process: ServiceProcess, store: Store, ami: Manager, phones: Phones, tmp_path: Path
+    process: ServiceProcess, store: ServiceStore, ami: Manager, phones: Phones, tmp_path: Path
 ) -> None:
     request, dialed = await leg_outcome(
         process, store, ami, phones, tmp_path, Behaviour.ANSWER, State.CONNECTED
@@ -194,7 +195,7 @@ async def test_kill_while_bridged_outcome_recovered(
 
 
 async def test_kill_while_the_customer_rings_outcome_recovered(
-    process: ServiceProcess, store: Store, ami: Manager, phones: Phones, tmp_path: Path
+    process: ServiceProcess, store: ServiceStore, ami: Manager, phones: Phones, tmp_path: Path
 ) -> None:
     request, dialed = await leg_outcome(
         process, store, ami, phones, tmp_path, Behaviour.NO_ANSWER, State.DIALING

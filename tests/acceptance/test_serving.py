@@ -19,6 +19,7 @@ from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome,
 from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.store import Store
+from agi_app.store_open import ServiceStore
 from tests.acceptance.calls import (
     SOUNDS,
     SUCCESS,
@@ -40,7 +41,7 @@ from tests.support.uas import Behaviour
 AGENT1 = "PJSIP/agent1"
 
 
-def store(service: Service) -> Store:
+def store(service: Service) -> ServiceStore:
     assert service.store is not None
     return service.store
 
@@ -63,7 +64,7 @@ async def waits_in_silence(ami: Manager, placeholder: str) -> None:
     assert "Language callback-placeholder:" in sound and "Language en:" in sound
 
 
-async def connected(store: Store, count: int) -> None:
+async def connected(store: ServiceStore, count: int) -> None:
     """``count`` callbacks reached their customer."""
     await eventually(
         lambda: store.requests(State.CONNECTED, State.DONE),

@@ -17,7 +17,7 @@ from agi_app.domain.request import CallbackRequest, State
 from agi_app.service import Service
 from agi_app.serving.placer import Placer
 from agi_app.settings import Settings
-from agi_app.store import Store
+from agi_app.store_open import ServiceStore
 from tests.acceptance.calls import Phones, invites, set_paused, the_request
 from tests.acceptance.test_serving import stored_requests
 from tests.support.ami import action, eventually, eventually_local, queue_callers
@@ -56,7 +56,7 @@ def logged(caplog: pytest.LogCaptureFixture, text: str) -> int:
     return sum(text in r.getMessage() for r in caplog.records)
 
 
-def store(service: Service) -> Store:
+def store(service: Service) -> ServiceStore:
     assert service.store is not None
     return service.store
 

@@ -15,6 +15,7 @@ from agi_app.domain.request import CallOutcome, ContactOutcome, State
 from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.store import Store
+from agi_app.store_open import ServiceStore
 from agi_app.webhook_settings import WebhookSubscription
 from tests.acceptance.calls import (
     Phones,
@@ -66,7 +67,7 @@ async def receiver() -> AsyncIterator[HttpReceiver]:
         await receiver.stop()
 
 
-async def all_delivered(store: Store, receiver: HttpReceiver) -> list[Delivery]:
+async def all_delivered(store: ServiceStore, receiver: HttpReceiver) -> list[Delivery]:
     """Every row of the log arrived (at least once); each at its first arrival."""
     rows = await store.events_after(0, 1000)
     return await eventually_local(

@@ -1,5 +1,6 @@
 """The behaviour every RequestStore must have (agi_app.store_port), run against each one:
-the SQLite store on a real file, and the in-memory one the serving unit tests use.
+the SQLite store on a real file, the PostgreSQL one on a throwaway server
+(tests/support/postgres.py), and the in-memory one the serving unit tests use.
 
 What only SQLite has (WAL, file modes, damaged files, migrations) is in test_store.py.
 """
@@ -16,6 +17,7 @@ from agi_app.domain.offer import OfferCheck, Reason
 from agi_app.domain.request import CallbackRequest, RateLimits, State
 from agi_app.errors import RateLimited, StoreUnavailable
 from agi_app.store import Store
+from agi_app.store_pg import PgStore
 from agi_app.store_port import (
     IdempotencyKey,
     KeptAnswer,
@@ -46,10 +48,14 @@ REQUEST = CallbackRequest(
 )
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RequestStore]:
     if request.param == "memory":
         yield MemoryStore()
+        return
+    if request.param == "postgres":  # the session's server, its database emptied
+        async with PgStore.open(request.getfixturevalue("postgres_url")) as on_postgres:
+            yield on_postgres
         return
     async with Store.open(tmp_path / "cb.sqlite3") as opened:
         yield opened
@@ -401,10 +407,14 @@ async def test_a_refused_request_keeps_no_key(store: RequestStore) -> None:
 # subscription's cursor, its attempts.
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", "postgres"])
 async def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OutboxStore]:
     if request.param == "memory":
         yield MemoryStore()
+        return
+    if request.param == "postgres":
+        async with PgStore.open(request.getfixturevalue("postgres_url")) as on_postgres:
+            yield on_postgres
         return
     async with Store.open(tmp_path / "cb.sqlite3") as opened:
         yield opened

@@ -149,15 +149,17 @@ def _excerpt(prompt: Audio) -> npt.NDArray[np.float64]:
     return values[start : start + int(MATCH_WINDOW_SECONDS * SAMPLE_RATE)]
 
 
-def _score(signal: npt.NDArray[np.float64], template: npt.NDArray[np.float64]) -> float:
-    """Best Pearson correlation (0..1) of ``template`` with any window of ``signal``: loudness
-    does not matter, and windows of (near) silence score 0."""
+def correlations(
+    signal: npt.NDArray[np.float64], template: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Pearson correlation of ``template`` with the window of ``signal`` at each offset (by
+    FFT): loudness does not matter, and windows of (near) silence get 0."""
     n = template.size
     if n < 2 or signal.size < n:
-        return 0.0
+        return np.zeros(0)
     count = signal.size - n + 1
     size = 1 << (signal.size + n).bit_length()
-    # sum(signal[k + j] * template[j]) for every offset k, by FFT.
+    # sum(signal[k + j] * template[j]) for every offset k.
     products = np.fft.irfft(np.fft.rfft(signal, size) * np.conj(np.fft.rfft(template, size)), size)
     cumsum = np.concatenate(([0.0], np.cumsum(signal)))
     cumsum_sq = np.concatenate(([0.0], np.cumsum(signal * signal)))
@@ -166,9 +168,16 @@ def _score(signal: npt.NDArray[np.float64], template: npt.NDArray[np.float64]) -
     t_var = float(np.dot(template, template) - template.sum() ** 2 / n)
     covariance = products[:count] - x_sum * template.sum() / n
     valid = x_var > 1e-9 * n
-    if t_var <= 1e-9 * n or not np.any(valid):
-        return 0.0
-    return float(np.clip(np.max(covariance[valid] / np.sqrt(x_var[valid] * t_var)), 0.0, 1.0))
+    out = np.zeros(count)
+    if t_var > 1e-9 * n:
+        out[valid] = covariance[valid] / np.sqrt(x_var[valid] * t_var)
+    return out
+
+
+def _score(signal: npt.NDArray[np.float64], template: npt.NDArray[np.float64]) -> float:
+    """Best correlation (0..1) of ``template`` with any window of ``signal``."""
+    found = correlations(signal, template)
+    return float(np.clip(np.max(found), 0.0, 1.0)) if found.size else 0.0
 
 
 def match_score(heard: Audio, prompt: Audio) -> float:

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tests.support.poll import eventually_local
-from tests.support.rtp import SAMPLE_RATE, Audio, RtpSink, load_prompt
+from tests.support.rtp import SAMPLE_RATE, Audio, RtpSink, correlations, load_prompt
 
 REPO = Path(__file__).resolve().parents[2]
 GAP_SECONDS = 1.0  # at most this much between the end of one digit and the next
@@ -68,29 +68,6 @@ def _trimmed(sound: Audio) -> Audio:
     return sound[loud[0] : loud[-1] + 1]
 
 
-def _correlations(
-    signal: npt.NDArray[np.float64], template: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """Pearson correlation of ``template`` with the window of ``signal`` at each offset;
-    windows of (near) silence get 0."""
-    n = template.size
-    if signal.size < n:
-        return np.zeros(0)
-    count = signal.size - n + 1
-    size = 1 << (signal.size + n).bit_length()
-    products = np.fft.irfft(np.fft.rfft(signal, size) * np.conj(np.fft.rfft(template, size)), size)
-    cumsum = np.concatenate(([0.0], np.cumsum(signal)))
-    cumsum_sq = np.concatenate(([0.0], np.cumsum(signal * signal)))
-    x_sum = cumsum[n:] - cumsum[:count]
-    x_var = np.maximum(cumsum_sq[n:] - cumsum_sq[:count] - x_sum * x_sum / n, 0.0)
-    t_var = float(np.dot(template, template) - template.sum() ** 2 / n)
-    covariance = products[:count] - x_sum * template.sum() / n
-    valid = x_var > 1e-9 * n
-    out = np.zeros(count)
-    out[valid] = covariance[valid] / np.sqrt(x_var[valid] * t_var)
-    return out
-
-
 def said_at(heard: Audio, digits: str, *, after: int = 0) -> int | None:
     """The sample offset where ``digits``, said one right after the other, end in ``heard``
     (the first of them at ``after`` or later); None when they were not (all) said."""
@@ -121,7 +98,7 @@ def _following(
 def _matches(signal: npt.NDArray[np.float64], template: npt.NDArray[np.float64]) -> list[int]:
     """Where ``template`` starts in ``signal``, each occurrence once."""
     offsets: list[int] = []
-    for offset in np.nonzero(_correlations(signal, template) >= THRESHOLD)[0]:
+    for offset in np.nonzero(correlations(signal, template) >= THRESHOLD)[0]:
         if not offsets or offset >= offsets[-1] + template.size:
             offsets.append(int(offset))
     return offsets

@@ -1,0 +1,50 @@
+"""The store the settings name: ``store_url`` (sqlite:///path or postgresql://...), else the
+SQLite file ``store_path`` as before, so nothing changes for an existing install."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from agi_app.settings import Settings
+from agi_app.store import Store
+from agi_app.store_pg import PgStore
+from agi_app.store_port import RequestStore, WebhookOutbox
+
+SQLITE = "sqlite:///"
+
+
+class ServiceStore(RequestStore, WebhookOutbox, Protocol):
+    """What the service runs on: the requests, their event log read as the webhooks' outbox
+    and the offer checks (agi_app.store.Store and agi_app.store_pg.PgStore both are)."""
+
+
+def store_url(settings: Settings) -> str:
+    """The settings' store as a URL: store_url, else sqlite:/// and store_path."""
+    return settings.store_url or SQLITE + str(settings.store_path)
+
+
+def shown(url: str) -> str:
+    """The URL without a password, for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[ServiceStore]:
+    """Open the settings' store, checked and migrated (StoreUnavailable, or StoreCorrupt for
+    a damaged SQLite file, if it cannot be)."""
+    url = store_url(settings)
+    if url.startswith(SQLITE):
+        path = Path(url.removeprefix(SQLITE))
+        async with Store.open(path, busy_timeout=settings.store_busy_timeout) as store:
+            yield store
+        return
+    async with PgStore.open(
+        url, pool_size=settings.store_pool_size, timeout=settings.store_timeout
+    ) as on_postgres:
+        yield on_postgres

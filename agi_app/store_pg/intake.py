@@ -1,0 +1,141 @@
+"""Adding requests to the PostgreSQL store: one active callback per (number, queue) by a
+partial unique index, the rate limits counted under the numbers' advisory locks, and the
+request API's idempotency keys kept in the request's own transaction under the key's lock.
+
+Each add is one transaction: the request, its "requested" (or the repeated one's "repeated")
+event and, for add_once, its key commit together or not at all.
+"""
+
+from datetime import UTC, datetime
+
+from agi_app.domain.request import CallbackRequest, RateLimits
+from agi_app.errors import RateLimited, StoreUnavailable
+from agi_app.store_pg import locks
+from agi_app.store_pg.base import PgBase, append_event
+from agi_app.store_pg.connection import Conn
+from agi_app.store_pg.rows import PLACEHOLDERS, request_from, values
+from agi_app.store_port import IdempotencyKey, KeptAnswer
+from agi_app.store_rows import COLUMNS
+
+_INSERT = (
+    f"INSERT INTO requests ({', '.join(COLUMNS)}, updated_at)"
+    f" VALUES ({PLACEHOLDERS}, %s) ON CONFLICT DO NOTHING"
+)
+# A repeat: the same channel (a retried AGI session), else the active one of (number, queue).
+_REPEAT = (
+    "SELECT * FROM requests WHERE channel = %s"
+    " OR (callback_number = %s AND queue = %s AND state <> 'done')"
+    " ORDER BY channel = %s DESC LIMIT 1"
+)
+_TRIES = 3  # a repeat that ended between our insert and our read: insert again
+
+
+class PgIntake(PgBase):
+    async def add(
+        self, request: CallbackRequest, limits: RateLimits | None = None
+    ) -> CallbackRequest:
+        """Store a new request, or return the one it repeats (store_port.RequestStore.add)."""
+        async with self._transaction("cannot store request") as conn:
+            return await _add(conn, request, limits)
+
+    async def kept_answer(self, credential: str, key: str) -> KeptAnswer | None:
+        async with self._connection("cannot read an idempotency key") as conn:
+            return await _kept(conn, credential, key)
+
+    async def add_once(
+        self, request: CallbackRequest, limits: RateLimits | None, key: IdempotencyKey
+    ) -> tuple[CallbackRequest, KeptAnswer]:
+        """The key's lock first: another process with the same key waits for this
+        transaction, then finds the key kept (its primary key backs the lock)."""
+        async with self._transaction("cannot store request") as conn:
+            await locks.take(conn, locks.idempotency_key(key.credential, key.key))
+            if (kept := await _kept(conn, key.credential, key.key)) is not None:
+                cursor = await conn.execute(
+                    "SELECT * FROM requests WHERE id = %s", (kept.request_id,)
+                )
+                row = await cursor.fetchone()
+                if row is None:  # the foreign key forbids it
+                    raise StoreUnavailable(f"idempotency key for unknown request {kept.request_id}")
+                return request_from(row), kept
+            stored = await _add(conn, request, limits, key)
+            status = 201 if stored.id == request.id else 200
+            return stored, KeptAnswer(key.body_sha256, stored.id, status, request.requested_at)
+
+
+async def _add(
+    conn: Conn,
+    request: CallbackRequest,
+    limits: RateLimits | None,
+    key: IdempotencyKey | None = None,
+) -> CallbackRequest:
+    if limits is not None:
+        await locks.take_numbers(conn, request.caller_number, request.callback_number)
+        if why := await _over_limit(conn, request, limits):
+            if (existing := await _repeat_of(conn, request)) is None:
+                raise RateLimited(why)
+            return await _answered(conn, request, existing, key)
+    for _ in range(_TRIES):
+        # A conflicting insert not committed yet is waited for: then it is a repeat (its
+        # row is read below), or it rolled back and this one goes in.
+        cursor = await conn.execute(_INSERT, (*values(request), request.requested_at))
+        if cursor.rowcount == 1:
+            return await _answered(conn, request, request, key)
+        if (existing := await _repeat_of(conn, request)) is not None:
+            return await _answered(conn, request, existing, key)
+    raise StoreUnavailable(f"request for channel {request.channel} neither new nor known")
+
+
+async def _answered(
+    conn: Conn,
+    request: CallbackRequest,
+    stored: CallbackRequest,
+    key: IdempotencyKey | None,
+) -> CallbackRequest:
+    """Keep the key's answer, then the event: the event log's lock is taken last."""
+    if key is not None:
+        status = 201 if stored.id == request.id else 200
+        await conn.execute(
+            "INSERT INTO idempotency_keys"
+            " (token, key, body_sha256, request_id, status, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (key.credential, key.key, key.body_sha256, stored.id, status, request.requested_at),
+        )
+    if stored is request:
+        await append_event(conn, request, "requested", request.requested_at, {})
+    elif stored.channel != request.channel:
+        detail = {"channel": request.channel, "dialed_number": request.dialed_number}
+        await append_event(conn, stored, "repeated", request.requested_at, detail)
+    return stored
+
+
+async def _over_limit(conn: Conn, request: CallbackRequest, limits: RateLimits) -> str | None:
+    caller = request.caller_number or None  # withheld callers are not one caller
+    cursor = await conn.execute(
+        "SELECT count(*) FILTER (WHERE caller_number = %s) AS from_caller,"
+        " count(*) FILTER (WHERE callback_number = %s) AS to_destination"
+        " FROM requests WHERE requested_at > %s"
+        " AND (caller_number = %s OR callback_number = %s)",
+        (caller, request.callback_number, request.requested_at - limits.window, caller,
+         request.callback_number),
+    )  # fmt: skip
+    row = await cursor.fetchone()
+    return limits.exceeded(int(row["from_caller"]), int(row["to_destination"])) if row else None
+
+
+async def _repeat_of(conn: Conn, request: CallbackRequest) -> CallbackRequest | None:
+    cursor = await conn.execute(
+        _REPEAT, (request.channel, request.callback_number, request.queue, request.channel)
+    )
+    row = await cursor.fetchone()
+    return request_from(row) if row else None
+
+
+async def _kept(conn: Conn, credential: str, key: str) -> KeptAnswer | None:
+    cursor = await conn.execute(
+        "SELECT * FROM idempotency_keys WHERE token = %s AND key = %s", (credential, key)
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    at: datetime = row["created_at"]
+    return KeptAnswer(row["body_sha256"], row["request_id"], row["status"], at.astimezone(UTC))
