@@ -24,7 +24,7 @@ serve: $(STAMP)
 	exec $(VENV)/bin/agi-callback serve
 
 test: deps lint sandbox-up
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=15 tests
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from panoramisk.message import Message
 
 from agi_app.ami import AmiError, AmiLink, Fields, PbxUnavailable, originate_variables
-from agi_app.channel_ids import Leg, channel_id
+from agi_app.channel_ids import Leg, channel_id, parse_channel_id
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest
 from agi_app.domain.screen_pop import screen_pop_fields
@@ -97,6 +97,15 @@ class Pbx:
             for queue in set(queues)
             for entry in await self.queue_status(queue)
             if entry.get("Event") == "QueueEntry"
+        }
+
+    async def placeholders_queued(self) -> dict[str, str]:
+        """Every callback placeholder waiting in any queue: uniqueid -> channel."""
+        return {
+            str(entry.get("Uniqueid")): str(entry.get("Channel", ""))
+            for entry in await self.ami.send_list({"Action": "QueueStatus"})
+            if entry.get("Event") == "QueueEntry"
+            and parse_channel_id(str(entry.get("Uniqueid", ""))) is not None
         }
 
     async def channels(self) -> dict[str, Message]:

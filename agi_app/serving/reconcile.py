@@ -77,10 +77,21 @@ class Reconciler:
         channels = await self.pbx.channels()
         for request in active:
             await self._reconcile(request, queued, channels)
+        await self._hang_up_strays(active)
         self.notifier.recount(await self.store.requests(*WAITING_STATES))
         pending = await self.store.requests(State.PENDING)
         self.placer.resumed([r.id for r in pending])
         log.info("resume done: %s active, %s to place", len(active), len(pending))
+
+    async def _hang_up_strays(self, active: list[CallbackRequest]) -> None:
+        """A placeholder of no request waiting at that attempt (one cancelled while its
+        placement was under way, a superseded attempt, a store that is not ours) must not be
+        served: hung up, as one joining while we listen is (AmiEvents.caller_joined)."""
+        current = {channel_id(r.id, r.attempt, Leg.PLACEHOLDER) for r in active}
+        for uniqueid, channel in (await self.pbx.placeholders_queued()).items():
+            if uniqueid not in current:
+                log.warning("hanging up stray placeholder %s found at login", uniqueid)
+                await self.pbx.hangup(channel)
 
     async def _reconcile(
         self, request: CallbackRequest, queued: set[str], up: dict[str, Message]

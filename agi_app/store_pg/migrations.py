@@ -105,6 +105,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX offer_checks_by_at ON offer_checks (at);
     """,
+    # 2: the serving lease (agi_app/leadership.py): PostgreSQL only, SQLite has one process.
+    # Its epoch rises at each takeover; a fenced write checks it (store_pg/fenced.py).
+    """
+    CREATE TABLE serving_lease (
+        id          integer PRIMARY KEY CHECK (id = 1),
+        epoch       bigint NOT NULL,
+        holder      text NOT NULL,
+        renewed_at  timestamptz NOT NULL
+    );
+    """,
 )
 
 

@@ -152,7 +152,8 @@ class FakePbx:
     def _action_queuestatus(self, fields: Fields) -> list[Message]:
         queue = str(fields.get("Queue", ""))
         messages = [_success("Queue status will follow")]
-        for name in [queue] if queue in self.queues else []:
+        # Without a queue, Asterisk answers for every queue.
+        for name in ([queue] if queue in self.queues else []) if queue else list(self.queues):
             for member in self.members.get(name, []):
                 messages.append(
                     Message(

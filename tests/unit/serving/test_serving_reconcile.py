@@ -48,3 +48,27 @@ async def test_after_a_lost_link_what_happened_meanwhile_is_read_back(tmp_path: 
         assert done.call_outcome is CallOutcome.ANSWERED
         await rig.until(second.id, lambda r: r.state is State.WAITING, "placed after login")
         assert [p.request_id for p in rig.pbx.placed] == [first.id, second.id]
+
+
+async def test_a_placeholder_of_no_waiting_request_is_hung_up_at_login(tmp_path: Path) -> None:
+    """A stray (another store's, or of a request cancelled while it was being placed) found in
+    a queue at login is never offered to an agent."""
+    async with serving_on(tmp_path, login=False) as rig:
+        kept = await rig.add("+15551230001", state=State.WAITING, attempt=1)
+        done = await rig.add("+15551230002", state=State.DONE, attempt=1)
+        ours = channel_id(kept.id, 1, Leg.PLACEHOLDER)
+        strays = [
+            channel_id(done.id, 1, Leg.PLACEHOLDER),
+            channel_id("0b5c8f7e-3d7a-4a53-9d65-0d7c1e2f4a11", 3, Leg.PLACEHOLDER),
+        ]
+        for n, uniqueid in enumerate([ours, *strays]):
+            rig.pbx.queues["support" if n < 2 else "sales"].append(
+                Entry(uniqueid, f"Local/s@x-{n};2", 5, 0.0)
+            )
+            rig.pbx.channels[uniqueid] = {"Uniqueid": uniqueid, "Channel": f"Local/s@x-{n};2"}
+        rig.pbx.queues["support"].append(Entry("live-1", "PJSIP/pstn-1", 5, 0.0))
+        rig.pbx.login()
+        await rig.until(kept.id, lambda r: rig.serving.synced.is_set(), "resumed")
+        hung = sorted(str(a["Channel"]) for a in rig.pbx.actions("Hangup"))
+        assert hung == ["Local/s@x-1;2", "Local/s@x-2;2"]
+        assert ours in rig.pbx.waiting("support") and "live-1" in rig.pbx.waiting("support")
