@@ -1,5 +1,5 @@
 """Active and standby as separate processes (tests/support/leader_process.py): the leader
-killed (-9) or frozen, the standby takes over within the bound the README states, and a
+killed (-9) or frozen, the standby takes over within the bound leadership.py states, and a
 frozen leader that wakes finds it lost the role.
 
 The times are measured from the signal to the moment the standby says it leads.
@@ -69,7 +69,7 @@ async def test_a_standby_takes_over_at_once_each_time_the_leader_is_killed(
         took.append(await leads(standby, epoch, within=10) - killed)
         leader = standby
     print("takeover after kill -9:", ", ".join(f"{t:.3f} s" for t in took))
-    assert max(took) < 2.0  # the README says under a second: slack for a loaded machine
+    assert max(took) < 2.0  # milliseconds as measured: slack for a loaded machine
 
 
 async def test_a_frozen_leader_is_replaced_within_twice_the_timeout_and_finds_it_lost(
