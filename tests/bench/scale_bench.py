@@ -27,12 +27,14 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from panoramisk import Manager
+
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.store import Store
-from tests.acceptance.calls import hang_up_agent, set_paused
-from tests.support.ami import ami_client, cli, eventually, eventually_local, sandbox_secret
+from tests.acceptance.calls import set_paused
+from tests.support.ami import action, ami_client, cli, eventually, eventually_local, sandbox_secret
 from tests.support.service_process import REPO
 from tests.support.sipp import Caller
 from tests.support.testbed import TESTBED_NUMBERS
@@ -167,10 +169,31 @@ async def ring_delay(workdir: Path, head_is_live: bool) -> float:
         await eventually_local(phone.invites, lambda i: len(i) >= 1, within=30, what="ring")
         delay = time.monotonic() - start
         await set_paused(ami, "PJSIP/agent1", True)
-        await hang_up_agent(ami, "PJSIP/agent1")  # the next measurement starts from a free agent
+        # The next measurement starts from a free agent, and the ring ends while this phone
+        # still answers it: an INVITE left unanswered would be retransmitted for 32 s, to
+        # whatever phone binds port 5071 next (a later test's agent).
+        await eventually(
+            lambda: agent_rings_ended(ami),
+            bool,
+            within=30,
+            what="agent1 no longer rung",
+        )
         if caller is not None:
             await caller.kill()
         return delay
+
+
+async def agent_rings_ended(ami: Manager) -> bool:
+    """No channel to agent1 is left: hang up any there is (ringing or talking)."""
+    rings = [
+        m["Channel"]
+        for m in await action(ami, Action="CoreShowChannels")
+        if m.get("Event") == "CoreShowChannel"
+        and str(m.get("Channel", "")).startswith("PJSIP/agent1-")
+    ]
+    for channel in rings:
+        await action(ami, Action="Hangup", Channel=channel)
+    return not rings
 
 
 async def one_size(n: int, window: int, cpu_window: float, workdir: Path) -> dict[str, float]:
