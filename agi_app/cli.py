@@ -34,6 +34,7 @@ from agi_app.domain.audit import audit, explain_placements
 from agi_app.domain.report import ReportRow, report
 from agi_app.domain.request import WAITING_STATES, CallbackRequest
 from agi_app.errors import StoreUnavailable
+from agi_app.jsonable import jsonable
 from agi_app.queue_log import DEFAULT_PATH as DEFAULT_QUEUE_LOG
 from agi_app.queue_log import read_queue_log
 from agi_app.service import Service
@@ -43,16 +44,8 @@ from agi_app.store_port import RequestStore
 from agi_app.webhook_status import status_text, webhook_status
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, frozenset):
-        return sorted(value)
-    return value
-
-
 def _row(request: CallbackRequest) -> dict[str, Any]:
-    return {k: _jsonable(v) for k, v in asdict(request).items()}
+    return {k: jsonable(v) for k, v in asdict(request).items()}
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -169,7 +162,7 @@ async def _audit(store: RequestStore, args: argparse.Namespace) -> int:
 
 def _print_report(rows: list[ReportRow], fmt: str) -> None:
     names = [f.name for f in fields(ReportRow)]
-    data = [{k: _jsonable(v) for k, v in asdict(r).items()} for r in rows]
+    data = [{k: jsonable(v) for k, v in asdict(r).items()} for r in rows]
     if fmt == "json":
         print(json.dumps(data, indent=2))
     elif fmt == "csv":

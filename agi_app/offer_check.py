@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from agi_app.ami import AmiError
 from agi_app.domain.estimate import Estimate, QueueFigures, expected_wait, recent_waits
@@ -43,9 +43,8 @@ _SERVED = (State.DIALING, State.CONNECTED, State.DONE)  # an agent answered thes
 QueueStatus = Callable[[str], Awaitable[list[Mapping[str, object]]]]
 
 
-@runtime_checkable
 class OfferLog(Protocol):
-    """Where offer checks are kept for the report (the store, once it has the table)."""
+    """Where offer checks are kept for the report (the store)."""
 
     async def record_offer_check(self, check: OfferCheck) -> None: ...
 

@@ -210,15 +210,15 @@ class Settings(BaseSettings):
 
     def later_times(self, schedule: str | None, now: datetime) -> tuple[list[datetime], str]:
         """The later times a caller may choose, and the time zone to say them in."""
-        hours = self.schedules.get(schedule) if schedule is not None else None
+        hours = self.calling_hours().get(schedule) if schedule is not None else None
         slots = later_slots(
-            hours.schedule(schedule) if hours is not None and schedule is not None else None,
+            hours,
             now,
             count=self.later_slots,
             step=timedelta(minutes=self.later_slot_minutes),
             lead=timedelta(minutes=self.later_lead_minutes),
         )
-        return slots, hours.timezone if hours is not None else "UTC"
+        return slots, hours.zone.key if hours is not None else "UTC"
 
     def rate_limits(self) -> RateLimits:
         return RateLimits(self.rate_limit_per_caller, self.rate_limit_per_destination)

@@ -13,17 +13,12 @@ from agi_app.domain import lifecycle as lc
 from agi_app.domain.numbers import NumberRules, dialable
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.errors import CallbackError
+from agi_app.jsonable import jsonable
 from agi_app.serving.notifier import Notifier
 from agi_app.serving.pbx import Pbx
 from agi_app.store_port import RequestStore, StaleUpdate
 
 log = logging.getLogger(__name__)
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, frozenset):
-        return sorted(value)
-    return value.isoformat() if isinstance(value, datetime) else value
 
 
 class PlacementHooks(Protocol):
@@ -73,7 +68,7 @@ class UnitOfWork:
             if after == before:
                 return None
             detail = {k: v for k, v in asdict(event).items() if k not in ("at",)}
-            detail = {k: _json_value(v) for k, v in detail.items()}
+            detail = {k: jsonable(v) for k, v in detail.items()}
             try:
                 await self._store.save(before, after, type(event).__name__, event.at, detail)
             except StaleUpdate:
