@@ -5,11 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # SIPp for the phones, debootstrap for the sandbox root, Chromium for the browser test,
 # baresip (a real softphone agent), espeak-ng and sox (prompts for the RTP matcher tests),
-# postgresql (a throwaway server for the store contract tests on PostgreSQL).
-APT_PACKAGES := sip-tester debootstrap chromium baresip espeak-ng sox postgresql
+# postgresql (a throwaway server for the store contract tests on PostgreSQL), systemd and
+# procps (systemd-analyze verify checks the shipped unit and its /bin/kill).
+APT_PACKAGES := sip-tester debootstrap chromium baresip espeak-ng sox postgresql systemd procps
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo bench serve test test-unit test-integration test-acceptance load trials lint deps sandbox-up sandbox-down sounds clean
+.PHONY: run demo bench serve test test-unit test-integration test-acceptance test-acceptance-pg load trials lint deps sandbox-up sandbox-down sounds clean
 
 run: deps sandbox-up serve
 
@@ -34,6 +35,11 @@ test-integration: deps
 
 test-acceptance: deps sandbox-up
 	$(PY) -m pytest -q tests/acceptance
+
+# The whole acceptance tier on PostgreSQL (a throwaway cluster). make test
+# runs the modules marked both_stores on each store, and the standby tests on PostgreSQL.
+test-acceptance-pg: deps sandbox-up
+	CALLBACK_TEST_STORE=postgres $(PY) -m pytest -q tests/acceptance
 
 # A full callback played by SIPp phones, its timeline printed live; then the Live view.
 demo: deps sandbox-up

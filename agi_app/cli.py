@@ -10,6 +10,10 @@ agi-callback report [--format table|csv|json] [--since YYYY-MM-DD]
 agi-callback audit --day YYYY-MM-DD --queue Q [--queue-log PATH] [--since TIME]
                    [--format table|json]
 agi-callback webhooks [--attempts N] [--json]   each webhook's cursor, backlog, attempts
+agi-callback install-asterisk-config CONFIG_DIR [--sounds-dir DIR] [--agi-host H]
+                   [--agi-port P] [--ami-secret-file F] [--dry-run]   add the component
+agi-callback check [CONFIG_DIR] [--sounds DIR] [--placeholder-sounds DIR] [--mount PATH=DIR]
+                   mistakes in an Asterisk configuration, before reload (exit 1 on errors)
 """
 
 import argparse
@@ -28,20 +32,24 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from agi_app import cli_request
+from agi_app import cli_check, cli_install, cli_request
 from agi_app.audit_output import audit_json, audit_table
 from agi_app.domain.audit import audit, explain_placements
 from agi_app.domain.report import ReportRow, report
 from agi_app.domain.request import WAITING_STATES, CallbackRequest
 from agi_app.errors import StoreUnavailable
 from agi_app.jsonable import jsonable
+from agi_app.log_format import setup_logging
 from agi_app.queue_log import DEFAULT_PATH as DEFAULT_QUEUE_LOG
 from agi_app.queue_log import read_queue_log
+from agi_app.sd_notify import notify
 from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.store_open import open_store
 from agi_app.store_port import RequestStore
 from agi_app.webhook_status import status_text, webhook_status
+
+log = logging.getLogger(__name__)
 
 
 def _row(request: CallbackRequest) -> dict[str, Any]:
@@ -57,18 +65,37 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 async def _serve(settings: Settings) -> int:
-    """Until SIGINT or SIGTERM (0), or until a task serving needs dies (1)."""
+    """Until SIGINT or SIGTERM (0), or until a task serving needs dies (1). SIGTERM: FastAGI
+    takes no new session and those in flight finish (FastAgiServer.stop), waiting requests stay
+    stored. SIGHUP: the settings file is read again and what may change is applied
+    (agi_app/settings_reload.py). systemd hears READY=1 once FastAGI listens."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # Until it is up there is nothing to reload; SIGHUP's default would kill the process.
+    loop.add_signal_handler(signal.SIGHUP, log.warning, "SIGHUP before the service is up: ignored")
     async with Service(settings) as service:
         assert service.failed is not None
+        loop.add_signal_handler(signal.SIGHUP, _reload, service)
+        notify("READY=1")
         stopped: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
         failed: asyncio.Future[object] = service.failed  # type: ignore[assignment]
         await asyncio.wait([stopped, failed], return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
+        notify("STOPPING=1")
+        loop.add_signal_handler(signal.SIGHUP, log.warning, "SIGHUP while stopping: ignored")
         return 1 if service.failed.done() else 0
+
+
+def _reload(service: Service) -> None:
+    notify("RELOADING=1")
+    try:
+        service.reload(Settings())
+    except ValueError as exc:  # unreadable TOML or an invalid value: nothing is applied
+        log.error("reload refused, the running settings stay: %s", exc)
+    finally:
+        notify("READY=1")
 
 
 async def _read(settings: Settings, args: argparse.Namespace) -> int:
@@ -233,20 +260,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     hooks.add_argument("--attempts", type=int, default=5, help="latest attempts shown")
     hooks.add_argument("--json", action="store_true", help="machine-readable output")
     cli_request.add_parser(commands)
+    cli_install.add_parser(commands)
+    cli_check.add_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == cli_install.COMMAND:  # needs no service settings
+        return cli_install.run(args)
 
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(settings.log_level)  # journald's form under systemd (agi_app/log_format.py)
     if args.command == "cancel":
         return _act(settings, args.id, "cancel", {"by": args.by})
     if args.command == "reprioritize":
         return _act(settings, args.id, "priority", {"level": args.level, "by": args.by})
     if args.command == "request":
         return cli_request.run(settings, args)
+    if args.command == "check":
+        return cli_check.run(settings, args)
     with contextlib.suppress(KeyboardInterrupt):
         if args.command == "serve":
             try:

@@ -149,6 +149,10 @@ class AgiChannel:
 
 Handler = Callable[[AgiChannel], Awaitable[None]]
 
+# Seconds a stop (SIGTERM) waits for sessions in flight: a session is a few round trips, or
+# a caller choosing a time or confirming a number; systemd's stop timeout is far longer.
+STOP_GRACE = 5.0
+
 
 class FastAgiServer:
     """Serves one route per script name, only to allowed peers, at most ``max_sessions`` at a
@@ -186,12 +190,25 @@ class FastAgiServer:
         assert self._server is not None
         return int(self._server.sockets[0].getsockname()[1])
 
-    async def stop(self, grace: float = 10.0) -> None:
+    def route(self, script: str) -> Handler | None:
+        """The handler serving ``script`` (a reload gives it new settings)."""
+        return self._routes.get(script)
+
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Take no new session, let those in flight finish for up to ``grace`` seconds (a
+        caller mid-request still hears whether it was taken), then end the rest."""
         if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-        if self._sessions:
-            await asyncio.wait(self._sessions, timeout=grace)
+            self._server.close()  # new connections are refused from here on
+        if in_flight := set(self._sessions):
+            log.info("fastagi stopping: %d in flight, %.0fs to finish", len(in_flight), grace)
+            _, late = await asyncio.wait(in_flight, timeout=grace)
+            if late:
+                log.warning("fastagi stopping: %d not finished in %.0fs, ended", len(late), grace)
+                for task in late:
+                    task.cancel()
+                await asyncio.wait(late, timeout=grace)
+        if self._server is not None:
+            await self._server.wait_closed()  # since Python 3.12 it also waits for connections
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

@@ -28,8 +28,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
-import socket
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -41,6 +39,7 @@ from psycopg.sql import SQL, Identifier
 from agi_app.settings import Settings
 from agi_app.store_open import SQLITE, store_url
 from agi_app.store_pg.locks import _key
+from agi_app.store_pg.notices import PROCESS
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +113,7 @@ class PgLeadership:
         it (pg_notify in the sender's transaction: heard once that commits)."""
         self.lost = asyncio.Event()
         self.epoch: int | None = None
-        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+        self.holder = holder or PROCESS
         self._url = url
         self._timeout = timeout
         self._interval = timeout / 2  # between checks, and each check's bound
@@ -235,12 +234,14 @@ class PgLeadership:
             log.exception("handling a notification on %s failed", channel)
 
 
-def open_leadership(settings: Settings) -> Leadership:
+def open_leadership(
+    settings: Settings, listen: Mapping[str, Callable[[str], None]] | None = None
+) -> Leadership:
     """The settings' store decides: SQLite, one process; PostgreSQL, the database chooses."""
     url = store_url(settings)
     if url.startswith(SQLITE):
         return SoloLeadership()
-    return PgLeadership(url, timeout=settings.store_timeout)
+    return PgLeadership(url, timeout=settings.store_timeout, listen=listen)
 
 
 def _kwargs(url: str, timeout: float) -> dict[str, Any]:

@@ -71,6 +71,10 @@ class RequestHandler:
         self._later_times = later_times or (lambda _schedule, _now: ([], "UTC"))
         self._background: set[asyncio.Task[None]] = set()
 
+    def set_policy(self, rules: NumberRules, limits: RateLimits | None) -> None:
+        """New number rules and rate limits (a reload): the next session uses them."""
+        self._rules, self._limits = rules, limits
+
     async def __call__(self, agi: AgiChannel) -> None:
         channel = agi.uniqueid
         try:

@@ -44,12 +44,14 @@ class Serving:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         metrics: Metrics | None = None,
+        leads: Callable[[], bool] = lambda: True,
     ) -> None:
+        """``leads``: whether this process may dial now (agi_app/leadership.py)."""
         self.metrics = metrics or Metrics()
         self.join_times = JoinTimes()
         self._store = store
         self._clock = clock
-        self.pbx = Pbx(ami, settings, clock)
+        self.pbx = Pbx(ami, settings, clock, leads)
         self.notifier = Notifier(self.pbx, self.metrics)
         self.hours = CallingHours(settings.calling_hours(), clock)
         self.unit_of_work = UnitOfWork(

@@ -38,10 +38,18 @@ class Pbx:
         ami: AmiLink,
         settings: Settings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        leads: Callable[[], bool] = lambda: True,
     ) -> None:
         self.ami = ami
         self._settings = settings
         self._clock = clock
+        self._leads = leads
+
+    def _may_dial(self, request: CallbackRequest) -> None:
+        """Asked right before an Originate, the one action the store cannot fence: a process
+        not confirmed as the serving one lately (frozen, cut off) waits, not charged."""
+        if not self._leads():
+            raise PbxUnavailable(f"not confirmed as the serving process; {request.id} waits")
 
     @property
     def events(self) -> asyncio.Queue[Message]:
@@ -188,6 +196,7 @@ class Pbx:
             "Variable": variables,
             "Async": "true",
         }
+        self._may_dial(request)
         await self.ami.send(fields)
         log.info(
             "callback %s placed: queue=%s position=%s priority=%s attempt=%s",
@@ -257,6 +266,7 @@ class Pbx:
     async def inform(self, request: CallbackRequest, prompt: str) -> None:
         """Call the customer and play ``prompt`` (the destination policy is checked before)."""
         s = self._settings
+        self._may_dial(request)
         await self.ami.send(
             {
                 "Action": "Originate",

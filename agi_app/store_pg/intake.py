@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from agi_app.domain.request import CallbackRequest, RateLimits
 from agi_app.errors import RateLimited, StoreUnavailable
-from agi_app.store_pg import locks
+from agi_app.store_pg import locks, notices
 from agi_app.store_pg.base import PgBase, append_event
 from agi_app.store_pg.connection import Conn
 from agi_app.store_pg.rows import PLACEHOLDERS, request_from, values
@@ -102,6 +102,7 @@ async def _answered(
         )
     if stored is request:
         await append_event(conn, request, "requested", request.requested_at, {})
+        await notices.tell_stored(conn, request.id)  # the leader places it, wherever it is
     elif stored.channel != request.channel:
         detail = {"channel": request.channel, "dialed_number": request.dialed_number}
         await append_event(conn, stored, "repeated", request.requested_at, detail)

@@ -1,5 +1,10 @@
 """Acceptance tier: the sandboxed Asterisk 22 (one per test run, reset between tests), SIPp
-phones, and the callback service running in this process against a fresh SQLite file."""
+phones, and the callback service running in this process against a fresh store.
+
+The store is a fresh SQLite file, or an emptied PostgreSQL database (the throwaway cluster of
+tests/support/postgres.py) where ``store_backend`` says so: modules marked with ``BOTH_STORES``
+run on each, and CALLBACK_TEST_STORE=postgres runs the whole tier on PostgreSQL
+(`make test-acceptance-pg`)."""
 
 import os
 import shutil
@@ -15,6 +20,7 @@ from agi_app.service import Service
 from agi_app.settings import Settings
 from tests.acceptance.calls import Phones
 from tests.support.ami import action, ami_client, cli, eventually, sandbox_secret
+from tests.support.postgres import STORES, TEST_STORE, PostgresServer
 from tests.support.testbed import TESTBED_NUMBERS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,10 +53,36 @@ async def ami(sandbox: None) -> AsyncIterator[Manager]:
         yield manager
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test of a BOTH_STORES module that runs the service runs on each store."""
+    marked = metafunc.definition.get_closest_marker("both_stores") is not None
+    if marked and "store_backend" in metafunc.fixturenames:
+        metafunc.parametrize("store_backend", STORES, indirect=True)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """sqlite or postgres: a module's BOTH_STORES parameter, else CALLBACK_TEST_STORE's."""
+    chosen = str(getattr(request, "param", None) or os.environ.get(TEST_STORE) or "sqlite")
+    if chosen not in STORES:
+        pytest.fail(f"{TEST_STORE}={chosen!r}: one of {', '.join(STORES)}")
+    return chosen
+
+
+@pytest.fixture
+def store_url(store_backend: str, request: pytest.FixtureRequest) -> str | None:
+    """The test's PostgreSQL database (emptied), or None for the SQLite file."""
+    if store_backend == "sqlite":
+        return None
+    postgres: PostgresServer = request.getfixturevalue("postgres")
+    return postgres.emptied()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str | None) -> Settings:
     monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
     return Settings(
+        store_url=store_url,
         store_path=tmp_path / "callbacks.sqlite3",
         store_busy_timeout=0.3,
         customer_ring_seconds=5,

@@ -17,8 +17,7 @@ from panoramisk import Manager
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
 from agi_app.service import Service
 from agi_app.settings import Settings
-from agi_app.store import Store
-from agi_app.store_open import ServiceStore
+from agi_app.store_open import ServiceStore, open_store
 from tests.acceptance.calls import (
     ERROR,
     SOUNDS,
@@ -39,20 +38,27 @@ from tests.support.ami import (
     queue_callers,
     sandbox_secret,
 )
+from tests.support.postgres import BOTH_STORES
 from tests.support.rtp import wait_heard
 from tests.support.service_process import REPO, ServiceProcess
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.testbed import TESTBED_NUMBERS
-from tests.support.uas import Behaviour
+from tests.support.uas import Behaviour, Phone
+
+pytestmark = BOTH_STORES
 
 AGENT1 = "PJSIP/agent1"
 
 
 @pytest.fixture
-async def process(ami: Manager, tmp_path: Path) -> AsyncIterator[ServiceProcess]:
+async def process(
+    ami: Manager, tmp_path: Path, settings: Settings
+) -> AsyncIterator[ServiceProcess]:
+    store = {"store_url": settings.store_url} if settings.store_url else {}
     service = ServiceProcess(
         tmp_path,
-        store_path=str(tmp_path / "callbacks.sqlite3"),
+        store_path=str(settings.store_path),
+        **store,
         customer_ring_seconds="5",
         ami_ping_interval="0.5",
         ami_secret_file=str(sandbox_secret("callback")),
@@ -65,9 +71,9 @@ async def process(ami: Manager, tmp_path: Path) -> AsyncIterator[ServiceProcess]
 
 
 @pytest.fixture
-async def store(process: ServiceProcess) -> AsyncIterator[ServiceStore]:
-    """The test's own connection to the service's SQLite file."""
-    async with Store.open(process.store_path) as opened:
+async def store(process: ServiceProcess, settings: Settings) -> AsyncIterator[ServiceStore]:
+    """The test's own connection to the service's store."""
+    async with open_store(settings) as opened:
         yield opened
 
 
@@ -122,10 +128,16 @@ async def test_kill_while_waiting_then_served_exactly_once(
         await process.kill9()
         await process.start()  # returns after it made the store agree with Asterisk
         assert await placeholders(ami) == [f"cb-{request.id}-1-q"]  # kept, not doubled
-        await set_paused(ami, AGENT1, False)
-        await invites(agent, 1)
-        await the_request(store, State.CONNECTED)
-        await hang_up_agent(ami, AGENT1)
+        await served_once(ami, store, agent, customer)
+
+
+async def served_once(ami: Manager, store: ServiceStore, agent: Phone, customer: Phone) -> None:
+    """The one waiting callback reaches agent1, who answers and hangs up: it ends answered on
+    its first attempt, its customer dialed once."""
+    await set_paused(ami, AGENT1, False)
+    await invites(agent, 1)
+    await the_request(store, State.CONNECTED)
+    await hang_up_agent(ami, AGENT1)
     done = await the_request(store, State.DONE)
     assert (done.call_outcome, done.contact_outcome, done.attempt) == (
         CallOutcome.ANSWERED,

@@ -6,17 +6,40 @@ RTP Asterisk sent to the caller; "hung up" means the caller's SIPp received a BY
 
 import logging
 import sqlite3
-from contextlib import AsyncExitStack
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 from panoramisk import Manager
 
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.service import Service
+from agi_app.settings import Settings
 from tests.acceptance.calls import ERROR, SOUNDS, SUCCESS, calling, in_queue, not_heard
 from tests.support.ami import eventually, queue_callers
+from tests.support.postgres import BOTH_STORES
 from tests.support.rtp import wait_heard
+
+pytestmark = BOTH_STORES
+
+
+@contextmanager
+def store_locked(settings: Settings) -> Iterator[None]:
+    """Another program holds the whole store: SQLite's file, PostgreSQL's requests table."""
+    if settings.store_url is not None:
+        with psycopg.connect(settings.store_url) as conn, conn.transaction(force_rollback=True):
+            conn.execute("LOCK TABLE requests IN ACCESS EXCLUSIVE MODE")
+            yield
+        return
+    locker = sqlite3.connect(settings.store_path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
 
 
 async def stored(service: Service) -> list[CallbackRequest]:
@@ -145,17 +168,12 @@ async def test_store_that_cannot_be_written_gives_error(
     service: Service, ami: Manager, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="agi_app")
-    locker = sqlite3.connect(service.settings.store_path, isolation_level=None)
-    locker.execute("BEGIN EXCLUSIVE")
-    try:
+    with store_locked(service.settings):
         async with calling(tmp_path, "5000", "+15551230006", ["1"]) as (caller, sink):
             await in_queue(ami, "+15551230006")
             await caller.nudge()
             await wait_heard(sink, ERROR, timeout=20)
             await caller.finished()
-    finally:
-        locker.execute("ROLLBACK")
-        locker.close()
     assert not_heard(sink, SUCCESS)
     assert await stored(service) == []
     assert any("code=store-unavailable" in r.getMessage() for r in caplog.records)

@@ -18,8 +18,7 @@ from panoramisk.message import Message
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
 from agi_app.service import Service
 from agi_app.settings import Settings
-from agi_app.store import Store
-from agi_app.store_open import ServiceStore
+from agi_app.store_open import ServiceStore, open_store
 from tests.acceptance.calls import (
     SOUNDS,
     SUCCESS,
@@ -139,7 +138,7 @@ async def stored_requests(
 ) -> None:
     """Requests already in the store before the service starts, oldest first."""
     now = datetime.now(UTC)
-    async with Store.open(settings.store_path) as stored:
+    async with open_store(settings) as stored:
         for i, number in enumerate(numbers):
             seconds = max_wait[i] if max_wait else 3600
             await stored.add(CallbackRequest(

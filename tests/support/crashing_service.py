@@ -11,16 +11,18 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 from unittest import mock
 
 from agi_app.cli import main
 from agi_app.domain.request import CallbackRequest, RateLimits
 from agi_app.store import Store
+from agi_app.store_pg import PgStore
 from tests.support.service_process import CRASH_AT
 
 POINTS = ("before-commit", "after-commit")
 
-Add = Callable[[Store, CallbackRequest, RateLimits | None], Awaitable[CallbackRequest]]
+Add = Callable[[Any, CallbackRequest, RateLimits | None], Awaitable[CallbackRequest]]
 
 
 def _die(point: str) -> None:
@@ -33,7 +35,7 @@ def crashing(add: Add, point: str) -> Add:
     """``add``, with the process killed at ``point`` around the real commit."""
 
     async def crashing_add(
-        store: Store, request: CallbackRequest, limits: RateLimits | None = None
+        store: Any, request: CallbackRequest, limits: RateLimits | None = None
     ) -> CallbackRequest:
         if point == "before-commit":
             _die(point)
@@ -49,8 +51,11 @@ def run() -> int:
     if point not in POINTS:
         print(f"set {CRASH_AT} to one of {', '.join(POINTS)}", file=sys.stderr)
         return 2
-    # The class the service opens its store with: every Store in this process crashes.
-    with mock.patch.object(Store, "add", crashing(Store.add, point)):
+    # The classes the service opens its store with: every store in this process crashes.
+    with (
+        mock.patch.object(Store, "add", crashing(Store.add, point)),
+        mock.patch.object(PgStore, "add", crashing(PgStore.add, point)),
+    ):
         return main(["serve"])
 
 

@@ -20,6 +20,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
+import pytest
+
+# The acceptance tier's stores: CALLBACK_TEST_STORE chooses one for every test, and a module
+# whose tests run on each says pytestmark = BOTH_STORES (the store_backend fixture's values).
+TEST_STORE = "CALLBACK_TEST_STORE"
+STORES = ("sqlite", "postgres")
+BOTH_STORES = pytest.mark.both_stores
 
 SUPERUSER = "callback"
 PORT = 5432  # only names the socket file: no TCP

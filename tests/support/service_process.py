@@ -31,9 +31,15 @@ class ServiceProcess:
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
 
     async def start(
-        self, *, within: float = 20.0, crash_at: str | None = None, **overrides: str
+        self,
+        *,
+        within: float = 20.0,
+        crash_at: str | None = None,
+        until: str = "resume done",
+        **overrides: str,
     ) -> None:
-        """Start it; returns once it logged in to AMI and made the store agree with Asterisk.
+        """Start it; returns once it logged in to AMI and made the store agree with Asterisk
+        (once it logged ``until``: "service up" for a standby, which takes requests only).
 
         With ``crash_at`` ("before-commit" or "after-commit") it kills itself like kill -9 at
         that point of the first request it stores.
@@ -48,7 +54,7 @@ class ServiceProcess:
         if crash_at is not None:
             env[CRASH_AT] = crash_at
             command = ["-m", "tests.support.crashing_service"]
-        resumes = self.log().count("resume done")
+        resumes = self.log().count(until)
         with self.log_file.open("ab") as log:
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable, *command,
@@ -58,11 +64,11 @@ class ServiceProcess:
         process = self._process
 
         def resumed_or_gone() -> bool:
-            return process.returncode is not None or self.log().count("resume done") > resumes
+            return process.returncode is not None or self.log().count(until) > resumes
 
         with contextlib.suppress(AssertionError):  # reported below, with the service's log
             await eventually_local(resumed_or_gone, bool, within=within, what="service up")
-        if self.log().count("resume done") <= resumes:
+        if self.log().count(until) <= resumes:
             raise AssertionError(f"service did not come up:\n{self.log()[-3000:]}")
 
     async def kill9(self) -> None:

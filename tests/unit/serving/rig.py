@@ -109,6 +109,7 @@ async def serving_on(
     *,
     login: bool = True,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    leads: Callable[[], bool] = lambda: True,
     **values: object,
 ) -> AsyncIterator[Rig]:
     """Serving wired to the fake as service.py wires it to Ami; the PBX logged in."""
@@ -116,7 +117,7 @@ async def serving_on(
     agents = ["PJSIP/agent1", "PJSIP/agent2"]
     pbx = pbx or FakePbx({"support": agents, "sales": agents})
     async with Store.open(settings.store_path) as store:
-        serving = Serving(store, pbx, settings, clock=clock)
+        serving = Serving(store, pbx, settings, clock=clock, leads=leads)
         pbx.on_login, pbx.on_lost = serving.resume, serving.link_lost
         rig = Rig(store, pbx, serving, settings, clock)
         task = asyncio.ensure_future(serving.run())

@@ -120,3 +120,18 @@ async def test_a_number_the_policy_no_longer_allows_is_cancelled_not_placed(
         done = await rig.until(request.id, lambda r: r.state is State.DONE, "cancelled")
         assert done.call_outcome is CallOutcome.CANCELLED
         assert rig.pbx.actions("Originate") == []  # no agent rung, no informative call
+
+
+async def test_a_process_not_confirmed_as_the_serving_one_dials_nothing_and_is_not_charged(
+    tmp_path: Path,
+) -> None:
+    confirmed = False  # a leader frozen past its lease check (agi_app/leadership.py)
+    async with serving_on(tmp_path, leads=lambda: confirmed) as rig:
+        request = await rig.add("+15551230001")
+        rig.serving.placer.mark_due(request.id)
+        await rig.until(request.id, lambda r: r.attempt >= 1, "a placement tried")
+        assert rig.pbx.actions("Originate") == []  # nothing reached Asterisk
+        confirmed = True  # the next check confirmed it: placing goes on
+        placed = await rig.until(request.id, lambda r: r.state is State.WAITING, "waiting")
+        assert placed.placement_failures == 0
+        assert len(rig.pbx.actions("Originate")) == 1

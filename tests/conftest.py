@@ -1,5 +1,5 @@
-"""The integration tier's shared fixtures: a throwaway PostgreSQL server for the session
-(tests/support/postgres.py), and a database for each test that asks for one."""
+"""Fixtures every tier may use: a throwaway PostgreSQL server for the session
+(tests/support/postgres.py), started only when a test asks for a database."""
 
 from collections.abc import Iterator
 

@@ -1,0 +1,1 @@
+"""Files to run the service on a server: the systemd unit and an example settings file."""

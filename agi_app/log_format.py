@@ -1,0 +1,56 @@
+"""Log lines for a terminal, or for journald when stderr is its stream.
+
+journald stamps each line itself, and reads a "<N>" syslog priority at the start of a line
+(sd-daemon(3)); so under systemd a line carries its level that way, without a timestamp.
+"""
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from typing import TextIO
+
+PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+JOURNAL = "%(levelname)s %(name)s: %(message)s"
+
+# Python levels to syslog priorities (crit, err, warning, info; below INFO: debug).
+_PRIORITIES = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
+
+
+def syslog_priority(levelno: int) -> int:
+    return next((p for level, p in _PRIORITIES if levelno >= level), 7)
+
+
+class JournalFormatter(logging.Formatter):
+    """Every line of a record (a traceback's too) prefixed with the record's priority: journald
+    splits a stream into lines and reads the prefix of each."""
+
+    def __init__(self) -> None:
+        super().__init__(JOURNAL)
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{syslog_priority(record.levelno)}>"
+        return "\n".join(prefix + line for line in super().format(record).splitlines() or [""])
+
+
+def stderr_is_journal(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
+    """JOURNAL_STREAM names the device and inode of the stream systemd connected; it is ours
+    only if ``stream`` is that very file (a child whose stderr was redirected inherits the
+    variable, not the stream)."""
+    device, _, inode = environ.get("JOURNAL_STREAM", "").partition(":")
+    if not (device.isdigit() and inode.isdigit()):
+        return False
+    try:
+        found = os.fstat(stream.fileno())
+    except (OSError, ValueError):  # no file descriptor (a test's captured stream)
+        return False
+    return (found.st_dev, found.st_ino) == (int(device), int(inode))
+
+
+def setup_logging(level: str, stream: TextIO | None = None) -> None:
+    """The root logger at ``level``, writing to ``stream`` (stderr) in the form it suits."""
+    stream = stream or sys.stderr
+    handler = logging.StreamHandler(stream)
+    journal = stderr_is_journal(stream)
+    handler.setFormatter(JournalFormatter() if journal else logging.Formatter(PLAIN))
+    logging.basicConfig(level=level.upper(), handlers=[handler])

@@ -1,0 +1,56 @@
+"""The wheel an admin installs: built with `python -m build`, installed by pip into a fresh
+venv, its console script run, the unit file, example settings and web pages inside it."""
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGED = [
+    "agi_app/deploy/agi-callback.service",
+    "agi_app/deploy/callback.toml.example",
+    "agi_app/static/live.html",
+    "agi_app/static/agents.html",
+    "agi_app/static/session.js",
+    "agi_app/static/app.css",
+]
+
+
+def run(*command: str | Path, cwd: Path | None = None) -> str:
+    done = subprocess.run(
+        [str(c) for c in command], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, f"{command}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def test_the_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
+    # Built from a copy: setuptools leaves build/ and *.egg-info/ where it builds.
+    source = tmp_path / "source"
+    source.mkdir()
+    shutil.copy(REPO / "pyproject.toml", source)
+    shutil.copy(REPO / "README.md", source)
+    shutil.copytree(
+        REPO / "agi_app", source / "agi_app", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    run(sys.executable, "-m", "build", "--wheel", "--outdir", tmp_path / "dist", source)
+    (wheel,) = (tmp_path / "dist").glob("agi_callback-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert [p for p in PACKAGED if p not in names] == []
+
+    venv = tmp_path / "venv"
+    run(sys.executable, "-m", "venv", venv)
+    run(venv / "bin/python", "-m", "pip", "install", "-q", wheel)
+    usage = run(venv / "bin/agi-callback", "--help", cwd=tmp_path)
+    assert "agi-callback serve" in usage and "{serve,list," in usage
+    # Installed where an admin finds it, the very file that was tested here.
+    unit = run(
+        venv / "bin/python", "-c",
+        "from importlib.resources import files;"
+        "print(files('agi_app.deploy').joinpath('agi-callback.service'), end='')",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert unit.startswith(str(venv))
+    assert Path(unit).read_text() == (REPO / "agi_app/deploy/agi-callback.service").read_text()

@@ -1,0 +1,50 @@
+"""What only a call knows is not guessed at: options in channel variables are left to the
+service, and options written through variables Asterisk substitutes are checked in full."""
+
+from pathlib import Path
+
+from agi_app.config_check.check import check
+from agi_app.domain.options import ComponentOptions
+from tests.unit.config_check.bed import Bed, settings
+
+
+def test_options_a_call_fills_in_are_not_reported(tmp_path: Path) -> None:
+    bed = Bed.make(tmp_path)
+    bed.append(
+        "extensions.conf",
+        "\n[from-pstn](+)\n"
+        "exten => 5095,1,Read(LEVEL,callback/enter-number,2)\n"
+        " same => n,Gosub(callback,s,1(queue=support,priority=${LEVEL},offer=callback/ivr-offer))\n"
+        " same => n,Gosub(callback,s,1(${MY_OPTIONS}))\n"
+        " same => n,Set(CALLBACK_OPTIONS=${MY_OPTIONS})\n"
+        " same => n,Gosub(live-queue,s,1(support,${LEVEL}))\n",
+    )
+    assert check(bed.target, settings()) == []
+
+
+def test_every_option_of_the_service_is_accepted(tmp_path: Path) -> None:
+    """The check validates with the service's model: what it takes, the check takes."""
+    bed = Bed.make(tmp_path)
+    every = {
+        "queue": "support", "priority": "3", "destination": "number",
+        "number_var": "N", "extension_var": "E", "max_wait": "60",
+        "success": "callback/request-successful", "error": "callback/error-in-request",
+        "timeout_prompt": "callback/timeout", "key": "1", "offer": "callback/ivr-offer",
+        "offer_timeout": "5", "readback": "yes", "retries": "1", "retry_interval": "60",
+        "schedule": "office", "at_closing": "expire", "ask_time": "no",
+    }  # fmt: skip
+    assert set(every) == set(ComponentOptions.model_fields)
+    options = ",".join(f"{k}={v}" for k, v in every.items())
+    assert len(every) <= 18
+    bed.append(
+        "extensions.conf",
+        f"\n[from-pstn](+)\nexten => 5094,1,Set(A={options})\n"  # too many for one Gosub
+        f" same => n,Set(CALLBACK_OPTIONS={options})\n"
+        " same => n,Gosub(live-queue,s,1(support,3))\n",
+    )
+    found = check(bed.target, settings())
+    # All valid; only [callback]'s limit of 16 arguments on the way to the service.
+    assert [f.message for f in found] == [
+        "more than 16 options: [callback] passes only ARG1..ARG16 to the service,"
+        " which never gets at_closing=expire, ask_time=no"
+    ]

@@ -1,0 +1,295 @@
+"""`agi-callback install-asterisk-config`: the component added to an admin's configuration
+with nothing of theirs changed but the #include lines, its files the shipped bytes, and a
+second run that changes nothing and says so."""
+
+import difflib
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from agi_app.cli import main
+from agi_app.install import text
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "asterisk_conf"
+SOUNDS = REPO / "sounds"
+WRAPPER = "extensions_agi_callback.conf"
+
+# An admin's extensions.conf: settings, a block comment that looks like settings, comments
+# that belong to the next context, and an escaped ";" in a value.
+EXTENSIONS = """\
+[general]
+static = yes
+
+[globals]
+TRUNK = PJSIP/carrier
+GREETING = custom/hello\\;world   ; a literal semicolon
+;-- retired:
+OLD = 1
+--;
+; ----------------------------------------------------------------
+; The main menu (this comment is about [main], below)
+
+[main]
+exten => 100,1,Answer()
+ same => n,Queue(sales)
+"""
+
+MANAGER_DEBIAN = """\
+[general]
+enabled = yes
+port = 5038
+bindaddr = 127.0.0.1
+
+#include "manager.d/*.conf"
+"""
+
+MANAGER_PLAIN = """\
+[general]
+enabled = yes
+bindaddr = 127.0.0.1
+
+[admin]
+secret = verysecret
+read = all
+write = all"""  # no newline at the end
+
+QUEUES = """\
+[general]
+persistentmembers = yes
+
+[sales]
+periodic-announce = callback/offer,custom/sales-promo
+periodic-announce-frequency = 30
+context = callback-queue-exit
+member => PJSIP/alice
+"""
+
+
+def write_config(root: Path, manager: str = MANAGER_DEBIAN, extensions: str = EXTENSIONS) -> Path:
+    conf = root / "asterisk"
+    (conf / "manager.d").mkdir(parents=True)
+    (conf / "manager.d" / "README.conf").write_text("; Empty placeholder\n")
+    (conf / "extensions.conf").write_bytes(extensions.encode())
+    (conf / "manager.conf").write_bytes(manager.encode())
+    (conf / "queues.conf").write_text(QUEUES)
+    (conf / "asterisk.conf").write_text("[directories](!)\nastdatadir => /usr/share/asterisk\n")
+    return conf
+
+
+def install(root: Path, conf: Path, *extra: str) -> int:
+    return main(
+        [
+            "install-asterisk-config",
+            str(conf),
+            "--sounds-dir",
+            str(root / "sounds"),
+            "--ami-secret-file",
+            str(root / "ami-secret"),
+            *extra,
+        ]
+    )
+
+
+def snapshot(*dirs: Path) -> dict[Path, tuple[bytes, int, int]]:
+    return {
+        p: (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_mode)
+        for d in dirs
+        if d.exists()
+        for p in sorted(d.rglob("*"))
+        if p.is_file()
+    }
+
+
+def added_lines(before: str, after: str) -> list[str]:
+    """The lines ``after`` has that ``before`` lacks; fails if any line was removed or changed."""
+    diff = list(difflib.ndiff(before.splitlines(keepends=True), after.splitlines(keepends=True)))
+    assert not [d for d in diff if d.startswith("- ")], "".join(diff)
+    return [d[2:] for d in diff if d.startswith("+ ")]
+
+
+@pytest.fixture
+def conf(tmp_path: Path) -> Path:
+    return write_config(tmp_path)
+
+
+def test_admin_files_get_only_the_include_line(tmp_path: Path, conf: Path) -> None:
+    before = snapshot(conf)
+    assert install(tmp_path, conf) == 0
+    after = snapshot(conf)
+    for path, (data, _, _) in before.items():
+        if path.name == "extensions.conf":
+            assert added_lines(data.decode(), after[path][0].decode()) == [
+                f'#include "{WRAPPER}"\n'
+            ]
+        else:  # manager.conf includes manager.d/*.conf: untouched, as queues.conf
+            assert after[path][0] == data, path
+    new = sorted(str(p.relative_to(conf)) for p in set(after) - set(before))
+    assert new == ["extensions_agi_callback.conf", "extensions_callback.conf",
+                   "manager.d/agi-callback.conf"]  # fmt: skip
+
+
+def test_include_lands_after_the_last_global_setting(tmp_path: Path, conf: Path) -> None:
+    """Not inside the block comment, not between [main]'s comments and [main]."""
+    install(tmp_path, conf)
+    lines = (conf / "extensions.conf").read_text().splitlines()
+    at = lines.index(f'#include "{WRAPPER}"')
+    assert lines[at - 1].startswith("GREETING = ")
+    assert lines[at + 1] == ";-- retired:"
+
+
+def test_component_files_are_the_shipped_bytes(tmp_path: Path, conf: Path) -> None:
+    install(tmp_path, conf)
+    assert (conf / "extensions_callback.conf").read_bytes() == (
+        SHIPPED / "extensions_callback.conf"
+    ).read_bytes()
+    wrapper = (conf / WRAPPER).read_text()
+    assert '#include "extensions_callback.conf"' in wrapper
+    assert "CALLBACK_AGI = agi://127.0.0.1:4573/callback\n" in wrapper
+    for wav in (SOUNDS / "callback").glob("*.wav"):
+        assert (tmp_path / "sounds" / "callback" / wav.name).read_bytes() == wav.read_bytes()
+    silent = SOUNDS / "placeholder"
+    for wav in silent.rglob("*.wav"):
+        installed = tmp_path / "sounds" / "callback-placeholder" / wav.relative_to(silent)
+        assert installed.read_bytes() == wav.read_bytes()
+
+
+def test_second_run_changes_nothing_and_says_so(
+    tmp_path: Path, conf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert install(tmp_path, conf) == 0
+    before = snapshot(tmp_path)
+    capsys.readouterr()
+    assert install(tmp_path, conf) == 0
+    out = capsys.readouterr().out
+    assert snapshot(tmp_path) == before  # not even rewritten with the same bytes
+    assert "Nothing to change: the component is already installed" in out
+    assert "created" not in out and "updated" not in out and "added" not in out
+
+
+def test_ami_account_has_the_shipped_rights_and_the_service_secret(
+    tmp_path: Path, conf: Path
+) -> None:
+    (tmp_path / "ami-secret").write_text("s3cret-Of-the-service\n")
+    install(tmp_path, conf, "--ami-permit", "10.1.2.0/24")
+    account = text.sections((conf / "manager.d" / "agi-callback.conf").read_text())["callback"]
+    shipped = text.sections((SHIPPED / "manager.conf").read_text())["callback"]
+    rights = {k: v for k, v in account if k in ("read", "write", "deny", "writetimeout")}
+    assert rights == {k: v for k, v in shipped if k in rights}
+    assert ("secret", "s3cret-Of-the-service") in account
+    assert ("permit", "10.1.2.0/255.255.255.0") in account
+    assert (conf / "manager.d" / "agi-callback.conf").stat().st_mode & 0o007 == 0
+
+
+def test_a_new_secret_is_made_once_and_kept(tmp_path: Path, conf: Path) -> None:
+    install(tmp_path, conf)
+    secret_file = tmp_path / "ami-secret"
+    secret = secret_file.read_text().strip()
+    assert len(secret) >= 24 and secret_file.stat().st_mode & 0o777 == 0o600
+    install(tmp_path, conf)
+    assert secret_file.read_text().strip() == secret
+    assert f"secret = {secret}\n" in (conf / "manager.d" / "agi-callback.conf").read_text()
+
+
+def test_manager_without_an_include_dir_gets_one_include_at_its_end(tmp_path: Path) -> None:
+    conf = write_config(tmp_path, manager=MANAGER_PLAIN)
+    install(tmp_path, conf)
+    after = (conf / "manager.conf").read_text()
+    assert after == MANAGER_PLAIN + '\n#include "manager_agi_callback.conf"\n'
+    assert "[callback]" in (conf / "manager_agi_callback.conf").read_text()
+    assert not (conf / "manager.d" / "agi-callback.conf").exists()
+
+
+def test_crlf_files_keep_their_line_endings(tmp_path: Path) -> None:
+    crlf = EXTENSIONS.replace("\n", "\r\n")
+    conf = write_config(tmp_path, extensions=crlf)
+    install(tmp_path, conf)
+    after = (conf / "extensions.conf").read_bytes().decode()
+    assert added_lines(crlf, after) == [f'#include "{WRAPPER}"\r\n']
+
+
+def test_agi_address_goes_to_the_wrapper(tmp_path: Path, conf: Path) -> None:
+    install(tmp_path, conf, "--agi-host", "10.0.0.7", "--agi-port", "4600")
+    wrapper = (conf / WRAPPER).read_text()
+    for script in ("callback", "callback-status", "callback-offer"):
+        assert f"= agi://10.0.0.7:4600/{script}\n" in wrapper
+
+
+def test_the_admins_queue_prompts_get_silent_twins(tmp_path: Path, conf: Path) -> None:
+    install(tmp_path, conf)
+    twin = tmp_path / "sounds" / "callback-placeholder" / "custom" / "sales-promo.wav"
+    assert twin.read_bytes() == (SOUNDS / "placeholder" / "queue-thankyou.wav").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("extensions", "manager", "extra", "message"),
+    [
+        ("[general]\n[main]\nexten => 1,1,Hangup()\n", MANAGER_DEBIAN, [], "no [globals]"),
+        (EXTENSIONS, MANAGER_PLAIN, ["--ami-username", "admin"], "already has an AMI account"),
+        (EXTENSIONS, MANAGER_DEBIAN, ["--agi-host", "x,DB(a)=b"], "--agi-host"),
+        (EXTENSIONS, MANAGER_DEBIAN, ["--ami-permit", "everyone"], "--ami-permit"),
+    ],
+)
+def test_refusals_write_nothing(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    extensions: str,
+    manager: str,
+    extra: list[str],
+    message: str,
+) -> None:
+    conf = write_config(tmp_path, manager=manager, extensions=extensions)
+    before = snapshot(tmp_path)
+    assert install(tmp_path, conf, *extra) == 1
+    assert message in capsys.readouterr().err
+    assert snapshot(tmp_path) == before
+
+
+def test_a_secret_asterisk_cannot_hold_is_refused(
+    tmp_path: Path, conf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "ami-secret").write_text("half;comment\n")
+    before = snapshot(tmp_path)
+    assert install(tmp_path, conf) == 1
+    assert "AMI secret" in capsys.readouterr().err
+    assert snapshot(tmp_path) == before
+
+
+def test_dry_run_writes_nothing(
+    tmp_path: Path, conf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(tmp_path)
+    assert install(tmp_path, conf, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert f'would add #include "{WRAPPER}"' in out
+    assert snapshot(tmp_path) == before
+
+
+def test_warns_of_what_it_must_not_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conf = write_config(tmp_path, manager=MANAGER_DEBIAN.replace("enabled = yes", "enabled = no"))
+    (conf / "modules.conf").write_text("[modules]\nautoload = no\nload => res_agi.so\n")
+    install(tmp_path, conf)
+    out = capsys.readouterr().out
+    assert "AMI is not enabled" in out
+    assert re.search(r"not loaded: pbx_config\.so, app_queue\.so", out)
+    assert "enabled = no" in (conf / "manager.conf").read_text()
+
+
+def test_the_wheel_carries_every_file_the_installer_reads() -> None:
+    """One source: agi_app/asterisk_files links to asterisk_conf/ and sounds/, and the
+    package-data patterns cover all of it (setuptools copies the links' targets)."""
+    data = REPO / "agi_app" / "asterisk_files"
+    assert (data / "extensions_callback.conf").resolve() == SHIPPED / "extensions_callback.conf"
+    assert (data / "sounds").resolve() == SOUNDS
+    patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["agi_app"]
+    packaged = {p for pattern in patterns for p in (REPO / "agi_app").glob(pattern)}
+    read = {data / "extensions_callback.conf", data / "manager.conf"}
+    read |= set((data / "sounds" / "callback").glob("*.wav"))
+    read |= set((data / "sounds" / "placeholder").rglob("*.wav"))
+    assert read <= packaged
