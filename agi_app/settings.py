@@ -167,6 +167,22 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # The supervisor's screen (/supervisor): the centre's time zone for the times it shows
+    # (unset: the server's), the service level's threshold per queue (seconds from the
+    # original queue entry to an agent answering), and Asterisk's queue_log it reads the
+    # day's live callers from.
+    supervisor_timezone: str | None = None
+    service_level_seconds: dict[str, Annotated[int, Field(ge=1, le=86400)]] = {}
+    service_level_default_seconds: int = Field(60, ge=1, le=86400)
+    queue_log_path: Path = Path("/var/log/asterisk/queue_log")
+
+    @field_validator("supervisor_timezone")
+    @classmethod
+    def _known_centre_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            ScheduleSettings._known_zone(value)
+        return value
+
     @model_validator(mode="after")
     def _queue_schedules_exist(self) -> Self:
         unknown = sorted(set(self.queue_schedules.values()) - set(self.schedules))

@@ -29,6 +29,7 @@ from agi_app.serving import Serving
 from agi_app.settings import Settings
 from agi_app.web_auth import Credentials, Principal, Role
 from agi_app.web_broadcast import Broadcaster, Full, Snapshot
+from agi_app.web_supervisor import supervisor_routes
 
 _PAGE_HEADERS = {
     "Cache-Control": "no-store",
@@ -225,6 +226,8 @@ def create_app(
             Route("/metrics", metrics),
             # The request API (its own tokens with scopes): agi_app/api.py.
             *api_routes(serving, serving.views.store, settings),
+            # The supervisor's screen (/supervisor): agi_app/web_supervisor.py.
+            *supervisor_routes(serving, settings, credentials),
         ],
         middleware=[
             Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings)),

@@ -30,12 +30,13 @@ async function signIn() {
   }
 }
 
-// Calls onSnapshot with each snapshot of /api/events; reconnects; back to sign-in on 401.
-async function watch(onSnapshot, onStatus) {
+// Calls onSnapshot with each snapshot of the stream (/api/events unless another is named);
+// reconnects; back to sign-in on 401.
+async function watch(onSnapshot, onStatus, url = "/api/events") {
   for (;;) {
     let wait = 1000;
     try {
-      const r = await fetch("/api/events", {headers: session.headers(), cache: "no-store"});
+      const r = await fetch(url, {headers: session.headers(), cache: "no-store"});
       if (r.status === 401) {
         session.forget();
         await signIn();

@@ -19,7 +19,14 @@ from panoramisk import Manager
 from agi_app.service import Service
 from agi_app.settings import Settings
 from tests.acceptance.calls import Phones
-from tests.support.ami import action, ami_client, cli, eventually, sandbox_secret
+from tests.support.ami import (
+    action,
+    ami_client,
+    cli,
+    eventually,
+    paused_members,
+    sandbox_secret,
+)
 from tests.support.postgres import STORES, TEST_STORE, PostgresServer
 from tests.support.testbed import TESTBED_NUMBERS
 
@@ -46,10 +53,16 @@ async def ami(sandbox: None) -> AsyncIterator[Manager]:
     async with ami_client() as manager:
         await cli(manager, "channel request hangup all")
         await eventually(lambda: channels(manager), lambda c: not c, within=10, what="no calls")
-        for agent in AGENTS:
-            await action(
-                manager, Action="QueuePause", Queue="support", Interface=agent, Paused="true"
-            )
+
+        async def pause_all() -> set[str]:
+            # Right after a restart app_queue may not take a pause yet: asked until it shows.
+            for agent in AGENTS:
+                await action(
+                    manager, Action="QueuePause", Queue="support", Interface=agent, Paused="true"
+                )
+            return await paused_members(manager, "support")
+
+        await eventually(pause_all, lambda p: p >= set(AGENTS), within=10, what="agents paused")
         yield manager
 
 

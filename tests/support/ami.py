@@ -54,6 +54,16 @@ async def queue_callers(manager: Manager, queue: str) -> list[dict[str, str]]:
     return sorted(entries, key=lambda e: int(e.get("Position", "0")))
 
 
+async def paused_members(manager: Manager, queue: str) -> set[str]:
+    """The members of ``queue`` that are paused (QueueMember events)."""
+    messages = await action(manager, Action="QueueStatus", Queue=queue)
+    return {
+        str(m.get("Location"))
+        for m in messages
+        if m.get("Event") == "QueueMember" and m.get("Paused") == "1"
+    }
+
+
 async def cli(manager: Manager, command: str) -> str:
     messages = await action(manager, Action="Command", Command=command)
     out = []

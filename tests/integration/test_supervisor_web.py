@@ -1,0 +1,183 @@
+"""The supervisor's screen in process: the web app over serving on the fake PBX, called
+through httpx's ASGI transport. Who may read and act, the snapshot's line and agents, the
+pause action's validation (nothing unvalidated reaches AMI), and the lost-Asterisk flag."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from panoramisk.message import Message
+
+from agi_app.ami import Fields
+from agi_app.domain.priority import queue_prio
+from agi_app.web import create_app
+from agi_app.web_auth import WebCredential, digest
+from tests.support.fake_pbx import FakePbx
+from tests.support.poll import eventually
+from tests.unit.serving.rig import Rig, serving_on
+
+TOKENS = {"boss": "supervisor", "wall": "viewer", "agent1": "agent"}
+
+
+class PausingPbx(FakePbx):
+    """The fake PBX with QueuePause as Asterisk answers it."""
+
+    def _action_queuepause(self, fields: Fields) -> list[Message]:
+        for member in self.members.get(str(fields.get("Queue")), []):
+            if member.interface == fields.get("Interface"):
+                member.paused = fields.get("Paused") == "true"
+                return [Message({"Response": "Success", "Message": "Interface paused"})]
+        return [Message({"Response": "Error", "Message": "Interface not found"})]
+
+
+@dataclass
+class Screen:
+    rig: Rig
+    pbx: PausingPbx
+    client: httpx.AsyncClient
+
+    async def get(self, path: str, token: str | None = "wall") -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}-token"} if token else {}
+        return await self.client.get(path, headers=headers)
+
+    async def pause(self, body: Any, token: str = "boss") -> httpx.Response:
+        return await self.client.post(
+            "/api/supervisor/pause", json=body, headers={"Authorization": f"Bearer {token}-token"}
+        )
+
+    async def queue(self, name: str = "support") -> dict[str, Any]:
+        response = await self.get("/api/supervisor")
+        assert response.status_code == 200
+        found: dict[str, Any] = next(q for q in response.json()["queues"] if q["name"] == name)
+        return found
+
+    def pauses(self) -> list[Fields]:
+        return [f for f in self.pbx.sent if f.get("Action") == "QueuePause"]
+
+
+@asynccontextmanager
+async def screen(tmp_path: Path) -> AsyncIterator[Screen]:
+    credentials = [
+        WebCredential.model_validate(
+            {
+                "name": name,
+                "role": role,
+                "token_sha256": digest(f"{name}-token"),
+                "agent": "PJSIP/agent1" if role == "agent" else None,
+            }
+        )
+        for name, role in TOKENS.items()
+    ]
+    pbx = PausingPbx({"support": ["PJSIP/agent1", "PJSIP/agent2"]})
+    settings = {
+        "web_credentials": credentials,
+        "queue_log_path": tmp_path / "queue_log",
+        "supervisor_timezone": "Europe/Paris",
+    }
+    async with serving_on(tmp_path, pbx, **settings) as rig:  # type: ignore[arg-type]
+        app = create_app(rig.serving, rig.settings)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            yield Screen(rig, pbx, client)
+
+
+async def test_reads_need_a_viewer_or_supervisor_and_pausing_a_supervisor(
+    tmp_path: Path,
+) -> None:
+    async with screen(tmp_path) as s:
+        assert (await s.get("/supervisor", None)).status_code == 200  # the page holds no data
+        for path in ("/api/supervisor", "/api/supervisor/events"):
+            assert (await s.get(path, None)).status_code == 401
+            assert (await s.get(path, "agent1")).status_code == 403
+        body = {"queue": "support", "interface": "PJSIP/agent1", "paused": True}
+        for token in ("wall", "agent1", "nobody"):
+            assert (await s.pause(body, token)).status_code in (401, 403)
+        assert s.pauses() == []
+
+
+async def test_the_line_interleaves_live_callers_and_callbacks_with_agents(
+    tmp_path: Path,
+) -> None:
+    async with screen(tmp_path) as s:
+        s.pbx.live_caller("support", "1795680000.1", prio=queue_prio(5))
+        first = await s.rig.add("+15551230001", waited=120)  # entered before the live caller
+        urgent = await s.rig.add("+15551230002", priority=1)
+        for request in (first, urgent):
+            await s.rig.serving.request_stored(request)
+        await s.rig.until_placed(2)
+        queue = await eventually(
+            s.queue, lambda q: len(q["rows"]) == 3, within=3, what="three calls in the line"
+        )
+        assert [(r["kind"], r["id"], r["position"], r["state"]) for r in queue["rows"]] == [
+            ("callback", urgent.id, 1, "waiting"),
+            ("callback", first.id, 2, "waiting"),
+            ("live", "1795680000.1", 3, "waiting"),
+        ]
+        assert queue["rows"][1]["waited_s"] >= 120
+        assert (queue["waiting_now"], queue["waiting_live"], queue["waiting_callbacks"]) == (
+            3,
+            1,
+            2,
+        )
+        assert [(a["interface"], a["state"]) for a in queue["agents"]] == [
+            ("PJSIP/agent1", "free"),
+            ("PJSIP/agent2", "free"),
+        ]
+        assert queue["day"]["requested"] == 2 and queue["day"]["threshold_s"] == 60
+        assert queue["day"]["charts"]["waiting"].startswith("<svg")
+
+
+async def test_pause_sends_only_a_member_asterisk_listed(tmp_path: Path) -> None:
+    async with screen(tmp_path) as s:
+        hostile = [
+            {"queue": "support", "interface": "PJSIP/agent1\r\nAction: Originate", "paused": True},
+            {"queue": "support\r\n", "interface": "PJSIP/agent1", "paused": True},
+            {"queue": "support", "interface": "PJSIP/agent1", "paused": "yes"},
+            {"queue": "support", "interface": "PJSIP/agent1", "paused": True, "reason": "a\nb"},
+            {"queue": "support", "interface": "PJSIP/agent1", "paused": True, "extra": 1},
+        ]
+        for body in hostile:
+            assert (await s.pause(body)).status_code == 400, body
+        not_member = {"queue": "support", "interface": "PJSIP/agent9", "paused": True}
+        assert (await s.pause(not_member)).status_code == 404
+        other_queue = {"queue": "sales", "interface": "PJSIP/agent1", "paused": True}
+        assert (await s.pause(other_queue)).status_code == 404
+        assert s.pauses() == []
+
+        body = {"queue": "support", "interface": "PJSIP/agent1", "paused": True, "reason": "lunch"}
+        response = await s.pause(body)
+        assert response.status_code == 200 and response.json()["paused"] is True
+        assert s.pauses() == [
+            {
+                "Action": "QueuePause",
+                "Queue": "support",
+                "Interface": "PJSIP/agent1",
+                "Paused": "true",
+                "Reason": "supervisor boss: lunch",
+            }
+        ]
+        queue = await s.queue()
+        assert next((a["interface"], a["state"]) for a in queue["agents"]) == (
+            "PJSIP/agent1",
+            "paused",
+        )
+        body["paused"] = False
+        assert (await s.pause(body)).status_code == 200
+        assert (await s.queue())["agents"][0]["state"] == "free"
+
+
+async def test_a_lost_asterisk_is_said_not_hidden(tmp_path: Path) -> None:
+    async with screen(tmp_path) as s:
+        await s.rig.add("+15551230001")
+        s.pbx.lose_link()
+        snapshot = (await s.get("/api/supervisor")).json()
+        assert snapshot["asterisk"]["connected"] is False
+        assert snapshot["asterisk"]["lost_since"]
+        assert snapshot["timezone"] == "Europe/Paris"
+        (queue,) = snapshot["queues"]
+        assert [r["kind"] for r in queue["rows"]] == ["callback"]  # the store still tells
+        pause = {"queue": "support", "interface": "PJSIP/agent1", "paused": True}
+        assert (await s.pause(pause)).status_code == 503
