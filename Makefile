@@ -51,6 +51,7 @@ bench: deps sandbox-up
 	$(PY) -m tests.bench.sip_bench
 	$(PY) -m tests.bench.scale_bench
 	$(PY) -m tests.bench.sse_bench --before
+	$(PY) -m tests.bench.takeover_bench
 
 # 200 callers pressing 1 within one minute (about 90 s; also part of make test).
 load: deps sandbox-up

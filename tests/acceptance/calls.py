@@ -90,6 +90,20 @@ async def invites(phone: Phone, count: int, within: float = 20) -> list[dict[str
     )
 
 
+async def invite_from(phone: Phone, number: str, within: float = 20) -> dict[str, str]:
+    """The INVITE of ``number``'s call. Not simply the first INVITE: after a restart of
+    Asterisk an earlier test's agents were rung with no phone listening, and Asterisk
+    retransmits such an INVITE for up to 32 s (it cannot CANCEL before a provisional
+    answer), so a phone started on the same port may receive it first."""
+    offers = await eventually_local(
+        phone.invites,
+        lambda i: any(o.get("from_user") == number for o in i),
+        within=within,
+        what=f"an INVITE of {number} to {phone.name}",
+    )
+    return next(o for o in offers if o.get("from_user") == number)
+
+
 async def request_callback(
     stack: AsyncExitStack, ami: Manager, workdir: Path, did: str, number: str, **kw: object
 ) -> Caller:

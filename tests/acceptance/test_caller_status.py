@@ -23,6 +23,7 @@ from tests.acceptance.calls import (
     calling,
     hang_up_agent,
     in_queue,
+    invite_from,
     invites,
     not_heard,
     placeholder_at,
@@ -103,8 +104,8 @@ async def test_2_cancels_the_waiting_callback_and_the_caller_goes_on_into_the_qu
 
         # An agent is rung for the live call only: the callback is over.
         await set_paused(ami, AGENT1, False)
-        (offered,) = await invites(agent, 1)
-        assert offered["from_user"] == number and "x-callback-request-id" not in offered
+        offered = await invite_from(agent, number)
+        assert "x-callback-request-id" not in offered
         await eventually(
             lambda: queue_callers(ami, "support"), lambda es: not es, within=20, what="served"
         )

@@ -146,6 +146,9 @@ async def stock_ami(installed: tuple[Path, Path]) -> AsyncIterator[Manager]:
         sandbox("down")
         sandbox("up", CALLBACK_SANDBOX_CONF=str(conf), CALLBACK_SANDBOX_SOUNDS=str(sounds))
         async with ami_client() as manager:
+            # AMI answers before the stock configuration's many modules are loaded: a caller
+            # then finds no queue yet.
+            await cli(manager, "core waitfullybooted")
             for agent in AGENTS:
                 await set_paused(manager, agent, True)
             yield manager

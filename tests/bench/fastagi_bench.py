@@ -1,17 +1,22 @@
 """Benchmark: the FastAGI request handler alone, over loopback, against two baselines.
 
     python -m tests.bench.fastagi_bench [--clients 50] [--requests 2000] [--runs 3]
+        [--stores sqlite,postgres]
 
 N concurrent scripted AGI clients (a fake Asterisk) each run whole requests: options,
-queue facts, number rules, a durable SQLite commit, naming the success prompt. Measured
-in the same run on the same machine:
+queue facts, number rules, a durable commit, naming the success prompt. Measured in the
+same run on the same machine, interleaved:
 
-- ours: the service's FastAGI server and request handler (``Service`` with AMI off);
-- stock: panoramisk's own FastAGI ``Application`` with a plain handler doing the same work;
-- ceiling: durable commits alone (aiosqlite, WAL, synchronous=FULL), one after another.
+- ours: the service's FastAGI server and request handler (``Service`` with AMI off), on
+  each store of ``--stores`` (PostgreSQL: tests/bench/stores.py's durable cluster);
+- stock: panoramisk's own FastAGI ``Application`` with a plain handler doing the same work
+  (on SQLite);
+- ceiling: durable commits alone, one after another, on each store (aiosqlite, WAL,
+  synchronous=FULL; psycopg, autocommit, fsync on).
 
-Reported: requests/s and latency p50/p99 (medians over the runs), and ratios to stock and
-to the ceiling. No timing is asserted anywhere; ``--smoke`` runs a tiny size for the tests.
+Reported: requests/s and latency p50/p99 (medians over the runs), each as a ratio to ours
+on the first store (SQLite by default). No timing is asserted anywhere; ``--smoke`` runs a
+tiny size for the tests.
 """
 
 import argparse
@@ -26,13 +31,16 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import psycopg
 from panoramisk.fast_agi import Application
 
 from agi_app.domain.numbers import NumberRules, normalize_number
 from agi_app.domain.options import parse_options
 from agi_app.service import Service
 from agi_app.settings import Settings
+from tests.bench.stores import on_store, postgres_if, stores_option
 from tests.support.fake_asterisk import AgiCall, default_reply
+from tests.support.postgres import PostgresServer
 from tests.support.testbed import TESTBED_NUMBERS
 
 OPTIONS = ["queue=support", "priority=5", "destination=original", "max_wait=1800"]
@@ -62,14 +70,20 @@ async def _clients(port: int, clients: int, requests: int) -> tuple[float, list[
     return time.perf_counter() - start, latencies
 
 
-async def ours(workdir: Path, clients: int, requests: int) -> tuple[float, list[float]]:
-    settings = Settings(
-        store_path=workdir / "ours.sqlite3", agi_port=0, ami_enabled=False, log_level="WARNING",
-        allowed_number_prefixes=TESTBED_NUMBERS,
-    )  # fmt: skip
-    async with Service(settings) as service:
-        assert service.agi is not None
-        return await _clients(service.agi.port, clients, requests)
+def ours(store: str, server: PostgresServer | None) -> "Bench":
+    """The service on ``store``, a fresh one for each run (a new file, a new database)."""
+
+    async def bench(workdir: Path, clients: int, requests: int) -> tuple[float, list[float]]:
+        settings = Settings(
+            agi_port=0, ami_enabled=False, log_level="WARNING",
+            allowed_number_prefixes=TESTBED_NUMBERS,
+        )  # fmt: skip
+        settings = on_store(settings, store, server, workdir, "ours")
+        async with Service(settings) as service:
+            assert service.agi is not None
+            return await _clients(service.agi.port, clients, requests)
+
+    return bench
 
 
 async def stock(workdir: Path, clients: int, requests: int) -> tuple[float, list[float]]:
@@ -126,6 +140,24 @@ async def ceiling(workdir: Path, _clients: int, requests: int) -> tuple[float, l
     return elapsed, latencies
 
 
+def pg_ceiling(url: str) -> "Bench":
+    """Durable commits alone on PostgreSQL, one after another (one connection, autocommit)."""
+
+    async def bench(_workdir: Path, _clients: int, requests: int) -> tuple[float, list[float]]:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as db:
+            await db.execute("CREATE TABLE IF NOT EXISTS r (id TEXT PRIMARY KEY, number TEXT)")
+            await db.execute("TRUNCATE r")
+            latencies = []
+            start = time.perf_counter()
+            for n in range(requests):
+                t = time.perf_counter()
+                await db.execute("INSERT INTO r VALUES (%s, %s)", (str(n), f"+1555{n:07d}"))
+                latencies.append(time.perf_counter() - t)
+            return time.perf_counter() - start, latencies
+
+    return bench
+
+
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))]
@@ -134,8 +166,24 @@ def _pct(values: list[float], p: float) -> float:
 Bench = Callable[[Path, int, int], Awaitable[tuple[float, list[float]]]]
 
 
-async def run(clients: int, requests: int, runs: int) -> dict[str, dict[str, float]]:
-    variants: dict[str, Bench] = {"ours": ours, "stock": stock, "ceiling": ceiling}
+async def run(
+    clients: int, requests: int, runs: int, stores: list[str]
+) -> dict[str, dict[str, float]]:
+    with postgres_if(stores) as server:
+        variants: dict[str, Bench] = {f"ours {store}": ours(store, server) for store in stores}
+        variants["stock sqlite"] = stock
+        for store in stores:
+            if store == "sqlite":
+                variants["ceiling sqlite"] = ceiling
+            else:
+                assert server is not None
+                variants["ceiling postgres"] = pg_ceiling(server.new_database())
+        return await _measure(variants, clients, requests, runs)
+
+
+async def _measure(
+    variants: dict[str, Bench], clients: int, requests: int, runs: int
+) -> dict[str, dict[str, float]]:
     results: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
     for _ in range(runs):
         for name, bench in variants.items():  # interleaved: noise hits all of them alike
@@ -160,18 +208,20 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--smoke", action="store_true", help="a tiny run, to keep it working")
+    stores_option(parser)
     args = parser.parse_args()
     if args.smoke:
         args.clients, args.requests, args.runs = 4, 40, 1
-    table = asyncio.run(run(args.clients, args.requests, args.runs))
-    ours_rate = table["ours"]["per_second"]
+    table = asyncio.run(run(args.clients, args.requests, args.runs, args.stores))
+    base = f"ours {args.stores[0]}"
+    base_rate = table[base]["per_second"]
     print(f"FastAGI request handler: {args.clients} clients, {args.requests} requests, "
           f"median of {args.runs} runs")  # fmt: skip
-    print(f"{'variant':<10} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'ours / this':>12}")
+    print(f"{'variant':<17} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'/ ' + base:>15}")
     for name, row in table.items():
         print(
-            f"{name:<10} {row['per_second']:>11.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}"
-            f" {ours_rate / row['per_second']:>12.2f}"
+            f"{name:<17} {row['per_second']:>11.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}"
+            f" {row['per_second'] / base_rate:>15.2f}"
         )
     print(json.dumps(table))
 

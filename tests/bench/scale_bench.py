@@ -1,8 +1,10 @@
 """Benchmark: many callbacks waiting at once as placeholders in one queue.
 
     python -m tests.bench.scale_bench [--sizes 1000,5000,10000] [--window 1000]
+        [--stores sqlite,postgres]
 
-For each size N, on the running sandbox (its agents paused), requests are written to a fresh
+For each size N and each store (a process each, taking turns: N on SQLite, N on PostgreSQL,
+then the next N), on the running sandbox (its agents paused), requests are written to a fresh
 store and the service takes them all: the first ``window`` (settings.placement_window) wait
 as placeholders in Asterisk, the rest in the store. Measured in the same run:
 - time to take N (service start to the window placed and the rest held), and to put them
@@ -12,6 +14,8 @@ as placeholders in Asterisk, the rest in the store. Measured in the same run:
 - the service's resident memory per waiting request;
 - the delay from an agent becoming available (QueuePause off) to the agent's phone ringing,
   for a callback at the head of the queue, against a live caller at the head.
+Each store's times are also given as a ratio to SQLite's at the same N. PostgreSQL is
+tests/bench/stores.py's durable cluster; the service's memory does not include the server's.
 """
 
 import argparse
@@ -22,18 +26,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from panoramisk import Manager
 
-from agi_app.domain.request import CallbackRequest, State
+from agi_app.domain.request import State
 from agi_app.service import Service
 from agi_app.settings import Settings
-from agi_app.store import Store
 from tests.acceptance.calls import set_paused
+from tests.bench.stores import BASELINE, on_store, postgres_if, stores_option
+from tests.bench.waiting import quiet_pbx, stored_waiting
 from tests.support.ami import action, ami_client, cli, eventually, eventually_local, sandbox_secret
 from tests.support.service_process import REPO
 from tests.support.sipp import Caller
@@ -42,32 +44,6 @@ from tests.support.uas import Behaviour, Phone
 
 SANDBOX = str(REPO / "docker" / "sandbox")
 PIDFILE = Path("/var/cache/agi-callback/run/asterisk.pid")
-NOW = datetime.now(UTC)
-TEMPLATE = CallbackRequest(
-    id="", channel="", state=State.PENDING, queue="support", priority=5, position=None,
-    caller_name="Scale Test", caller_number="", callback_number="", extension=None,
-    dialed_number="5000", queue_entered_at=NOW, requested_at=NOW,
-    expires_at=NOW + timedelta(hours=6), timeout_prompt=None,
-)  # fmt: skip
-
-
-async def quiet_pbx() -> None:
-    """No calls, every agent paused: what each benchmark starts from."""
-    async with ami_client() as ami:
-        await cli(ami, "channel request hangup all")
-        for agent in ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3"):
-            await set_paused(ami, agent, True)
-
-
-async def stored_waiting(store_path: Path, n: int, tag: str) -> None:
-    """``n`` pending requests, oldest first, each with a number of its own."""
-    async with Store.open(store_path) as store:
-        for i in range(n):
-            await store.add(replace(
-                TEMPLATE, id=str(uuid.uuid4()), channel=f"{tag}.{i}",
-                callback_number=f"+1555{i:07d}", caller_number=f"+1555{i:07d}",
-                queue_entered_at=NOW + timedelta(milliseconds=i),
-            ))  # fmt: skip
 
 
 def proc_status(field: str, pid: int | str = "self") -> int:
@@ -122,6 +98,8 @@ async def taken(
 ) -> tuple[int, int]:
     """Every active request waits: the first ``window`` as new placeholders (a later attempt
     than in ``before``), the rest held in the store."""
+    # On PostgreSQL the service serves once the database made it the leader.
+    await eventually_local(lambda: service.serving, bool, within=30, what="serving")
     assert service.store is not None and service.serving is not None
     store, serving = service.store, service.serving
     active = len(await store.requests(State.PENDING, State.WAITING, State.OFFERED))
@@ -196,20 +174,29 @@ async def agent_rings_ended(ami: Manager) -> bool:
     return not rings
 
 
-async def one_size(n: int, window: int, cpu_window: float, workdir: Path) -> dict[str, float]:
+async def one_size(
+    n: int, window: int, cpu_window: float, workdir: Path, store: str
+) -> dict[str, float | str]:
+    with postgres_if([store]) as server:
+        settings = Settings(
+            ami_secret_file=sandbox_secret("callback"), web_enabled=False, log_level="WARNING",
+            ami_ping_interval=1.0, placement_window=window,
+            allowed_number_prefixes=TESTBED_NUMBERS,
+        )  # fmt: skip
+        settings = on_store(settings, store, server, workdir, f"scale-{n}")
+        return {"store": store, **await measured(n, window, cpu_window, workdir, settings)}
+
+
+async def measured(
+    n: int, window: int, cpu_window: float, workdir: Path, settings: Settings
+) -> dict[str, float]:
     await quiet_pbx()
-    store_path = workdir / f"scale-{n}.sqlite3"
     # Fresh ids, as in production: AstDB keeps the outcome records of earlier runs.
-    await stored_waiting(store_path, n, "scale")
+    await stored_waiting(settings, n, "scale")
     pid = asterisk_pid()
     idle_rss, idle_cpu = rss_kib(pid), await cpu_share(pid, 5)
     idle_fds, idle_threads = open_fds(pid), threads(pid)
     own_before = rss_kib()
-    settings = Settings(
-        store_path=store_path, ami_secret_file=sandbox_secret("callback"), web_enabled=False,
-        log_level="WARNING", ami_ping_interval=1.0, placement_window=window,
-        allowed_number_prefixes=TESTBED_NUMBERS,
-    )  # fmt: skip
     result: dict[str, float] = {"n": n, "window": window}
     start = time.monotonic()
     async with Service(settings) as service:
@@ -241,6 +228,10 @@ async def one_size(n: int, window: int, cpu_window: float, workdir: Path) -> dic
     return result
 
 
+# The times compared between the stores (ratio to SQLite's at the same N).
+TIMES = ("place_s", "replace_after_restart_s", "ring_delay_callback_s", "ring_delay_live_s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,10000")
@@ -248,19 +239,44 @@ def main() -> None:
         "--window", type=int, default=Settings.model_fields["placement_window"].default
     )
     parser.add_argument("--smoke", action="store_true", help="a tiny size, to keep it working")
+    stores_option(parser)
     args = parser.parse_args()
     sizes = [20] if args.smoke else [int(s) for s in args.sizes.split(",")]
     window = 15 if args.smoke else args.window  # the smoke run holds some in the store too
     # Long enough to include the queue's periodic announcement (every 30 s) to everyone.
     cpu_window = 2.0 if args.smoke else 35.0
-    if len(sizes) > 1:  # one process per size: freed memory is not handed back to the OS
-        for n in sizes:
-            command = [sys.executable, "-m", "tests.bench.scale_bench", "--sizes", str(n)]
-            subprocess.run([*command, "--window", str(window)], check=True)
+    if len(sizes) > 1 or len(args.stores) > 1:
+        # A process per size and store: freed memory is not handed back to the OS.
+        rows = [one_process(n, store, window, args.smoke) for n in sizes for store in args.stores]
+        compare(rows)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(one_size(sizes[0], window, cpu_window, Path(tmp)))
+        result = asyncio.run(one_size(sizes[0], window, cpu_window, Path(tmp), args.stores[0]))
         print(json.dumps(result), flush=True)
+
+
+def one_process(n: int, store: str, window: int, smoke: bool) -> dict[str, float | str]:
+    command = [sys.executable, "-m", "tests.bench.scale_bench", "--sizes", str(n)]
+    command += ["--window", str(window), "--stores", store, *(["--smoke"] if smoke else [])]
+    done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+    print(done.stdout, end="", flush=True)
+    row: dict[str, float | str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return row
+
+
+def compare(rows: list[dict[str, float | str]]) -> None:
+    """Each store's times against SQLite's at the same N, measured in the same run."""
+    baseline = {r["n"]: r for r in rows if r["store"] == BASELINE}
+    for row in rows:
+        base = baseline.get(row["n"])
+        if base is None or row is base:
+            continue
+        ratios = {
+            f"{name} / {BASELINE}": round(float(row[name]) / float(base[name]), 2)
+            for name in TIMES
+            if float(base[name]) > 0
+        }
+        print(json.dumps({"n": row["n"], "store": row["store"], **ratios}), flush=True)
 
 
 if __name__ == "__main__":

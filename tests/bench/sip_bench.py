@@ -1,15 +1,19 @@
 """Benchmark: the request path over real SIP, against Asterisk alone, at stepped call rates.
 
     python -m tests.bench.sip_bench [--rates 20,40,80,120] [--seconds 10]
+        [--stores sqlite,postgres]
 
-Two flows, added to the running sandbox's dialplan for the run (AMI DialplanExtensionAdd):
-- full (5981): answer, read the key, then the Callback component (FastAGI to the service:
-  options, queue facts, number rules, durable commit, success prompt, hangup);
+Flows, added to the running sandbox's dialplan for the run (AMI DialplanExtensionAdd):
+- full (5981 on SQLite, 5983 on PostgreSQL): answer, read the key, then the Callback
+  component (FastAGI to a service on that store: options, queue facts, number rules,
+  durable commit, success prompt named, hangup). One service per store, both up for the
+  whole run (FastAGI 4573 and 4574; the flow sets CALLBACK_AGI to its store's);
 - baseline (5982): answer, read the key, Playback of the same success prompt, hangup.
-Each step is one SIPp run at a fixed rate; a step passes when every call completed (SIPp
-exit 0) and, for the full flow, every request is stored. Keypress-to-prompt latency comes
-from AMI: DTMFEnd on the caller's channel to the prompt starting (Newexten Playback, or
-AGIExecStart STREAM FILE). The service runs without AMI here: the request path only.
+Each step is one SIPp run at a fixed rate, the flows taking turns at each rate; a step
+passes when every call completed (SIPp exit 0) and, for a full flow, every request is
+stored. Keypress-to-prompt latency comes from AMI: DTMFEnd on the caller's channel to the
+prompt starting (Newexten Playback, or AGIExecStart STREAM FILE). The services run without
+AMI here: the request path only. PostgreSQL is tests/bench/stores.py's durable cluster.
 """
 
 import argparse
@@ -17,6 +21,7 @@ import asyncio
 import json
 import tempfile
 import time
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 from panoramisk import Manager
@@ -24,25 +29,27 @@ from panoramisk.message import Message
 
 from agi_app.service import Service
 from agi_app.settings import Settings
+from tests.bench.stores import on_store, postgres_if, stores_option
 from tests.support.ami import action, ami_client, cli
 from tests.support.dtmf import write_dtmf_pcap
 from tests.support.sipp import ASTERISK, bulk_caller_scenario, free_udp_port
 from tests.support.testbed import TESTBED_NUMBERS
 
-FLOWS = {
-    "full": (
-        "5981",
-        "Gosub",
-        "callback,s,1(queue=support,priority=5,destination=original,max_wait=1800)",
-    ),
-    "baseline": ("5982", "Playback", "callback/request-successful"),
+CALLBACK = "callback,s,1(queue=support,priority=5,destination=original,max_wait=1800)"
+# flow: (extension, the store's FastAGI port or None, application, its data)
+FLOWS: dict[str, tuple[str, int | None, str, str]] = {
+    "baseline": ("5982", None, "Playback", "callback/request-successful"),
+    "full sqlite": ("5981", 4573, "Gosub", CALLBACK),
+    "full postgres": ("5983", 4574, "Gosub", CALLBACK),
 }
 
 
 async def add_flows(ami: Manager) -> None:
-    for exten, app, data in FLOWS.values():
-        steps = [("1", "Answer", ""), ("2", "Read", "CB_KEY,,1,,1,5"), ("3", app, data)]
-        steps.append(("4", "Hangup", ""))
+    for exten, port, app, data in FLOWS.values():
+        # A channel variable hides the global of the same name: this flow's service.
+        agi = f"CALLBACK_AGI=agi://127.0.0.1:{port}/callback" if port else "CB_FLOW=baseline"
+        steps = [("1", "Answer", ""), ("2", "Read", "CB_KEY,,1,,1,5"), ("3", "Set", agi)]
+        steps += [("4", app, data), ("5", "Hangup", "")]
         for priority, application, app_data in steps:
             await action(
                 ami, Action="DialplanExtensionAdd", Context="from-pstn", Extension=exten,
@@ -79,13 +86,14 @@ async def step(
     flow: str, rate: int, seconds: int, workdir: Path, offset: int, latency: Latency
 ) -> dict[str, float]:
     calls = rate * seconds
+    tag = flow.replace(" ", "-")
     pcap = workdir / "press-1.pcap"
     write_dtmf_pcap(pcap, "1", 0)
     scenario = workdir / "bench.xml"
     scenario.write_text(bulk_caller_scenario([(200, pcap)]))
-    numbers = workdir / f"numbers-{flow}-{rate}.csv"
+    numbers = workdir / f"numbers-{tag}-{rate}.csv"
     numbers.write_text("SEQUENTIAL\n" + "".join(f"+1555{offset + n:07d};\n" for n in range(calls)))
-    stats = workdir / f"stats-{flow}-{rate}.csv"
+    stats = workdir / f"stats-{tag}-{rate}.csv"
     start = time.monotonic()
     process = await asyncio.create_subprocess_exec(
         "sipp", ASTERISK, "-sf", str(scenario), "-inf", str(numbers), "-s", FLOWS[flow][0],
@@ -106,41 +114,58 @@ async def step(
         "rate": rate,
         "calls": calls,
         "failed": failed if code == 0 else max(failed, 1),
+        "sipp_failed": failed,
+        "sipp_exit": code,
         "seconds": time.monotonic() - start,
         "p50_ms": _pct(samples, 50),
         "p99_ms": _pct(samples, 99),
     }
 
 
-async def run(rates: list[int], seconds: int) -> dict[str, list[dict[str, float]]]:
-    results: dict[str, list[dict[str, float]]] = {"full": [], "baseline": []}
-    with tempfile.TemporaryDirectory() as tmp:
+async def run(
+    rates: list[int], seconds: int, stores: list[str]
+) -> dict[str, list[dict[str, float]]]:
+    flows = ["baseline", *(f"full {store}" for store in stores)]
+    results: dict[str, list[dict[str, float]]] = {flow: [] for flow in flows}
+    with tempfile.TemporaryDirectory() as tmp, postgres_if(stores) as server:
         workdir = Path(tmp)
-        settings = Settings(
-            store_path=workdir / "bench.sqlite3", ami_enabled=False, log_level="WARNING",
-            allowed_number_prefixes=TESTBED_NUMBERS,
-        )  # fmt: skip
-        async with ami_client() as ami, Service(settings) as service:
+        async with AsyncExitStack() as stack:
+            services: dict[str, Service] = {}
+            for store in stores:
+                flow = f"full {store}"
+                settings = Settings(
+                    agi_port=FLOWS[flow][1], ami_enabled=False, log_level="WARNING",
+                    allowed_number_prefixes=TESTBED_NUMBERS,
+                )  # fmt: skip
+                settings = on_store(settings, store, server, workdir, "bench")
+                services[flow] = await stack.enter_async_context(Service(settings))
+            ami = await stack.enter_async_context(ami_client())
             await cli(ami, "channel request hangup all")
             await add_flows(ami)
             latency = Latency()
             ami.register_event("*", latency.on_event)
             offset = 0
             for rate in rates:
-                for flow in ("baseline", "full"):  # interleaved: noise hits both alike
-                    before = len(await service.store.requests()) if service.store else 0
+                for flow in flows:  # taking turns: noise hits all of them alike
+                    service = services.get(flow)
+                    kept = service.store if service else None
+                    before = len(await kept.requests()) if kept else 0
                     row = await step(flow, rate, seconds, workdir, offset, latency)
                     offset += rate * seconds
-                    if flow == "full" and service.store is not None:
-                        stored = len(await service.store.requests()) - before
-                        row["failed"] += row["calls"] - stored
+                    if kept is not None:  # a call that ended without its request stored
+                        row["not_stored"] = row["calls"] - (len(await kept.requests()) - before)
+                        row["failed"] += row["not_stored"]
                     results[flow].append(row)
                     print(json.dumps({"flow": flow, **row}), flush=True)
-            for exten, _, _ in FLOWS.values():
+            for exten, _, _, _ in FLOWS.values():
                 await action(
                     ami, Action="DialplanExtensionRemove", Context="from-pstn", Extension=exten
                 )
     return results
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
 
 
 def main() -> None:
@@ -148,24 +173,41 @@ def main() -> None:
     parser.add_argument("--rates", default="20,40,80,120")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--smoke", action="store_true", help="one tiny step, to keep it working")
+    stores_option(parser)
     args = parser.parse_args()
     rates = [2] if args.smoke else [int(r) for r in args.rates.split(",")]
-    seconds = 2 if args.smoke else args.seconds
-    results = asyncio.run(run(rates, seconds))
+    seconds = 1 if args.smoke else args.seconds
+    results = asyncio.run(run(rates, seconds, args.stores))
     best = {
         flow: max((r["rate"] for r in rows if r["failed"] == 0), default=0)
         for flow, rows in results.items()
     }
-    print(f"{'flow':<9} {'rate/s':>6} {'calls':>6} {'failed':>6} {'p50 ms':>7} {'p99 ms':>7}")
-    for flow, rows in results.items():
-        for r in rows:
-            print(
-                f"{flow:<9} {r['rate']:>6.0f} {r['calls']:>6.0f} {r['failed']:>6.0f}"
-                f" {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f}"
+    base = f"full {args.stores[0]}"
+    print(f"{'flow':<14} {'rate/s':>6} {'calls':>6} {'failed':>6} {'p50 ms':>7} {'p99 ms':>7}"
+          f" {'p50 / ' + base:>18}")  # fmt: skip
+    for i, rate in enumerate(rates):
+        for flow, rows in results.items():
+            r = rows[i]
+            versus = (
+                ""
+                if flow == "baseline"
+                else f"{ratio(r['p50_ms'], results[base][i]['p50_ms']):.2f}"
             )
-    ratio = best["full"] / best["baseline"] if best["baseline"] else float("nan")
-    print(f"highest rate with 0 failed calls: full {best['full']}/s, baseline "
-          f"{best['baseline']}/s, full/baseline {ratio:.2f}")  # fmt: skip
+            print(
+                f"{flow:<14} {rate:>6} {r['calls']:>6.0f} {r['failed']:>6.0f}"
+                f" {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} {versus:>18}"
+            )
+    print(
+        "highest rate with 0 failed calls: "
+        + ", ".join(f"{flow} {rate}/s" for flow, rate in best.items())
+    )
+    for flow in results:
+        if flow != "baseline":
+            print(f"{flow} / baseline: {ratio(best[flow], best['baseline']):.2f}")
+    if len(args.stores) > 1:
+        for flow in results:
+            if flow not in ("baseline", base):
+                print(f"{flow} / {base}: {ratio(best[flow], best[base]):.2f}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ from agi_app.domain.request import State
 from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.web_auth import WebCredential, digest
-from tests.bench.scale_bench import PIDFILE, quiet_pbx, stored_waiting
+from tests.bench.scale_bench import PIDFILE
+from tests.bench.waiting import quiet_pbx, stored_waiting
 from tests.support.ami import ami_client, cli, eventually, eventually_local, sandbox_secret
 from tests.support.http import EventStream, get
 from tests.support.service_process import REPO
@@ -157,7 +158,7 @@ async def run(
     await quiet_pbx()
     workdir = Path(tempfile.mkdtemp(prefix="sse-bench-"))
     store_path = workdir / "callbacks.sqlite3"
-    await stored_waiting(store_path, callbacks, "sse")
+    await stored_waiting(Settings(store_path=store_path, store_url=None), callbacks, "sse")
     credential = WebCredential.model_validate(
         {"name": "bench", "role": "viewer", "token_sha256": digest(TOKEN)}
     )

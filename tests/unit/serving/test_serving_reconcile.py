@@ -21,6 +21,7 @@ async def test_after_a_restart_a_kept_place_is_kept_and_a_lost_one_placed_again(
         rig.pbx.astdb[f"callback/{served.id}"] = "2|1795650000.0|ANSWER|42|1795650100.0"
         rig.pbx.login()
         again = await rig.until(lost.id, lambda r: r.attempt == 2, "placed again")
+        await rig.until_placed(1)  # its Originate follows the saved attempt
         assert [p.request_id for p in rig.pbx.placed] == [lost.id]  # the kept one: never twice
         assert (await rig.get(kept.id)).state is State.WAITING
         done = await rig.until(served.id, lambda r: r.state is State.DONE, "outcome read")
