@@ -9,7 +9,6 @@ Requests naming another Host (DNS rebinding) are refused before any of this.
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from importlib.resources import files
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -18,9 +17,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from agi_app.api import api_routes
 from agi_app.domain.request import CallbackRequest, CallOutcome, State
@@ -29,14 +27,8 @@ from agi_app.serving import Serving
 from agi_app.settings import Settings
 from agi_app.web_auth import Credentials, Principal, Role
 from agi_app.web_broadcast import Broadcaster, Full, Snapshot
+from agi_app.web_pages import PAGE_HEADERS, SseStream, static_text
 from agi_app.web_supervisor import supervisor_routes
-
-_PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 
 
 class _Action(BaseModel):
@@ -45,27 +37,6 @@ class _Action(BaseModel):
 
 class _Priority(_Action):
     level: int = Field(ge=1, le=10)
-
-
-class _Stream(StreamingResponse):
-    """An SSE response that gives its client's place back however the client goes."""
-
-    def __init__(self, content: AsyncIterator[bytes], release: Callable[[], None]) -> None:
-        super().__init__(
-            content, media_type="text/event-stream", headers={"Cache-Control": "no-store"}
-        )
-        self._content, self._release = content, release
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self._release()
-            await self._content.aclose()  # type: ignore[attr-defined]
-
-
-def _page(name: str) -> str:
-    return files("agi_app.static").joinpath(name).read_text()
 
 
 def _summary(request: CallbackRequest) -> dict[str, object]:
@@ -124,14 +95,14 @@ def create_app(
         return None
 
     async def live(_request: Request) -> HTMLResponse:
-        return HTMLResponse(_page("live.html"), headers=_PAGE_HEADERS)
+        return HTMLResponse(static_text("live.html"), headers=PAGE_HEADERS)
 
     async def agents(_request: Request) -> HTMLResponse:
-        return HTMLResponse(_page("agents.html"), headers=_PAGE_HEADERS)
+        return HTMLResponse(static_text("agents.html"), headers=PAGE_HEADERS)
 
     def asset(name: str, media_type: str) -> Callable[[Request], Awaitable[Response]]:
         async def serve(_request: Request) -> Response:
-            return Response(_page(name), media_type=media_type, headers=_PAGE_HEADERS)
+            return Response(static_text(name), media_type=media_type, headers=PAGE_HEADERS)
 
         return serve
 
@@ -175,7 +146,7 @@ def create_app(
                     own = _own(latest["screen_pops"], principal)
                     yield f"data: {json.dumps(own)}\n\n".encode()
 
-        return _Stream(stream(), broadcaster.leave)
+        return SseStream(stream(), broadcaster.leave)
 
     async def act(request: Request) -> JSONResponse:
         principal = who(request)

@@ -10,13 +10,11 @@ agents, and in the service's log.
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from importlib.resources import files
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from agi_app.ami import AmiError
 from agi_app.serving import Serving
@@ -24,15 +22,10 @@ from agi_app.settings import Settings
 from agi_app.supervisor_view import SupervisorView
 from agi_app.web_auth import Credentials, Principal, Role
 from agi_app.web_broadcast import Broadcaster, Full
+from agi_app.web_pages import PAGE_HEADERS, SseStream, static_text
 
 log = logging.getLogger(__name__)
 
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 _READERS = (Role.VIEWER, Role.SUPERVISOR)
 
 
@@ -43,25 +36,6 @@ class _Pause(BaseModel):
     interface: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}/[A-Za-z0-9_.@-]{1,64}$")
     paused: bool
     reason: str = Field("", pattern=r"^[A-Za-z0-9 _.,:-]{0,40}$")
-
-
-class _Stream(StreamingResponse):
-    """An SSE response that gives its client's place back however the client goes."""
-
-    def __init__(self, content: AsyncIterator[bytes], release: Callable[[], None]) -> None:
-        super().__init__(content, media_type="text/event-stream", headers=_HEADERS)
-        self._content, self._release = content, release
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self._release()
-            await self._content.aclose()  # type: ignore[attr-defined]
-
-
-def _static(name: str) -> str:
-    return files("agi_app.static").joinpath(name).read_text()
 
 
 def supervisor_routes(
@@ -85,11 +59,11 @@ def supervisor_routes(
         return principal
 
     async def page(_request: Request) -> Response:
-        return HTMLResponse(_static("supervisor.html"), headers=_HEADERS)
+        return HTMLResponse(static_text("supervisor.html"), headers=PAGE_HEADERS)
 
     def asset(name: str, media_type: str) -> Callable[[Request], Awaitable[Response]]:
         async def serve(_request: Request) -> Response:
-            return Response(_static(name), media_type=media_type, headers=_HEADERS)
+            return Response(static_text(name), media_type=media_type, headers=PAGE_HEADERS)
 
         return serve
 
@@ -114,7 +88,7 @@ def supervisor_routes(
             async for _latest, encoded in broadcaster.updates():
                 yield b"data: " + encoded + b"\n\n"
 
-        return _Stream(stream(), broadcaster.leave)
+        return SseStream(stream(), broadcaster.leave)
 
     async def pause(request: Request) -> Response:
         if isinstance(who := allowed(request, Role.SUPERVISOR), JSONResponse):

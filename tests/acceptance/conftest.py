@@ -42,6 +42,18 @@ def sandbox() -> Iterator[None]:
     yield
 
 
+@pytest.fixture
+def restarts_asterisk(sandbox: None) -> Iterator[None]:
+    """For a test that restarts Asterisk: the agents come back unpaused and are rung with no
+    phone listening, and Asterisk retransmits such an INVITE for 32 s (it cannot CANCEL before
+    a provisional answer) to whatever phone the next test starts on that port. A last restart
+    with no call left ends those transactions. Ask for it first, so it runs after the test's
+    own teardown."""
+    yield
+    for step in ("down", "up"):
+        subprocess.run([str(REPO / "docker" / "sandbox"), step], check=True)
+
+
 async def channels(manager: Manager) -> list[dict[str, str]]:
     messages = await action(manager, Action="CoreShowChannels")
     return [dict(m) for m in messages if m.get("Event") == "CoreShowChannel"]

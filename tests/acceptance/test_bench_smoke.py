@@ -32,7 +32,7 @@ async def test_sip_benchmark_runs(ami: Manager) -> None:  # ami: a reset PBX
     ) in out
 
 
-async def test_scale_benchmark_runs(ami: Manager) -> None:
+async def test_scale_benchmark_runs(restarts_asterisk: None, ami: Manager) -> None:
     # One store (about 20 s each, with an Asterisk restart): PostgreSQL, the path that waits
     # for the database to make the service the leader; the others run SQLite too.
     out = await run_script("tests.bench.scale_bench", "--stores", "postgres")

@@ -39,7 +39,7 @@ async def first_offers(store: ServiceStore, since: datetime) -> list[str]:
 
 
 async def test_a_restart_of_asterisk_keeps_the_order_and_costs_no_attempts(
-    ami: Manager, settings: Settings, phones: Phones
+    restarts_asterisk: None, ami: Manager, settings: Settings, phones: Phones
 ) -> None:
     """Four callbacks wait with the agents paused; Asterisk restarts, and the agents come
     back available (answering): the callbacks are offered in their order, each placed

@@ -220,7 +220,7 @@ async def test_kill_while_the_customer_rings_outcome_recovered(
 
 
 async def test_asterisk_restart_puts_every_request_back_in_order(
-    ami: Manager, settings: Settings, tmp_path: Path
+    restarts_asterisk: None, ami: Manager, settings: Settings, tmp_path: Path
 ) -> None:
     fast = settings.model_copy(update={"ami_ping_interval": 0.5})
     async with Service(fast) as service, AsyncExitStack() as stack:

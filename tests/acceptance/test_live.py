@@ -33,6 +33,7 @@ from tests.acceptance.calls import (
     the_request,
 )
 from tests.support.ami import eventually, queue_callers
+from tests.support.browser import chromium
 from tests.support.http import EventStream, get, post
 from tests.support.uas import Behaviour
 
@@ -340,13 +341,7 @@ async def test_live_view_and_screen_pop_in_a_browser(
     await phones.start(5071, Behaviour.NO_ANSWER, "agent1")
     ARTIFACTS.mkdir(exist_ok=True)
     async with async_playwright() as pw, AsyncExitStack() as stack:
-        browser = await pw.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            ],
-        )  # fmt: skip
+        browser = await chromium(pw)
         page = await browser.new_page(viewport={"width": 1100, "height": 520})
         await page.goto(f"{base(live)}/")
         await sign_in(page, BOSS)

@@ -35,6 +35,7 @@ from tests.acceptance.calls import (
 from tests.acceptance.conftest import AGENTS
 from tests.acceptance.test_live import ARTIFACTS, BOSS, REPO, base, sign_in, web_service
 from tests.support.ami import eventually
+from tests.support.browser import chromium
 from tests.support.uas import Behaviour
 
 CENTRE = "Europe/Paris"
@@ -122,13 +123,7 @@ async def test_a_morning_on_the_supervisors_screen(
     ):
         store = live.store
         assert store is not None
-        browser = await pw.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            ],
-        )  # fmt: skip
+        browser = await chromium(pw)
         page = await browser.new_page(viewport={"width": 1280, "height": 900})
         await page.goto(f"{base(live)}/supervisor")
         await sign_in(page, BOSS)

@@ -12,7 +12,7 @@ from tests.trials.__main__ import one
 SEEDS = (28, 29, 31)
 
 
-async def test_trials_smoke(sandbox: None) -> None:
+async def test_trials_smoke(restarts_asterisk: None, sandbox: None) -> None:
     for seed in SEEDS:
         findings, finished, _elapsed, faults = await one(seed, time.time() + 150, keep=False)
         assert findings.ok, (seed, findings)
