@@ -294,6 +294,14 @@ async def test_half_open_ami_is_noticed_and_the_call_reconciled(
             await invites(customer, 1)
             await customer_bridged(ami)
             await hang_up_agent(ami, AGENT1)
+            # The whole call over while the service is blind (its legs gone, their outcome
+            # written by the dialplan), then the link comes back.
+            await eventually(
+                lambda: action(ami, Action="CoreShowChannels"),
+                lambda ms: not any(m.get("Event") == "CoreShowChannel" for m in ms),
+                within=20,
+                what="the call over",
+            )
             proxy.thaw()
             request = await the_request(service.store, State.DONE, within=30)
     assert (request.call_outcome, request.contact_outcome) == (
