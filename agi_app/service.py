@@ -48,7 +48,6 @@ class Service:
         self._stopping = False
         self.store: ServiceStore | None = None
         self.agi: FastAgiServer | None = None
-        self.serving: Serving | None = None
         self.ami: Ami | None = None
         self.web_port: int | None = None
         self.estimates: QueueEstimates | None = None  # the offer check's, shown in the Live view
@@ -57,6 +56,11 @@ class Service:
         self._here: ServingHere | None = None
         self._leads = asyncio.Event()  # the database made this process the serving one
         self._serving_started = asyncio.Event()
+
+    @property
+    def serving(self) -> Serving | None:
+        """Serving, while this process serves (on PostgreSQL, only while it leads)."""
+        return self._here.serving if self._here is not None else None
 
     async def __aenter__(self) -> "Service":
         s = self.settings
@@ -166,7 +170,7 @@ class Service:
             store, ami, s, clock=self._clock, metrics=self.metrics, leads=leadership.leads
         )
         ami.on_login, ami.on_lost = serving.resume, serving.link_lost  # both exist: wire them
-        self.serving, self.ami = serving, ami
+        self.ami = ami
         assert self._here is not None
         self._here.serving = serving
         consumer = asyncio.ensure_future(serving.run())

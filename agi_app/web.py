@@ -8,7 +8,7 @@ Requests naming another Host (DNS rebinding) are refused before any of this.
 """
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -27,7 +27,7 @@ from agi_app.serving import Serving
 from agi_app.settings import Settings
 from agi_app.web_auth import Credentials, Principal, Role
 from agi_app.web_broadcast import Broadcaster, Full, Snapshot
-from agi_app.web_pages import PAGE_HEADERS, SseStream, static_text
+from agi_app.web_pages import PAGE_HEADERS, SseStream, asset, refused, static_text
 from agi_app.web_supervisor import supervisor_routes
 
 
@@ -83,28 +83,11 @@ def create_app(
     def who(request: Request) -> Principal | None:
         return credentials.identify(request.headers.get("authorization", ""))
 
-    def refused(principal: Principal | None, *roles: Role) -> JSONResponse | None:
-        if principal is None:
-            return JSONResponse(
-                {"error": "a valid bearer token is required"},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        if principal.role not in roles:
-            return JSONResponse({"error": f"a {principal.role} may not"}, status_code=403)
-        return None
-
     async def live(_request: Request) -> HTMLResponse:
         return HTMLResponse(static_text("live.html"), headers=PAGE_HEADERS)
 
     async def agents(_request: Request) -> HTMLResponse:
         return HTMLResponse(static_text("agents.html"), headers=PAGE_HEADERS)
-
-    def asset(name: str, media_type: str) -> Callable[[Request], Awaitable[Response]]:
-        async def serve(_request: Request) -> Response:
-            return Response(static_text(name), media_type=media_type, headers=PAGE_HEADERS)
-
-        return serve
 
     async def whoami(request: Request) -> JSONResponse:
         principal = who(request)

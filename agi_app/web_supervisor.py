@@ -9,7 +9,7 @@ agents, and in the service's log.
 """
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
@@ -22,7 +22,7 @@ from agi_app.settings import Settings
 from agi_app.supervisor_view import SupervisorView
 from agi_app.web_auth import Credentials, Principal, Role
 from agi_app.web_broadcast import Broadcaster, Full
-from agi_app.web_pages import PAGE_HEADERS, SseStream, static_text
+from agi_app.web_pages import PAGE_HEADERS, SseStream, asset, refused, static_text
 
 log = logging.getLogger(__name__)
 
@@ -48,24 +48,13 @@ def supervisor_routes(
 
     def allowed(request: Request, *roles: Role) -> Principal | JSONResponse:
         principal = credentials.identify(request.headers.get("authorization", ""))
-        if principal is None:
-            return JSONResponse(
-                {"error": "a valid bearer token is required"},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        if principal.role not in roles:
-            return JSONResponse({"error": f"a {principal.role} may not"}, status_code=403)
+        if (no := refused(principal, *roles)) is not None:
+            return no
+        assert principal is not None  # refused answers 401 without one
         return principal
 
     async def page(_request: Request) -> Response:
         return HTMLResponse(static_text("supervisor.html"), headers=PAGE_HEADERS)
-
-    def asset(name: str, media_type: str) -> Callable[[Request], Awaitable[Response]]:
-        async def serve(_request: Request) -> Response:
-            return Response(static_text(name), media_type=media_type, headers=PAGE_HEADERS)
-
-        return serve
 
     async def snapshot(request: Request) -> Response:
         if isinstance(who := allowed(request, *_READERS), JSONResponse):

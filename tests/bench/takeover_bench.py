@@ -31,6 +31,7 @@ import signal
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -150,40 +151,45 @@ async def takeover(pair: Pair, how: signal.Signals, timeout: float) -> dict[str,
     return sample
 
 
-async def kills(pair: Pair, n: int, waiting: int, timeout: float) -> list[dict[str, float]]:
+async def killed(pair: Pair, timeout: float) -> dict[str, float]:
+    """kill -9 of the serving process; the old one is reaped."""
+    sample = await takeover(pair, signal.SIGKILL, timeout)
+    await pair.standby.kill9()
+    return sample
+
+
+async def cut_off(pair: Pair, timeout: float) -> dict[str, float]:
+    """SIGSTOP of the serving process; thawed, it must see it lost the lease and exit non-zero."""
+    sample = await takeover(pair, signal.SIGSTOP, timeout)
+    frozen = pair.standby
+    thawed = time.monotonic()
+    frozen.signal(signal.SIGCONT)
+    code = await frozen.died(within=4 * timeout + 20)
+    assert code != 0, f"the old leader exited with {code}"
+    sample["exit_s"], sample["exit_code"] = time.monotonic() - thawed, code
+    return sample
+
+
+async def series(
+    pair: Pair,
+    case: str,
+    fault: Callable[[Pair, float], Awaitable[dict[str, float]]],
+    n: int,
+    waiting: int,
+    timeout: float,
+) -> list[dict[str, float]]:
+    """``n`` takeovers by ``fault``; the waiting callbacks keep their placeholders each time."""
     samples = []
     async with ami_client() as ami:
         kept = await waiting_at_first_attempt(pair.url, waiting, ami) if waiting else set()
         for i in range(n):
-            sample = await takeover(pair, signal.SIGKILL, timeout)
-            await pair.standby.kill9()  # reaped
+            sample = await fault(pair, timeout)
             if waiting:
                 assert await waiting_at_first_attempt(pair.url, waiting, ami) == kept
-            print(json.dumps({"case": "killed", "waiting": waiting, **sample}), flush=True)
+            print(json.dumps({"case": case, "waiting": waiting, **sample}), flush=True)
             samples.append(sample)
             if i < n - 1:
                 await pair.stand_by(pair.standby)
-    return samples
-
-
-async def cutoffs(pair: Pair, n: int, waiting: int, timeout: float) -> list[dict[str, float]]:
-    samples = []
-    async with ami_client() as ami:
-        kept = await waiting_at_first_attempt(pair.url, waiting, ami) if waiting else set()
-        for i in range(n):
-            sample = await takeover(pair, signal.SIGSTOP, timeout)
-            frozen = pair.standby
-            thawed = time.monotonic()
-            frozen.signal(signal.SIGCONT)
-            code = await frozen.died(within=4 * timeout + 20)
-            assert code != 0, f"the old leader exited with {code}"
-            sample["exit_s"], sample["exit_code"] = time.monotonic() - thawed, code
-            if waiting:
-                assert await waiting_at_first_attempt(pair.url, waiting, ami) == kept
-            print(json.dumps({"case": "cut off", "waiting": waiting, **sample}), flush=True)
-            samples.append(sample)
-            if i < n - 1:
-                await pair.stand_by(frozen)
     return samples
 
 
@@ -197,11 +203,11 @@ async def round_(
     pair = Pair(workdir, url, timeout)
     try:
         await pair.start()
-        done = {"killed": await kills(pair, n_kills, waiting, timeout)}
+        done = {"killed": await series(pair, "killed", killed, n_kills, waiting, timeout)}
         if n_cuts:
             if n_kills:  # the last kill left no standby
                 await pair.stand_by(pair.standby)
-            done["cut off"] = await cutoffs(pair, n_cuts, waiting, timeout)
+            done["cut off"] = await series(pair, "cut off", cut_off, n_cuts, waiting, timeout)
         return done
     finally:
         await pair.stop()
