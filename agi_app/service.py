@@ -12,15 +12,15 @@ from typing import Any
 import uvicorn
 
 from agi_app.ami import Ami
-from agi_app.caller_status import STATUS_SCRIPT, CallerStatus
-from agi_app.domain.options import error_prompt
+from agi_app.asterisk_site import AGI_SCRIPT, AsteriskSite
+from agi_app.domain.request import WAITING_STATES
 from agi_app.fastagi import FastAgiServer
 from agi_app.leadership import Leadership, SoloLeadership, open_leadership
 from agi_app.metrics import Metrics
-from agi_app.offer_check import OFFER_SCRIPT, OfferChecker, QueueEstimates
+from agi_app.offer_check import QueueEstimates
 from agi_app.request_handler import RequestHandler
+from agi_app.server_store import ServerStore
 from agi_app.serving import Serving
-from agi_app.serving_here import ServingHere
 from agi_app.settings import Settings
 from agi_app.settings_reload import known_level, split_changes
 from agi_app.store_open import ServiceStore, open_store, shown, store_url
@@ -32,7 +32,7 @@ from agi_app.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 
-AGI_SCRIPT = "callback"
+__all__ = ["AGI_SCRIPT", "Service"]
 
 
 class Service:
@@ -47,94 +47,91 @@ class Service:
         self.failed: asyncio.Future[BaseException] | None = None
         self._stopping = False
         self.store: ServiceStore | None = None
-        self.agi: FastAgiServer | None = None
-        self.ami: Ami | None = None
+        self.sites: dict[str, AsteriskSite] = {}  # each Asterisk server, the first one first
         self.web_port: int | None = None
-        self.estimates: QueueEstimates | None = None  # the offer check's, shown in the Live view
         self.leadership: Leadership = SoloLeadership()
         self.metrics = Metrics()  # serving's, the offer check's and the webhooks' alike
-        self._here: ServingHere | None = None
         self._leads = asyncio.Event()  # the database made this process the serving one
         self._serving_started = asyncio.Event()
+
+    # The first server's parts: with one server (the usual case), the service's.
+    @property
+    def _first(self) -> AsteriskSite | None:
+        return next(iter(self.sites.values()), None)
 
     @property
     def serving(self) -> Serving | None:
         """Serving, while this process serves (on PostgreSQL, only while it leads)."""
-        return self._here.serving if self._here is not None else None
+        return self._first.serving if self._first is not None else None
+
+    @property
+    def agi(self) -> FastAgiServer | None:
+        return self._first.agi if self._first is not None else None
+
+    @property
+    def ami(self) -> Ami | None:
+        return self._first.ami if self._first is not None else None
+
+    @property
+    def estimates(self) -> QueueEstimates | None:
+        return self._first.estimates if self._first is not None else None
 
     async def __aenter__(self) -> "Service":
         s = self.settings
         self.failed = asyncio.get_running_loop().create_future()
         try:
-            self.store = await self._stack.enter_async_context(open_store(s))
-            self._here = here = ServingHere(self.store)
-            self.leadership = open_leadership(s, {STORED: here.stored_elsewhere})
+            self.store = store = await self._stack.enter_async_context(open_store(s))
+            self.sites = {
+                name: AsteriskSite.of(name, settings, store, self._clock)
+                for name, settings in s.servers().items()
+            }
+            await self._warn_of_unknown_servers(store)
+            self.leadership = open_leadership(s, {STORED: self._stored_elsewhere})
             self._stack.push_async_callback(self.leadership.release)  # the last to go
-            # Shown in the Live view and used by the offer check: Asterisk's figures when
-            # this process serves, the store's alone otherwise.
-            self.estimates = QueueEstimates(
-                self.store, here.queue_status if s.ami_enabled else None, self._clock
-            )
             if not s.ami_enabled:
-                self._start_webhooks(self.store)
+                self._start_webhooks(store)
             elif isinstance(self.leadership, SoloLeadership):
-                await self._start_serving(self.store, self.leadership)
+                await self._start_serving(store, self.leadership)
             else:  # another process may serve: this one stands by till it leads
                 term = asyncio.ensure_future(self._lead())
                 self._supervise(term, "serving")
                 self._stack.callback(term.cancel)
                 await self._first_term(term)
-            agi = await self._start_intake()
+            await self._start_intake()
         except BaseException:
             await self._stack.aclose()
             raise
-        log.info("service up: fastagi %s:%s, store %s", s.agi_host, agi.port, shown(store_url(s)))
+        listening = ", ".join(
+            f"{site.settings.agi_host}:{site.agi.port if site.agi else None}"
+            + (f" ({site.name})" if len(self.sites) > 1 else "")
+            for site in self.sites.values()
+        )
+        log.info("service up: fastagi %s, store %s", listening, shown(store_url(s)))
         return self
 
-    async def _start_intake(self) -> FastAgiServer:
-        """FastAGI, on every process: a standby takes requests too (the leader places them).
-        What only serving knows (exact join times, positions, cancelling) is asked of it when
-        this process serves."""
-        s, store, estimates, here = self.settings, self.store, self.estimates, self._here
-        assert store is not None and estimates is not None and here is not None
-        # The offer check: a third script.
-        offers = OfferChecker(
-            estimates,
-            schedules=s.calling_hours(),
-            schedule_name=s.schedule_name,
-            offer_log=store,
-            metrics=self.metrics,
-            clock=self._clock,
-        )
-        handler = RequestHandler(
-            store,
-            s.number_rules(),
-            limits=s.rate_limits(),
-            # With serving: a caller's exact queue entry, and a stored request is placed.
-            joined_at=here.joined_at,
-            on_stored=here.stored(offers) if s.ami_enabled else None,
-            schedule_name=s.schedule_name,
-            later_times=s.later_times,
-            clock=self._clock,
-        )
-        # The caller's status check: a second script; what it reports and cancels is
-        # serving's, so a process that does not serve reports without cancelling.
-        status = CallerStatus(
-            store,
-            s.number_rules(),
-            position_of=here.position_of if s.ami_enabled else None,
-            cancel=here.cancel if s.ami_enabled else None,
-        )
-        self.agi = FastAgiServer(
-            {AGI_SCRIPT: handler, STATUS_SCRIPT: status, OFFER_SCRIPT: offers},
-            allowed_peers=s.agi_allowed_peers,
-            max_sessions=s.agi_max_sessions,
-            # A session it cannot serve: the caller hears that request's error prompt.
-            refuse=lambda agi: agi.set_variable("CALLBACK_PROMPT", error_prompt(agi.args)),
-        )
-        await self.agi.start(s.agi_host, s.agi_port)
-        self._stack.push_async_callback(self.agi.stop)
-        return self.agi
+    async def _warn_of_unknown_servers(self, store: ServiceStore) -> None:
+        """Requests of a server the settings no longer name wait unserved: say so."""
+        waiting = await store.requests(*WAITING_STATES)
+        for server in sorted({r.server for r in waiting} - set(self.sites)):
+            count = sum(r.server == server for r in waiting)
+            log.error(
+                "%s waiting requests belong to asterisk server %r, which the settings do not"
+                " name: they are not served until it is back in asterisk_servers",
+                count, server,
+            )  # fmt: skip
+
+    def _stored_elsewhere(self, payload: str) -> None:
+        """The serving process hears that another one stored a request: each server's
+        serving places it if it is that server's."""
+        for site in self.sites.values():
+            site.here.stored_elsewhere(payload)
+
+    async def _start_intake(self) -> None:
+        """FastAGI, on every process: a standby takes requests too (the leader places them)."""
+        for site in self.sites.values():
+            agi = site.intake(self.metrics, self._clock)
+            await agi.start(site.settings.agi_host, site.settings.agi_port)
+            self._stack.push_async_callback(agi.stop)
 
     # ---- serving -------------------------------------------------------------------------
     async def _first_term(self, term: "asyncio.Future[None]") -> None:
@@ -164,17 +161,32 @@ class Service:
         raise NotLeader(f"serving lease lost (epoch {epoch})")
 
     async def _start_serving(self, store: ServiceStore, leadership: Leadership) -> None:
-        s = self.settings
+        """Serving for every server, each over its share of ``store`` (fenced when led)."""
+        for site in self.sites.values():
+            await self._serve_site(site, ServerStore(store, site.name), leadership)
+        self._start_webhooks(store)  # on the serving process only
+        first = self._first
+        if self.settings.web_enabled and first is not None and first.serving is not None:
+            await self._start_web(first.serving)
+
+    async def _serve_site(
+        self, site: AsteriskSite, store: ServerStore, leadership: Leadership
+    ) -> None:
+        s = site.settings
         ami = Ami(s)
         serving = Serving(
             store, ami, s, clock=self._clock, metrics=self.metrics, leads=leadership.leads
         )
-        ami.on_login, ami.on_lost = serving.resume, serving.link_lost  # both exist: wire them
-        self.ami = ami
-        assert self._here is not None
-        self._here.serving = serving
+        others = [other for other in self.sites.values() if other is not site]
+
+        async def login() -> None:
+            await site.read_system_name(others)
+            await serving.resume()
+
+        ami.on_login, ami.on_lost = login, serving.link_lost  # both exist: wire them
+        site.ami, site.here.serving = ami, serving
         consumer = asyncio.ensure_future(serving.run())
-        self._supervise(consumer, "serving")
+        self._supervise(consumer, f"serving of asterisk server {site.name}")
 
         async def stop() -> None:
             ami.stop()
@@ -185,10 +197,7 @@ class Service:
         self._stack.push_async_callback(stop)
         await ami.start()
         if ami.watchdog is not None:
-            self._supervise(ami.watchdog, "the AMI watchdog")
-        self._start_webhooks(store)  # on the serving process only
-        if s.web_enabled:
-            await self._start_web(serving)
+            self._supervise(ami.watchdog, f"the AMI watchdog of asterisk server {site.name}")
 
     def _start_webhooks(self, store: ServiceStore) -> None:
         """One sender per subscription, supervised as serving is."""
@@ -263,7 +272,8 @@ class Service:
             return
         self.settings = self.settings.model_copy(update={n: getattr(settings, n) for n in take})
         logging.getLogger().setLevel(self.settings.log_level.upper())
-        handler = self.agi.route(AGI_SCRIPT) if self.agi is not None else None
-        if isinstance(handler, RequestHandler):
-            handler.set_policy(self.settings.number_rules(), self.settings.rate_limits())
+        for site in self.sites.values():
+            handler = site.agi.route(AGI_SCRIPT) if site.agi is not None else None
+            if isinstance(handler, RequestHandler):
+                handler.set_policy(self.settings.number_rules(), self.settings.rate_limits())
         log.warning("reload: %s now in force", ", ".join(take))

@@ -10,7 +10,7 @@ from panoramisk.message import Message
 
 from agi_app.ami import PbxUnavailable
 from agi_app.caller_status import live_position
-from agi_app.domain.request import CallbackRequest
+from agi_app.domain.request import DEFAULT_SERVER, CallbackRequest
 from agi_app.offer_check import OfferChecker
 from agi_app.serving import Serving
 from agi_app.store_pg.notices import stored_elsewhere
@@ -20,9 +20,10 @@ log = logging.getLogger(__name__)
 
 
 class ServingHere:
-    def __init__(self, store: RequestStore) -> None:
+    def __init__(self, store: RequestStore, server: str = DEFAULT_SERVER) -> None:
         self.serving: Serving | None = None  # set once this process serves
         self._store = store
+        self._server = server  # the Asterisk server this serving places on
         self._told: set[asyncio.Future[None]] = set()  # placing what other processes stored
 
     def joined_at(self, uniqueid: str) -> datetime | None:
@@ -46,7 +47,8 @@ class ServingHere:
         return stored
 
     def stored_elsewhere(self, payload: str) -> None:
-        """The serving process hears that another one stored a request: place it now."""
+        """The serving process hears that another one stored a request: place it now, if
+        it is this server's (every server's serving hears every notice)."""
         request_id = stored_elsewhere(payload)
         if request_id is None or self.serving is None:
             return
@@ -54,7 +56,7 @@ class ServingHere:
 
         async def place() -> None:
             request = await store.get(request_id)
-            if request is not None:
+            if request is not None and request.server == self._server:
                 await serving.request_stored(request)
 
         task = asyncio.ensure_future(place())

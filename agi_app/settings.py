@@ -27,8 +27,9 @@ from pydantic_settings import (
 
 from agi_app.domain.hours import DAYS, Schedule, ScheduleError, later_slots, parse_periods
 from agi_app.domain.numbers import DEFAULT_BLOCKED_TYPES, NumberRules
-from agi_app.domain.request import RateLimits
+from agi_app.domain.request import DEFAULT_SERVER, RateLimits
 from agi_app.errors import InvalidOptions
+from agi_app.server_settings import SERVER_NAME, AsteriskServer, distinct_listeners
 from agi_app.web_auth import ApiCredential, WebCredential, unique_names
 from agi_app.webhook_settings import Webhooks
 
@@ -99,6 +100,12 @@ class Settings(BaseSettings):
     ami_secret: SecretStr | None = None
     ami_secret_file: Path | None = None
     ami_ping_interval: float = Field(2.0, gt=0, description="seconds; a dead link is noticed in 2x")
+    # Several Asterisk servers, by name (agi_app/server_settings.py); none: one, "default",
+    # from the ami_* and agi_* settings above.
+    asterisk_servers: Annotated[
+        dict[Annotated[str, Field(pattern=SERVER_NAME)], AsteriskServer],
+        AfterValidator(distinct_listeners),
+    ] = {}
 
     # How many calls ahead a request may have and still wait as a placeholder in Asterisk;
     # further back it waits in the store and is placed once it comes this close to the head.
@@ -214,6 +221,15 @@ class Settings(BaseSettings):
         raise ValueError(
             "set CALLBACK_AMI_SECRET or CALLBACK_AMI_SECRET_FILE (or ami_enabled=false)"
         )
+
+    def servers(self) -> dict[str, "Settings"]:
+        """Each Asterisk server's settings: these, with its AMI account and listener."""
+        if not self.asterisk_servers:
+            return {DEFAULT_SERVER: self}
+        return {
+            name: self.model_copy(update=server.overrides())
+            for name, server in self.asterisk_servers.items()
+        }
 
     def calling_hours(self) -> dict[str, Schedule]:
         return {name: s.schedule(name) for name, s in self.schedules.items()}

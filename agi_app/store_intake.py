@@ -92,10 +92,17 @@ class RequestIntakeSql:
 
     async def _repeat_of(self, request: CallbackRequest) -> CallbackRequest | None:
         async with self._db.execute(
-            "SELECT * FROM requests WHERE channel = ?"
-            " OR (callback_number = ? AND queue = ? AND state != 'done')"
+            # A channel of another server is no repeat (see store_pg/intake.py).
+            "SELECT * FROM requests WHERE server = ? AND (channel = ?"
+            " OR (callback_number = ? AND queue = ? AND state != 'done'))"
             " ORDER BY channel = ? DESC LIMIT 1",
-            (request.channel, request.callback_number, request.queue, request.channel),
+            (
+                request.server,
+                request.channel,
+                request.callback_number,
+                request.queue,
+                request.channel,
+            ),
         ) as cursor:
             row = await cursor.fetchone()
         if row is None:

@@ -51,6 +51,9 @@ class ContactOutcome(StrEnum):
     MISSED = "Missed Contact"
 
 
+DEFAULT_SERVER = "default"  # the one Asterisk of the ami_* settings
+
+
 @dataclass(frozen=True)
 class CallFacts:
     """What the channel told us when the caller asked for the callback."""
@@ -110,6 +113,9 @@ class CallbackRequest:
     carried_over: int = 0  # closings it waited through
     scheduled_for: datetime | None = None  # the later time the caller chose (ask_time)
     source: str = "phone"  # phone (the Callback component) or api (POST /api/callbacks)
+    # The Asterisk server that took it (the settings' asterisk_servers): it waits in that
+    # server's queue and the customer is dialed from there.
+    server: str = DEFAULT_SERVER
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,12 @@ _INSERT = (
     f"INSERT INTO requests ({', '.join(COLUMNS)}, updated_at)"
     f" VALUES ({PLACEHOLDERS}, %s) ON CONFLICT DO NOTHING"
 )
-# A repeat: the same channel (a retried AGI session), else the active one of (number, queue).
+# A repeat: the same channel (a retried AGI session), else the active one of (number,
+# server, queue). A channel of another server is no repeat (uniqueids must differ across
+# servers: Asterisk's systemname; such a clash is refused, never taken for another's).
 _REPEAT = (
-    "SELECT * FROM requests WHERE channel = %s"
-    " OR (callback_number = %s AND queue = %s AND state <> 'done')"
+    "SELECT * FROM requests WHERE server = %s AND (channel = %s"
+    " OR (callback_number = %s AND queue = %s AND state <> 'done'))"
     " ORDER BY channel = %s DESC LIMIT 1"
 )
 _TRIES = 3  # a repeat that ended between our insert and our read: insert again
@@ -125,7 +127,8 @@ async def _over_limit(conn: Conn, request: CallbackRequest, limits: RateLimits) 
 
 async def _repeat_of(conn: Conn, request: CallbackRequest) -> CallbackRequest | None:
     cursor = await conn.execute(
-        _REPEAT, (request.channel, request.callback_number, request.queue, request.channel)
+        _REPEAT,
+        (request.server, request.channel, request.callback_number, request.queue, request.channel),
     )
     row = await cursor.fetchone()
     return request_from(row) if row else None

@@ -105,6 +105,7 @@ async def test_every_field_round_trips(store: RequestStore) -> None:
         customer_dialed_at=NOW + timedelta(minutes=2),
         customer_answered_at=NOW + timedelta(minutes=3),
         customer_ended_at=NOW + timedelta(minutes=4),
+        server="b",
     )
     await store.add(full)
     assert await store.get(full.id) == full
@@ -143,6 +144,31 @@ async def test_one_active_callback_per_number_and_queue(store: RequestStore) -> 
     done = replace(REQUEST, state=State.DONE)
     await store.save(REQUEST, done, "LeftQueue", NOW)
     assert await store.add(repeat) == repeat
+
+
+async def test_each_asterisk_server_has_its_own_active_callbacks(store: RequestStore) -> None:
+    """Two servers may each have a queue of the same name: a caller's request on the second
+    is its own, kept with the server that took it."""
+    on_b = replace(REQUEST, id="r2", channel="b-1795650000.1", server="b")
+    await store.add(REQUEST)
+    assert await store.add(on_b) == on_b
+    assert await store.get("r2") == on_b
+    assert [e.event for e in await store.events("r1")] == ["requested"]  # no "repeated"
+    again_on_b = replace(on_b, id="r3", channel="b-1795650000.2")
+    assert await store.add(again_on_b) == on_b  # a repeat within its own server
+
+
+async def test_a_channel_of_another_server_is_refused_not_taken_for_a_repeat(
+    store: RequestStore,
+) -> None:
+    """Two servers without distinct uniqueids (Asterisk's systemname): the second request is
+    refused (the caller hears the error prompt) rather than answered with the first's."""
+    clash = replace(REQUEST, id="r2", callback_number="+15551230002", server="b")
+    await store.add(REQUEST)
+    with pytest.raises(StoreUnavailable):
+        await store.add(clash)
+    assert [r.id for r in await store.requests()] == ["r1"]
+    assert [e.event for e in await store.events("r1")] == ["requested"]
 
 
 async def test_active_requests_are_found_by_caller_or_callback_number(

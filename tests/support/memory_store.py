@@ -41,7 +41,9 @@ class MemoryStore:
             raise RateLimited(why)
         if (existing := self._repeat_of(request)) is not None:
             return existing
-        if request.id in self._requests:
+        if request.id in self._requests or any(
+            r.channel == request.channel for r in self._requests.values()
+        ):  # the channel is unique, whatever the server (as in the databases)
             raise StoreUnavailable(f"request for channel {request.channel} neither new nor known")
         self._requests[request.id] = request
         self._append(request, "requested", request.requested_at, {})
@@ -57,16 +59,19 @@ class MemoryStore:
         return limits.exceeded(from_caller, to_destination)
 
     def _repeat_of(self, request: CallbackRequest) -> CallbackRequest | None:
-        same_channel = [r for r in self._requests.values() if r.channel == request.channel]
+        mine = [r for r in self._requests.values() if r.server == request.server]
+        same_channel = [r for r in mine if r.channel == request.channel]
         if same_channel:
             return same_channel[0]
-        existing = self._active(request.callback_number, request.queue)
+        existing = self._active(request.callback_number, request.queue, server=request.server)
         if existing is not None:
             detail = {"channel": request.channel, "dialed_number": request.dialed_number}
             self._append(existing, "repeated", request.requested_at, detail)
         return existing
 
-    def _active(self, number: str, queue: str, *, besides: str = "") -> CallbackRequest | None:
+    def _active(
+        self, number: str, queue: str, *, besides: str = "", server: str | None = None
+    ) -> CallbackRequest | None:
         return next(
             (
                 r
@@ -75,6 +80,7 @@ class MemoryStore:
                 and r.queue == queue
                 and r.state is not State.DONE
                 and r.id != besides
+                and server in (None, r.server)
             ),
             None,
         )
@@ -91,7 +97,7 @@ class MemoryStore:
         if stored is None or (stored.state, stored.attempt) != (before.state, before.attempt):
             raise StaleUpdate(f"request {after.id} changed under us")
         if after.state is not State.DONE and self._active(
-            after.callback_number, after.queue, besides=after.id
+            after.callback_number, after.queue, besides=after.id, server=after.server
         ):
             raise StoreUnavailable(f"cannot update request: {after.id} would be a second active")
         self._requests[after.id] = after
