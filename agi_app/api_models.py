@@ -53,6 +53,7 @@ class CallbackOut(BaseModel):
         str, Field(description="pending, waiting, offered, dialing, connected or done")
     ]
     source: Annotated[str, Field(description="phone or api")]
+    server: Annotated[str, Field(description="the Asterisk server it waits and is dialed on")]
     queue: str
     priority: int
     number: str
@@ -76,6 +77,7 @@ class CallbackOut(BaseModel):
             id=request.id,
             state=request.state.value,
             source=request.source,
+            server=request.server,
             queue=request.queue,
             priority=request.priority,
             number=request.callback_number,

@@ -52,6 +52,7 @@ def request_fields(request: CallbackRequest) -> dict[str, Any]:
     return {
         "id": request.id,
         "source": request.source,
+        "server": request.server,
         "queue": request.queue,
         "priority": request.priority,
         "caller_name": request.caller_name,

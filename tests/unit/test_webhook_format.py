@@ -96,6 +96,7 @@ def test_the_body_is_the_row_as_stored_with_the_outcome_once_done() -> None:
         "request": {
             "id": "r1",
             "source": "phone",
+            "server": "default",
             "queue": "support",
             "priority": 5,
             "caller_name": "Ann Smith",
@@ -110,7 +111,7 @@ def test_the_body_is_the_row_as_stored_with_the_outcome_once_done() -> None:
     }
     # Nothing the Live view does not show: no channel, prompts, expiry or internal counters.
     assert set(body["request"]) <= {
-        "id", "source", "queue", "priority", "caller_name", "caller_number",
+        "id", "source", "server", "queue", "priority", "caller_name", "caller_number",
         "callback_number", "extension", "dialed_number", "queue_entered_at", "requested_at",
         "scheduled_for",
     }  # fmt: skip

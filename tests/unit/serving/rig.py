@@ -41,12 +41,13 @@ class Rig:
         retry_interval: int = 0,
         schedule: str | None = None,
         at_closing: AtClosing = AtClosing.CARRY,
+        channel: str | None = None,
     ) -> CallbackRequest:
         """A stored request, as the FastAGI handler keeps it (then in ``state``)."""
         now = self.clock()
         request = CallbackRequest(
             id=str(uuid.uuid4()),
-            channel=f"ch-{number}",
+            channel=channel or f"ch-{number}",
             state=State.PENDING,
             queue=queue,
             priority=priority,
