@@ -83,8 +83,10 @@ $(STAMP): pyproject.toml
 sandbox-up: deps
 	docker/sandbox up
 
+# Both instances: the second (127.0.0.2) is up only while tests that use it run.
 sandbox-down:
 	docker/sandbox down
+	CALLBACK_SANDBOX_INSTANCE=2 docker/sandbox down
 
 # Regenerate the prompts (needs espeak-ng and sox; the results are committed).
 sounds:

@@ -64,9 +64,12 @@ class Phones:
         self._stack = stack
         self._workdir = workdir
 
-    async def start(self, port: int, behaviour: Behaviour, name: str) -> tuple[Phone, RtpSink]:
+    async def start(
+        self, port: int, behaviour: Behaviour, name: str, host: str = "127.0.0.1"
+    ) -> tuple[Phone, RtpSink]:
+        """A phone on ``host``:``port`` (127.0.0.2 for the second Asterisk's agents and carrier)."""
         sink = await self._stack.enter_async_context(RtpSink())
-        phone = Phone(port, self._workdir, behaviour, rtp_port=sink.port, name=name)
+        phone = Phone(port, self._workdir, behaviour, rtp_port=sink.port, name=name, host=host)
         await self._stack.enter_async_context(phone)
         return phone, sink
 

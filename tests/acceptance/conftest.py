@@ -19,6 +19,7 @@ from panoramisk import Manager
 from agi_app.service import Service
 from agi_app.settings import Settings
 from tests.acceptance.calls import Phones
+from tests.support import second_asterisk as asterisk2
 from tests.support.ami import (
     action,
     ami_client,
@@ -75,6 +76,22 @@ async def ami(sandbox: None) -> AsyncIterator[Manager]:
             return await paused_members(manager, "support")
 
         await eventually(pause_all, lambda p: p >= set(AGENTS), within=10, what="agents paused")
+        yield manager
+
+
+@pytest.fixture(scope="module")
+def second_asterisk(sandbox: None) -> Iterator[None]:
+    """The second Asterisk (127.0.0.2, tests/support/second_asterisk.py), up for the module's
+    tests that ask for it and down after them: never left running after the run."""
+    with asterisk2.running():
+        yield
+
+
+@pytest.fixture
+async def ami2(second_asterisk: None) -> AsyncIterator[Manager]:
+    """As ``ami``, on the second Asterisk: no calls, every agent paused."""
+    async with asterisk2.ami() as manager:
+        await asterisk2.reset(manager)
         yield manager
 
 

@@ -69,6 +69,7 @@ class Caller:
     bye_timeout_s: int = 60
     rtp_port: int = 0
     expect_failure: bool = False  # the call must be refused (4xx/5xx/6xx), never answered
+    host: str = "127.0.0.1"  # the carrier's address, and Asterisk's: 127.0.0.2 for Asterisk 2
 
     def __post_init__(self) -> None:
         self.sip_port = free_udp_port()
@@ -108,13 +109,24 @@ class Caller:
         path = self.workdir / f"caller-{self.sip_port}.xml"
         path.write_text(self.scenario())
         self._process = await asyncio.create_subprocess_exec(
-            "sipp", ASTERISK, "-sf", str(path), "-s", self.did, "-m", "1", "-l", "1",
-            "-i", "127.0.0.1", "-p", str(self.sip_port), "-mp", str(self.media_port),
+            "sipp", self._asterisk(), "-sf", str(path), "-s", self.did, "-m", "1", "-l", "1",
+            *self._address_options(), "-p", str(self.sip_port), "-mp", str(self.media_port),
             "-cid_str", f"caller-{self.sip_port}-%u", "-nostdin", "-timeout", "180s",
             "-trace_msg", "-message_file", str(self.messages),
             "-trace_err", "-error_file", str(self.errors),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
+
+    def _asterisk(self) -> str:
+        return ASTERISK if self.host == "127.0.0.1" else f"{self.host}:5060"
+
+    def _address_options(self) -> list[str]:
+        """On another loopback address SIPp binds it: an unbound socket sends from 127.0.0.1,
+        which the second Asterisk's carrier trunk does not match. The media stay on
+        127.0.0.1, where RtpSinks listen (the SDP names the media address)."""
+        if self.host == "127.0.0.1":
+            return ["-i", "127.0.0.1"]
+        return ["-i", self.host, "-bind_local", "-mi", "127.0.0.1"]
 
     async def nudge(self) -> None:
         """Tell the caller to press its next group of keys; returns once SIPp took it."""
@@ -141,7 +153,7 @@ class Caller:
                 if taken in self._trace():
                     return True
                 if loop.time() >= resend_at:
-                    s.sendto(message.encode(), ("127.0.0.1", self.sip_port))
+                    s.sendto(message.encode(), (self.host, self.sip_port))
                     resend_at = loop.time() + 0.3
                 return False
 

@@ -1,4 +1,5 @@
-"""SIPp phones that Asterisk calls: agents (5071..5073) and the carrier's customers (5090).
+"""SIPp phones that Asterisk calls: agents (5071..5073) and the carrier's customers (5090),
+on 127.0.0.1, or on another loopback address for the second Asterisk (``host``, 127.0.0.2).
 
 One SIPp process in server mode per phone serves every call to its port, one after the
 other or at once (each INVITE with a new Call-ID is a new call), with a fixed
@@ -15,6 +16,7 @@ import asyncio
 import contextlib
 import os
 import re
+import socket
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -76,7 +78,8 @@ def _has_tag(header: str) -> bool:
 
 @dataclass
 class Phone:
-    """A SIPp UAS on 127.0.0.1:``port`` handling up to ``calls`` calls the same way."""
+    """A SIPp UAS on ``host``:``port`` handling up to ``calls`` calls the same way. The SDP
+    always names 127.0.0.1, where RtpSinks listen, whichever ``host`` the phone is on."""
 
     port: int
     workdir: Path
@@ -85,10 +88,13 @@ class Phone:
     calls: int = 50  # SIPp exits by itself after this many calls (-m)
     name: str = ""
     cancel_timeout_s: int = 600  # NO_ANSWER: how long to ring before the call fails
+    host: str = "127.0.0.1"  # the address it binds (-bind_local): 127.0.0.2 for Asterisk 2
 
     def __post_init__(self) -> None:
         self.media_port = free_udp_port()
         stem = f"phone-{self.name or self.behaviour.value}-{self.port}"
+        if self.host != "127.0.0.1":  # the same port on two addresses: two sets of files
+            stem += f"-{self.host}"
         self.scenario_file = self.workdir / f"{stem}.xml"
         self.messages = self.workdir / f"{stem}-messages.log"
         self.errors = self.workdir / f"{stem}-errors.log"
@@ -107,7 +113,7 @@ class Phone:
     async def start(self) -> None:
         """Start SIPp; returns once it listens on the port (fails if it exited instead)."""
         if self._process is not None and self._process.returncode is None:
-            raise RuntimeError(f"phone on {self.port} already started")
+            raise RuntimeError(f"phone on {self.host}:{self.port} already started")
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.scenario_file.write_text(self.scenario())
         for stale in (self.messages, self.errors):
@@ -115,7 +121,7 @@ class Phone:
         with self.stderr.open("wb") as stderr:
             self._process = await asyncio.create_subprocess_exec(
                 "sipp", "-sf", str(self.scenario_file), "-m", str(self.calls),
-                "-i", "127.0.0.1", "-bind_local", "-p", str(self.port), "-mp", str(self.media_port),
+                "-i", self.host, "-bind_local", "-p", str(self.port), "-mp", str(self.media_port),
                 "-aa", "-nostdin",
                 "-trace_msg", "-message_file", str(self.messages),
                 "-trace_err", "-error_file", str(self.errors),
@@ -124,16 +130,17 @@ class Phone:
         process = self._process
 
         def up_or_gone() -> bool:
-            return process.returncode is not None or _listening(process.pid, self.port)
+            return process.returncode is not None or _listening(process.pid, self.port, self.host)
 
+        where = f"{self.host}:{self.port}"
         with contextlib.suppress(AssertionError):  # reported below, with SIPp's own logs
             await eventually_local(
-                up_or_gone, bool, within=10, what=f"SIPp phone on {self.port}", interval=0.01
+                up_or_gone, bool, within=10, what=f"SIPp phone on {where}", interval=0.01
             )
-        if process.returncode is not None or not _listening(process.pid, self.port):
+        if process.returncode is not None or not _listening(process.pid, self.port, self.host):
             await self.stop()
             raise AssertionError(
-                f"SIPp phone on {self.port} did not start (exit {process.returncode}):"
+                f"SIPp phone on {where} did not start (exit {process.returncode}):"
                 f"\n{self.log_tail()}"
             )
 
@@ -229,9 +236,10 @@ def _blocks(trace: str) -> list[str]:
     return [block for block in blocks if block]
 
 
-def _listening(pid: int, port: int) -> bool:
-    """Whether process ``pid`` has a UDP socket bound to 127.0.0.1:``port``."""
-    local = f"0100007F:{port:04X}"
+def _listening(pid: int, port: int, host: str = "127.0.0.1") -> bool:
+    """Whether process ``pid`` has a UDP socket bound to ``host``:``port``."""
+    # /proc/net/udp writes an IPv4 address as the hex of its bytes in host (little-endian) order.
+    local = f"{socket.inet_aton(host)[::-1].hex().upper()}:{port:04X}"
     inodes = set()
     try:
         with open("/proc/net/udp") as table:
