@@ -29,6 +29,7 @@ from agi_app.domain.request import CallbackRequest, CallOutcome, State
 from agi_app.errors import CallbackError, RateLimited, StoreUnavailable
 from agi_app.openapi import openapi_document
 from agi_app.serving import Serving
+from agi_app.serving_set import ServingSet
 from agi_app.settings import Settings
 from agi_app.store_port import IdempotencyKey, KeptAnswer, RequestStore
 from agi_app.web_auth import ApiCredentials, ApiPrincipal, Scope
@@ -106,7 +107,7 @@ async def _read_body(request: Request) -> bytes:
 
 
 def api_routes(
-    serving: Serving,
+    serving: Serving | ServingSet,
     store: RequestStore,
     settings: Settings,
     *,

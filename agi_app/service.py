@@ -21,6 +21,7 @@ from agi_app.offer_check import QueueEstimates
 from agi_app.request_handler import RequestHandler
 from agi_app.server_store import ServerStore
 from agi_app.serving import Serving
+from agi_app.serving_set import ServingSet
 from agi_app.settings import Settings
 from agi_app.settings_reload import known_level, split_changes
 from agi_app.store_open import ServiceStore, open_store, shown, store_url
@@ -165,9 +166,12 @@ class Service:
         for site in self.sites.values():
             await self._serve_site(site, ServerStore(store, site.name), leadership)
         self._start_webhooks(store)  # on the serving process only
-        first = self._first
-        if self.settings.web_enabled and first is not None and first.serving is not None:
-            await self._start_web(first.serving)
+        servings = {name: site.serving for name, site in self.sites.items() if site.serving}
+        if self.settings.web_enabled and servings:
+            one = len(servings) == 1
+            await self._start_web(
+                next(iter(servings.values())) if one else ServingSet(servings, store)
+            )
 
     async def _serve_site(
         self, site: AsteriskSite, store: ServerStore, leadership: Leadership
@@ -186,7 +190,9 @@ class Service:
         ami.on_login, ami.on_lost = login, serving.link_lost  # both exist: wire them
         site.ami, site.here.serving = ami, serving
         consumer = asyncio.ensure_future(serving.run())
-        self._supervise(consumer, f"serving of asterisk server {site.name}")
+        # Named by its server when there are several ("serving died" alone otherwise).
+        of = f" of asterisk server {site.name}" if len(self.sites) > 1 else ""
+        self._supervise(consumer, f"serving{of}")
 
         async def stop() -> None:
             ami.stop()
@@ -197,7 +203,7 @@ class Service:
         self._stack.push_async_callback(stop)
         await ami.start()
         if ami.watchdog is not None:
-            self._supervise(ami.watchdog, f"the AMI watchdog of asterisk server {site.name}")
+            self._supervise(ami.watchdog, f"the AMI watchdog{of}")
 
     def _start_webhooks(self, store: ServiceStore) -> None:
         """One sender per subscription, supervised as serving is."""
@@ -208,7 +214,7 @@ class Service:
         for name, task in webhooks.start():
             self._supervise(task, f"the webhook sender {name}")
 
-    async def _start_web(self, serving: Serving) -> None:
+    async def _start_web(self, serving: Serving | ServingSet) -> None:
         s = self.settings
         self.web_app = create_app(serving, s, estimates=self.estimates)
         config = uvicorn.Config(

@@ -24,6 +24,7 @@ from agi_app.api import api_routes
 from agi_app.domain.request import CallbackRequest, CallOutcome, State
 from agi_app.offer_check import QueueEstimates
 from agi_app.serving import Serving
+from agi_app.serving_set import ServingSet
 from agi_app.settings import Settings
 from agi_app.web_auth import Credentials, Principal, Role
 from agi_app.web_broadcast import Broadcaster, Full, Snapshot
@@ -60,8 +61,13 @@ def allowed_hosts(settings: Settings) -> list[str]:
 
 
 def create_app(
-    serving: Serving, settings: Settings, *, estimates: QueueEstimates | None = None
+    serving: Serving | ServingSet,
+    settings: Settings,
+    *,
+    estimates: QueueEstimates | None = None,
 ) -> Starlette:
+    """The web for one server's serving, or for several (ServingSet: the supervisor's screen
+    and the request API's intake are the first server's)."""
     token = settings.web_token.get_secret_value() if settings.web_token else None
     credentials = Credentials(settings.web_credentials, token)
 
@@ -181,7 +187,11 @@ def create_app(
             # The request API (its own tokens with scopes): agi_app/api.py.
             *api_routes(serving, serving.views.store, settings),
             # The supervisor's screen (/supervisor): agi_app/web_supervisor.py.
-            *supervisor_routes(serving, settings, credentials),
+            *supervisor_routes(
+                serving.first if isinstance(serving, ServingSet) else serving,
+                settings,
+                credentials,
+            ),
         ],
         middleware=[
             Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings)),

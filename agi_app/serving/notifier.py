@@ -2,6 +2,7 @@
 Asterisk's queue_log."""
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 
 from agi_app.domain.request import CallbackRequest, State
@@ -15,12 +16,15 @@ class Notifier:
         self.metrics = metrics
         # Watchers wait on this; it is replaced after each change.
         self.changed = asyncio.Event()
+        self.listeners: list[Callable[[], None]] = []  # told of each change (ServingSet)
         # What each agent's phone is ringing for right now: agent interface -> request id.
         self.screen_pops: dict[str, str] = {}
 
     def notify(self) -> None:
         self.changed.set()
         self.changed = asyncio.Event()
+        for listener in self.listeners:
+            listener()
 
     async def stored(self, request: CallbackRequest) -> None:
         """A new request was stored."""

@@ -3,11 +3,13 @@
 own, waits in its queue and is dialed from it while the first carries its own callers; a
 restart of the second leaves the first's callbacks where they were."""
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from panoramisk import Manager
+from pydantic import SecretStr
 
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.server_settings import AsteriskServer
@@ -25,22 +27,25 @@ from tests.acceptance.calls import (
 )
 from tests.support import second_asterisk as asterisk2
 from tests.support.ami import eventually, queue_callers
+from tests.support.http import get, post
 from tests.support.uas import Behaviour
 
 AGENT1 = "PJSIP/agent1"
 ON_1 = "+15551230161"
 ON_2 = "+15551230162"
 LIVE_ON_1 = "+15551230163"
+SUPERVISOR = "two-servers-supervisor-token"
 
 
 def two_servers(settings: Settings) -> Settings:
     """The service's settings with both Asterisks: each its AMI and its FastAGI listener
-    (the second's dialplan names agi://127.0.0.2:4573)."""
+    (the second's dialplan names agi://127.0.0.2:4573); the web on a free port."""
     servers = {
         "one": AsteriskServer(ami_host="127.0.0.1", agi_host="127.0.0.1"),
         "two": AsteriskServer(ami_host=asterisk2.HOST, agi_host=asterisk2.HOST),
     }
-    return settings.model_copy(update={"asterisk_servers": servers, "web_enabled": False})
+    web = {"web_port": 0, "web_token": SecretStr(SUPERVISOR)}
+    return settings.model_copy(update={"asterisk_servers": servers, **web})
 
 
 @asynccontextmanager
@@ -79,7 +84,7 @@ async def test_a_callback_taken_on_the_second_server_is_served_there(
     carrier_1, _ = await phones.start(5090, Behaviour.ANSWER, "carrier-1")
     agent_2, _ = await phones.start(5071, Behaviour.ANSWER, "agent1-on-2", host=asterisk2.HOST)
     carrier_2, _ = await phones.start(5090, Behaviour.ANSWER, "carrier-2", host=asterisk2.HOST)
-    async with serving_both(settings) as (_, store), AsyncExitStack() as stack:
+    async with serving_both(settings) as (service, store), AsyncExitStack() as stack:
         await request_callback(stack, ami2, tmp_path, "5000", ON_2, host=asterisk2.HOST)
         # The first server carries a live caller of its own meanwhile.
         await stack.enter_async_context(calling(tmp_path, "5000", LIVE_ON_1, []))
@@ -89,6 +94,14 @@ async def test_a_callback_taken_on_the_second_server_is_served_there(
         assert request.channel.startswith(asterisk2.UNIQUEID_PREFIX)  # its uniqueid
         assert await placeholders(ami2) == [f"cb-{request.id}-1-q"]
         assert await placeholders(ami) == []  # nothing of it on the first server
+        status, body = await get(f"http://127.0.0.1:{service.web_port}/api/callbacks", SUPERVISOR)
+        (shown,) = json.loads(body)["callbacks"]  # the Live view: every server's callbacks
+        assert (status, shown["id"], shown["server"], shown["position"]) == (
+            200,
+            request.id,
+            "two",
+            1,
+        )
         await set_paused(ami2, AGENT1, False)
         offer = await invite_from(agent_2, ON_2)
         assert offer["request_uri"] == "sip:agent1@127.0.0.2:5071"
@@ -109,7 +122,7 @@ async def test_restarting_one_server_leaves_the_others_callbacks_alone(
     # and are not answered (no INVITE left ringing into a later test).
     for port, agent in ((5071, "agent1"), (5072, "agent2"), (5073, "agent3")):
         await phones.start(port, Behaviour.NO_ANSWER, f"{agent}-on-2", host=asterisk2.HOST)
-    async with serving_both(settings) as (_, store), AsyncExitStack() as stack:
+    async with serving_both(settings) as (service, store), AsyncExitStack() as stack:
         await request_callback(stack, ami, tmp_path, "5000", ON_1)
         await request_callback(stack, ami2, tmp_path, "5000", ON_2, host=asterisk2.HOST)
         on_1 = await stored(store, ON_1, State.WAITING)
@@ -130,6 +143,16 @@ async def test_restarting_one_server_leaves_the_others_callbacks_alone(
             # Attempts refused while that Asterisk shut down are the PBX's, not the request's.
             assert again.placement_failures == 0 and again.state is not State.DONE
             assert await placeholders(after) == [f"cb-{on_2.id}-{again.attempt}-q"]
-        # The first server's callback kept its placeholder and its attempt throughout.
+            # The first server's callback kept its placeholder and its attempt throughout.
+            assert await placeholders(ami) == [f"cb-{on_1.id}-1-q"]
+            assert await store.get(on_1.id) == on_1
+            # A supervisor's cancel reaches the serving of the request's own server.
+            url = f"http://127.0.0.1:{service.web_port}/api/callbacks/{on_2.id}/cancel"
+            assert (await post(url, {}, SUPERVISOR))[0] == 200
+            await eventually(
+                lambda: placeholders(after),
+                lambda p: p == [],
+                within=10,
+                what="the cancelled callback out of the second server's queue",
+            )
         assert await placeholders(ami) == [f"cb-{on_1.id}-1-q"]
-        assert await store.get(on_1.id) == on_1

@@ -11,6 +11,7 @@ from agi_app.channel_ids import Leg, channel_id
 from agi_app.domain.request import State
 from agi_app.server_store import ServerStore
 from agi_app.serving import Serving
+from agi_app.serving_set import ServingSet
 from agi_app.store import Store
 from tests.support.fake_pbx import FakePbx
 from tests.support.poll import eventually_local
@@ -84,3 +85,26 @@ async def test_one_servers_restart_leaves_the_others_callbacks_alone(tmp_path: P
                                what="b placed twice")  # fmt: skip
         assert await a.get(on_a.id) == placed_a  # not placed again, no attempt spent
         assert a.pbx.waiting() == [waiting(on_a.id)] and len(a.pbx.placed) == 1
+
+
+async def test_the_web_sees_every_server_and_acts_on_the_requests_own(tmp_path: Path) -> None:
+    async with two_servers(tmp_path) as (store, a, b):
+        web = ServingSet({"a": a.serving, "b": b.serving}, store)
+        on_a = await a.add("+15551230001")
+        on_b = await b.add("+15551230002")
+        changed = web.changed
+        await b.serving.request_stored(on_b)  # a change on b is a change of the set
+        assert changed.is_set()
+        await web.request_stored(on_a)  # placed by a's serving, on a's PBX
+        await a.until(on_a.id, lambda r: r.state is State.WAITING, "a waiting")
+        await b.until(on_b.id, lambda r: r.state is State.WAITING, "b waiting")
+        rows = {str(row["id"]): row for row in await web.live_view()}
+        assert {i: (r["server"], r["position"]) for i, r in rows.items()} == {
+            on_a.id: ("a", 1),
+            on_b.id: ("b", 1),
+        }
+        cancelled = await web.cancel(on_b.id, "ann")
+        assert cancelled is not None and cancelled.state is State.DONE
+        await eventually_local(b.pbx.waiting, lambda w: w == [], within=WITHIN, what="b empty")
+        assert a.pbx.waiting() == [waiting(on_a.id)]  # a's untouched
+        assert await web.cancel("no-such-request", "ann") is None
