@@ -7,7 +7,6 @@ queue after it started (--since), and only its own store's callbacks.
 """
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -21,9 +20,10 @@ from panoramisk import Manager
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.service import Service
 from agi_app.settings import Settings
-from agi_app.store import Store
+from agi_app.store_open import open_store
 from tests.acceptance.calls import Phones, calling, hang_up_agent, in_queue, invites, set_paused
 from tests.support.ami import action, eventually, queue_callers
+from tests.support.cli_env import cli_env
 from tests.support.uas import Behaviour
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,13 +39,11 @@ def queue_log() -> Path:
 
 def command(settings: Settings, *args: str) -> dict[str, Any]:
     """`agi-callback ARGS` as a supervisor runs it, on this test's store; its JSON output."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("CALLBACK_")},
-        "CALLBACK_CONFIG": "/nonexistent.toml",
-        "CALLBACK_STORE_PATH": str(settings.store_path),
-    }
     done = subprocess.run(
-        [sys.executable, "-m", "agi_app", *args], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "agi_app", *args],
+        env=cli_env(settings),
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
@@ -62,7 +60,7 @@ def audit(settings: Settings, since: datetime) -> dict[str, Any]:
 async def two_stored_callbacks(settings: Settings, since: datetime) -> tuple[str, str]:
     """A (older) and B, both level 5, in the store before the service starts."""
     ids = str(uuid.uuid4()), str(uuid.uuid4())
-    async with Store.open(settings.store_path) as stored:
+    async with open_store(settings) as stored:
         for i, (rid, number) in enumerate(zip(ids, ("+15551250001", "+15551250002"), strict=True)):
             entered = since + timedelta(milliseconds=10 * (i + 1))
             await stored.add(CallbackRequest(

@@ -11,8 +11,7 @@ from agi_app.domain.lifecycle import MAX_ATTEMPTS
 from agi_app.domain.request import CallOutcome, State
 from agi_app.service import Service
 from agi_app.settings import Settings
-from agi_app.store import Store
-from agi_app.store_open import ServiceStore
+from agi_app.store_open import ServiceStore, open_store
 from tests.acceptance.calls import Phones, hang_up_agent
 from tests.acceptance.test_serving import stored_requests
 from tests.support.ami import ami_client, eventually, queue_callers
@@ -94,11 +93,11 @@ async def test_a_failing_placement_keeps_the_head_of_the_line(
     used up its attempts, which only such refusals count."""
     numbers = ["+15551231101", "+15551231102"]
     await stored_requests(settings, numbers)
-    async with Store.open(settings.store_path) as file:
-        first = next(r for r in await file.requests() if r.callback_number == numbers[0])
+    async with open_store(settings) as kept:
+        first = next(r for r in await kept.requests() if r.callback_number == numbers[0])
         # No timeout prompt: its informative call would outlive the test.
         tampered = replace(first, extension="1,2", timeout_prompt=None)
-        await file.save(first, tampered, "Tampered", first.requested_at)
+        await kept.save(first, tampered, "Tampered", first.requested_at)
     async with Service(settings) as service:
         assert service.store is not None
         store = service.store

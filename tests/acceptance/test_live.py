@@ -5,7 +5,6 @@ import asyncio
 import csv
 import io
 import json
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -34,6 +33,7 @@ from tests.acceptance.calls import (
 )
 from tests.support.ami import eventually, queue_callers
 from tests.support.browser import chromium
+from tests.support.cli_env import cli_env
 from tests.support.http import EventStream, get, post
 from tests.support.uas import Behaviour
 
@@ -260,13 +260,7 @@ async def test_command_line(live: Service, ami: Manager, phones: Phones, tmp_pat
     await phones.start(5071, Behaviour.ANSWER, "agent1")
     await phones.start(5090, Behaviour.ANSWER, "carrier")
     assert live.store is not None
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("CALLBACK_")},
-        "CALLBACK_CONFIG": "/nonexistent.toml",
-        "CALLBACK_STORE_PATH": str(live.settings.store_path),
-        "CALLBACK_WEB_PORT": str(live.web_port),
-        "CALLBACK_WEB_TOKEN": TOKEN,
-    }
+    env = cli_env(live.settings, CALLBACK_WEB_PORT=str(live.web_port), CALLBACK_WEB_TOKEN=TOKEN)
 
     def cli(*args: str) -> str:
         done = subprocess.run(

@@ -7,8 +7,8 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
+import psycopg
 import pytest
 from panoramisk import Manager
 
@@ -27,13 +27,19 @@ AGENT1 = "PJSIP/agent1"
 
 
 class WriteLock:
-    """Another process's write transaction on the store: every write of ours waits, then
-    fails after store_busy_timeout (as under a backup tool, or with a full disk)."""
+    """Another program's write transaction on the store: every write of ours waits, then
+    fails after the store's timeout (as under a backup tool, or with a full disk). SQLite:
+    BEGIN IMMEDIATE on the file; PostgreSQL: the tables locked against writes (reads go on)."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("BEGIN IMMEDIATE")
-
+    def __init__(self, settings: Settings) -> None:
+        self._db: sqlite3.Connection | psycopg.Connection[tuple[object, ...]]
+        if settings.store_url is not None:
+            self._db = psycopg.connect(settings.store_url, autocommit=True)
+            self._db.execute("BEGIN")
+            self._db.execute("LOCK TABLE requests, request_events IN EXCLUSIVE MODE")
+        else:
+            self._db = sqlite3.connect(settings.store_path, isolation_level=None)
+            self._db.execute("BEGIN IMMEDIATE")
         self._held = True
 
     def release(self) -> None:
@@ -44,16 +50,24 @@ class WriteLock:
 
 
 @contextmanager
-def write_locked(path: Path) -> Iterator[WriteLock]:
-    lock = WriteLock(path)
+def write_locked(settings: Settings) -> Iterator[WriteLock]:
+    lock = WriteLock(settings)
     try:
         yield lock
     finally:
         lock.release()
 
 
-def logged(caplog: pytest.LogCaptureFixture, text: str) -> int:
-    return sum(text in r.getMessage() for r in caplog.records)
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Writes give up soon on either store: SQLite after store_busy_timeout (0.3 s here),
+    PostgreSQL after store_timeout (also its serving lease's term: not shorter than 1 s)."""
+    return settings.model_copy(update={"store_timeout": 1.0})
+
+
+def logged(caplog: pytest.LogCaptureFixture, text: str, *, start: str = "") -> int:
+    said = [r.getMessage() for r in caplog.records]
+    return sum(text in m and m.startswith(start) for m in said)
 
 
 def store(service: Service) -> ServiceStore:
@@ -69,7 +83,7 @@ async def test_placement_survives_a_locked_store_and_serves_after(
     customer, _ = await phones.start(5090, Behaviour.ANSWER, "carrier")
     number = "+15551230071"
     await stored_requests(settings, [number])
-    with write_locked(settings.store_path) as lock:
+    with write_locked(settings) as lock:
         async with Service(settings) as service:
             # The request is due at once; placing it needs a write, which the lock refuses.
             await eventually_local(
@@ -115,10 +129,10 @@ async def test_events_wait_out_a_locked_store_in_order(
     (entry,) = await eventually(
         lambda: queue_callers(ami, "support"), lambda es: len(es) == 1, within=20, what="queued"
     )
-    with write_locked(settings.store_path):
+    with write_locked(settings):
         await action(ami, Action="Hangup", Channel=entry["Channel"])
         await eventually_local(
-            lambda: logged(caplog, "database is locked; retrying in"),
+            lambda: logged(caplog, "; retrying in", start="serving "),
             lambda n: n >= 1,
             within=15,
             what="an event retried under the lock",

@@ -8,7 +8,6 @@ report's. A screenshot of each state lands in test-artifacts/.
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 from contextlib import AsyncExitStack
@@ -36,6 +35,7 @@ from tests.acceptance.conftest import AGENTS
 from tests.acceptance.test_live import ARTIFACTS, BOSS, REPO, base, sign_in, web_service
 from tests.support.ami import eventually
 from tests.support.browser import chromium
+from tests.support.cli_env import cli_env
 from tests.support.uas import Behaviour
 
 CENTRE = "Europe/Paris"
@@ -82,18 +82,16 @@ async def figure(page: "Page", key: str) -> str:
     return await page.locator(f'[data-figure="{key}"] .value').inner_text()
 
 
-def cli_report(store_path: Path) -> dict[str, Any]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("CALLBACK_")},
-        "CALLBACK_CONFIG": "/nonexistent.toml",
-        "CALLBACK_STORE_PATH": str(store_path),
-    }
+def cli_report(settings: Settings) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "agi_app", "report", "--format", "json"],
-        env=env, capture_output=True, text=True, check=True,
+        env=cli_env(settings), capture_output=True, text=True, check=True,
     )  # fmt: skip
     today = datetime.now(UTC).date().isoformat()
-    row: dict[str, Any] = next(r for r in json.loads(done.stdout) if r["day"] == today)
+    # Not next() bare: a StopIteration out of a thread hangs asyncio.to_thread for good.
+    rows = [r for r in json.loads(done.stdout) if r["day"] == today]
+    assert len(rows) == 1, done.stdout
+    row: dict[str, Any] = rows[0]
     return row
 
 
@@ -218,7 +216,7 @@ async def test_a_morning_on_the_supervisors_screen(
         done = await store.requests(State.DONE)
         outcomes = sorted(str(r.call_outcome) for r in done)
         assert outcomes == sorted([str(CallOutcome.ANSWERED), str(CallOutcome.EXPIRED)])
-        report = await asyncio.to_thread(cli_report, live.settings.store_path)
+        report = await asyncio.to_thread(cli_report, live.settings)
         assert (report["requests"], report["answered_calls"], report["expired"]) == (3, 1, 1)
         await eventually(
             lambda: figure(page, "served"), lambda v: v == "1", within=10, what="served 1"
