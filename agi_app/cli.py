@@ -32,6 +32,8 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 from agi_app import cli_check, cli_install, cli_request
 from agi_app.audit_output import audit_json, audit_table
 from agi_app.domain.audit import audit, explain_placements
@@ -86,6 +88,13 @@ async def _serve(settings: Settings) -> int:
         notify("STOPPING=1")
         loop.add_signal_handler(signal.SIGHUP, log.warning, "SIGHUP while stopping: ignored")
         return 1 if service.failed.done() else 0
+
+
+def _run_serve(settings: Settings) -> int:
+    """_serve on the event loop the settings name (event_loop): uvloop by default."""
+    if settings.event_loop == "uvloop":
+        return uvloop.run(_serve(settings))
+    return asyncio.run(_serve(settings))
 
 
 def _reload(service: Service) -> None:
@@ -279,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         if args.command == "serve":
             try:
-                return asyncio.run(_serve(settings))
+                return _run_serve(settings)
             except StoreUnavailable as exc:  # corrupt or unopenable: one line naming it
                 print(f"agi-callback serve: {exc}", file=sys.stderr)
                 return 1

@@ -183,6 +183,10 @@ class Settings(BaseSettings):
     service_level_default_seconds: int = Field(60, ge=1, le=86400)
     queue_log_path: Path = Path("/var/log/asterisk/queue_log")
 
+    # `agi-callback serve`'s event loop: uvloop (libuv; less CPU per AMI event and AGI round
+    # trip, BENCHMARKS.md section 6) or Python's own asyncio loop.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+
     @field_validator("supervisor_timezone")
     @classmethod
     def _known_centre_zone(cls, value: str | None) -> str | None:

@@ -8,6 +8,7 @@ from agi_app.config_check.dialplan import read_dialplan
 from agi_app.config_check.findings import Finding, Severity, error
 from agi_app.config_check.flows import OPTION_CONTEXTS, QUEUE_KEY, walk
 from agi_app.config_check.reading import Reader
+from agi_app.config_check.rules_events import check_event_filters
 from agi_app.config_check.rules_options import check_options
 from agi_app.config_check.rules_pjsip import check_pjsip
 from agi_app.config_check.rules_prompts import Sounds, check_prompts
@@ -63,6 +64,7 @@ def check(target: Target, settings: Settings) -> list[Finding]:
     found += check_agi(plan, settings)
     found += check_schedules(checked, settings)
     found += check_ami(manager, settings)
+    found += check_event_filters(manager, settings)
     found += check_pjsip(pjsip, queues)
     return ordered(found)
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 _HEADER = re.compile(r"\s*\[([^\]]+)\]")
 _DIRECTIVE = re.compile(r'#(include|tryinclude)\s+[<"]?([^<>"]*?)[>"]?\s*')
-_ASSIGN = re.compile(r"\s*([\w()-]+)\s*=>?\s*(.*)")
+# A name may be an advanced filter: eventfilter(name(Hangup),header(Uniqueid),...).
+_ASSIGN = re.compile(r"\s*([\w(),-]+)\s*=>?\s*(.*)")
 
 
 class InstallError(Exception):
@@ -117,15 +118,17 @@ def with_include_after_globals(text: str, name: str) -> str:
     return _insert(text, last + 1, name)
 
 
-def sections(text: str) -> dict[str, list[tuple[str, str]]]:
-    """Each section's settings in order (name lower-cased), the first section of a name."""
+def sections(text: str, *, keep_case: bool = False) -> dict[str, list[tuple[str, str]]]:
+    """Each section's settings in order (name lower-cased unless ``keep_case``: an event
+    filter's event names are case-sensitive), the first section of a name."""
     out: dict[str, list[tuple[str, str]]] = {}
     current: list[tuple[str, str]] | None = None
     for line in lines(text):
         if line.header is not None:
             current = None if line.header in out else out.setdefault(line.header, [])
         elif current is not None and (match := _ASSIGN.fullmatch(line.content)):
-            current.append((match.group(1).lower(), match.group(2).strip()))
+            name = match.group(1)
+            current.append((name if keep_case else name.lower(), match.group(2).strip()))
     return out
 
 
@@ -141,16 +144,17 @@ def headers(text: str) -> list[str]:
 def ami_account(shipped_manager: str, username: str, permit: str, secret: str) -> str:
     """The service's AMI account: the rights of the shipped one (asterisk_conf/manager.conf
     [callback], one source for them), with this installation's permit and secret."""
-    kept = [(k, v) for k, v in sections(shipped_manager)["callback"] if k not in ("permit",)]
-    body = [f"{k} = {v}" for k, v in kept if k == "deny"]
+    shipped = sections(shipped_manager, keep_case=True)["callback"]
+    kept = [(k, v) for k, v in shipped if k.lower() != "permit"]
+    body = [f"{k} = {v}" for k, v in kept if k.lower() == "deny"]
     body.append(f"permit = {permit}")
     body.append(f"secret = {secret}")
-    body += [f"{k} = {v}" for k, v in kept if k != "deny"]
+    body += [f"{k} = {v}".rstrip() for k, v in kept if k.lower() != "deny"]
     return (
         "; The agi-callback service's AMI account, written by\n"
         "; `agi-callback install-asterisk-config`: run it again rather than editing this file.\n"
         "; It may only do what serving needs (see the read and write classes); nothing that\n"
-        "; changes Asterisk itself.\n"
+        "; changes Asterisk itself; and it is sent only the events serving acts on (eventfilter).\n"
         f"[{username}]\n" + "".join(f"{line}\n" for line in body)
     )
 

@@ -1,0 +1,85 @@
+"""CPU seconds per process, read from the kernel, for the benchmarks' per-request breakdowns.
+
+The service and Asterisk are read from /proc/PID/stat (every thread's user + system time);
+SIPp from the driver's reaped children (RUSAGE_CHILDREN: SIPp exits within the step, and
+its time lands there when it is waited for); the driver from RUSAGE_SELF; the machine from
+/proc/stat's busy and total ticks across every core.
+"""
+
+import os
+import resource
+import subprocess
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of every thread of ``pid`` so far (0.0 once it is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    after_name = text.rsplit(")", 1)[1].split()  # the name may hold spaces and parentheses
+    return (int(after_name[11]) + int(after_name[12])) / _TICKS
+
+
+def asterisk_pid() -> int:
+    """The sandboxed Asterisk's pid (docker/sandbox writes it to $CACHE/run/asterisk.pid)."""
+    cache = Path(os.environ.get("CALLBACK_SANDBOX_CACHE", "/var/cache/agi-callback"))
+    return int((cache / "run" / "asterisk.pid").read_text().strip())
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """Seconds of CPU (and of wall clock, across all cores) up to one moment."""
+
+    service: float
+    asterisk: float
+    sipp: float  # reaped children: SIPp, once waited for
+    driver: float  # this process: the SIPp driver and its AMI clients
+    busy: float  # every process of the machine
+    capacity: float  # wall clock x cores
+
+    def __sub__(self, other: "Cpu") -> "Cpu":
+        return Cpu(*(getattr(self, f.name) - getattr(other, f.name) for f in fields(self)))
+
+
+def snapshot(service_pid: int | None, asterisk: int) -> Cpu:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return Cpu(
+        service=cpu_seconds(service_pid) if service_pid else 0.0,
+        asterisk=cpu_seconds(asterisk),
+        sipp=children.ru_utime + children.ru_stime,
+        driver=own.ru_utime + own.ru_stime,
+        busy=(sum(ticks) - idle) / _TICKS,
+        capacity=sum(ticks) / _TICKS,
+    )
+
+
+def pin_threads(pid: int, cpus: str) -> None:
+    """Every thread of ``pid`` to the CPUs ``cpus`` (taskset's list, "0" or "0-1")."""
+    subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(pid)], check=True, capture_output=True)
+
+
+def cpu_set(cpus: str) -> set[int]:
+    """A taskset list ("0", "0-1", "0,2") as a set of CPU numbers."""
+    out: set[int] = set()
+    for part in cpus.split(","):
+        first, _, last = part.partition("-")
+        out.update(range(int(first), int(last or first) + 1))
+    return out
+
+
+def renice(pid: int, niceness: int) -> None:
+    """Every thread of ``pid`` to ``niceness`` (Linux sets it per thread)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.setpriority(os.PRIO_PROCESS, int(task.name), niceness)
+
+
+def all_cpus() -> str:
+    return f"0-{(os.cpu_count() or 1) - 1}"
