@@ -60,6 +60,8 @@ async def test_a_callback_waiting_at_closing_rings_an_agent_only_at_the_opening(
     await set_paused(ami, AGENT1, False)  # an agent free while closed is not rung for it
     await invites(agent, 1, within=30)
     await invites(customer, 1)
+    # Hung up once the customer's answer is seen (the INVITE alone is not an answer).
+    await the_request(store(office), State.CONNECTED)
     await hang_up_agent(ami, AGENT1)
     done = await the_request(store(office), State.DONE)
     assert done.call_outcome is CallOutcome.ANSWERED and done.attempt == 2

@@ -61,6 +61,8 @@ async def test_a_callback_at_a_chosen_time_rings_an_agent_only_then(
         await set_paused(ami, AGENT1, False)
         await invites(agent, 1, within=60)
         await invites(customer, 1)
+        # Hung up once the customer's answer is seen (the INVITE alone is not an answer).
+        await the_request(store(service), State.CONNECTED)
         await hang_up_agent(ami, AGENT1)
         done = await the_request(store(service), State.DONE)
         assert done.call_outcome is CallOutcome.ANSWERED
