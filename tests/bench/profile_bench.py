@@ -28,6 +28,7 @@ import sqlite3
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,8 @@ class Bench:
         failed = await sipp(
             EXTENSIONS[flow], rate, calls, self.workdir, self.offset, self.args.others_cpus
         )
-        await asyncio.sleep(1.0)  # the last calls' events, still on their way
+        # The last calls' events, still on their way.
+        await settled(lambda: sum(self.events.values()))
         used = proc_cpu.snapshot(self.service.pid, self.asterisk) - cpu
         seconds = time.monotonic() - start
         profile = await spy.stop() if spy else {}
@@ -232,6 +234,15 @@ def main() -> None:
     if args.out is not None:
         (args.out / "rows.json").write_text(json.dumps(rows, indent=1))
         print(f"profiles and rows in {args.out}")
+
+
+async def settled(count: Callable[[], int], *, quiet: float = 0.2, within: float = 5.0) -> None:
+    """Until ``count`` has not moved for ``quiet`` seconds (at most ``within``)."""
+    deadline, last, since = time.monotonic() + within, count(), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        await asyncio.sleep(0.05)
+        if (now := count()) != last:
+            last, since = now, time.monotonic()
 
 
 if __name__ == "__main__":
