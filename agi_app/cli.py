@@ -37,7 +37,7 @@ import uvloop
 from agi_app import cli_check, cli_install, cli_request
 from agi_app.audit_output import audit_json, audit_table
 from agi_app.domain.audit import audit, explain_placements
-from agi_app.domain.report import ReportRow, report
+from agi_app.domain.report import ReportRow, day_of, report
 from agi_app.domain.request import WAITING_STATES, CallbackRequest
 from agi_app.errors import StoreUnavailable
 from agi_app.jsonable import jsonable
@@ -117,12 +117,12 @@ async def _read(settings: Settings, args: argparse.Namespace) -> int:
             logged = await store.events(args.id)
             events = [{**asdict(e), "at": e.at.isoformat()} for e in logged]
             # Why it was where it was: one line per placement, from its Placed events.
-            explanation = explain_placements(logged, _local_tz())
+            explanation = explain_placements(logged, settings.centre_zone()[0])
             shown = {**_row(request), "events": events, "explanation": explanation}
             print(json.dumps(shown, indent=2))
             return 0
         if args.command == "audit":
-            return await _audit(store, args)
+            return await _audit(store, args, settings.centre_zone()[0])
         if args.command == "webhooks":
             hooks = await webhook_status(store, settings.webhooks, args.attempts)
             print(status_text(hooks, args.json))
@@ -148,25 +148,21 @@ async def _read(settings: Settings, args: argparse.Namespace) -> int:
             headers = ["requested at", "state", "queue", "prio", "number", "name", "outcome"]
             print(_table([*headers, "id"], rows) if rows else "no callbacks")
             return 0
+        # Days are the centre's (supervisor_timezone), as on the supervisor's screen.
+        zone = settings.centre_zone()[0]
         since = date.fromisoformat(args.since) if args.since else None
         requests = [
-            r for r in await store.requests() if not since or r.requested_at.date() >= since
+            r for r in await store.requests() if not since or day_of(r.requested_at, zone) >= since
         ]
         # The offer checks: a day's offers with that day's requests.
-        checks = [c for c in await store.offer_checks() if not since or c.at.date() >= since]
-        _print_report(report(requests, checks), args.format)
+        checks = [c for c in await store.offer_checks() if not since or day_of(c.at, zone) >= since]
+        _print_report(report(requests, checks, zone), args.format)
         return 0
 
 
-def _local_tz() -> tzinfo:
-    tz = datetime.now().astimezone().tzinfo
-    assert tz is not None
-    return tz
-
-
-async def _audit(store: RequestStore, args: argparse.Namespace) -> int:
-    """The day's offers of a queue against the ideal order, and every inversion's cause."""
-    tz = _local_tz()
+async def _audit(store: RequestStore, args: argparse.Namespace, tz: tzinfo) -> int:
+    """The day's offers of a queue against the ideal order, and every inversion's cause (the
+    day and the times in the centre's time zone)."""
     start = datetime.combine(date.fromisoformat(args.day), time(), tz)
     end = start + timedelta(days=1)
     since = None

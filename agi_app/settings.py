@@ -4,7 +4,7 @@ Environment wins over the file; the file is CALLBACK_CONFIG, or ./callback.toml 
 """
 
 import os
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -175,7 +175,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     # The supervisor's screen (/supervisor): the centre's time zone for the times it shows
-    # (unset: the server's), the service level's threshold per queue (seconds from the
+    # and for the days of its figures, the CLI's report and audit (unset: the server's), the
+    # service level's threshold per queue (seconds from the
     # original queue entry to an agent answering), and Asterisk's queue_log it reads the
     # day's live callers from.
     supervisor_timezone: str | None = None
@@ -186,6 +187,14 @@ class Settings(BaseSettings):
     # `agi-callback serve`'s event loop: uvloop (libuv; less CPU per AMI event and AGI round
     # trip, BENCHMARKS.md section 6) or Python's own asyncio loop.
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+
+    def centre_zone(self) -> tuple[tzinfo, str]:
+        """The centre's time zone and its name (unset: the server's own): one calendar day for
+        the supervisor's screen, `agi-callback report` and `audit`."""
+        if self.supervisor_timezone:
+            return ZoneInfo(self.supervisor_timezone), self.supervisor_timezone
+        local = datetime.now().astimezone().tzinfo or UTC
+        return local, datetime.now(local).tzname() or "UTC"
 
     @field_validator("supervisor_timezone")
     @classmethod

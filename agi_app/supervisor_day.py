@@ -1,9 +1,9 @@
 """Today at a glance for the supervisor's screen: the day's figures and charts per queue,
 read from the store and Asterisk's queue_log (so they survive a restart of the service).
 
-The day is the CLI report's day (``agi-callback report`` groups requests by the date of
-their request time, which the store keeps in UTC), so the two show the same counts; times
-on the charts are in the centre's time zone. Reading every request and the queue_log costs
+The day is the centre's (``supervisor_timezone``: from its midnight to the next), the day
+``agi-callback report`` groups requests by, so the two show the same counts; times on the
+charts are in the same zone. Reading every request and the queue_log costs
 more than a tick of the live view, so the figures are recomputed at most every
 ``refresh_s`` seconds, whoever watches.
 """
@@ -11,13 +11,13 @@ more than a tick of the live view, so the figures are recomputed at most every
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
 from agi_app.domain.day_figures import DayFigures, day_figures
 from agi_app.domain.queue_day import build_calls
-from agi_app.domain.report import report
+from agi_app.domain.report import day_of, report
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.queue_log import read_queue_log
 from agi_app.settings import Settings
@@ -61,7 +61,8 @@ class DayBoard:
         now = self._clock()
         if self._cached is not None:
             at, seen, figures = self._cached
-            if now - at < self._refresh and seen >= queues and at.date() == now.date():
+            same_day = day_of(at, self._zone) == day_of(now, self._zone)
+            if now - at < self._refresh and seen >= queues and same_day:
                 return figures
         figures = await self._compute(queues, in_queue_now, now)
         self._cached = (now, frozenset(figures), figures)
@@ -70,11 +71,13 @@ class DayBoard:
     async def _compute(
         self, queues: set[str], in_queue_now: set[str], now: datetime
     ) -> dict[str, Any]:
-        day = now.astimezone(UTC).date()
-        start = datetime.combine(day, time(), UTC)
-        end = start + timedelta(days=1)
-        today = [r for r in await self._store.requests() if r.requested_at.date() == day]
-        rows = {row.queue: row for row in report(today) if row.day == day}
+        # The centre's day (its midnight, not UTC's), as the CLI's report counts it.
+        day = day_of(now, self._zone)
+        start = datetime.combine(day, time(), self._zone)
+        end = datetime.combine(day + timedelta(days=1), time(), self._zone)
+        requests = await self._store.requests()
+        today = [r for r in requests if day_of(r.requested_at, self._zone) == day]
+        rows = {row.queue: row for row in report(today, zone=self._zone) if row.day == day}
         ended = {}
         for request in today:
             if request.state is State.DONE:

@@ -8,9 +8,8 @@ figures of the day come from the records (supervisor_day).
 """
 
 from collections.abc import Callable
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from panoramisk.message import Message
 
@@ -23,14 +22,6 @@ from agi_app.settings import Settings
 from agi_app.supervisor_day import DayBoard
 
 _NOT_DONE = tuple(s for s in State if s is not State.DONE)
-
-
-def centre_zone(settings: Settings) -> tuple[tzinfo, str]:
-    """The centre's time zone and its name (unset: the server's own)."""
-    if settings.supervisor_timezone:
-        return ZoneInfo(settings.supervisor_timezone), settings.supervisor_timezone
-    local = datetime.now().astimezone().tzinfo or UTC
-    return local, datetime.now(local).tzname() or "UTC"
 
 
 def _int(message: Message, key: str) -> int:
@@ -84,7 +75,7 @@ class SupervisorView:
         self._serving = serving
         self._store = serving.views.store
         self._clock = clock
-        self.zone, self.zone_name = centre_zone(settings)
+        self.zone, self.zone_name = settings.centre_zone()
         self._agent_clock = StateClock()
         self.day = DayBoard(self._store, settings, self.zone, clock)
         self._lost_since: datetime | None = None

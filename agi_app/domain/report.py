@@ -8,7 +8,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 
 from agi_app.domain.offer import OfferCheck, summarize_offers
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
@@ -61,17 +61,26 @@ def dials(request: CallbackRequest) -> int:
     return request.customer_attempts + (request.customer_answered_at is not None)
 
 
+def day_of(at: datetime, zone: tzinfo) -> date:
+    """The centre's calendar day of an instant (a request at 23:30 in Paris is that day's,
+    whatever the UTC date)."""
+    return at.astimezone(zone).date()
+
+
 def report(
-    requests: Iterable[CallbackRequest], offer_checks: Iterable[OfferCheck] = ()
+    requests: Iterable[CallbackRequest],
+    offer_checks: Iterable[OfferCheck] = (),
+    zone: tzinfo = UTC,
 ) -> list[ReportRow]:
+    """One row per queue and day, days in the centre's time zone."""
     requests = list(requests)
     groups: dict[tuple[str, date], list[CallbackRequest]] = defaultdict(list)
     for request in requests:
-        groups[(request.queue, request.requested_at.date())].append(request)
+        groups[(request.queue, day_of(request.requested_at, zone))].append(request)
     checks: dict[tuple[str, date], list[OfferCheck]] = defaultdict(list)
     for check in offer_checks:
-        checks[(check.queue, check.at.date())].append(check)
-        groups.setdefault((check.queue, check.at.date()), [])
+        checks[(check.queue, day_of(check.at, zone))].append(check)
+        groups.setdefault((check.queue, day_of(check.at, zone)), [])
     rows = []
     for (queue, day), group in sorted(groups.items()):
         offers = summarize_offers(checks.get((queue, day), []), requests)

@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -85,9 +85,10 @@ async def figure(page: "Page", key: str) -> str:
 def cli_report(settings: Settings) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "agi_app", "report", "--format", "json"],
-        env=cli_env(settings), capture_output=True, text=True, check=True,
+        env=cli_env(settings, CALLBACK_SUPERVISOR_TIMEZONE=CENTRE),
+        capture_output=True, text=True, check=True,
     )  # fmt: skip
-    today = datetime.now(UTC).date().isoformat()
+    today = datetime.now(ZoneInfo(CENTRE)).date().isoformat()  # the centre's day, as the screen
     # Not next() bare: a StopIteration out of a thread hangs asyncio.to_thread for good.
     rows = [r for r in json.loads(done.stdout) if r["day"] == today]
     assert len(rows) == 1, done.stdout

@@ -1,15 +1,15 @@
-"""A smoke run of the randomized trials (``make trials`` runs many): three fixed seeds that
-between them kill -9 the service, restart Asterisk, freeze the AMI link and lock the store,
-with agents that answer, decline and ring out, and customers that answer or are busy."""
+"""A smoke run of the randomized trials (``make trials`` runs many): two fixed seeds that
+between them kill -9 the service, restart Asterisk and freeze the AMI link, with agents that
+answer and decline, and customers that answer. (The store locked is test_store_faults'; seed
+29 adds it here when run by hand.)"""
 
 import time
 
 from tests.trials.__main__ import one
 
 # 28: freeze + kill -9 while callers arrive, declining agents, customer answers.
-# 29: store locked in both phases, an agent that rings out, customer busy.
 # 31: Asterisk restarted while callers arrive, kill -9 while serving.
-SEEDS = (28, 29, 31)
+SEEDS = (28, 31)
 
 
 async def test_trials_smoke(restarts_asterisk: None, sandbox: None) -> None:

@@ -1,5 +1,6 @@
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from agi_app.domain.report import percentile, report
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
@@ -57,3 +58,11 @@ def test_dials_retries_and_carried_over() -> None:
         1 + 3 + 3, 2, 1, 1
     )  # fmt: skip
     assert row.scheduled == 1
+
+
+def test_days_are_the_centres() -> None:
+    """00:10 in Paris is 23:10 UTC the day before: the centre's day counts it as the new day."""
+    late = replace(PENDING, id="late", requested_at=datetime(2026, 11, 26, 23, 10, tzinfo=UTC))
+    (utc,) = report([late])
+    (paris,) = report([late], zone=ZoneInfo("Europe/Paris"))
+    assert (utc.day.isoformat(), paris.day.isoformat()) == ("2026-11-26", "2026-11-27")
