@@ -31,7 +31,8 @@ from agi_app.store_offer_log import OfferLogSql
 from agi_app.store_outbox import WebhookOutboxSql
 from agi_app.store_port import Event, StaleUpdate
 from agi_app.store_rows import COLUMNS, request_from_row, row_values
-from agi_app.store_sql import event_from_row, immediate
+from agi_app.store_sql import event_from_row
+from agi_app.store_thread import in_thread, in_transaction
 
 __all__ = ["Event", "StaleUpdate", "Store"]
 
@@ -128,16 +129,20 @@ class Store(RequestIntakeSql, OfferLogSql, WebhookOutboxSql):
         assignments: str,
         values: list[object],
     ) -> None:
-        try:
-            async with immediate(self._db):
-                cursor = await self._db.execute(
-                    f"UPDATE requests SET {assignments}, updated_at = ?"
-                    " WHERE id = ? AND state = ? AND attempt = ?",
-                    (*values, at.isoformat(), after.id, before.state.value, before.attempt),
-                )
-                if cursor.rowcount != 1:
-                    raise StaleUpdate(f"request {after.id} changed under us")
-                await self._append_event(after, event, at, detail)
+        update = (
+            f"UPDATE requests SET {assignments}, updated_at = ?"
+            " WHERE id = ? AND state = ? AND attempt = ?"
+        )
+        params = (*values, at.isoformat(), after.id, before.state.value, before.attempt)
+        event_row = _event_row(after, event, at, detail)
+
+        def work(conn: sqlite3.Connection) -> None:
+            if conn.execute(update, params).rowcount != 1:
+                raise StaleUpdate(f"request {after.id} changed under us")
+            conn.execute(*event_row)
+
+        try:  # one trip to the database thread (store_thread.py)
+            await in_thread(self._db, in_transaction(work))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot update request: {exc}") from exc
 
@@ -154,16 +159,12 @@ class Store(RequestIntakeSql, OfferLogSql, WebhookOutboxSql):
     async def _append_event(
         self, request: CallbackRequest, event: str, at: datetime, detail: dict[str, Any]
     ) -> None:
-        await self._db.execute(
-            "INSERT INTO request_events (request_id, at, event, state, detail)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (request.id, at.isoformat(), event, request.state.value, json.dumps(detail)),
-        )
+        await self._db.execute(*_event_row(request, event, at, detail))
 
     async def get(self, request_id: str) -> CallbackRequest | None:
-        async with self._db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)) as cur:
-            row = await cur.fetchone()
-        return request_from_row(row) if row else None
+        # One trip (a cursor's execute, fetch and close are three).
+        rows = await self._db.execute_fetchall("SELECT * FROM requests WHERE id = ?", (request_id,))
+        return next((request_from_row(row) for row in rows), None)
 
     async def requests(self, *states: State) -> list[CallbackRequest]:
         """Requests in serving order (priority level, then original queue entry)."""
@@ -199,3 +200,13 @@ class Store(RequestIntakeSql, OfferLogSql, WebhookOutboxSql):
         ) as cursor:
             rows = await cursor.fetchall()
         return [event_from_row(row) for row in rows]
+
+
+def _event_row(
+    request: CallbackRequest, event: str, at: datetime, detail: dict[str, Any]
+) -> tuple[str, tuple[object, ...]]:
+    """The statement appending ``event`` to the request's event log, and its parameters."""
+    return (
+        "INSERT INTO request_events (request_id, at, event, state, detail) VALUES (?, ?, ?, ?, ?)",
+        (request.id, at.isoformat(), event, request.state.value, json.dumps(detail)),
+    )

@@ -8,6 +8,7 @@ A mixin of agi_app.store.Store: it shares the store's one connection and its wri
 import asyncio
 import sqlite3
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import aiosqlite
@@ -17,6 +18,46 @@ from agi_app.errors import RateLimited, StoreUnavailable
 from agi_app.store_port import IdempotencyKey, KeptAnswer
 from agi_app.store_rows import COLUMNS, request_from_row, row_values
 from agi_app.store_sql import immediate
+from agi_app.store_thread import in_thread
+
+# The common case is one statement, so one durable commit: a trigger writes the "requested"
+# event in the same transaction, and a repeat (same channel, or same number and queue while
+# active) violates a unique index and inserts nothing.
+_INSERT = (
+    f"INSERT INTO requests ({', '.join(COLUMNS)}, updated_at)"
+    f" VALUES ({', '.join('?' for _ in COLUMNS)}, ?) ON CONFLICT DO NOTHING"
+)
+
+
+def _insert_values(request: CallbackRequest) -> tuple[object, ...]:
+    return (*row_values(request), request.requested_at.isoformat())
+
+
+def _recent(request: CallbackRequest, limits: RateLimits) -> tuple[str, tuple[object, ...]]:
+    """The query counting the caller's and the number's requests within the limits' window."""
+    return (
+        "SELECT coalesce(sum(caller_number = ?), 0), coalesce(sum(callback_number = ?), 0)"
+        " FROM requests WHERE requested_at > ? AND (caller_number = ? OR callback_number = ?)",
+        (
+            request.caller_number or None,  # withheld callers are not one caller
+            request.callback_number,
+            (request.requested_at - limits.window).isoformat(),
+            request.caller_number or None,
+            request.callback_number,
+        ),
+    )
+
+
+def _count_and_insert(
+    request: CallbackRequest, limits: RateLimits | None, conn: sqlite3.Connection
+) -> tuple[str | None, bool]:
+    """On the database thread: why it is over the limits (nothing inserted), else whether
+    the insert added it (False: it repeats one)."""
+    if limits is not None:
+        row = conn.execute(*_recent(request, limits)).fetchone()
+        if row is not None and (why := limits.exceeded(int(row[0]), int(row[1]))):
+            return why, False
+    return None, conn.execute(_INSERT, _insert_values(request)).rowcount == 1
 
 
 class RequestIntakeSql:
@@ -43,46 +84,34 @@ class RequestIntakeSql:
         ``limits`` is refused (RateLimited); counted under the write lock, so that callers
         arriving together cannot all slip under it.
         """
-        placeholders = ", ".join("?" for _ in COLUMNS)
         async with self._writing:
-            if limits is not None and (why := await self._over_limit(request, limits)):
+            try:  # the common case: counted and inserted in one trip (store_thread.py)
+                why, added = await in_thread(self._db, partial(_count_and_insert, request, limits))
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"cannot store request: {exc}") from exc
+            if why is not None:
                 if (existing := await self._repeat_of(request)) is not None:
                     return existing
                 raise RateLimited(why)
-            return await self._add(request, placeholders)
+            return request if added else await self._repeated(request)
 
     async def _over_limit(self, request: CallbackRequest, limits: RateLimits) -> str | None:
         try:
-            async with self._db.execute(
-                "SELECT coalesce(sum(caller_number = ?), 0), coalesce(sum(callback_number = ?), 0)"
-                " FROM requests WHERE requested_at > ?"
-                " AND (caller_number = ? OR callback_number = ?)",
-                (
-                    request.caller_number or None,  # withheld callers are not one caller
-                    request.callback_number,
-                    (request.requested_at - limits.window).isoformat(),
-                    request.caller_number or None,
-                    request.callback_number,
-                ),
-            ) as cursor:
-                row = await cursor.fetchone()
+            rows = list(await self._db.execute_fetchall(*_recent(request, limits)))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot count recent requests: {exc}") from exc
-        return limits.exceeded(int(row[0]), int(row[1])) if row else None
+        return limits.exceeded(int(rows[0][0]), int(rows[0][1])) if rows else None
 
-    async def _add(self, request: CallbackRequest, placeholders: str) -> CallbackRequest:
+    async def _add(self, request: CallbackRequest) -> CallbackRequest:
         try:
-            # The common case is one statement, so one durable commit and one trip to the
-            # database thread: a trigger writes the "requested" event in the same
-            # transaction, and a repeat (same channel, or same number and queue while
-            # active) violates a unique index and inserts nothing.
-            cursor = await self._db.execute(
-                f"INSERT INTO requests ({', '.join(COLUMNS)}, updated_at)"
-                f" VALUES ({placeholders}, ?) ON CONFLICT DO NOTHING",
-                (*row_values(request), request.requested_at.isoformat()),
-            )
-            if cursor.rowcount == 1:
-                return request
+            cursor = await self._db.execute(_INSERT, _insert_values(request))
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot store request: {exc}") from exc
+        return request if cursor.rowcount == 1 else await self._repeated(request)
+
+    async def _repeated(self, request: CallbackRequest) -> CallbackRequest:
+        """The request that ``request`` repeats (its insert added nothing)."""
+        try:
             existing = await self._repeat_of(request)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot store request: {exc}") from exc
@@ -150,7 +179,7 @@ class RequestIntakeSql:
                 raise RateLimited(why)
             stored = existing
         else:
-            stored = await self._add(request, ", ".join("?" for _ in COLUMNS))
+            stored = await self._add(request)
         status = 201 if stored.id == request.id else 200
         kept = KeptAnswer(key.body_sha256, stored.id, status, request.requested_at)
         values = (key.credential, key.key, key.body_sha256, stored.id, status)
