@@ -21,18 +21,14 @@ from agi_app.settings import Settings
 from tests.acceptance.calls import Phones
 from tests.support import second_asterisk as asterisk2
 from tests.support.ami import (
-    action,
     ami_client,
-    cli,
-    eventually,
-    paused_members,
+    reset,
     sandbox_secret,
 )
 from tests.support.postgres import STORES, TEST_STORE, PostgresServer
 from tests.support.testbed import TESTBED_NUMBERS
 
 REPO = Path(__file__).resolve().parents[2]
-AGENTS = ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3")
 
 
 @pytest.fixture(scope="session")
@@ -55,27 +51,11 @@ def restarts_asterisk(sandbox: None) -> Iterator[None]:
         subprocess.run([str(REPO / "docker" / "sandbox"), step], check=True)
 
 
-async def channels(manager: Manager) -> list[dict[str, str]]:
-    messages = await action(manager, Action="CoreShowChannels")
-    return [dict(m) for m in messages if m.get("Event") == "CoreShowChannel"]
-
-
 @pytest.fixture
 async def ami(sandbox: None) -> AsyncIterator[Manager]:
     """An AMI connection to a PBX with no calls and every agent paused."""
     async with ami_client() as manager:
-        await cli(manager, "channel request hangup all")
-        await eventually(lambda: channels(manager), lambda c: not c, within=10, what="no calls")
-
-        async def pause_all() -> set[str]:
-            # Right after a restart app_queue may not take a pause yet: asked until it shows.
-            for agent in AGENTS:
-                await action(
-                    manager, Action="QueuePause", Queue="support", Interface=agent, Paused="true"
-                )
-            return await paused_members(manager, "support")
-
-        await eventually(pause_all, lambda p: p >= set(AGENTS), within=10, what="agents paused")
+        await reset(manager)
         yield manager
 
 

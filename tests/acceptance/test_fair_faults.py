@@ -16,9 +16,8 @@ from tests.acceptance.calls import Phones, hang_up_agent
 from tests.acceptance.test_serving import stored_requests
 from tests.support.ami import ami_client, eventually, queue_callers
 from tests.support.service_process import REPO
+from tests.support.testbed import AGENTS
 from tests.support.uas import Behaviour
-
-AGENTS = ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3")
 
 
 async def sandbox(command: str) -> None:

@@ -38,11 +38,11 @@ from tests.acceptance.calls import (
 )
 from tests.support.ami import action, ami_client, cli, queue_callers, sandbox_secret
 from tests.support.rtp import wait_heard
+from tests.support.testbed import AGENTS
 from tests.support.uas import Behaviour
 
 REPO = Path(__file__).resolve().parents[2]
 SANDBOX = str(REPO / "docker" / "sandbox")
-AGENTS = ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3")
 
 # The admin's queue, as the README shows it: the component's exit context takes key 1.
 QUEUE = """

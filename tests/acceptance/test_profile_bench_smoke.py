@@ -1,4 +1,4 @@
-"""The profile benchmark (tests/bench/profile_bench.py), run tiny so that it keeps working:
+"""The profile and busy-PBX benchmarks (tests/bench/), run tiny so that they keep working:
 the service in its own process, both flows, py-spy sampling it. No timing is asserted."""
 
 from panoramisk import Manager
@@ -11,3 +11,13 @@ async def test_profile_benchmark_runs(ami: Manager) -> None:  # ami: a reset PBX
     assert "highest rate with 0 failed calls: baseline 2/s, full 2/s" in out
     assert '"agi_commands": 2.0' in out  # the full flow's AGI round trips were seen
     assert '"py_spy": {"samples": ' in out  # sampled (an idle service may give none)
+
+
+async def test_busy_pbx_benchmark_runs(ami: Manager) -> None:  # ami: a reset PBX
+    """Callers waiting and coming and going, the service stopped then running, and one ring
+    delay of each kind: a live caller and a callback at the head."""
+    out = await run_script("tests.bench.busy_bench")
+    for window in ("service stopped", "service running", "stopped again"):
+        assert f'"window": "{window}"' in out
+    assert "ring delay, live at the head" in out and "ring delay, callback at the head" in out
+    assert '"in_queue_at_end": 0' not in out  # the waiting callers were there throughout

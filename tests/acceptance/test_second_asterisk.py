@@ -9,7 +9,7 @@ from panoramisk import Manager
 
 from tests.acceptance.calls import Phones, calling, in_queue, invites
 from tests.support import second_asterisk as asterisk2
-from tests.support.ami import action, eventually, queue_callers
+from tests.support.ami import action, channels, eventually, queue_callers
 from tests.support.uas import Behaviour
 
 ON_1 = "+15550002101"
@@ -64,7 +64,7 @@ async def test_the_second_asterisk_rings_the_agents_phones_on_its_address(
     assert offer["request_uri"] == "sip:agent1@127.0.0.2:5071"
     assert "127.0.0.2:5060" in offer["via"]
     (agent,) = await eventually(
-        lambda: asterisk2.channels(ami2),
+        lambda: channels(ami2),
         lambda cs: len(cs) == 1 and cs[0]["ChannelStateDesc"] == "Up",
         within=10,
         what="agent1's call up on the second Asterisk",

@@ -31,11 +31,11 @@ from tests.acceptance.calls import (
     request_callback,
     set_paused,
 )
-from tests.acceptance.conftest import AGENTS
 from tests.acceptance.test_live import ARTIFACTS, BOSS, REPO, base, sign_in, web_service
 from tests.support.ami import eventually
 from tests.support.browser import chromium
 from tests.support.cli_env import cli_env
+from tests.support.testbed import AGENTS
 from tests.support.uas import Behaviour
 
 CENTRE = "Europe/Paris"

@@ -28,6 +28,7 @@ from tests.acceptance.calls import (
 from tests.support import second_asterisk as asterisk2
 from tests.support.ami import eventually, queue_callers
 from tests.support.http import get, post
+from tests.support.testbed import AGENTS
 from tests.support.uas import Behaviour
 
 AGENT1 = "PJSIP/agent1"
@@ -131,7 +132,7 @@ async def test_restarting_one_server_leaves_the_others_callbacks_alone(
         assert await placeholders(ami) == [f"cb-{on_1.id}-1-q"]
         await asterisk2.restart()
         async with asterisk2.ami() as after:
-            for agent in asterisk2.AGENTS:  # back unpaused: paused again, as before
+            for agent in AGENTS:  # back unpaused: paused again, as before
                 await set_paused(after, agent, True)
             again = await eventually(
                 lambda: store.get(on_2.id),

@@ -1,4 +1,5 @@
-"""CPU seconds per process, read from the kernel, for the benchmarks' per-request breakdowns.
+"""Per-process figures read from the kernel for the benchmarks: CPU seconds (the per-request
+breakdowns), resident memory, threads, open files.
 
 The service and Asterisk are read from /proc/PID/stat (every thread's user + system time);
 SIPp from the driver's reaped children (RUSAGE_CHILDREN: SIPp exits within the step, and
@@ -15,7 +16,7 @@ from pathlib import Path
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int | str = "self") -> float:
     """utime + stime of every thread of ``pid`` so far (0.0 once it is gone)."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
@@ -29,6 +30,26 @@ def asterisk_pid() -> int:
     """The sandboxed Asterisk's pid (docker/sandbox writes it to $CACHE/run/asterisk.pid)."""
     cache = Path(os.environ.get("CALLBACK_SANDBOX_CACHE", "/var/cache/agi-callback"))
     return int((cache / "run" / "asterisk.pid").read_text().strip())
+
+
+def proc_status(field: str, pid: int | str = "self") -> int:
+    """A number from /proc/<pid>/status (VmRSS in KiB, Threads)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def rss_kib(pid: int | str = "self") -> int:
+    return proc_status("VmRSS", pid)
+
+
+def threads(pid: int) -> int:
+    return proc_status("Threads", pid)
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 @dataclass(frozen=True)

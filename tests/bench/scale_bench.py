@@ -21,7 +21,6 @@ tests/bench/stores.py's durable cluster; the service's memory does not include t
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from agi_app.domain.request import State
 from agi_app.service import Service
 from agi_app.settings import Settings
 from tests.acceptance.calls import set_paused
+from tests.bench.proc_cpu import asterisk_pid, cpu_seconds, open_fds, rss_kib, threads
 from tests.bench.stores import BASELINE, on_store, postgres_if, stores_option
 from tests.bench.waiting import quiet_pbx, stored_waiting
 from tests.support.ami import action, ami_client, cli, eventually, eventually_local, sandbox_secret
@@ -43,36 +43,6 @@ from tests.support.testbed import TESTBED_NUMBERS
 from tests.support.uas import Behaviour, Phone
 
 SANDBOX = str(REPO / "docker" / "sandbox")
-PIDFILE = Path("/var/cache/agi-callback/run/asterisk.pid")
-
-
-def proc_status(field: str, pid: int | str = "self") -> int:
-    """A number from /proc/<pid>/status (VmRSS in KiB, Threads)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    return 0
-
-
-def rss_kib(pid: int | str = "self") -> int:
-    return proc_status("VmRSS", pid)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def open_fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def threads(pid: int) -> int:
-    return proc_status("Threads", pid)
-
-
-def asterisk_pid() -> int:
-    return int(PIDFILE.read_text())
 
 
 async def cpu_share(pid: int, seconds: float = 10.0) -> float:
@@ -136,29 +106,38 @@ async def ring_delay(workdir: Path, head_is_live: bool) -> float:
         if head_is_live:  # level 1: ahead of every level-5 placeholder
             caller = Caller("5003", "+15559990001", workdir, bye_timeout_s=120)
             await caller.start()
-            await eventually(
-                lambda: cli(ami, "queue show support"),
-                lambda out: "1. PJSIP/pstn-" in out,
-                within=30,
-                what="live caller at the head",
-            )
-        start = time.monotonic()
-        await set_paused(ami, "PJSIP/agent1", False)
-        await eventually_local(phone.invites, lambda i: len(i) >= 1, within=30, what="ring")
-        delay = time.monotonic() - start
-        await set_paused(ami, "PJSIP/agent1", True)
-        # The next measurement starts from a free agent, and the ring ends while this phone
-        # still answers it: an INVITE left unanswered would be retransmitted for 32 s, to
-        # whatever phone binds port 5071 next (a later test's agent).
-        await eventually(
-            lambda: agent_rings_ended(ami),
-            bool,
-            within=30,
-            what="agent1 no longer rung",
-        )
+            await head_is(ami, "PJSIP/pstn-", "live caller at the head")
+        delay = await ring_agent1(ami, phone)
         if caller is not None:
             await caller.kill()
         return delay
+
+
+async def head_is(ami: Manager, channel_prefix: str, what: str) -> None:
+    """Until the first caller of queue support is a channel named so (PJSIP/pstn-: a live
+    caller; Local/: a callback's placeholder)."""
+    await eventually(
+        lambda: cli(ami, "queue show support"),
+        lambda out: f"1. {channel_prefix}" in out,
+        within=60,
+        what=what,
+        interval=0.2,  # a long listing on a busy PBX: not more often
+    )
+
+
+async def ring_agent1(ami: Manager, phone: Phone) -> float:
+    """Seconds from agent1 (paused) becoming available to ``phone`` (its, not answering)
+    receiving the INVITE; then agent1 paused again and the ring ended."""
+    start = time.monotonic()
+    await set_paused(ami, "PJSIP/agent1", False)
+    await eventually_local(phone.invites, lambda i: len(i) >= 1, within=30, what="ring")
+    delay = time.monotonic() - start
+    await set_paused(ami, "PJSIP/agent1", True)
+    # The next measurement starts from a free agent, and the ring ends while this phone
+    # still answers it: an INVITE left unanswered would be retransmitted for 32 s, to
+    # whatever phone binds port 5071 next (a later test's agent).
+    await eventually(lambda: agent_rings_ended(ami), bool, within=30, what="agent1 no longer rung")
+    return delay
 
 
 async def agent_rings_ended(ami: Manager) -> bool:

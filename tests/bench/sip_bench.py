@@ -82,39 +82,48 @@ def _pct(samples: list[float], p: float) -> float:
     return sorted(samples)[int(p / 100 * (len(samples) - 1))] * 1000
 
 
-async def step(
-    flow: str, rate: int, seconds: int, workdir: Path, offset: int, latency: Latency
-) -> dict[str, float]:
-    calls = rate * seconds
-    tag = flow.replace(" ", "-")
+async def press_one_callers(
+    extension: str, rate: int, calls: int, workdir: Path, offset: int, cpus: str = ""
+) -> tuple[int, int | None]:
+    """One SIPp run of the benchmark's callers (answer, press 1 after 200 ms, hear the prompt,
+    numbers from +1555<offset>), pinned to ``cpus`` if given: SIPp's exit code and its
+    failed calls (None: no statistics written)."""
     pcap = workdir / "press-1.pcap"
     write_dtmf_pcap(pcap, "1", 0)
     scenario = workdir / "bench.xml"
     scenario.write_text(bulk_caller_scenario([(200, pcap)]))
-    numbers = workdir / f"numbers-{tag}-{rate}.csv"
+    numbers = workdir / f"numbers-{offset}.csv"
     numbers.write_text("SEQUENTIAL\n" + "".join(f"+1555{offset + n:07d};\n" for n in range(calls)))
-    stats = workdir / f"stats-{tag}-{rate}.csv"
-    start = time.monotonic()
+    stats = workdir / f"stats-{offset}.csv"
+    pinned = ["taskset", "-c", cpus] if cpus else []
     process = await asyncio.create_subprocess_exec(
-        "sipp", ASTERISK, "-sf", str(scenario), "-inf", str(numbers), "-s", FLOWS[flow][0],
+        *pinned, "sipp", ASTERISK, "-sf", str(scenario), "-inf", str(numbers), "-s", extension,
         "-m", str(calls), "-r", str(rate), "-l", str(calls), "-i", "127.0.0.1",
         "-p", str(free_udp_port()), "-mp", str(free_udp_port()), "-nostdin",
-        "-timeout", f"{seconds + 60}s", "-trace_stat", "-stf", str(stats),
+        "-timeout", f"{calls // rate + 60}s", "-trace_stat", "-stf", str(stats),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     code = await process.wait()
     lines = stats.read_text().splitlines() if stats.exists() else []
-    failed = -1
-    if len(lines) >= 2:
-        header, last = lines[0].split(";"), lines[-1].split(";")
-        failed = int(last[header.index("FailedCall(C)")])
+    if len(lines) < 2:
+        return code, None
+    header, last = lines[0].split(";"), lines[-1].split(";")
+    return code, int(last[header.index("FailedCall(C)")])
+
+
+async def step(
+    flow: str, rate: int, seconds: int, workdir: Path, offset: int, latency: Latency
+) -> dict[str, float]:
+    calls = rate * seconds
+    start = time.monotonic()
+    code, failed = await press_one_callers(FLOWS[flow][0], rate, calls, workdir, offset)
     samples = latency.samples
     latency.samples = []
     return {
         "rate": rate,
         "calls": calls,
-        "failed": failed if code == 0 else max(failed, 1),
-        "sipp_failed": failed,
+        "failed": -1 if failed is None else failed if code == 0 else max(failed, 1),
+        "sipp_failed": -1 if failed is None else failed,
         "sipp_exit": code,
         "seconds": time.monotonic() - start,
         "p50_ms": _pct(samples, 50),

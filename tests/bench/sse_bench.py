@@ -15,7 +15,6 @@ run. ``--before`` adds the same rows for the web layer as it was before one shar
 import argparse
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ from agi_app.domain.request import State
 from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.web_auth import WebCredential, digest
-from tests.bench.scale_bench import PIDFILE
+from tests.bench.proc_cpu import asterisk_pid, cpu_seconds
 from tests.bench.waiting import quiet_pbx, stored_waiting
 from tests.support.ami import ami_client, cli, eventually, eventually_local, sandbox_secret
 from tests.support.http import EventStream, get
@@ -39,11 +38,6 @@ from tests.support.testbed import TESTBED_NUMBERS
 
 BEFORE_COMMIT = "4fa44a2"  # the last web layer with one snapshot per client
 TOKEN = "sse-bench-viewer"
-
-
-def cpu_seconds(pid: int | str = "self") -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---- the child: N SSE clients ---------------------------------------------------------------
@@ -124,7 +118,7 @@ async def measure(
     assert line.strip() == b"open", line
     broadcaster = getattr(getattr(service, "web_app", None), "state", None)
     computed = getattr(getattr(broadcaster, "broadcaster", None), "computed", 0)
-    pid = int((await asyncio.to_thread(PIDFILE.read_text)).split()[0])
+    pid = await asyncio.to_thread(asterisk_pid)
     start = time.monotonic()
     qs, own, asterisk = queue_status(), cpu_seconds(), cpu_seconds(pid)
     latencies = []

@@ -12,6 +12,7 @@ from panoramisk import Manager
 # The polling helper, here too for the many tests that wait on AMI state.
 from tests.support.poll import eventually as eventually
 from tests.support.poll import eventually_local as eventually_local
+from tests.support.testbed import AGENTS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -74,3 +75,25 @@ async def cli(manager: Manager, command: str) -> str:
         elif output:
             out.append(str(output))
     return "\n".join(out)
+
+
+async def channels(manager: Manager) -> list[dict[str, str]]:
+    messages = await action(manager, Action="CoreShowChannels")
+    return [dict(m) for m in messages if m.get("Event") == "CoreShowChannel"]
+
+
+async def reset(manager: Manager, where: str = "") -> None:
+    """What each acceptance test starts from, on either Asterisk: no calls, every agent of
+    queue support paused."""
+    await cli(manager, "channel request hangup all")
+    await eventually(lambda: channels(manager), lambda c: not c, within=10, what=f"no calls{where}")
+
+    async def pause_all() -> set[str]:
+        # Right after a restart app_queue may not take a pause yet: asked until it shows.
+        for agent in AGENTS:
+            await action(
+                manager, Action="QueuePause", Queue="support", Interface=agent, Paused="true"
+            )
+        return await paused_members(manager, "support")
+
+    await eventually(pause_all, lambda p: p >= set(AGENTS), within=10, what=f"agents paused{where}")

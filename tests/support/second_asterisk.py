@@ -18,13 +18,12 @@ from pathlib import Path
 
 from panoramisk import Manager
 
-from tests.support.ami import action, ami_client, cli, paused_members
-from tests.support.poll import eventually
+from tests.support.ami import ami_client
+from tests.support.ami import reset as ami_reset
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.2"
 UNIQUEID_PREFIX = "b-"  # systemname b
-AGENTS = ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3")
 
 
 def sandbox(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -83,23 +82,7 @@ async def ami() -> AsyncIterator[Manager]:
         yield manager
 
 
-async def channels(manager: Manager) -> list[dict[str, str]]:
-    messages = await action(manager, Action="CoreShowChannels")
-    return [dict(m) for m in messages if m.get("Event") == "CoreShowChannel"]
-
-
 async def reset(manager: Manager) -> None:
-    """What the acceptance tier does to the first Asterisk before each test: no calls, every
-    agent paused (tests/acceptance/conftest.py, fixture ``ami``)."""
-    await cli(manager, "channel request hangup all")
-    await eventually(lambda: channels(manager), lambda c: not c, within=10, what="no calls on 2")
-
-    async def pause_all() -> set[str]:
-        # Right after a restart app_queue may not take a pause yet: asked until it shows.
-        for agent in AGENTS:
-            await action(
-                manager, Action="QueuePause", Queue="support", Interface=agent, Paused="true"
-            )
-        return await paused_members(manager, "support")
-
-    await eventually(pause_all, lambda p: p >= set(AGENTS), within=10, what="agents paused on 2")
+    """What the acceptance tier does to the first Asterisk before each test (no calls, every
+    agent paused), to this one."""
+    await ami_reset(manager, " on 2")

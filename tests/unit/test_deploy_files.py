@@ -53,6 +53,7 @@ def test_the_unit_is_hardened_and_keeps_the_store_in_its_state_directory() -> No
     assert service["StateDirectory"] == "agi-callback"
     assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert service["KillSignal"] == "SIGTERM"
+    assert service["Nice"] == "-10"  # a CPU when a request arrives (BENCHMARKS.md section 6)
 
 
 def test_the_example_settings_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
