@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from agi_app.domain.lifecycle import EVENT_NAMES
+
 MIN_SECRET = 16  # characters: an HMAC key one could guess protects nothing
 
 
@@ -68,6 +70,12 @@ class WebhookSubscription(BaseModel):
             raise ValueError(f"webhook {self.name}: the secret needs {MIN_SECRET}+ characters")
         if self.retry_max < self.retry_initial:
             raise ValueError(f"webhook {self.name}: retry_max is below retry_initial")
+        # A misspelt name would match nothing, and the subscription would stay silent.
+        if unknown := sorted(set(self.events) - EVENT_NAMES - {"*"}):
+            raise ValueError(
+                f"webhook {self.name}: no event is named {', '.join(unknown)}"
+                f" (known: {', '.join(sorted(EVENT_NAMES))}, or * for all)"
+            )
         return self
 
     def event_names(self) -> frozenset[str] | None:

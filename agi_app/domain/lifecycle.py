@@ -7,6 +7,7 @@ nothing, so an event delivered twice is harmless.
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import get_args
 
 from agi_app.domain.commands import Command as Command  # re-exported: lc.Place, ...
 from agi_app.domain.commands import Inform as Inform
@@ -143,6 +144,10 @@ Event = (
     | AgentAnswered | CustomerDialed | CustomerAnswered | CustomerUnreached | CallEnded | LeftQueue
     | PlaceholderLost
 )  # fmt: skip
+
+# Every name the event log holds: the store's own (a request kept, a repeat of one), the
+# placer's note of why a placement went where it did, and each lifecycle event's class.
+EVENT_NAMES = frozenset({"requested", "repeated", "Placed", *(t.__name__ for t in get_args(Event))})
 
 
 def _finish(

@@ -163,6 +163,7 @@ def sub(**values: object) -> WebhookSubscription:
         ({"secret_file": "/x"}, "either secret or secret_file"),
         ({"name": "bad name"}, "should match pattern"),
         ({"events": []}, "at least 1 item"),
+        ({"events": ["CallEnded", "callended", "Expired"]}, "no event is named Expired, callended"),
         ({"timeout": 0}, "greater than 0"),
         ({"retry_initial": 10, "retry_max": 1}, "retry_max is below retry_initial"),
         ({"start": "yesterday"}, "'now' or 'beginning'"),

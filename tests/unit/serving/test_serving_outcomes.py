@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from pathlib import Path
 
+from agi_app.domain.lifecycle import EVENT_NAMES
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
 from tests.support.poll import eventually_local
 from tests.unit.serving.rig import Rig, serving_on
@@ -133,6 +134,8 @@ async def test_an_unreached_customer_is_retried_from_its_original_place(tmp_path
         assert (done.call_outcome, done.customer_attempts) == (CallOutcome.MISSED, 2)
         events = [e.event for e in await rig.store.events(first.id)]
         assert events.count("CustomerDialed") == 2 and events.count("CustomerUnreached") == 2
+        # Each name the log holds is one a webhook subscription may name (EVENT_NAMES).
+        assert set(events) <= EVENT_NAMES and {"requested", "Placed", "Offered"} <= set(events)
 
 
 async def test_a_request_between_dials_can_be_cancelled(tmp_path: Path) -> None:
