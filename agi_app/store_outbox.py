@@ -11,10 +11,9 @@ from datetime import datetime
 import aiosqlite
 
 from agi_app.errors import StoreUnavailable
-from agi_app.store_port import LoggedEvent, WebhookAttempt
+from agi_app.store_port import ADVANCES, ATTEMPTS_KEPT, LoggedEvent, WebhookAttempt, prune_every
+from agi_app.store_rows import PRUNE_ATTEMPTS
 from agi_app.store_sql import event_from_row, immediate
-
-ADVANCES = ("delivered", "gave_up")
 
 
 class WebhookOutboxSql:
@@ -91,11 +90,13 @@ class WebhookOutboxSql:
             (subscription, seq),
         )
 
-    async def record_webhook_attempt(self, attempt: WebhookAttempt) -> None:
+    async def record_webhook_attempt(
+        self, attempt: WebhookAttempt, keep: int = ATTEMPTS_KEPT
+    ) -> None:
         async with self._writing:
             try:
                 async with immediate(self._db):
-                    await self._db.execute(
+                    cursor = await self._db.execute(
                         "INSERT INTO webhook_attempts"
                         " (subscription, seq, at, outcome, status, error)"
                         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -110,6 +111,11 @@ class WebhookOutboxSql:
                     )
                     if attempt.outcome in ADVANCES:
                         await self._advance(attempt.subscription, attempt.seq)
+                    if (cursor.lastrowid or 0) % prune_every(keep) == 0:
+                        await self._db.execute(
+                            PRUNE_ATTEMPTS.replace("%s", "?"),
+                            (attempt.subscription, attempt.subscription, keep),
+                        )
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"cannot record a webhook attempt: {exc}") from exc
 

@@ -131,6 +131,20 @@ class LoggedEvent:
     event: Event
 
 
+# Attempts kept per webhook subscription (agi-callback webhooks shows the latest): a receiver
+# down for days would otherwise grow the table without end.
+ATTEMPTS_KEPT = 10_000
+
+
+# The outcomes that move a subscription's cursor past the event.
+ADVANCES = ("delivered", "gave_up")
+
+
+def prune_every(keep: int) -> int:
+    """Old attempts are removed when an attempt's id is a multiple of this."""
+    return max(1, keep // 10)
+
+
 @dataclass(frozen=True)
 class WebhookAttempt:
     subscription: str
@@ -166,9 +180,12 @@ class WebhookOutbox(Protocol):
         """Move the cursor forward to ``seq`` (rows the subscription does not want)."""
         ...
 
-    async def record_webhook_attempt(self, attempt: WebhookAttempt) -> None:
+    async def record_webhook_attempt(
+        self, attempt: WebhookAttempt, keep: int = ATTEMPTS_KEPT
+    ) -> None:
         """Keep the attempt; "delivered" and "gave_up" also move the cursor to its seq, in
-        the same transaction (never backwards)."""
+        the same transaction (never backwards). Of the subscription's attempts, the latest
+        ``keep`` are kept (older ones are removed now and then: at most a tenth more)."""
         ...
 
     async def webhook_attempts(self, subscription: str, limit: int) -> list[WebhookAttempt]:

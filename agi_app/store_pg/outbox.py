@@ -10,9 +10,8 @@ from datetime import UTC
 from agi_app.store_pg.base import PgBase
 from agi_app.store_pg.connection import Conn
 from agi_app.store_pg.rows import event_from
-from agi_app.store_port import LoggedEvent, WebhookAttempt
-
-ADVANCES = ("delivered", "gave_up")
+from agi_app.store_port import ADVANCES, ATTEMPTS_KEPT, LoggedEvent, WebhookAttempt, prune_every
+from agi_app.store_rows import PRUNE_ATTEMPTS
 
 
 class PgOutbox(PgBase):
@@ -66,11 +65,13 @@ class PgOutbox(PgBase):
         async with self._connection(f"cannot move webhook {subscription}") as conn:
             await _advance(conn, subscription, seq)
 
-    async def record_webhook_attempt(self, attempt: WebhookAttempt) -> None:
+    async def record_webhook_attempt(
+        self, attempt: WebhookAttempt, keep: int = ATTEMPTS_KEPT
+    ) -> None:
         async with self._transaction("cannot record a webhook attempt") as conn:
-            await conn.execute(
+            cursor = await conn.execute(
                 "INSERT INTO webhook_attempts (subscription, seq, at, outcome, status, error)"
-                " VALUES (%s, %s, %s, %s, %s, %s)",
+                " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
                 (
                     attempt.subscription,
                     attempt.seq,
@@ -82,6 +83,11 @@ class PgOutbox(PgBase):
             )
             if attempt.outcome in ADVANCES:
                 await _advance(conn, attempt.subscription, attempt.seq)
+            row = await cursor.fetchone()
+            if row is not None and int(row["id"]) % prune_every(keep) == 0:
+                await conn.execute(
+                    PRUNE_ATTEMPTS, (attempt.subscription, attempt.subscription, keep)
+                )
 
     async def webhook_attempts(self, subscription: str, limit: int) -> list[WebhookAttempt]:
         rows = await self._rows(

@@ -495,6 +495,19 @@ async def test_only_a_delivery_or_a_give_up_moves_the_cursor(outbox: OutboxStore
     assert await outbox.webhook_attempts("crm", 1) == [gave_up]
 
 
+async def test_only_the_latest_attempts_are_kept(outbox: OutboxStore) -> None:
+    """A receiver down for long: the table keeps a subscription's latest ``keep`` attempts
+    (and a tenth more at most), never another subscription's."""
+    other = WebhookAttempt("other", 1, NOW, "failed", 503, "HTTP 503")
+    await outbox.record_webhook_attempt(other, keep=20)
+    tries = [WebhookAttempt("crm", 1, NOW + timedelta(seconds=n), "failed", 503) for n in range(60)]
+    for attempt in tries:
+        await outbox.record_webhook_attempt(attempt, keep=20)
+    kept = await outbox.webhook_attempts("crm", 100)
+    assert 20 <= len(kept) <= 22 and kept[:20] == tries[::-1][:20]
+    assert await outbox.webhook_attempts("other", 100) == [other]
+
+
 async def test_offer_checks_are_kept_in_order_and_read_since_a_time(store: RequestStore) -> None:
     checks = [
         OfferCheck("1795650000.1", "support", NOW, Reason.WORTH, 600),

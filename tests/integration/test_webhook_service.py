@@ -137,6 +137,13 @@ async def test_nothing_is_lost_across_kill_9_and_a_receiver_that_was_down(
                 what="every event delivered",
             )
             assert carried(got) == logged(rows)  # each row exactly as stored, in order
+            # The receiver has the last event a moment before the service records it.
+            await eventually(
+                lambda: store.webhook_cursor("crm"),
+                lambda c: c == rows[-1].seq,
+                within=10,
+                what="the last delivery recorded",
+            )
             accepted = [d.event_id for d in receiver.accepted()]
             assert accepted == sorted(accepted)  # a re-send is the last one again, never older
             assert all(d.signed for d in receiver.deliveries)

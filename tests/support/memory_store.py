@@ -14,6 +14,8 @@ from agi_app.domain.offer import OfferCheck
 from agi_app.domain.request import CallbackRequest, RateLimits, State
 from agi_app.errors import RateLimited, StoreUnavailable
 from agi_app.store_port import (
+    ADVANCES,
+    ATTEMPTS_KEPT,
     Event,
     IdempotencyKey,
     KeptAnswer,
@@ -164,9 +166,14 @@ class MemoryStore:
     async def advance_webhook(self, subscription: str, seq: int) -> None:
         self._webhook_cursors[subscription] = max(self._webhook_cursors.get(subscription, 0), seq)
 
-    async def record_webhook_attempt(self, attempt: WebhookAttempt) -> None:
+    async def record_webhook_attempt(
+        self, attempt: WebhookAttempt, keep: int = ATTEMPTS_KEPT
+    ) -> None:
         self._webhook_attempts.append(attempt)
-        if attempt.outcome in ("delivered", "gave_up"):
+        mine = [a for a in self._webhook_attempts if a.subscription == attempt.subscription]
+        for old in mine[:-keep]:
+            self._webhook_attempts.remove(old)
+        if attempt.outcome in ADVANCES:
             await self.advance_webhook(attempt.subscription, attempt.seq)
 
     async def webhook_attempts(self, subscription: str, limit: int) -> list[WebhookAttempt]:

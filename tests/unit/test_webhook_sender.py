@@ -15,7 +15,7 @@ import pytest
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.errors import StoreUnavailable
 from agi_app.metrics import Metrics
-from agi_app.store_port import WebhookAttempt
+from agi_app.store_port import ATTEMPTS_KEPT, WebhookAttempt
 from agi_app.webhook_settings import WebhookSubscription
 from agi_app.webhooks import Webhooks
 from tests.support.http_receiver import Delivery, HttpReceiver
@@ -239,11 +239,13 @@ class FlakyStore(MemoryStore):
         super().__init__()
         self.refusals = refusals
 
-    async def record_webhook_attempt(self, attempt: WebhookAttempt) -> None:
+    async def record_webhook_attempt(
+        self, attempt: WebhookAttempt, keep: int = ATTEMPTS_KEPT
+    ) -> None:
         if self.refusals > 0:
             self.refusals -= 1
             raise StoreUnavailable("database is locked")
-        await super().record_webhook_attempt(attempt)
+        await super().record_webhook_attempt(attempt, keep)
 
 
 async def test_a_store_that_refuses_writes_delays_delivery_and_ends_nothing(
