@@ -123,7 +123,8 @@ async def measure(
 async def ring_delay(ami: Manager, workdir: Path, head: str, n: int) -> Row:
     """A level-1 caller (live) or its callback (it presses 1) at the head of the queue; from
     agent1 unpaused to agent1's phone receiving the INVITE."""
-    caller = Caller("5003", f"+1555777{n:04d}", workdir, key_groups=["1"], bye_timeout_s=300)
+    keys = ["1"] if head == "callback" else []
+    caller = Caller("5003", f"+1555777{n:04d}", workdir, key_groups=keys, bye_timeout_s=300)
     async with Phone(5071, workdir, Behaviour.NO_ANSWER, name=f"a1-{n}") as phone:
         await caller.start()
         await head_is(ami, "PJSIP/pstn-", "the level-1 caller at the head")
