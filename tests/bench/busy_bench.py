@@ -35,7 +35,7 @@ from tests.bench.own_process import OwnProcess
 from tests.bench.proc_cpu import rss_kib
 from tests.bench.scale_bench import head_is, ring_agent1
 from tests.bench.waiting import quiet_pbx
-from tests.support.ami import action, ami_client, cli, eventually
+from tests.support.ami import action, ami_client, channels, cli, eventually
 from tests.support.sipp import ASTERISK, Caller, free_udp_port, scenario
 from tests.support.uas import Behaviour, Phone
 
@@ -127,16 +127,28 @@ async def ring_delay(ami: Manager, workdir: Path, head: str, n: int) -> Row:
     caller = Caller("5003", f"+1555777{n:04d}", workdir, key_groups=keys, bye_timeout_s=300)
     async with Phone(5071, workdir, Behaviour.NO_ANSWER, name=f"a1-{n}") as phone:
         await caller.start()
-        await head_is(ami, "PJSIP/pstn-", "the level-1 caller at the head")
+        mine = caller.number
+        await head_is(ami, lambda e: e["CallerIDNum"] == mine, "the level-1 caller at the head")
         placed = 0.0
         if head == "callback":
             await caller.nudge()  # 1: the service stores it and places its placeholder
             pressed = time.monotonic()
-            await head_is(ami, "Local/", "the callback's placeholder at the head")
+            await head_is(
+                ami,
+                lambda e: e["Channel"].startswith("Local/") and e["CallerIDNum"] == mine,
+                "the callback's placeholder at the head",
+            )
             placed = time.monotonic() - pressed
         delay = await ring_agent1(ami, phone)
         await caller.kill()
+        await hang_up_calls_from(ami, mine)  # SIPp killed: Asterisk still holds the call
         return {"head": head, "ring_delay_ms": delay * 1000, "key_to_placed_ms": placed * 1000}
+
+
+async def hang_up_calls_from(ami: Manager, number: str) -> None:
+    for channel in await channels(ami):
+        if channel.get("CallerIDNum") == number:
+            await action(ami, Action="Hangup", Channel=channel["Channel"])
 
 
 async def run(args: argparse.Namespace) -> list[Row]:
@@ -161,7 +173,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
             counter = await stack.enter_async_context(ami_client(username="callback"))
             counter.register_event("*", count)
             # Long enough for the whole run; killed at its end.
-            last = 3 * args.window + 2 * args.samples * 40 + 600
+            last = int(3 * args.window + 2 * args.samples * 40 + 600)
             waiting = Callers(workdir, "waiting", 0, 50, args.waiting, last)
             churn = Callers(workdir, "churn", 1_000_000, args.rate, args.rate * last, args.hold)
             for load in (waiting, churn):

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from panoramisk import Manager
@@ -36,7 +37,15 @@ from tests.acceptance.calls import set_paused
 from tests.bench.proc_cpu import asterisk_pid, cpu_seconds, open_fds, rss_kib, threads
 from tests.bench.stores import BASELINE, on_store, postgres_if, stores_option
 from tests.bench.waiting import quiet_pbx, stored_waiting
-from tests.support.ami import action, ami_client, cli, eventually, eventually_local, sandbox_secret
+from tests.support.ami import (
+    action,
+    ami_client,
+    cli,
+    eventually,
+    eventually_local,
+    queue_callers,
+    sandbox_secret,
+)
 from tests.support.service_process import REPO
 from tests.support.sipp import Caller
 from tests.support.testbed import TESTBED_NUMBERS
@@ -106,22 +115,21 @@ async def ring_delay(workdir: Path, head_is_live: bool) -> float:
         if head_is_live:  # level 1: ahead of every level-5 placeholder
             caller = Caller("5003", "+15559990001", workdir, bye_timeout_s=120)
             await caller.start()
-            await head_is(ami, "PJSIP/pstn-", "live caller at the head")
+            await head_is(ami, lambda e: e["CallerIDNum"] == caller.number, "live at the head")
         delay = await ring_agent1(ami, phone)
         if caller is not None:
             await caller.kill()
         return delay
 
 
-async def head_is(ami: Manager, channel_prefix: str, what: str) -> None:
-    """Until the first caller of queue support is a channel named so (PJSIP/pstn-: a live
-    caller; Local/: a callback's placeholder)."""
+async def head_is(ami: Manager, first: Callable[[dict[str, str]], bool], what: str) -> None:
+    """Until the first caller of queue support (its QueueEntry) is one ``first`` accepts."""
     await eventually(
-        lambda: cli(ami, "queue show support"),
-        lambda out: f"1. {channel_prefix}" in out,
+        lambda: queue_callers(ami, "support"),
+        lambda callers: bool(callers) and first(callers[0]),
         within=60,
         what=what,
-        interval=0.2,  # a long listing on a busy PBX: not more often
+        interval=0.2,  # a long list on a busy PBX: not more often
     )
 
 
