@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import re
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -35,10 +36,13 @@ from tests.bench.own_process import OwnProcess
 from tests.bench.proc_cpu import rss_kib
 from tests.bench.scale_bench import head_is, ring_agent1
 from tests.bench.waiting import quiet_pbx
-from tests.support.ami import action, ami_client, channels, cli, eventually
+from tests.support.ami import action, ami_client, channels, cli, eventually, queue_callers
+from tests.support.http import post
 from tests.support.sipp import ASTERISK, Caller, free_udp_port, scenario
 from tests.support.uas import Behaviour, Phone
 
+TOKEN = "busy-bench-supervisor"  # the service's web_token
+WEB_PORT = 8080
 QUEUE_EXTEN = "5988"  # the bench's: queue support at level 5, no prompt (added over AMI)
 Row = dict[str, Any]
 
@@ -120,7 +124,7 @@ async def measure(
     }
 
 
-async def ring_delay(ami: Manager, workdir: Path, head: str, n: int) -> Row:
+async def ring_delay(ami: Manager, workdir: Path, service: OwnProcess, head: str, n: int) -> Row:
     """A level-1 caller (live) or its callback (it presses 1) at the head of the queue; from
     agent1 unpaused to agent1's phone receiving the INVITE."""
     keys = ["1"] if head == "callback" else []
@@ -142,7 +146,27 @@ async def ring_delay(ami: Manager, workdir: Path, head: str, n: int) -> Row:
         delay = await ring_agent1(ami, phone)
         await caller.kill()
         await hang_up_calls_from(ami, mine)  # SIPp killed: Asterisk still holds the call
+        if head == "callback":  # agent1 paused again: it waits on at the head, unless cancelled
+            await cancel_callback(service, mine)
+        await eventually(
+            lambda: queue_callers(ami, "support"),
+            lambda callers: all(e["CallerIDNum"] != mine for e in callers),
+            within=30,
+            what="the sample's call gone from the queue",
+            interval=0.2,
+        )
         return {"head": head, "ring_delay_ms": delay * 1000, "key_to_placed_ms": placed * 1000}
+
+
+async def cancel_callback(service: OwnProcess, number: str) -> None:
+    """What a supervisor does from the Live view: cancel the active callback of ``number``."""
+    with sqlite3.connect(f"file:{service.store_path}?mode=ro", uri=True) as db:
+        (request_id,) = db.execute(
+            "SELECT id FROM requests WHERE callback_number = ? AND state != 'done'", (number,)
+        ).fetchone()
+    url = f"http://127.0.0.1:{WEB_PORT}/api/callbacks/{request_id}/cancel"
+    status, body = await post(url, {"by": "busy_bench"}, TOKEN)
+    assert status == 200, (status, body)
 
 
 async def hang_up_calls_from(ami: Manager, number: str) -> None:
@@ -156,7 +180,9 @@ async def run(args: argparse.Namespace) -> list[Row]:
     await quiet_pbx()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        service = OwnProcess(workdir, placement=True)
+        # Web on: a sample's callback is cancelled through the API, as a supervisor would.
+        web = {"web_enabled": "true", "web_port": str(WEB_PORT), "web_token": TOKEN}
+        service = OwnProcess(workdir, placement=True, **web)
         async with AsyncExitStack() as stack:
             ami = await stack.enter_async_context(ami_client())
             stack.push_async_callback(quiet_pbx)
@@ -191,7 +217,8 @@ async def run(args: argparse.Namespace) -> list[Row]:
             print(json.dumps(rows[-1]), flush=True)
             for n in range(args.samples):
                 for head in ("live", "callback") if n % 2 == 0 else ("callback", "live"):
-                    rows.append(await ring_delay(ami, workdir, head, 2 * n + (head == "live")))
+                    sample = 2 * n + (head == "live")
+                    rows.append(await ring_delay(ami, workdir, service, head, sample))
                     print(json.dumps(rows[-1]), flush=True)
             await service.stop()
             rows.append(await measure("stopped again", args.window, None, churn, events))
