@@ -1,19 +1,23 @@
 """Benchmark: the service on a busy PBX that carries calls having nothing to do with callbacks.
 
     python -m tests.bench.busy_bench [--waiting 500] [--rate 100] [--hold 3] [--window 30]
-        [--samples 10] [--smoke]
+        [--rounds 3] [--samples 10] [--out FILE] [--smoke]
 
 On the running sandbox (every agent paused), SIPp keeps ``waiting`` callers in queue support
 (level 5, hearing its music and periodic announcement) and ``rate`` calls a second coming and
 going (each joins the queue, waits ``hold`` seconds and hangs up); no one presses 1. In the
 same run, under that load:
-- a window with the service stopped, one with it running (``agi_app serve`` in its own
-  process, AMI on with the callback account, placing callbacks), and one stopped again:
-  the CPU of Asterisk, of the service and of the whole machine, resident memory, the AMI
-  events Asterisk sends the callback account, and the calls completed;
+- windows with the service stopped and running (``agi_app serve`` in its own process, AMI
+  on with the callback account, placing callbacks), taking turns ``rounds`` times: the CPU
+  of Asterisk, of the service and of the whole machine, resident memory, the AMI events
+  Asterisk sends the callback account (a second session of that account counts them, in
+  both), and the calls completed;
 - the delay from agent1 becoming available (QueuePause off) to its phone ringing, for a live
   caller at the head of the queue (level 1) and for a callback at the head (a level-1 caller
-  who pressed 1, whose placeholder the service placed), samples taking turns.
+  who pressed 1, whose placeholder the service placed), samples taking turns. app_queue
+  looks whether the head caller's turn has come once a second (RECHECK): each sample
+  unpauses agent1 at the same moment of that cycle (just after its head was seen joining),
+  so the two kinds are compared at the same phase.
 """
 
 import argparse
@@ -199,7 +203,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
             counter = await stack.enter_async_context(ami_client(username="callback"))
             counter.register_event("*", count)
             # Long enough for the whole run; killed at its end.
-            last = int(3 * args.window + 2 * args.samples * 40 + 600)
+            last = int(2 * args.rounds * (args.window + 30) + 2 * args.samples * 40 + 600)
             waiting = Callers(workdir, "waiting", 0, 50, args.waiting, last)
             churn = Callers(workdir, "churn", 1_000_000, args.rate, args.rate * last, args.hold)
             for load in (waiting, churn):
@@ -209,20 +213,22 @@ async def run(args: argparse.Namespace) -> list[Row]:
             await eventually(
                 lambda: in_queue(ami), lambda n: n >= floor, within=120, what="the load"
             )
-            rows.append(await measure("service stopped", args.window, None, churn, events))
-            print(json.dumps(rows[-1]), flush=True)
-            await service.start(within=120)
             stack.push_async_callback(service.stop)
-            rows.append(await measure("service running", args.window, service, churn, events))
-            print(json.dumps(rows[-1]), flush=True)
+            # Windows taking turns, stopped and running, so that a drift of the load over the
+            # run falls on both alike.
+            for _ in range(args.rounds):
+                rows.append(await measure("service stopped", args.window, None, churn, events))
+                print(json.dumps(rows[-1]), flush=True)
+                await service.start(within=120)
+                rows.append(await measure("service running", args.window, service, churn, events))
+                print(json.dumps(rows[-1]), flush=True)
+                await service.stop()
+            await service.start(within=120)
             for n in range(args.samples):
                 for head in ("live", "callback") if n % 2 == 0 else ("callback", "live"):
                     sample = 2 * n + (head == "live")
                     rows.append(await ring_delay(ami, workdir, service, head, sample))
                     print(json.dumps(rows[-1]), flush=True)
-            await service.stop()
-            rows.append(await measure("stopped again", args.window, None, churn, events))
-            print(json.dumps(rows[-1]), flush=True)
             rows.append({"in_queue_at_end": await in_queue(ami)})
     return rows
 
@@ -239,6 +245,15 @@ def report(rows: list[Row]) -> None:
             f"{r['asterisk_cores']:>10.3f}{r['asterisk_rss_mib']:>9.1f}{r['machine_busy']:>6.0%}"
             f"{r['ami_events_per_s']:>10.1f}{r['calls_done_per_s']:>9.1f}{r['calls_failed']:>8}"
         )
+    for kind in ("service stopped", "service running"):
+        mine = [r for r in windows if r["window"] == kind]
+        if mine:
+            print(
+                f"{kind}, mean of {len(mine)}: Asterisk"
+                f" {statistics.mean(r['asterisk_cores'] for r in mine):.3f} cores, machine"
+                f" {statistics.mean(r['machine_busy'] for r in mine):.0%} busy, service"
+                f" {statistics.mean(r['service_cores'] for r in mine):.3f} cores"
+            )
     for head in ("live", "callback"):
         delays = [r["ring_delay_ms"] for r in rows if r.get("head") == head]
         if delays:
@@ -258,11 +273,13 @@ def main() -> None:
     parser.add_argument("--hold", type=float, default=3.0, help="seconds each of them waits")
     parser.add_argument("--window", type=float, default=30.0, help="seconds per measurement")
     parser.add_argument("--samples", type=int, default=10, help="ring delays per kind")
+    parser.add_argument("--rounds", type=int, default=3, help="stopped/running window pairs")
     parser.add_argument("--out", type=Path, help="write the rows here as JSON")
     parser.add_argument("--smoke", action="store_true", help="a tiny run, to keep it working")
     args = parser.parse_args()
     if args.smoke:
         args.waiting, args.rate, args.hold, args.window, args.samples = 5, 2, 2.0, 2.0, 1
+        args.rounds = 1
     rows = asyncio.run(run(args))
     report(rows)
     if args.out is not None:
