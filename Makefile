@@ -53,6 +53,8 @@ bench: deps sandbox-up
 	$(PY) -m tests.bench.scale_bench
 	$(PY) -m tests.bench.sse_bench --before
 	$(PY) -m tests.bench.takeover_bench
+	$(PY) -m tests.bench.profile_bench --rates 40,80,120,160,200,300,400
+	$(PY) -m tests.bench.busy_bench
 
 # 200 callers pressing 1 within one minute (about 90 s).
 load: deps sandbox-up

@@ -1,16 +1,17 @@
 """Benchmark: the service on a busy PBX that carries calls having nothing to do with callbacks.
 
     python -m tests.bench.busy_bench [--waiting 500] [--rate 100] [--hold 3] [--window 30]
-        [--rounds 3] [--samples 10] [--out FILE] [--smoke]
+        [--rounds 3] [--warmup 30] [--samples 10] [--out FILE] [--smoke]
 
 On the running sandbox (every agent paused), SIPp keeps ``waiting`` callers in queue support
 (level 5, hearing its music and periodic announcement) and ``rate`` calls a second coming and
 going (each joins the queue, waits ``hold`` seconds and hangs up); no one presses 1. In the
 same run, under that load:
-- windows with the service stopped and running (``agi_app serve`` in its own process, AMI
-  on with the callback account, placing callbacks), taking turns ``rounds`` times: the CPU
-  of Asterisk, of the service and of the whole machine, resident memory, the AMI events
-  Asterisk sends the callback account (a second session of that account counts them, in
+- after ``warmup`` seconds of load, windows with the service stopped and running
+  (``agi_app serve`` in its own process, AMI on with the callback account, placing
+  callbacks), taking turns ``rounds`` times: the CPU of Asterisk, of the service and of the
+  whole machine, resident memory, the AMI events Asterisk sends the callback account (a
+  second session of that account counts them, in
   both), and the calls completed;
 - the delay from agent1 becoming available (QueuePause off) to its phone ringing, for a live
   caller at the head of the queue (level 1) and for a callback at the head (a level-1 caller
@@ -214,6 +215,8 @@ async def run(args: argparse.Namespace) -> list[Row]:
                 lambda: in_queue(ami), lambda n: n >= floor, within=120, what="the load"
             )
             stack.push_async_callback(service.stop)
+            # The queue's periodic announcements and Asterisk's caches settle first.
+            await asyncio.sleep(args.warmup)  # a warm-up period, not a wait for a condition
             # Windows taking turns, stopped and running, so that a drift of the load over the
             # run falls on both alike.
             for _ in range(args.rounds):
@@ -274,12 +277,13 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=30.0, help="seconds per measurement")
     parser.add_argument("--samples", type=int, default=10, help="ring delays per kind")
     parser.add_argument("--rounds", type=int, default=3, help="stopped/running window pairs")
+    parser.add_argument("--warmup", type=float, default=30.0, help="seconds of load first")
     parser.add_argument("--out", type=Path, help="write the rows here as JSON")
     parser.add_argument("--smoke", action="store_true", help="a tiny run, to keep it working")
     args = parser.parse_args()
     if args.smoke:
         args.waiting, args.rate, args.hold, args.window, args.samples = 5, 2, 2.0, 2.0, 1
-        args.rounds = 1
+        args.rounds, args.warmup = 1, 0.0
     rows = asyncio.run(run(args))
     report(rows)
     if args.out is not None:
