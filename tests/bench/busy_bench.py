@@ -11,8 +11,7 @@ same run, under that load:
   (``agi_app serve`` in its own process, AMI on with the callback account, placing
   callbacks), taking turns ``rounds`` times: the CPU of Asterisk, of the service and of the
   whole machine, resident memory, the AMI events Asterisk sends the callback account (a
-  second session of that account counts them, in
-  both), and the calls completed;
+  second session of that account counts them, in both), and the calls completed;
 - the delay from agent1 becoming available (QueuePause off) to its phone ringing, for a live
   caller at the head of the queue (level 1) and for a callback at the head (a level-1 caller
   who pressed 1, whose placeholder the service placed), samples taking turns. app_queue
