@@ -6,7 +6,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.support.sipp import SCENARIOS, Caller, bulk_caller_scenario
+from tests.support.sipp import SCENARIOS, Caller, bulk_caller_scenario, scenario
 from tests.support.uas import Behaviour, Phone
 
 
@@ -53,7 +53,14 @@ def test_bulk_callers(tmp_path: Path) -> None:
     assert [p.get("milliseconds") for p in root.iter("pause")] == ["5500", "2500"]
 
 
+def test_bulk_holding_callers_hang_up_after_the_hold() -> None:
+    root = parsed(scenario("bulk-hold", hold_ms=3000))
+    assert [p.get("milliseconds") for p in root.iter("pause")] == ["3000"]
+    sent = [(e.findtext(".") or "").split()[0] for e in root.iter("send")]
+    assert sent == ["INVITE", "ACK", "BYE"]  # the caller hangs up, after the pause
+
+
 def test_no_scenario_is_left_unused() -> None:
-    callers = {"caller", "caller-step", "refused", "bulk-press", "bulk-press-step"}
+    callers = {"caller", "caller-step", "refused", "bulk-press", "bulk-press-step", "bulk-hold"}
     used = {f"phone-{b.value}" for b in Behaviour} | callers
     assert {p.stem for p in SCENARIOS.glob("*.xml")} == used
