@@ -85,29 +85,22 @@ class RequestIntakeSql:
         arriving together cannot all slip under it.
         """
         async with self._writing:
-            try:  # the common case: counted and inserted in one trip (store_thread.py)
-                why, added = await in_thread(self._db, partial(_count_and_insert, request, limits))
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"cannot store request: {exc}") from exc
-            if why is not None:
-                if (existing := await self._repeat_of(request)) is not None:
-                    return existing
-                raise RateLimited(why)
-            return request if added else await self._repeated(request)
+            return await self._counted_add(request, limits)
 
-    async def _over_limit(self, request: CallbackRequest, limits: RateLimits) -> str | None:
+    async def _counted_add(
+        self, request: CallbackRequest, limits: RateLimits | None
+    ) -> CallbackRequest:
+        """Under the write lock: counted against ``limits`` and inserted in one trip
+        (store_thread.py); a repeat is answered with the request it repeats, even over them."""
         try:
-            rows = list(await self._db.execute_fetchall(*_recent(request, limits)))
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot count recent requests: {exc}") from exc
-        return limits.exceeded(int(rows[0][0]), int(rows[0][1])) if rows else None
-
-    async def _add(self, request: CallbackRequest) -> CallbackRequest:
-        try:
-            cursor = await self._db.execute(_INSERT, _insert_values(request))
+            why, added = await in_thread(self._db, partial(_count_and_insert, request, limits))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot store request: {exc}") from exc
-        return request if cursor.rowcount == 1 else await self._repeated(request)
+        if why is not None:
+            if (existing := await self._repeat_of(request)) is not None:
+                return existing
+            raise RateLimited(why)
+        return request if added else await self._repeated(request)
 
     async def _repeated(self, request: CallbackRequest) -> CallbackRequest:
         """The request that ``request`` repeats (its insert added nothing)."""
@@ -174,12 +167,7 @@ class RequestIntakeSql:
             if stored is None:  # the foreign key forbids it
                 raise StoreUnavailable(f"idempotency key for unknown request {kept.request_id}")
             return stored, kept
-        if limits is not None and (why := await self._over_limit(request, limits)):
-            if (existing := await self._repeat_of(request)) is None:
-                raise RateLimited(why)
-            stored = existing
-        else:
-            stored = await self._add(request)
+        stored = await self._counted_add(request, limits)
         status = 201 if stored.id == request.id else 200
         kept = KeptAnswer(key.body_sha256, stored.id, status, request.requested_at)
         values = (key.credential, key.key, key.body_sha256, stored.id, status)
