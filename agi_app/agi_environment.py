@@ -90,7 +90,8 @@ def arguments_of(text: str) -> list[str]:
 
 
 async def read_environment(reader: asyncio.StreamReader, limit: float) -> str:
-    raw = await asyncio.wait_for(reader.readuntil(b"\n\n"), limit)
+    async with asyncio.timeout(limit):
+        raw = await reader.readuntil(b"\n\n")
     if len(raw) > MAX_HEADER_BYTES:
         raise ValueError("AGI environment too large")
     return raw[:-2].decode("utf-8", errors="replace")

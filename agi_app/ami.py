@@ -105,7 +105,8 @@ class Ami:
         watchdog = self.watchdog = asyncio.ensure_future(self._watchdog())
         self._tasks.add(watchdog)
         try:
-            await asyncio.wait_for(self.ready.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self.ready.wait()
         except TimeoutError:
             log.warning(
                 "ami at %s:%s not logged in yet; retrying",
@@ -242,8 +243,7 @@ class Ami:
         if self._manager is None or not self.ready.is_set():
             raise PbxUnavailable(f"{fields.get('Action')}: AMI not connected")
         try:
-            return await asyncio.wait_for(
-                self._manager.send_action(dict(fields), as_list=as_list), timeout
-            )
+            async with asyncio.timeout(timeout):
+                return await self._manager.send_action(dict(fields), as_list=as_list)
         except TimeoutError:
             raise PbxUnavailable(f"{fields.get('Action')}: no answer within {timeout}s") from None

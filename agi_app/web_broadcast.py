@@ -87,5 +87,6 @@ class Broadcaster:
                 self._published.set()
                 self._published = asyncio.Event()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), self._refresh_s)
+                async with asyncio.timeout(self._refresh_s):
+                    await changed.wait()
             await asyncio.sleep(max(0.0, started + self._min_gap_s - loop.time()))

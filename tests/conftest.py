@@ -1,20 +1,29 @@
-"""Fixtures every tier may use: a throwaway PostgreSQL server for the session
-(tests/support/postgres.py), started only when a test asks for a database."""
+"""Fixtures every tier may use: the worker's test bed (tests/support/testbed.py) and its
+throwaway PostgreSQL server (tests/support/postgres.py), started only when a test asks for a
+database."""
 
 from collections.abc import Iterator
 
 import pytest
 
-from tests.support.postgres import PostgresServer, start
+from tests.support.postgres import PostgresServer
+from tests.support.testbed import TestBed, current
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    server = start()
+def testbed() -> Iterator[TestBed]:
+    """This worker's test bed: its Asterisks' addresses and ports, its phones' and carrier's
+    addresses, its PostgreSQL server (one per pytest-xdist worker)."""
+    bed = current()
     try:
-        yield server
+        yield bed
     finally:
-        server.stop()
+        bed.close()
+
+
+@pytest.fixture(scope="session")
+def postgres(testbed: TestBed) -> PostgresServer:
+    return testbed.postgres()
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from tests.acceptance.calls import (
 from tests.support.ami import ami_client, cli
 from tests.support.rtp import RtpSink, wait_heard
 from tests.support.sipp import Caller
-from tests.support.testbed import TESTBED_NUMBERS
+from tests.support.testbed import AGENT_PORTS, CARRIER_PORT, TESTBED_NUMBERS, current
 from tests.support.uas import Behaviour
 
 SOUNDS = Path(__file__).resolve().parents[1] / "sounds" / "callback"
@@ -53,7 +53,9 @@ async def timeline(service: Service, done: asyncio.Event) -> None:
 async def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="callback-demo-"))
     token = os.environ.get("CALLBACK_WEB_TOKEN", "demo-token")  # a supervisor token
+    bed = current()  # the sandboxed Asterisk; FastAGI and the web on its address
     settings = Settings(
+        ami_host=bed.host, agi_host=bed.host, web_host=bed.host,
         store_path=workdir / "callbacks.sqlite3", web_token=token,
         allowed_number_prefixes=TESTBED_NUMBERS,
     )  # fmt: skip
@@ -62,9 +64,9 @@ async def main() -> None:
         for agent in ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3"):
             await set_paused(ami, agent, True)
         phones = Phones(stack, workdir)
-        await phones.start(5071, Behaviour.ANSWER, "agent1")
-        await phones.start(5090, Behaviour.ANSWER, "carrier")
-        print(f"Live view: http://{settings.web_host}:{service.web_port}/  (agents: /agents;"
+        await phones.start(AGENT_PORTS["agent1"], Behaviour.ANSWER, "agent1")
+        await phones.start(CARRIER_PORT, Behaviour.ANSWER, "carrier")
+        print(f"Live view: {bed.url(service.web_port, '/')}  (agents: /agents;"
               f" token {token!r})")  # fmt: skip
         print("Timeline of the callback:")
         done = asyncio.Event()
@@ -94,7 +96,7 @@ async def main() -> None:
         await printer
         print(f"Outcome: {request.call_outcome} / {request.contact_outcome}")
         await set_paused(ami, "PJSIP/agent1", True)
-        print(f"Live view: http://{settings.web_host}:{service.web_port}/  (sign in with the"
+        print(f"Live view: {bed.url(service.web_port, '/')}  (sign in with the"
               f" token {token!r}) - Ctrl-C to stop")  # fmt: skip
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

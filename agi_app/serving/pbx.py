@@ -70,7 +70,8 @@ class Pbx:
         """Right after a start, AMI answers before Asterisk has loaded everything: placements
         then fail or join late. FullyBooted (sent at login once booted) says it is ready."""
         try:
-            await asyncio.wait_for(self.ami.booted.wait(), within)
+            async with asyncio.timeout(within):
+                await self.ami.booted.wait()
         except TimeoutError:
             if not self.ami.ready.is_set():
                 raise PbxUnavailable("AMI lost before Asterisk booted") from None

@@ -134,7 +134,8 @@ class Placer:
                 self._wake.clear()
                 wait = min(self._due.values()) - now if self._due else None
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
                 continue
             left = set(ready)  # not yet placed or held by this batch
             try:
@@ -225,7 +226,8 @@ class Placer:
                 request, "Placed", self._clock(), {"attempt": request.attempt, **explained}
             )
             await self._pbx.originate_placeholder(request, int(str(explained["position"])))
-            await asyncio.wait_for(joined.wait(), JOIN_WAIT_S)
+            async with asyncio.timeout(JOIN_WAIT_S):
+                await joined.wait()
             order.add(request)
         except TimeoutError:
             log.warning("callback %s: placeholder not in queue after %ss", request.id, JOIN_WAIT_S)

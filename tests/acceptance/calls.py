@@ -1,13 +1,18 @@
-"""What the acceptance tests do with phones: call in, wait in the queue, bring agents in."""
+"""What the acceptance tests do with phones: call in, wait in the queue, bring agents in; and
+what they read of the service's store, or put in it before the service starts."""
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from panoramisk import Manager
 
-from agi_app.domain.request import CallbackRequest, State
-from agi_app.store_open import ServiceStore
+from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
+from agi_app.service import Service
+from agi_app.settings import Settings
+from agi_app.store_open import ServiceStore, open_store
 from tests.support.ami import action, eventually, eventually_local, queue_callers
 from tests.support.rtp import RtpSink, load_prompt, match_score, wait_heard
 from tests.support.sipp import Caller
@@ -16,6 +21,7 @@ from tests.support.uas import Behaviour, Phone
 SOUNDS = Path(__file__).resolve().parents[2] / "sounds" / "callback"
 SUCCESS = SOUNDS / "request-successful.wav"
 ERROR = SOUNDS / "error-in-request.wav"
+AGENT1 = "PJSIP/agent1"
 
 
 @asynccontextmanager
@@ -65,9 +71,10 @@ class Phones:
         self._workdir = workdir
 
     async def start(
-        self, port: int, behaviour: Behaviour, name: str, host: str = "127.0.0.1"
+        self, port: int, behaviour: Behaviour, name: str, host: str = ""
     ) -> tuple[Phone, RtpSink]:
-        """A phone on ``host``:``port`` (127.0.0.2 for the second Asterisk's agents and carrier)."""
+        """A phone on ``host``:``port`` (the worker's Asterisk's address unless given: the
+        second server's agents and carrier are on its own)."""
         sink = await self._stack.enter_async_context(RtpSink())
         phone = Phone(port, self._workdir, behaviour, rtp_port=sink.port, name=name, host=host)
         await self._stack.enter_async_context(phone)
@@ -126,3 +133,63 @@ async def placeholder_at(ami: Manager, position: int, count: int) -> list[dict[s
         within=10,
         what=f"placeholder at position {position} of {count}",
     )
+
+
+def store(service: Service) -> ServiceStore:
+    assert service.store is not None
+    return service.store
+
+
+async def stored_requests(
+    settings: Settings, numbers: list[str], max_wait: list[int] | None = None
+) -> None:
+    """Requests already in the store before the service starts, oldest first."""
+    now = datetime.now(UTC)
+    async with open_store(settings) as stored:
+        for i, number in enumerate(numbers):
+            seconds = max_wait[i] if max_wait else 3600
+            await stored.add(CallbackRequest(
+                id=str(uuid.uuid4()), channel=f"held.{i}",
+                state=State.PENDING, queue="support", priority=5, position=None,
+                caller_name="Held Test", caller_number=number, callback_number=number,
+                extension=None, dialed_number="5000", timeout_prompt="callback/timeout",
+                queue_entered_at=now - timedelta(seconds=60 - i), requested_at=now,
+                expires_at=now + timedelta(seconds=seconds),
+            ))  # fmt: skip
+
+
+async def placeholders(ami: Manager) -> list[str]:
+    return [
+        e["Uniqueid"]
+        for e in await queue_callers(ami, "support")
+        if not e["Channel"].startswith("PJSIP/")
+    ]
+
+
+async def served_once(ami: Manager, store: ServiceStore, agent: Phone, customer: Phone) -> None:
+    """The one waiting callback reaches agent1, who answers and hangs up: it ends answered on
+    its first attempt, its customer dialed once."""
+    await set_paused(ami, AGENT1, False)
+    await invites(agent, 1)
+    await the_request(store, State.CONNECTED)
+    await hang_up_agent(ami, AGENT1)
+    done = await the_request(store, State.DONE)
+    assert (done.call_outcome, done.contact_outcome, done.attempt) == (
+        CallOutcome.ANSWERED,
+        ContactOutcome.ANSWERED,
+        1,
+    )
+    assert len(customer.invites()) == 1
+
+
+async def heard_then_press(caller: Caller, sink: RtpSink, prompt: str) -> None:
+    await wait_heard(sink, SOUNDS / f"{prompt}.wav", timeout=40)
+    await caller.nudge()
+
+
+async def typed_then_press(
+    caller: Caller, sink: RtpSink, ami: Manager, number: str, prompt: str
+) -> None:
+    await heard_then_press(caller, sink, prompt)
+    await in_queue(ami, number)
+    await caller.nudge()

@@ -21,14 +21,27 @@ from panoramisk import Manager
 
 from agi_app.domain.request import State
 from agi_app.service import Service
-from tests.acceptance.calls import Phones, invites, request_callback, set_paused, the_request
+from tests.acceptance.calls import (
+    AGENT1,
+    Phones,
+    invites,
+    request_callback,
+    set_paused,
+    the_request,
+)
 from tests.support.ami import cli, eventually, eventually_local, sandbox_secret
 from tests.support.baresip import Softphone
+from tests.support.postgres import ONE_STORE
+from tests.support.testbed import SIP_PORT, current
 from tests.support.uas import Behaviour
 
-AGENT1 = "PJSIP/agent1"
-STATIC_CONTACT = "sip:agent1@127.0.0.1:5071"
-ASTERISK = ("127.0.0.1", 5060)
+# The store plays no part in what these tests show (SIP authentication, the installation).
+pytestmark = ONE_STORE
+
+BED = current()
+STATIC_CONTACT = BED.asterisk.contact("agent1")
+HOST = BED.host  # where the stranger speaks from, as the test bed's other phones do
+ASTERISK = (HOST, SIP_PORT)
 
 
 async def agent1_contacts(ami: Manager) -> list[str]:
@@ -58,7 +71,7 @@ async def test_softphone_registers_with_its_password_and_answers_a_callback(
         phone = await stack.enter_async_context(Softphone(tmp_path, "agent1", password))
         await eventually(
             lambda: agent1_contacts(ami),
-            lambda cs: any(f"@127.0.0.1:{phone.port}" in c for c in cs),
+            lambda cs: any(f"@{HOST}:{phone.port}" in c for c in cs),
             within=10,
             what="the softphone registered as agent1",
         )
@@ -77,7 +90,7 @@ async def test_softphone_registers_with_its_password_and_answers_a_callback(
         )
         assert offered.headers["x-callback-callback-number"] == number
         (dialed,) = await invites(carrier, 1)  # only once the agent answered
-        assert dialed["request_uri"].startswith(f"sip:{number}@127.0.0.1:5090")
+        assert dialed["request_uri"].startswith(BED.asterisk.carrier_uri(number))
         assert phone.sent_responses(200, "INVITE")  # answered by the softphone itself
         assert static.invites() == []  # the registration took the static contact's place
         assert service.store is not None
@@ -93,7 +106,7 @@ async def test_softphone_registers_with_its_password_and_answers_a_callback(
 
 
 class Stranger(asyncio.DatagramProtocol):
-    """Raw SIP over UDP from 127.0.0.1, claiming to be agent1."""
+    """Raw SIP over UDP from the test bed's address, claiming to be agent1."""
 
     def __init__(self) -> None:
         self.responses: asyncio.Queue[str] = asyncio.Queue()
@@ -121,13 +134,13 @@ class Stranger(asyncio.DatagramProtocol):
             self.branch = f"z9hG4bK{secrets.token_hex(8)}"
         lines = [
             f"{method} {uri} SIP/2.0",
-            f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch={self.branch};rport",
+            f"Via: SIP/2.0/UDP {HOST}:{self.port};branch={self.branch};rport",
             "Max-Forwards: 70",
-            f"From: <sip:agent1@127.0.0.1>;tag={self.tag}",
+            f"From: <sip:agent1@{HOST}>;tag={self.tag}",
             f"To: {to}",
             f"Call-ID: {self.call_id}",
             f"CSeq: {self.cseq} {method}",
-            f"Contact: <sip:agent1@127.0.0.1:{self.port}>",
+            f"Contact: <sip:agent1@{HOST}:{self.port}>",
             *extra,
             f"Content-Length: {len(body.encode())}",
             "",
@@ -146,7 +159,7 @@ class Stranger(asyncio.DatagramProtocol):
 @asynccontextmanager
 async def stranger() -> AsyncIterator[Stranger]:
     loop = asyncio.get_running_loop()
-    transport, protocol = await loop.create_datagram_endpoint(Stranger, local_addr=("127.0.0.1", 0))
+    transport, protocol = await loop.create_datagram_endpoint(Stranger, local_addr=(HOST, 0))
     try:
         yield protocol
     finally:
@@ -181,7 +194,7 @@ def digest(challenge: str, method: str, uri: str, password: str) -> str:
 
 
 async def test_stranger_cannot_register_as_an_agent(ami: Manager) -> None:
-    uri, to = "sip:127.0.0.1:5060", "<sip:agent1@127.0.0.1>"
+    uri, to = f"sip:{BED.asterisk.sip}", f"<sip:agent1@{HOST}>"
     async with stranger() as peer:
         peer.send("REGISTER", uri, to, "Expires: 3600")
         challenge = await peer.final_response()
@@ -197,7 +210,7 @@ async def test_stranger_cannot_register_as_an_agent(ami: Manager) -> None:
 
 
 SDP = (
-    "v=0\r\no=stranger 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    f"v=0\r\no=stranger 1 1 IN IP4 {HOST}\r\ns=-\r\nc=IN IP4 {HOST}\r\nt=0 0\r\n"
     "m=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
 )
 
@@ -213,7 +226,7 @@ async def calls_processed(ami: Manager) -> int:
 async def test_stranger_cannot_call_as_an_agent(ami: Manager) -> None:
     before = await calls_processed(ami)
     async with stranger() as peer:
-        uri = "sip:5000@127.0.0.1:5060"
+        uri = f"sip:5000@{BED.asterisk.sip}"
         peer.send("INVITE", uri, f"<{uri}>", "Content-Type: application/sdp", body=SDP)
         refused = await peer.final_response()
         peer.send("ACK", uri, header(refused, "To"), ack_of=peer.branch)

@@ -15,14 +15,14 @@ from agi_app.domain.request import CallOutcome, State
 from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.web_auth import ApiCredential, digest
-from tests.acceptance.calls import Phones, hang_up_agent, invites, set_paused, the_request
+from tests.acceptance.calls import AGENT1, Phones, hang_up_agent, invites, set_paused, the_request
 from tests.support.ami import eventually, queue_callers
 from tests.support.http import post
 from tests.support.rtp import wait_dtmf
+from tests.support.testbed import current
 from tests.support.uas import Behaviour
 
 TOKEN = "crm-token-for-the-acceptance-tests"
-AGENT1 = "PJSIP/agent1"
 NUMBER = "+15551230601"
 
 
@@ -54,7 +54,7 @@ async def test_an_api_request_rings_the_agent_then_dials_the_customer(
     agent, _ = await phones.start(5071, Behaviour.ANSWER, "agent1")
     carrier, customer_heard = await phones.start(5090, Behaviour.ANSWER, "carrier")
     body = {"number": NUMBER, "queue": "support", "caller_name": "Dee", "extension": "42"}
-    status, text = await post(f"http://127.0.0.1:{api_service.web_port}/api/callbacks", body, TOKEN)
+    status, text = await post(current().url(api_service.web_port, "/api/callbacks"), body, TOKEN)
     assert status == 201, text
     created = json.loads(text)
     request = await the_request(api_service.store, State.WAITING)
@@ -90,7 +90,7 @@ async def test_delete_takes_a_waiting_placeholder_out_of_the_queue(
     api_service: Service, ami: Manager
 ) -> None:
     assert api_service.store is not None
-    url = f"http://127.0.0.1:{api_service.web_port}/api/callbacks"
+    url = current().url(api_service.web_port, "/api/callbacks")
     status, text = await post(url, {"number": NUMBER, "queue": "support"}, TOKEN)
     assert status == 201, text
     request = await the_request(api_service.store, State.WAITING)

@@ -15,29 +15,25 @@ from panoramisk import Manager
 from agi_app.domain.request import CallOutcome, State
 from agi_app.service import Service
 from agi_app.settings import Settings
-from agi_app.store_open import ServiceStore
 from tests.acceptance.calls import (
     ERROR,
     SUCCESS,
     Phones,
     calling,
+    heard_then_press,
     in_queue,
     invites,
     not_heard,
     placeholder_at,
     request_callback,
+    store,
+    stored_requests,
     the_request,
+    typed_then_press,
 )
-from tests.acceptance.test_bad_input import heard_then_press, typed_then_press
-from tests.acceptance.test_serving import stored_requests
 from tests.support.ami import action, eventually
 from tests.support.rtp import wait_heard
 from tests.support.uas import Behaviour
-
-
-def store(service: Service) -> ServiceStore:
-    assert service.store is not None
-    return service.store
 
 
 def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:

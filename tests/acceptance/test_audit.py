@@ -21,20 +21,25 @@ from agi_app.domain.request import CallbackRequest, State
 from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.store_open import open_store
-from tests.acceptance.calls import Phones, calling, hang_up_agent, in_queue, invites, set_paused
+from tests.acceptance.calls import (
+    AGENT1,
+    Phones,
+    calling,
+    hang_up_agent,
+    in_queue,
+    invites,
+    set_paused,
+)
 from tests.support.ami import action, eventually, queue_callers
 from tests.support.cli_env import cli_env
+from tests.support.testbed import current
 from tests.support.uas import Behaviour
 
 REPO = Path(__file__).resolve().parents[2]
-AGENT1 = "PJSIP/agent1"
 
 
 def queue_log() -> Path:
-    root = subprocess.run(
-        [str(REPO / "docker" / "sandbox"), "root"], check=True, capture_output=True, text=True
-    ).stdout.strip()
-    return Path(root) / "var" / "log" / "asterisk" / "queue_log"
+    return current().asterisk.queue_log()
 
 
 def command(settings: Settings, *args: str) -> dict[str, Any]:

@@ -18,12 +18,12 @@ from panoramisk import Manager
 from agi_app.service import Service
 from tests.acceptance.calls import (
     ERROR,
-    SOUNDS,
     SUCCESS,
     Phones,
     calling,
-    in_queue,
+    heard_then_press,
     not_heard,
+    typed_then_press,
 )
 from tests.support.ami import action, ami_client, eventually
 from tests.support.rtp import RtpSink, wait_heard
@@ -149,19 +149,6 @@ async def play(case: Case, ami: Manager, workdir: Path, limit: asyncio.Semaphore
         await caller.finished(deadline_s=60)
         assert caller.received("BYE"), case
         assert not_heard(sink, SUCCESS), case
-
-
-async def heard_then_press(caller: Caller, sink: RtpSink, prompt: str) -> None:
-    await wait_heard(sink, SOUNDS / f"{prompt}.wav", timeout=40)
-    await caller.nudge()
-
-
-async def typed_then_press(
-    caller: Caller, sink: RtpSink, ami: Manager, number: str, prompt: str
-) -> None:
-    await heard_then_press(caller, sink, prompt)
-    await in_queue(ami, number)
-    await caller.nudge()
 
 
 async def test_corpus_of_bad_input_over_sip(

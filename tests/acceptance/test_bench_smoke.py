@@ -1,22 +1,12 @@
 """The benchmark scripts, run tiny so that they keep working (no timing is asserted)."""
 
-import asyncio
-import sys
-
+import pytest
 from panoramisk import Manager
 
-from tests.support.service_process import REPO
+from tests.support.scripts import run_script
 
-
-async def run_script(module: str, *args: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", module, "--smoke", *args,
-        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    out, _ = await asyncio.wait_for(process.communicate(), 300)
-    text = out.decode(errors="replace")
-    assert process.returncode == 0, text[-3000:]
-    return text
+# CPU-heavy: make test runs these after the parallel phase, alone.
+pytestmark = pytest.mark.serial
 
 
 async def test_fastagi_benchmark_runs() -> None:

@@ -15,8 +15,8 @@ from panoramisk import Manager
 
 from agi_app.domain.request import CallOutcome, State
 from agi_app.service import Service
-from agi_app.store_open import ServiceStore
 from tests.acceptance.calls import (
+    AGENT1,
     SOUNDS,
     SUCCESS,
     Phones,
@@ -27,26 +27,23 @@ from tests.acceptance.calls import (
     invites,
     not_heard,
     placeholder_at,
+    placeholders,
     set_paused,
+    store,
     the_request,
 )
 from tests.support.ami import eventually, queue_callers
 from tests.support.rtp import wait_heard
 from tests.support.spoken_digits import wait_said
+from tests.support.testbed import current
 from tests.support.uas import Behaviour
 
 STATUS = "5050"
-AGENT1 = "PJSIP/agent1"
 WAITING = SOUNDS / "status-waiting.wav"
 POSITION = SOUNDS / "status-position.wav"
 CHOICE = SOUNDS / "status-choice.wav"
 KEPT = SOUNDS / "status-kept.wav"
 CANCELLED = SOUNDS / "status-cancelled.wav"
-
-
-def store(service: Service) -> ServiceStore:
-    assert service.store is not None
-    return service.store
 
 
 async def ask_for_callback(stack: AsyncExitStack, ami: Manager, workdir: Path, number: str) -> None:
@@ -58,12 +55,6 @@ async def ask_for_callback(stack: AsyncExitStack, ami: Manager, workdir: Path, n
     await caller.nudge()
     await wait_heard(sink, SUCCESS, timeout=20)
     await caller.finished()
-
-
-async def placeholders(ami: Manager) -> list[str]:
-    """The uniqueids of the callbacks' placeholders waiting in support."""
-    entries = await queue_callers(ami, "support")
-    return [e["Uniqueid"] for e in entries if e["Channel"].startswith("Local/")]
 
 
 async def test_2_cancels_the_waiting_callback_and_the_caller_goes_on_into_the_queue(
@@ -159,7 +150,7 @@ async def test_1_keeps_the_callback_at_its_place_and_it_is_served(
         offered = (await invites(agent, 2))[-1]
         assert offered["x-callback-request-id"] == request.id
         (dialed,) = await invites(customer, 1)
-        assert dialed["request_uri"].startswith(f"sip:{number}@127.0.0.1:5090")
+        assert dialed["request_uri"].startswith(current().asterisk.carrier_uri(number))
         await the_request(store(service), State.CONNECTED)
         await hang_up_agent(ami, AGENT1)
     done = await the_request(store(service), State.DONE)

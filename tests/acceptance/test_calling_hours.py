@@ -14,15 +14,16 @@ from agi_app.domain.request import CallOutcome, State
 from agi_app.service import Service
 from agi_app.settings import ScheduleSettings, Settings
 from tests.acceptance.calls import (
+    AGENT1,
     SOUNDS,
     Phones,
     hang_up_agent,
     invites,
     request_callback,
     set_paused,
+    store,
     the_request,
 )
-from tests.acceptance.test_serving import AGENT1, store
 from tests.support.ami import eventually, queue_callers
 from tests.support.clock import clock_from
 from tests.support.rtp import wait_heard

@@ -12,17 +12,15 @@ from agi_app.domain.request import CallOutcome, State
 from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.store_open import ServiceStore, open_store
-from tests.acceptance.calls import Phones, hang_up_agent
-from tests.acceptance.test_serving import stored_requests
+from tests.acceptance.calls import Phones, hang_up_agent, stored_requests
 from tests.support.ami import ami_client, eventually, queue_callers
-from tests.support.service_process import REPO
-from tests.support.testbed import AGENTS
+from tests.support.testbed import AGENTS, current
 from tests.support.uas import Behaviour
 
 
 async def sandbox(command: str) -> None:
-    process = await asyncio.create_subprocess_exec(str(REPO / "docker" / "sandbox"), command)
-    assert await process.wait() == 0
+    """``docker/sandbox COMMAND`` on the worker's Asterisk, off the event loop."""
+    await asyncio.to_thread(current().asterisk.sandbox, command)
 
 
 async def first_offers(store: ServiceStore, since: datetime) -> list[str]:

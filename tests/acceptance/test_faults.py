@@ -19,6 +19,7 @@ from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.store_open import ServiceStore, open_store
 from tests.acceptance.calls import (
+    AGENT1,
     ERROR,
     SOUNDS,
     Phones,
@@ -26,7 +27,9 @@ from tests.acceptance.calls import (
     hang_up_agent,
     in_queue,
     invites,
+    placeholders,
     request_callback,
+    served_once,
     set_paused,
     the_request,
 )
@@ -38,16 +41,11 @@ from tests.support.ami import (
     queue_callers,
     sandbox_secret,
 )
-from tests.support.postgres import BOTH_STORES
 from tests.support.rtp import wait_heard
-from tests.support.service_process import REPO, ServiceProcess
+from tests.support.service_process import ServiceProcess
 from tests.support.tcp_proxy import TcpProxy
-from tests.support.testbed import TESTBED_NUMBERS
-from tests.support.uas import Behaviour, Phone
-
-pytestmark = BOTH_STORES
-
-AGENT1 = "PJSIP/agent1"
+from tests.support.testbed import AMI_PORT, TESTBED_NUMBERS, current
+from tests.support.uas import Behaviour
 
 
 @pytest.fixture
@@ -75,14 +73,6 @@ async def store(process: ServiceProcess, settings: Settings) -> AsyncIterator[Se
     """The test's own connection to the service's store."""
     async with open_store(settings) as opened:
         yield opened
-
-
-async def placeholders(ami: Manager) -> list[str]:
-    return [
-        e["Uniqueid"]
-        for e in await queue_callers(ami, "support")
-        if not e["Channel"].startswith("PJSIP/")
-    ]
 
 
 async def test_crash_before_commit_acknowledges_nothing(
@@ -129,22 +119,6 @@ async def test_kill_while_waiting_then_served_exactly_once(
         await process.start()  # returns after it made the store agree with Asterisk
         assert await placeholders(ami) == [f"cb-{request.id}-1-q"]  # kept, not doubled
         await served_once(ami, store, agent, customer)
-
-
-async def served_once(ami: Manager, store: ServiceStore, agent: Phone, customer: Phone) -> None:
-    """The one waiting callback reaches agent1, who answers and hangs up: it ends answered on
-    its first attempt, its customer dialed once."""
-    await set_paused(ami, AGENT1, False)
-    await invites(agent, 1)
-    await the_request(store, State.CONNECTED)
-    await hang_up_agent(ami, AGENT1)
-    done = await the_request(store, State.DONE)
-    assert (done.call_outcome, done.contact_outcome, done.attempt) == (
-        CallOutcome.ANSWERED,
-        ContactOutcome.ANSWERED,
-        1,
-    )
-    assert len(customer.invites()) == 1
 
 
 async def test_kill_while_the_agent_rings(
@@ -234,9 +208,8 @@ async def test_asterisk_restart_puts_every_request_back_in_order(
         order = [e["CallerIDNum"] for e in before]
         assert order == ["+15551230112", "+15551230111", "+15551230113"]
 
-        sandbox = str(REPO / "docker" / "sandbox")
-        await _run(sandbox, "down")
-        await _run(sandbox, "up")
+        await asyncio.to_thread(current().asterisk.down)
+        await asyncio.to_thread(current().asterisk.sandbox, "up")
         async with ami_client() as fresh:
             for agent in ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3"):
                 await set_paused(fresh, agent, True)  # they come back unpaused, phones absent
@@ -253,11 +226,6 @@ async def test_asterisk_restart_puts_every_request_back_in_order(
             f"cb-{r.id}-{r.attempt}-q" for r in requests.values()
         )
         assert all(r.attempt >= 2 and r.call_outcome is None for r in requests.values())
-
-
-async def _run(*command: str) -> None:
-    process = await asyncio.create_subprocess_exec(*command)
-    assert await process.wait() == 0
 
 
 async def customer_bridged(ami: Manager) -> None:
@@ -278,7 +246,7 @@ async def test_half_open_ami_is_noticed_and_the_call_reconciled(
 ) -> None:
     await phones.start(5071, Behaviour.ANSWER, "agent1")
     customer, _ = await phones.start(5090, Behaviour.ANSWER, "carrier")
-    async with TcpProxy(5038) as proxy:
+    async with TcpProxy(AMI_PORT) as proxy:
         via_proxy = settings.model_copy(update={"ami_port": proxy.port, "ami_ping_interval": 0.5})
         async with Service(via_proxy) as service, AsyncExitStack() as stack:
             assert service.store is not None and service.ami is not None

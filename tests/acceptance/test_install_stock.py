@@ -12,7 +12,6 @@ customer. Afterwards the sandbox is restarted on the test bed's configuration.
 """
 
 import difflib
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -37,12 +36,16 @@ from tests.acceptance.calls import (
     the_request,
 )
 from tests.support.ami import action, ami_client, cli, queue_callers, sandbox_secret
+from tests.support.postgres import ONE_STORE
 from tests.support.rtp import wait_heard
-from tests.support.testbed import AGENTS
+from tests.support.testbed import AGENTS, LOOPBACK, current
 from tests.support.uas import Behaviour
 
+# The store plays no part in what these tests show (SIP authentication, the installation).
+pytestmark = ONE_STORE
+
 REPO = Path(__file__).resolve().parents[2]
-SANDBOX = str(REPO / "docker" / "sandbox")
+ASTERISK = current().asterisk
 
 # The admin's queue, as the README shows it: the component's exit context takes key 1.
 QUEUE = """
@@ -74,18 +77,15 @@ exten => 5000,1,Answer()
 exten => _X.,1,Hangup(21)
 """
 
-# The test suite's own AMI account (reset, CLI), as the test bed's manager.conf adds it.
-TESTS_ACCOUNT = """[tests]
+# The test suite's own AMI account (reset, CLI), as the test bed's manager.conf adds it (the
+# tests' clients come from LOOPBACK, whichever instance they reach).
+TESTS_ACCOUNT = f"""[tests]
 deny = 0.0.0.0/0.0.0.0
-permit = 127.0.0.1/255.255.255.255
+permit = {LOOPBACK}/255.255.255.255
 read = all
 write = system,call,originate,agent,user,reporting,command
 #tryinclude "/etc/callback-secrets/tests.conf"
 """
-
-
-def sandbox(command: str, **env: str) -> None:
-    subprocess.run([SANDBOX, command], check=True, env={**os.environ, **env})
 
 
 def install(conf: Path, sounds: Path) -> str:
@@ -108,7 +108,7 @@ def added(before: bytes, after: bytes) -> list[str]:
 @pytest.fixture
 def stock(sandbox: None, tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     """A copy of the root's stock /etc/asterisk with the admin's additions, and a sounds dir."""
-    root = subprocess.run([SANDBOX, "root"], check=True, capture_output=True, text=True)
+    root = ASTERISK.sandbox("root")
     conf, sounds = tmp_path / "asterisk", tmp_path / "sounds"
     # -a: Asterisk runs as the root's asterisk user, which must still read the 0640 files.
     subprocess.run(["cp", "-a", f"{root.stdout.strip()}/etc/asterisk", str(conf)], check=True)
@@ -143,8 +143,9 @@ async def stock_ami(installed: tuple[Path, Path]) -> AsyncIterator[Manager]:
     sandbox as every other test has it."""
     conf, sounds = installed
     try:
-        sandbox("down")
-        sandbox("up", CALLBACK_SANDBOX_CONF=str(conf), CALLBACK_SANDBOX_SOUNDS=str(sounds))
+        ASTERISK.down()
+        stock = {"CALLBACK_SANDBOX_CONF": str(conf), "CALLBACK_SANDBOX_SOUNDS": str(sounds)}
+        ASTERISK.sandbox("up", env=stock)
         async with ami_client() as manager:
             # AMI answers before the stock configuration's many modules are loaded: a caller
             # then finds no queue yet.
@@ -153,8 +154,8 @@ async def stock_ami(installed: tuple[Path, Path]) -> AsyncIterator[Manager]:
                 await set_paused(manager, agent, True)
             yield manager
     finally:
-        sandbox("down")
-        sandbox("up")
+        ASTERISK.down()
+        ASTERISK.up()
 
 
 async def test_stock_debian_asterisk_with_the_component_serves_a_callback(
@@ -194,7 +195,7 @@ async def test_stock_debian_asterisk_with_the_component_serves_a_callback(
         assert offer["x-callback-request-id"] == request.id
         assert offer["from_user"] == number
         (dialed,) = await invites(customer, 1)
-        assert dialed["request_uri"].startswith(f"sip:{number}@127.0.0.1:5090")
+        assert dialed["request_uri"].startswith(ASTERISK.carrier_uri(number))
         await hang_up_agent(ami, AGENTS[0])
         done = await the_request(service.store, State.DONE)
     assert (done.call_outcome, done.contact_outcome) == (

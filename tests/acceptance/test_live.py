@@ -8,21 +8,16 @@ import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from panoramisk import Manager
-from pydantic import SecretStr
-
-if TYPE_CHECKING:
-    from playwright.async_api import Page
 
 from agi_app.domain.request import CallOutcome, State
 from agi_app.service import Service
 from agi_app.settings import Settings
-from agi_app.web_auth import WebCredential, digest
 from tests.acceptance.calls import (
     Phones,
     hang_up_agent,
@@ -31,46 +26,29 @@ from tests.acceptance.calls import (
     set_paused,
     the_request,
 )
+from tests.acceptance.web import (
+    AGENT1,
+    AGENT2,
+    ARTIFACTS,
+    BOSS,
+    TOKEN,
+    VIEWER,
+    base,
+    sign_in,
+    web_service,
+)
 from tests.support.ami import eventually, queue_callers
 from tests.support.browser import chromium
 from tests.support.cli_env import cli_env
 from tests.support.http import EventStream, get, post
+from tests.support.testbed import current
 from tests.support.uas import Behaviour
-
-TOKEN = "supervisor-test-token"  # web_token (CALLBACK_WEB_TOKEN): a supervisor, as before
-BOSS = "ann-supervisor-token"
-VIEWER = "wallboard-viewer-token"
-AGENT1, AGENT2 = "agent1-token", "agent2-token"
-CREDENTIALS = [
-    WebCredential.model_validate(
-        {"name": name, "role": role, "token_sha256": digest(token), "agent": agent}
-    )
-    for name, role, token, agent in [
-        ("ann", "supervisor", BOSS, None),
-        ("wallboard", "viewer", VIEWER, None),
-        ("agent1", "agent", AGENT1, "PJSIP/agent1"),
-        ("agent2", "agent", AGENT2, "PJSIP/agent2"),
-    ]
-]
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-
-
-@asynccontextmanager
-async def web_service(settings: Settings, **web: object) -> AsyncIterator[Service]:
-    update = {"web_port": 0, "web_token": SecretStr(TOKEN), "web_credentials": CREDENTIALS}
-    async with Service(settings.model_copy(update={**update, **web})) as service:
-        yield service
 
 
 @pytest.fixture
 async def live(ami: Manager, settings: Settings) -> AsyncIterator[Service]:
     async with web_service(settings) as service:
         yield service
-
-
-def base(service: Service) -> str:
-    return f"http://127.0.0.1:{service.web_port}"
 
 
 async def test_list_cancel_and_reprioritize(live: Service, ami: Manager, tmp_path: Path) -> None:
@@ -303,15 +281,8 @@ async def test_command_line(live: Service, ami: Manager, phones: Phones, tmp_pat
 
     # The same story in Asterisk's queue_log, for standard queue reports.
     served = next(r for r in await live.store.requests() if r.agent_answered_at)
-    located = await asyncio.to_thread(
-        subprocess.run,
-        [str(REPO / "docker" / "sandbox"), "root"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    root = located.stdout.strip()
-    queue_log = (Path(root) / "var/log/asterisk/queue_log").read_text().splitlines()
+    located = await asyncio.to_thread(current().asterisk.queue_log)
+    queue_log = located.read_text().splitlines()
     ours = [line.split("|")[4:] for line in queue_log if f"|{served.channel}|support|" in line]
     assert ["CALLBACKREQUEST", served.callback_number] in ours
     assert ["CALLBACKQUEUED", "2"] in ours
@@ -377,10 +348,3 @@ async def test_live_view_and_screen_pop_in_a_browser(
         await browser.close()
     (request,) = await live.store.requests(State.WAITING, State.OFFERED)
     assert request.callback_number == "+15551230221"
-
-
-async def sign_in(page: "Page", token: str) -> None:
-    await page.locator("#login").wait_for(timeout=5000)
-    await page.fill("#token", token)
-    await page.click("#login button[type=submit]")
-    await page.locator("#who").wait_for(timeout=5000)

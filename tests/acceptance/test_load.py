@@ -17,7 +17,8 @@ from panoramisk import Manager
 from agi_app.service import Service
 from tests.support.ami import eventually, queue_callers
 from tests.support.dtmf import write_dtmf_pcap
-from tests.support.sipp import ASTERISK, bulk_caller_scenario, free_udp_port
+from tests.support.sipp import address_options, bulk_caller_scenario, free_udp_port
+from tests.support.testbed import current
 
 CALLERS = 200
 SECONDS = 60
@@ -39,9 +40,9 @@ async def test_200_callers_in_one_minute(
     )
     batch_ms = 3000
     process = await asyncio.create_subprocess_exec(
-        "sipp", ASTERISK, "-sf", str(scenario), "-inf", str(numbers), "-s", "5004",
+        "sipp", current().asterisk.sip, "-sf", str(scenario), "-inf", str(numbers), "-s", "5004",
         "-m", str(CALLERS), "-r", str(CALLERS * batch_ms // (SECONDS * 1000)),
-        "-rp", str(batch_ms), "-l", str(CALLERS), "-i", "127.0.0.1",
+        "-rp", str(batch_ms), "-l", str(CALLERS), *address_options(current().host),
         "-p", str(free_udp_port()), "-mp", str(free_udp_port()), "-nostdin",
         "-timeout", "150s", "-trace_err", "-error_file", str(tmp_path / "errors.log"),
         "-trace_stat", "-stf", str(tmp_path / "stats.csv"),

@@ -16,13 +16,12 @@ from prometheus_client import generate_latest
 from agi_app.domain.request import State
 from agi_app.service import Service
 from agi_app.settings import ScheduleSettings, Settings
-from tests.acceptance.calls import SOUNDS, SUCCESS, calling, in_queue, not_heard
-from tests.acceptance.test_live import VIEWER, base, web_service
-from tests.acceptance.test_serving import store
+from tests.acceptance.calls import SOUNDS, SUCCESS, calling, in_queue, not_heard, store
+from tests.acceptance.web import VIEWER, base, web_service
 from tests.support.ami import action
 from tests.support.http import get
 from tests.support.rtp import wait_heard
-from tests.unit.test_lifecycle import PENDING
+from tests.support.samples import PENDING
 
 OFFER = SOUNDS / "ivr-offer.wav"
 WAITED = 600  # seconds, each recent served callback

@@ -1,9 +1,13 @@
 """The profile and busy-PBX benchmarks (tests/bench/), run tiny so that they keep working:
 the service in its own process, both flows, py-spy sampling it. No timing is asserted."""
 
+import pytest
 from panoramisk import Manager
 
-from tests.acceptance.test_bench_smoke import run_script
+from tests.support.scripts import run_script
+
+# CPU-heavy: make test runs these after the parallel phase, alone.
+pytestmark = pytest.mark.serial
 
 
 async def test_profile_benchmark_runs(ami: Manager) -> None:  # ami: a reset PBX

@@ -19,10 +19,7 @@ from agi_app.service import Service
 from agi_app.settings import Settings
 from tests.acceptance.calls import ERROR, SOUNDS, SUCCESS, calling, in_queue, not_heard
 from tests.support.ami import eventually, queue_callers
-from tests.support.postgres import BOTH_STORES
 from tests.support.rtp import wait_heard
-
-pytestmark = BOTH_STORES
 
 
 @contextmanager

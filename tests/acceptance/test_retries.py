@@ -9,15 +9,16 @@ from panoramisk import Manager
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
 from agi_app.service import Service
 from tests.acceptance.calls import (
+    AGENT1,
     SOUNDS,
     Phones,
     hang_up_agent,
     invites,
     request_callback,
     set_paused,
+    store,
     the_request,
 )
-from tests.acceptance.test_serving import AGENT1, store
 from tests.support.ami import eventually, queue_callers
 from tests.support.poll import eventually_local
 from tests.support.rtp import wait_heard

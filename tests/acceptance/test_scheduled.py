@@ -12,6 +12,7 @@ from agi_app.domain.request import CallOutcome, State
 from agi_app.service import Service
 from agi_app.settings import Settings
 from tests.acceptance.calls import (
+    AGENT1,
     ERROR,
     SOUNDS,
     SUCCESS,
@@ -22,9 +23,9 @@ from tests.acceptance.calls import (
     invites,
     not_heard,
     set_paused,
+    store,
     the_request,
 )
-from tests.acceptance.test_serving import AGENT1, store
 from tests.support.ami import queue_callers
 from tests.support.clock import clock_from
 from tests.support.rtp import wait_heard

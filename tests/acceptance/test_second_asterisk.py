@@ -1,6 +1,6 @@
 """The test bed's second Asterisk (docs/testbed.md, "A second Asterisk"): the same
-configuration on 127.0.0.2, beside the first, with its own queue, agents' phones, uniqueids
-("b-") and FastAGI address; restarting it leaves the first one's calls up."""
+configuration on the worker's second address, beside the first, with its own queue, agents'
+phones, uniqueids ("b-") and FastAGI address; restarting it leaves the first one's calls up."""
 
 import asyncio
 from pathlib import Path
@@ -10,6 +10,7 @@ from panoramisk import Manager
 from tests.acceptance.calls import Phones, calling, in_queue, invites
 from tests.support import second_asterisk as asterisk2
 from tests.support.ami import action, channels, eventually, queue_callers
+from tests.support.testbed import AGI_PORT
 from tests.support.uas import Behaviour
 
 ON_1 = "+15550002101"
@@ -17,7 +18,7 @@ ON_2 = "+15550002102"
 
 
 class FastAgiListener:
-    """Whatever connects to 127.0.0.2:4573, where the service takes the second server's
+    """Whatever connects to the second address's FastAGI port, where the service takes its
     FastAGI: the environment of each session, which is then closed (the dialplan goes on)."""
 
     def __init__(self) -> None:
@@ -36,13 +37,13 @@ async def test_a_call_to_the_second_asterisk_asks_its_fastagi_and_waits_in_its_q
     ami: Manager, ami2: Manager, tmp_path: Path
 ) -> None:
     listener = FastAgiListener()
-    server = await asyncio.start_server(listener.serve, asterisk2.HOST, 4573)
+    server = await asyncio.start_server(listener.serve, asterisk2.HOST, AGI_PORT)
     # 5050: the status check (FastAGI) first; with no answer from it, on into queue support.
     async with server, calling(tmp_path, "5050", ON_2, [], host=asterisk2.HOST):
         entry = await in_queue(ami2, ON_2)
         assert entry["Uniqueid"].startswith(asterisk2.UNIQUEID_PREFIX), entry
         (session,) = listener.sessions
-        assert session["agi_request"] == "agi://127.0.0.2:4573/callback-status"
+        assert session["agi_request"] == asterisk2.SECOND.agi_url("callback-status")
         assert session["agi_uniqueid"] == entry["Uniqueid"]
         assert [e for e in await queue_callers(ami, "support") if e["CallerIDNum"] == ON_2] == []
 
@@ -61,8 +62,8 @@ async def test_the_second_asterisk_rings_the_agents_phones_on_its_address(
         Async="true",
     )
     (offer,) = await invites(phone_2, 1)
-    assert offer["request_uri"] == "sip:agent1@127.0.0.2:5071"
-    assert "127.0.0.2:5060" in offer["via"]
+    assert offer["request_uri"] == asterisk2.SECOND.contact("agent1")
+    assert asterisk2.SECOND.sip in offer["via"]
     (agent,) = await eventually(
         lambda: channels(ami2),
         lambda cs: len(cs) == 1 and cs[0]["ChannelStateDesc"] == "Up",

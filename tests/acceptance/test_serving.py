@@ -7,19 +7,18 @@ received (INVITEs, headers, RTP audio, RFC 4733 digits) is what the tests check,
 with the queue as AMI reports it and the store.
 """
 
-import uuid
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from panoramisk import Manager
 from panoramisk.message import Message
 
-from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
+from agi_app.domain.request import CallOutcome, ContactOutcome, State
 from agi_app.service import Service
 from agi_app.settings import Settings
-from agi_app.store_open import ServiceStore, open_store
+from agi_app.store_open import ServiceStore
 from tests.acceptance.calls import (
+    AGENT1,
     SOUNDS,
     SUCCESS,
     Phones,
@@ -31,18 +30,14 @@ from tests.acceptance.calls import (
     placeholder_at,
     request_callback,
     set_paused,
+    store,
+    stored_requests,
     the_request,
 )
 from tests.support.ami import action, cli, eventually, eventually_local, queue_callers
 from tests.support.rtp import wait_dtmf, wait_heard
+from tests.support.testbed import current
 from tests.support.uas import Behaviour
-
-AGENT1 = "PJSIP/agent1"
-
-
-def store(service: Service) -> ServiceStore:
-    assert service.store is not None
-    return service.store
 
 
 async def answered(ami: Manager, number: str) -> None:
@@ -99,7 +94,7 @@ async def test_place_kept_and_served_in_order(
             assert offered[-1]["from_user"] == number
             if number == numbers[1]:
                 (dialed,) = await invites(customer, 1)
-                assert dialed["request_uri"].startswith(f"sip:{number}@127.0.0.1:5090")
+                assert dialed["request_uri"].startswith(current().asterisk.carrier_uri(number))
                 await the_request(store(service), State.CONNECTED)
             else:
                 await answered(ami, number)
@@ -131,24 +126,6 @@ async def test_place_kept_and_served_in_order(
         "CustomerAnswered",
         "CallEnded",
     ]
-
-
-async def stored_requests(
-    settings: Settings, numbers: list[str], max_wait: list[int] | None = None
-) -> None:
-    """Requests already in the store before the service starts, oldest first."""
-    now = datetime.now(UTC)
-    async with open_store(settings) as stored:
-        for i, number in enumerate(numbers):
-            seconds = max_wait[i] if max_wait else 3600
-            await stored.add(CallbackRequest(
-                id=str(uuid.uuid4()), channel=f"held.{i}",
-                state=State.PENDING, queue="support", priority=5, position=None,
-                caller_name="Held Test", caller_number=number, callback_number=number,
-                extension=None, dialed_number="5000", timeout_prompt="callback/timeout",
-                queue_entered_at=now - timedelta(seconds=60 - i), requested_at=now,
-                expires_at=now + timedelta(seconds=seconds),
-            ))  # fmt: skip
 
 
 async def held(service: Service, count: int) -> None:

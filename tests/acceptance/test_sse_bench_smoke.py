@@ -1,8 +1,12 @@
 """The Live view benchmark (tests/bench/sse_bench.py), run tiny so that it keeps working."""
 
+import pytest
 from panoramisk import Manager
 
-from tests.acceptance.test_bench_smoke import run_script
+from tests.support.scripts import run_script
+
+# CPU-heavy: make test runs these after the parallel phase, alone.
+pytestmark = pytest.mark.serial
 
 
 async def test_sse_benchmark_runs(ami: Manager) -> None:  # ami: a reset PBX

@@ -19,21 +19,21 @@ from panoramisk import Manager
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
 from agi_app.store_pg import PgStore
 from tests.acceptance.calls import (
+    AGENT1,
     Phones,
     hang_up_agent,
+    placeholders,
     request_callback,
+    served_once,
     set_paused,
     the_request,
 )
-from tests.acceptance.test_faults import AGENT1, placeholders, served_once
 from tests.support.ami import action, eventually, queue_callers, sandbox_secret
 from tests.support.poll import eventually_local
 from tests.support.postgres import PostgresServer
 from tests.support.service_process import ServiceProcess
-from tests.support.testbed import TESTBED_NUMBERS
+from tests.support.testbed import STANDBY_AGI_PORT, TESTBED_NUMBERS, current
 from tests.support.uas import Behaviour
-
-STANDBY_AGI = 4574
 
 
 class Pair:
@@ -52,7 +52,7 @@ class Pair:
         for name in ("first", "second"):
             (workdir / name).mkdir()
         self.first = ServiceProcess(workdir / "first", **common)
-        self.second = ServiceProcess(workdir / "second", **common, agi_port=str(STANDBY_AGI))
+        self.second = ServiceProcess(workdir / "second", **common, agi_port=str(STANDBY_AGI_PORT))
 
     async def start(self) -> None:
         await self.first.start()
@@ -143,15 +143,14 @@ async def test_a_request_taken_by_the_standby_is_placed_by_the_serving_process(
     pair: Pair, store: PgStore, ami: Manager, tmp_path: Path
 ) -> None:
     await pair.start()
-    to_standby = f"agi://127.0.0.1:{STANDBY_AGI}/callback"
+    to_standby = current().asterisk.agi_url("callback", STANDBY_AGI_PORT)
     await action(ami, Action="Setvar", Variable="CALLBACK_AGI", Value=to_standby)
     try:
         async with AsyncExitStack() as stack:
             await request_callback(stack, ami, tmp_path, "5000", "+15551230603")
     finally:
-        await action(
-            ami, Action="Setvar", Variable="CALLBACK_AGI", Value="agi://127.0.0.1:4573/callback"
-        )
+        back = current().asterisk.agi_url("callback")
+        await action(ami, Action="Setvar", Variable="CALLBACK_AGI", Value=back)
     request = await the_request(store, State.WAITING, within=10)
     assert f"id={request.id}" in pair.second.log()  # taken by the standby
     entries = await eventually(

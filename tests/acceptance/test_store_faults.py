@@ -17,13 +17,17 @@ from agi_app.domain.request import CallbackRequest, State
 from agi_app.service import Service
 from agi_app.serving.placer import Placer
 from agi_app.settings import Settings
-from agi_app.store_open import ServiceStore
-from tests.acceptance.calls import Phones, invites, set_paused, the_request
-from tests.acceptance.test_serving import stored_requests
+from tests.acceptance.calls import (
+    AGENT1,
+    Phones,
+    invites,
+    set_paused,
+    store,
+    stored_requests,
+    the_request,
+)
 from tests.support.ami import action, eventually, eventually_local, queue_callers
 from tests.support.uas import Behaviour, Phone
-
-AGENT1 = "PJSIP/agent1"
 
 
 class WriteLock:
@@ -68,11 +72,6 @@ def settings(settings: Settings) -> Settings:
 def logged(caplog: pytest.LogCaptureFixture, text: str, *, start: str = "") -> int:
     said = [r.getMessage() for r in caplog.records]
     return sum(text in m and m.startswith(start) for m in said)
-
-
-def store(service: Service) -> ServiceStore:
-    assert service.store is not None
-    return service.store
 
 
 async def test_placement_survives_a_locked_store_and_serves_after(

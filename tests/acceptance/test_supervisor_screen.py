@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 from agi_app.domain.request import CallOutcome, State
 from agi_app.settings import Settings
 from tests.acceptance.calls import (
+    AGENT1,
     Phones,
     calling,
     hang_up_agent,
@@ -31,22 +32,18 @@ from tests.acceptance.calls import (
     request_callback,
     set_paused,
 )
-from tests.acceptance.test_live import ARTIFACTS, BOSS, REPO, base, sign_in, web_service
+from tests.acceptance.web import ARTIFACTS, BOSS, base, sign_in, web_service
 from tests.support.ami import eventually
 from tests.support.browser import chromium
 from tests.support.cli_env import cli_env
-from tests.support.testbed import AGENTS
+from tests.support.testbed import AGENTS, current
 from tests.support.uas import Behaviour
 
 CENTRE = "Europe/Paris"
-AGENT1 = "PJSIP/agent1"
 
 
 def sandbox_queue_log() -> Path:
-    root = subprocess.run(
-        [str(REPO / "docker" / "sandbox"), "root"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    return Path(root) / "var/log/asterisk/queue_log"
+    return current().asterisk.queue_log()
 
 
 async def rows(page: "Page") -> list[tuple[str, str, str]]:

@@ -1,9 +1,13 @@
 """The takeover benchmark, run tiny so that it keeps working (no timing is asserted): one kill
 and one cut-off of the serving process, with a callback waiting that the standby keeps."""
 
+import pytest
 from panoramisk import Manager
 
-from tests.acceptance.test_bench_smoke import run_script
+from tests.support.scripts import run_script
+
+# CPU-heavy: make test runs these after the parallel phase, alone.
+pytestmark = pytest.mark.serial
 
 
 async def test_takeover_benchmark_runs(ami: Manager) -> None:  # ami: a reset PBX

@@ -5,7 +5,12 @@ answer and decline, and customers that answer. (The store locked is test_store_f
 
 import time
 
+import pytest
+
 from tests.trials.__main__ import one
+
+# CPU-heavy: make test runs these after the parallel phase, alone.
+pytestmark = pytest.mark.serial
 
 # 28: freeze + kill -9 while callers arrive, declining agents, customer answers.
 # 31: Asterisk restarted while callers arrive, kill -9 while serving.

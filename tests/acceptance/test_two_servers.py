@@ -1,5 +1,5 @@
 """Several Asterisk servers over real SIP: one service serves the test bed's two Asterisks
-(127.0.0.1 and 127.0.0.2, docs/testbed.md). A callback taken on the second is kept as its
+(the worker's two, docs/testbed.md). A callback taken on the second is kept as its
 own, waits in its queue and is dialed from it while the first carries its own callers; a
 restart of the second leaves the first's callbacks where they were."""
 
@@ -17,6 +17,7 @@ from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.store_open import ServiceStore
 from tests.acceptance.calls import (
+    AGENT1,
     Phones,
     calling,
     hang_up_agent,
@@ -28,10 +29,9 @@ from tests.acceptance.calls import (
 from tests.support import second_asterisk as asterisk2
 from tests.support.ami import eventually, queue_callers
 from tests.support.http import get, post
-from tests.support.testbed import AGENTS
+from tests.support.testbed import AGENTS, current
 from tests.support.uas import Behaviour
 
-AGENT1 = "PJSIP/agent1"
 ON_1 = "+15551230161"
 ON_2 = "+15551230162"
 LIVE_ON_1 = "+15551230163"
@@ -40,9 +40,9 @@ SUPERVISOR = "two-servers-supervisor-token"
 
 def two_servers(settings: Settings) -> Settings:
     """The service's settings with both Asterisks: each its AMI and its FastAGI listener
-    (the second's dialplan names agi://127.0.0.2:4573); the web on a free port."""
+    (the second's dialplan names its own address); the web on a free port."""
     servers = {
-        "one": AsteriskServer(ami_host="127.0.0.1", agi_host="127.0.0.1"),
+        "one": AsteriskServer(ami_host=current().host, agi_host=current().host),
         "two": AsteriskServer(ami_host=asterisk2.HOST, agi_host=asterisk2.HOST),
     }
     web = {"web_port": 0, "web_token": SecretStr(SUPERVISOR)}
@@ -95,7 +95,7 @@ async def test_a_callback_taken_on_the_second_server_is_served_there(
         assert request.channel.startswith(asterisk2.UNIQUEID_PREFIX)  # its uniqueid
         assert await placeholders(ami2) == [f"cb-{request.id}-1-q"]
         assert await placeholders(ami) == []  # nothing of it on the first server
-        status, body = await get(f"http://127.0.0.1:{service.web_port}/api/callbacks", SUPERVISOR)
+        status, body = await get(current().url(service.web_port, "/api/callbacks"), SUPERVISOR)
         (shown,) = json.loads(body)["callbacks"]  # the Live view: every server's callbacks
         assert (status, shown["id"], shown["server"], shown["position"]) == (
             200,
@@ -105,9 +105,9 @@ async def test_a_callback_taken_on_the_second_server_is_served_there(
         )
         await set_paused(ami2, AGENT1, False)
         offer = await invite_from(agent_2, ON_2)
-        assert offer["request_uri"] == "sip:agent1@127.0.0.2:5071"
+        assert offer["request_uri"] == asterisk2.SECOND.contact("agent1")
         dialed = await invite_from(carrier_2, "5000")  # the customer, from the second server
-        assert dialed["request_uri"].startswith(f"sip:{ON_2}@127.0.0.2")
+        assert dialed["request_uri"].startswith(asterisk2.SECOND.carrier_uri(ON_2))
         await stored(store, ON_2, State.CONNECTED)
         await hang_up_agent(ami2, AGENT1)
         done = await stored(store, ON_2, State.DONE)
@@ -148,7 +148,7 @@ async def test_restarting_one_server_leaves_the_others_callbacks_alone(
             assert await placeholders(ami) == [f"cb-{on_1.id}-1-q"]
             assert await store.get(on_1.id) == on_1
             # A supervisor's cancel reaches the serving of the request's own server.
-            url = f"http://127.0.0.1:{service.web_port}/api/callbacks/{on_2.id}/cancel"
+            url = current().url(service.web_port, f"/api/callbacks/{on_2.id}/cancel")
             assert (await post(url, {}, SUPERVISOR))[0] == 200
             await eventually(
                 lambda: placeholders(after),

@@ -18,6 +18,7 @@ from agi_app.store import Store
 from agi_app.store_open import ServiceStore
 from agi_app.webhook_settings import WebhookSubscription
 from tests.acceptance.calls import (
+    AGENT1,
     Phones,
     hang_up_agent,
     invites,
@@ -28,10 +29,9 @@ from tests.acceptance.calls import (
 from tests.support.ami import eventually, eventually_local, sandbox_secret
 from tests.support.http_receiver import Delivery, HttpReceiver, carried, first_arrivals, logged
 from tests.support.service_process import ServiceProcess
-from tests.support.testbed import TESTBED_NUMBERS
+from tests.support.testbed import TESTBED_NUMBERS, current
 from tests.support.uas import Behaviour
 
-AGENT1 = "PJSIP/agent1"
 SECRET = "acceptance-webhook-secret"
 LIFECYCLE = [
     "requested",  # the caller pressed 1; stored
@@ -109,7 +109,7 @@ async def test_a_phone_callback_reaches_the_receiver_in_order_and_signed(
         async with httpx.AsyncClient() as client:
 
             async def scrape() -> str:
-                url = f"http://127.0.0.1:{service.web_port}/metrics"
+                url = current().url(service.web_port, "/metrics")
                 return (await client.get(url)).text
 
             await eventually(

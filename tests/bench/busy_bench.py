@@ -42,7 +42,8 @@ from tests.bench.scale_bench import head_is, ring_agent1
 from tests.bench.waiting import quiet_pbx
 from tests.support.ami import action, ami_client, channels, cli, eventually, queue_callers
 from tests.support.http import post
-from tests.support.sipp import ASTERISK, Caller, free_udp_port, scenario
+from tests.support.sipp import Caller, address_options, free_udp_port, scenario
+from tests.support.testbed import AGENT_PORTS, current
 from tests.support.uas import Behaviour, Phone
 
 TOKEN = "busy-bench-supervisor"  # the service's web_token
@@ -75,10 +76,12 @@ class Callers:
         numbers = self.workdir / f"{self.name}.csv"
         rows = (f"+1555{self.first + n:07d};\n" for n in range(self.calls))
         numbers.write_text("SEQUENTIAL\n" + "".join(rows))
+        asterisk = current().asterisk
         self._process = await asyncio.create_subprocess_exec(
-            "sipp", ASTERISK, "-sf", str(xml), "-inf", str(numbers), "-s", QUEUE_EXTEN,
+            "sipp", asterisk.sip, "-sf", str(xml), "-inf", str(numbers), "-s", QUEUE_EXTEN,
             "-m", str(self.calls), "-r", str(self.rate), "-l", str(self.calls),
-            "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(free_udp_port()),
+            *address_options(asterisk.host),
+            "-p", str(free_udp_port()), "-mp", str(free_udp_port()),
             "-nostdin", "-trace_stat", "-fd", "1", "-stf", str(self.stats),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
@@ -133,7 +136,8 @@ async def ring_delay(ami: Manager, workdir: Path, service: OwnProcess, head: str
     agent1 unpaused to agent1's phone receiving the INVITE."""
     keys = ["1"] if head == "callback" else []
     caller = Caller("5003", f"+1555777{n:04d}", workdir, key_groups=keys, bye_timeout_s=300)
-    async with Phone(5071, workdir, Behaviour.NO_ANSWER, name=f"a1-{n}") as phone:
+    agent1 = Phone(AGENT_PORTS["agent1"], workdir, Behaviour.NO_ANSWER, name=f"a1-{n}")
+    async with agent1 as phone:
         await caller.start()
         mine = caller.number
         await head_is(ami, lambda e: e["CallerIDNum"] == mine, "the level-1 caller at the head")
@@ -168,7 +172,7 @@ async def cancel_callback(service: OwnProcess, number: str) -> None:
         (request_id,) = db.execute(
             "SELECT id FROM requests WHERE callback_number = ? AND state != 'done'", (number,)
         ).fetchone()
-    url = f"http://127.0.0.1:{WEB_PORT}/api/callbacks/{request_id}/cancel"
+    url = current().url(WEB_PORT, f"/api/callbacks/{request_id}/cancel")
     status, body = await post(url, {"by": "busy_bench"}, TOKEN)
     assert status == 200, (status, body)
 

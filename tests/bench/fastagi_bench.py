@@ -41,7 +41,7 @@ from agi_app.settings import Settings
 from tests.bench.stores import on_store, postgres_if, stores_option
 from tests.support.fake_asterisk import AgiCall, default_reply
 from tests.support.postgres import PostgresServer
-from tests.support.testbed import TESTBED_NUMBERS
+from tests.support.testbed import LOOPBACK, TESTBED_NUMBERS
 
 OPTIONS = ["queue=support", "priority=5", "destination=original", "max_wait=1800"]
 
@@ -74,8 +74,8 @@ def ours(store: str, server: PostgresServer | None) -> "Bench":
     """The service on ``store``, a fresh one for each run (a new file, a new database)."""
 
     async def bench(workdir: Path, clients: int, requests: int) -> tuple[float, list[float]]:
-        settings = Settings(
-            agi_port=0, ami_enabled=False, log_level="WARNING",
+        settings = Settings(  # its own FastAGI server, for this bench's clients only
+            agi_host=LOOPBACK, agi_port=0, ami_enabled=False, log_level="WARNING",
             allowed_number_prefixes=TESTBED_NUMBERS,
         )  # fmt: skip
         settings = on_store(settings, store, server, workdir, "ours")
@@ -111,7 +111,7 @@ async def stock(workdir: Path, clients: int, requests: int) -> tuple[float, list
 
     app = Application()
     app.add_route("callback", handler)
-    server = await asyncio.start_server(app.handler, "127.0.0.1", 0)
+    server = await asyncio.start_server(app.handler, LOOPBACK, 0)
     try:
         port = int(server.sockets[0].getsockname()[1])
         return await _clients(port, clients, requests)

@@ -1,5 +1,6 @@
 """The service as production runs it, for the benchmarks: ``python -m agi_app serve`` in its own
-process (its own CPU to measure and to pin), AMI on with the callback account, web off.
+process (its own CPU to measure and to pin), AMI on with the callback account, web off, on the
+test bed's Asterisk (its AMI, and FastAGI and the web on its address: tests/support/testbed.py).
 
 Unless ``placement``, queue support's calling hours are closed for good: each request is
 stored and serving holds it (one update), instead of placing a placeholder for it. Otherwise
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.support.ami import sandbox_secret
-from tests.support.testbed import TESTBED_NUMBERS
+from tests.support.testbed import TESTBED_NUMBERS, current
 
 REPO = Path(__file__).resolve().parents[2]
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -25,7 +26,11 @@ class OwnProcess:
     def __init__(self, workdir: Path, *, placement: bool = False, **settings: str) -> None:
         self.log_file = workdir / "service.log"
         self.store_path = workdir / "bench.sqlite3"
+        host = current().host
         self.settings = {
+            "ami_host": host,
+            "agi_host": host,
+            "web_host": host,
             "store_path": str(self.store_path),
             "ami_secret_file": str(sandbox_secret("callback")),
             "allowed_number_prefixes": '["' + '","'.join(TESTBED_NUMBERS) + '"]',

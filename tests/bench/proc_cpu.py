@@ -13,6 +13,8 @@ import subprocess
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from tests.support.testbed import current
+
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -27,9 +29,12 @@ def cpu_seconds(pid: int | str = "self") -> float:
 
 
 def asterisk_pid() -> int:
-    """The sandboxed Asterisk's pid (docker/sandbox writes it to $CACHE/run/asterisk.pid)."""
+    """The pid of the bed's sandboxed Asterisk (docker/sandbox writes it to its run directory:
+    $CACHE/run/asterisk.pid for instance 1, $CACHE/runN/asterisk.pid for instance N)."""
     cache = Path(os.environ.get("CALLBACK_SANDBOX_CACHE", "/var/cache/agi-callback"))
-    return int((cache / "run" / "asterisk.pid").read_text().strip())
+    instance = current().asterisk.instance
+    run = cache / ("run" if instance == 1 else f"run{instance}")
+    return int((run / "asterisk.pid").read_text().strip())
 
 
 def proc_status(field: str, pid: int | str = "self") -> int:

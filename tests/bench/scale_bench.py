@@ -46,25 +46,15 @@ from tests.support.ami import (
     queue_callers,
     sandbox_secret,
 )
-from tests.support.service_process import REPO
 from tests.support.sipp import Caller
-from tests.support.testbed import TESTBED_NUMBERS
+from tests.support.testbed import AGENT_PORTS, TESTBED_NUMBERS, current
 from tests.support.uas import Behaviour, Phone
-
-SANDBOX = str(REPO / "docker" / "sandbox")
 
 
 async def cpu_share(pid: int, seconds: float = 10.0) -> float:
     before = cpu_seconds(pid)
     await asyncio.sleep(seconds)  # a measurement window, not a wait for a condition
     return (cpu_seconds(pid) - before) / seconds
-
-
-async def sandbox(command: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        SANDBOX, command, stdout=asyncio.subprocess.DEVNULL
-    )
-    assert await process.wait() == 0
 
 
 async def attempts(service: Service) -> dict[str, int]:
@@ -110,7 +100,8 @@ async def taken(
 
 async def ring_delay(workdir: Path, head_is_live: bool) -> float:
     """From agent1 becoming available to its phone ringing for the call at the head."""
-    async with ami_client() as ami, Phone(5071, workdir, Behaviour.NO_ANSWER, name="a1") as phone:
+    agent1 = Phone(AGENT_PORTS["agent1"], workdir, Behaviour.NO_ANSWER, name="a1")
+    async with ami_client() as ami, agent1 as phone:
         caller = None
         if head_is_live:  # level 1: ahead of every level-5 placeholder
             caller = Caller("5003", "+15559990001", workdir, bye_timeout_s=120)
@@ -143,7 +134,7 @@ async def ring_agent1(ami: Manager, phone: Phone) -> float:
     await set_paused(ami, "PJSIP/agent1", True)
     # The next measurement starts from a free agent, and the ring ends while this phone
     # still answers it: an INVITE left unanswered would be retransmitted for 32 s, to
-    # whatever phone binds port 5071 next (a later test's agent).
+    # whatever phone binds agent1's port next (a later test's agent).
     await eventually(lambda: agent_rings_ended(ami), bool, within=30, what="agent1 no longer rung")
     return delay
 
@@ -164,8 +155,10 @@ async def agent_rings_ended(ami: Manager) -> bool:
 async def one_size(
     n: int, window: int, cpu_window: float, workdir: Path, store: str
 ) -> dict[str, float | str]:
+    host = current().host
     with postgres_if([store]) as server:
         settings = Settings(
+            ami_host=host, agi_host=host,
             ami_secret_file=sandbox_secret("callback"), web_enabled=False, log_level="WARNING",
             ami_ping_interval=1.0, placement_window=window,
             allowed_number_prefixes=TESTBED_NUMBERS,
@@ -202,8 +195,10 @@ async def measured(
         result["ring_delay_live_s"] = await ring_delay(workdir, head_is_live=True)
         # All of them back after Asterisk restarts.
         before = await attempts(service)
-        await sandbox("down")
-        await sandbox("up")
+        asterisk = current().asterisk
+        await asyncio.to_thread(asterisk.down)
+        # Plain `up` (AMI answers), not up(): the time below counts from there, as it always has.
+        await asyncio.to_thread(asterisk.sandbox, "up")
         restarted = time.monotonic()
         async with ami_client() as ami:  # agents come back unpaused, without phones here
             for agent in ("PJSIP/agent1", "PJSIP/agent2", "PJSIP/agent3"):

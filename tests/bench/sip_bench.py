@@ -7,7 +7,8 @@ Flows, added to the running sandbox's dialplan for the run (AMI DialplanExtensio
 - full (5981 on SQLite, 5983 on PostgreSQL): answer, read the key, then the Callback
   component (FastAGI to a service on that store: options, queue facts, number rules,
   durable commit, success prompt named, hangup). One service per store, both up for the
-  whole run (FastAGI 4573 and 4574; the flow sets CALLBACK_AGI to its store's);
+  whole run (FastAGI on the test bed's AGI_PORT and STANDBY_AGI_PORT, on the Asterisk's
+  address; the flow sets CALLBACK_AGI to its store's);
 - baseline (5982): answer, read the key, Playback of the same success prompt, hangup.
 Each step is one SIPp run at a fixed rate, the flows taking turns at each rate; a step
 passes when every call completed (SIPp exit 0) and, for a full flow, every request is
@@ -32,22 +33,27 @@ from agi_app.settings import Settings
 from tests.bench.stores import on_store, postgres_if, stores_option
 from tests.support.ami import action, ami_client, cli
 from tests.support.dtmf import write_dtmf_pcap
-from tests.support.sipp import ASTERISK, bulk_caller_scenario, free_udp_port
-from tests.support.testbed import TESTBED_NUMBERS
+from tests.support.sipp import address_options, bulk_caller_scenario, free_udp_port
+from tests.support.testbed import AGI_PORT, STANDBY_AGI_PORT, TESTBED_NUMBERS, current
 
 CALLBACK = "callback,s,1(queue=support,priority=5,destination=original,max_wait=1800)"
-# flow: (extension, the store's FastAGI port or None, application, its data)
+# flow: (extension, the store's FastAGI port or None, application, its data); the second
+# service listens where the standby tests' second process does.
 FLOWS: dict[str, tuple[str, int | None, str, str]] = {
     "baseline": ("5982", None, "Playback", "callback/request-successful"),
-    "full sqlite": ("5981", 4573, "Gosub", CALLBACK),
-    "full postgres": ("5983", 4574, "Gosub", CALLBACK),
+    "full sqlite": ("5981", AGI_PORT, "Gosub", CALLBACK),
+    "full postgres": ("5983", STANDBY_AGI_PORT, "Gosub", CALLBACK),
 }
 
 
 async def add_flows(ami: Manager) -> None:
     for exten, port, app, data in FLOWS.values():
         # A channel variable hides the global of the same name: this flow's service.
-        agi = f"CALLBACK_AGI=agi://127.0.0.1:{port}/callback" if port else "CB_FLOW=baseline"
+        agi = (
+            f"CALLBACK_AGI={current().asterisk.agi_url('callback', port)}"
+            if port
+            else "CB_FLOW=baseline"
+        )
         steps = [("1", "Answer", ""), ("2", "Read", "CB_KEY,,1,,1,5"), ("3", "Set", agi)]
         steps += [("4", app, data), ("5", "Hangup", "")]
         for priority, application, app_data in steps:
@@ -96,9 +102,11 @@ async def press_one_callers(
     numbers.write_text("SEQUENTIAL\n" + "".join(f"+1555{offset + n:07d};\n" for n in range(calls)))
     stats = workdir / f"stats-{offset}.csv"
     pinned = ["taskset", "-c", cpus] if cpus else []
+    asterisk = current().asterisk
     process = await asyncio.create_subprocess_exec(
-        *pinned, "sipp", ASTERISK, "-sf", str(scenario), "-inf", str(numbers), "-s", extension,
-        "-m", str(calls), "-r", str(rate), "-l", str(calls), "-i", "127.0.0.1",
+        *pinned, "sipp", asterisk.sip, "-sf", str(scenario), "-inf", str(numbers),
+        "-s", extension, "-m", str(calls), "-r", str(rate), "-l", str(calls),
+        *address_options(asterisk.host),
         "-p", str(free_udp_port()), "-mp", str(free_udp_port()), "-nostdin",
         "-timeout", f"{calls // rate + 60}s", "-trace_stat", "-stf", str(stats),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
@@ -136,6 +144,7 @@ async def run(
 ) -> dict[str, list[dict[str, float]]]:
     flows = ["baseline", *(f"full {store}" for store in stores)]
     results: dict[str, list[dict[str, float]]] = {flow: [] for flow in flows}
+    host = current().host
     with tempfile.TemporaryDirectory() as tmp, postgres_if(stores) as server:
         workdir = Path(tmp)
         async with AsyncExitStack() as stack:
@@ -143,8 +152,8 @@ async def run(
             for store in stores:
                 flow = f"full {store}"
                 settings = Settings(
-                    agi_port=FLOWS[flow][1], ami_enabled=False, log_level="WARNING",
-                    allowed_number_prefixes=TESTBED_NUMBERS,
+                    ami_host=host, agi_host=host, agi_port=FLOWS[flow][1], ami_enabled=False,
+                    log_level="WARNING", allowed_number_prefixes=TESTBED_NUMBERS,
                 )  # fmt: skip
                 settings = on_store(settings, store, server, workdir, "bench")
                 services[flow] = await stack.enter_async_context(Service(settings))

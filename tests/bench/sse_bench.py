@@ -34,7 +34,7 @@ from tests.bench.waiting import quiet_pbx, stored_waiting
 from tests.support.ami import ami_client, cli, eventually, eventually_local, sandbox_secret
 from tests.support.http import EventStream, get
 from tests.support.service_process import REPO
-from tests.support.testbed import TESTBED_NUMBERS
+from tests.support.testbed import TESTBED_NUMBERS, current
 
 BEFORE_COMMIT = "4fa44a2"  # the last web layer with one snapshot per client
 TOKEN = "sse-bench-viewer"
@@ -98,7 +98,10 @@ async def serve_before(service: Service) -> tuple[uvicorn.Server, int]:
     module = types.ModuleType("web_before")
     exec(compile(source, "web_before.py", "exec"), module.__dict__)
     app = module.create_app(service.serving, None)
-    server = uvicorn.Server(uvicorn.Config(app, port=0, log_level="warning", lifespan="off"))
+    config = uvicorn.Config(
+        app, host=current().host, port=0, log_level="warning", lifespan="off"
+    )  # where the service's own web is (web_host)
+    server = uvicorn.Server(config)
     task = asyncio.ensure_future(server.serve())
     await eventually_local(lambda: server.started or task.done(), bool, within=10, what="up")
     return server, int(server.servers[0].sockets[0].getsockname()[1])
@@ -107,7 +110,7 @@ async def serve_before(service: Service) -> tuple[uvicorn.Server, int]:
 async def measure(
     service: Service, port: int, n: int, seconds: float, queue_status: Callable[[], int]
 ) -> dict[str, float]:
-    url = f"http://127.0.0.1:{port}/api/events"
+    url = current().url(port, "/api/events")
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.bench.sse_bench", "--child", url,
         "--clients", str(n), "--seconds", str(seconds),
@@ -124,7 +127,7 @@ async def measure(
     latencies = []
     while time.monotonic() - start < seconds - 0.5:
         sent = time.monotonic()
-        status, _ = await get(f"http://127.0.0.1:{service.web_port}/api/whoami", TOKEN)
+        status, _ = await get(current().url(service.web_port, "/api/whoami"), TOKEN)
         assert status == 200
         latencies.append(time.monotonic() - sent)
         await asyncio.sleep(0.25)
@@ -156,7 +159,9 @@ async def run(
     credential = WebCredential.model_validate(
         {"name": "bench", "role": "viewer", "token_sha256": digest(TOKEN)}
     )
+    host = current().host
     settings = Settings(
+        ami_host=host, agi_host=host, web_host=host,
         store_path=store_path, ami_secret_file=sandbox_secret("callback"), web_port=0,
         web_credentials=[credential], web_sse_max_clients=max(counts) + 10,
         log_level="WARNING", allowed_number_prefixes=TESTBED_NUMBERS,

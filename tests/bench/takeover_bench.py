@@ -4,10 +4,10 @@
 
 On the running sandbox (agents paused), two service processes (``python -m agi_app serve``)
 share one PostgreSQL database (tests/bench/stores.py's durable cluster), as
-tests/acceptance/test_standby.py's Pair: the first serves, the second stands by (FastAGI on
-4574, web off), both with ``store_timeout`` T. Each sample stops the serving one and times,
-from that moment (the wall clock at the signal) to the standby's log lines (their own
-millisecond timestamps):
+tests/acceptance/test_standby.py's Pair, on the test bed's Asterisk (tests/support/testbed.py):
+the first serves, the second stands by (FastAGI on STANDBY_AGI_PORT, web off), both with
+``store_timeout`` T. Each sample stops the serving one and times, from that moment (the wall
+clock at the signal) to the standby's log lines (their own millisecond timestamps):
 - leads: "serving: this process leads" (the database gave it the lock and the lease);
 - serves: "resume done" (then AMI login and the reconciliation with Asterisk are done too).
 The stopped process is then started again, as the new standby, for the next sample.
@@ -47,9 +47,10 @@ from tests.support.ami import ami_client, queue_callers, sandbox_secret
 from tests.support.poll import eventually, eventually_local
 from tests.support.postgres import PostgresServer
 from tests.support.service_process import ServiceProcess
-from tests.support.testbed import TESTBED_NUMBERS
+from tests.support.testbed import STANDBY_AGI_PORT, TESTBED_NUMBERS
 
-STANDBY_AGI = 4574  # tests/acceptance/test_standby.py's, and docker/compose.yaml's standby
+# tests/acceptance/test_standby.py's, and docker/compose.yaml's standby (tests/unit/test_compose.py)
+STANDBY_AGI = STANDBY_AGI_PORT
 LEADS = "serving: this process leads"
 SERVES = "resume done"
 STANDS_BY = "standing by"

@@ -1,33 +1,9 @@
 """The status check's FastAGI route (script callback-status) in the running service, over a real
 socket against a scripted Asterisk: it reaches its own handler, not the request handler."""
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from agi_app.service import Service
-from agi_app.settings import Settings
 from tests.support.fake_asterisk import AgiCall
-from tests.support.testbed import TESTBED_NUMBERS
-
-
-@pytest.fixture
-async def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Service]:
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
-    settings = Settings(
-        store_path=tmp_path / "cb.sqlite3",
-        agi_port=0,
-        ami_enabled=False,
-        allowed_number_prefixes=TESTBED_NUMBERS,
-    )
-    async with Service(settings) as running:
-        yield running
-
-
-def port_of(service: Service) -> int:
-    assert service.agi is not None
-    return service.agi.port
+from tests.support.fastagi_process import port_of
 
 
 async def test_the_status_script_is_answered_by_the_status_check(service: Service) -> None:

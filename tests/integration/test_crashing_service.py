@@ -5,7 +5,6 @@ told it succeeded. The acceptance crash tests (test_faults.py) rely on this agai
 import asyncio
 import json
 import os
-import re
 import signal
 import sys
 from pathlib import Path
@@ -15,33 +14,9 @@ import pytest
 from agi_app.domain.request import State
 from agi_app.store import Store
 from tests.support.fake_asterisk import AgiCall
-from tests.support.poll import eventually_local
+from tests.support.fastagi_process import OPTIONS, agi_port, queue_reply
 from tests.support.service_process import CRASH_AT, REPO
 from tests.support.testbed import TESTBED_NUMBERS
-
-OPTIONS = ["queue=support", "priority=5", "destination=original", "max_wait=1800", "", ""]
-
-
-def queue_reply(command: str) -> str:
-    if command.startswith("GET FULL VARIABLE"):
-        return "200 result=1 (1|2|5|42)"
-    return "200 result=1"
-
-
-def listening_port(log: Path) -> int | None:
-    up = re.search(r"service up: fastagi [^:]+:(\d+)", log.read_text())
-    return int(up[1]) if up else None
-
-
-async def agi_port(log: Path, process: asyncio.subprocess.Process) -> int:
-    port = await eventually_local(
-        lambda: listening_port(log),
-        lambda port: port is not None or process.returncode is not None,
-        within=20,
-        what="the service listening for FastAGI",
-    )
-    assert port is not None, f"the service ended (code {process.returncode}), see {log}"
-    return port
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,28 +13,8 @@ from agi_app.service import Service
 from agi_app.settings import Settings
 from tests.support.ami import eventually_local
 from tests.support.fake_asterisk import CLOSE, AgiCall, default_reply
+from tests.support.fastagi_process import OPTIONS, port_of
 from tests.support.testbed import TESTBED_NUMBERS
-
-OPTIONS = ["queue=support", "priority=5", "destination=original", "max_wait=1800", "", ""]
-
-
-@pytest.fixture
-async def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Service]:
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
-    settings = Settings(
-        store_path=tmp_path / "cb.sqlite3",
-        agi_port=0,
-        store_busy_timeout=0.2,
-        ami_enabled=False,
-        allowed_number_prefixes=TESTBED_NUMBERS,
-    )
-    async with Service(settings) as running:
-        yield running
-
-
-def port_of(service: Service) -> int:
-    assert service.agi is not None
-    return service.agi.port
 
 
 async def stored(service: Service) -> list[tuple[str, str, int | None, str | None]]:

@@ -21,8 +21,8 @@ from agi_app.settings import Settings
 from agi_app.store_pg import PgStore, locks
 from agi_app.store_pg.fenced import FencedStore, NotLeader
 from tests.integration.pg_locks import hold, release, session, waiting
-from tests.integration.test_store_contract import NOW, REQUEST
 from tests.support.poll import eventually, eventually_local
+from tests.support.store_samples import NOW, REQUEST
 
 T = 1.0  # the leaders' timeout: checks every 0.5 s, a silent session ended after 2 s
 SOON = 5.0  # for a step of milliseconds, on a loaded machine (not a bound this tier states)

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from tests.support.fake_asterisk import AgiCall, default_reply
+from tests.support.fastagi_process import OPTIONS
 from tests.support.poll import eventually_local
 from tests.support.service_process import REPO
 
-OPTIONS = ["queue=support", "priority=5", "destination=original", "max_wait=1800", "", ""]
 SUCCESS = 'SET VARIABLE CALLBACK_PROMPT "callback/request-successful"'
 ERROR = 'SET VARIABLE CALLBACK_PROMPT "callback/error-in-request"'
 # The test bed's customers are fictional +1555 numbers: let through by this prefix alone.

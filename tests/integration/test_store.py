@@ -19,7 +19,7 @@ from agi_app.domain.request import CallOutcome, State
 from agi_app.errors import StoreCorrupt, StoreUnavailable
 from agi_app.migrations import MIGRATIONS
 from agi_app.store import Store
-from tests.integration.test_store_contract import NOW, REQUEST
+from tests.support.store_samples import NOW, REQUEST
 
 
 async def test_durability_settings_and_schema(tmp_path: Path) -> None:

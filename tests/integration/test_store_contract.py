@@ -8,13 +8,13 @@ What only SQLite has (WAL, file modes, damaged files, migrations) is in test_sto
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from agi_app.domain.offer import OfferCheck, Reason
-from agi_app.domain.request import CallbackRequest, RateLimits, State
+from agi_app.domain.request import RateLimits, State
 from agi_app.errors import RateLimited, StoreUnavailable
 from agi_app.store import Store
 from agi_app.store_pg import PgStore
@@ -26,26 +26,8 @@ from agi_app.store_port import (
     WebhookAttempt,
 )
 from tests.support.memory_store import MemoryStore
+from tests.support.store_samples import NOW, REQUEST, nth
 from tests.support.webhook_store import OutboxStore
-
-NOW = datetime(2026, 11, 26, 9, 30, 0, 123456, tzinfo=UTC)
-REQUEST = CallbackRequest(
-    id="r1",
-    channel="1795650000.1",
-    state=State.PENDING,
-    queue="support",
-    priority=5,
-    position=2,
-    caller_name='Ann "Quote" Smith',
-    caller_number="+15551230001",
-    callback_number="+15551230001",
-    extension="123#",
-    dialed_number="5000",
-    queue_entered_at=NOW - timedelta(seconds=90),
-    requested_at=NOW,
-    expires_at=NOW + timedelta(seconds=1800),
-    timeout_prompt="callback/timeout",
-)
 
 
 @pytest.fixture(params=["sqlite", "memory", "postgres"])
@@ -59,20 +41,6 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         return
     async with Store.open(tmp_path / "cb.sqlite3") as opened:
         yield opened
-
-
-def nth(
-    n: int, *, caller: str, callback: str, queue: str = "support", minutes: int = 0
-) -> CallbackRequest:
-    return replace(
-        REQUEST,
-        id=f"r{n}",
-        channel=f"1795650000.{n}",
-        caller_number=caller,
-        callback_number=callback,
-        queue=queue,
-        requested_at=NOW + timedelta(minutes=minutes),
-    )
 
 
 async def test_request_round_trips_with_an_event(store: RequestStore) -> None:

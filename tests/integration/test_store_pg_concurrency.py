@@ -19,7 +19,7 @@ from agi_app.errors import RateLimited, StoreUnavailable
 from agi_app.store_pg import PgStore, locks
 from agi_app.store_port import StaleUpdate
 from tests.integration.pg_locks import hold, release, session, waiting
-from tests.integration.test_store_contract import NOW, REQUEST, nth
+from tests.support.store_samples import NOW, REQUEST, nth
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ from dataclasses import replace
 import psycopg
 from agi_app.store_pg import PgStore
 from agi_app.store_port import IdempotencyKey
-from tests.integration.test_store_contract import nth
+from tests.support.store_samples import nth
 
 async def main(url: str, n: int) -> None:
     request = nth(n, caller=f"+1555123000{n}", callback=f"+1555124000{n}", queue=f"q{n}")

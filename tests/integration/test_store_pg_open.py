@@ -18,9 +18,9 @@ from agi_app.store_pg import PgStore, locks
 from agi_app.store_pg.migrations import MIGRATIONS
 from agi_app.store_rows import COLUMNS
 from tests.integration.pg_locks import hold, session
-from tests.integration.test_store_contract import NOW, REQUEST
 from tests.support.poll import eventually
 from tests.support.postgres import PostgresServer, start
+from tests.support.store_samples import NOW, REQUEST
 
 
 async def test_a_new_database_is_migrated_once_by_services_starting_together(

@@ -19,7 +19,7 @@ from agi_app.store_pg import PgStore
 from agi_app.store_pg.base import append_event
 from agi_app.store_port import LoggedEvent
 from tests.integration.pg_locks import session, waiting
-from tests.integration.test_store_contract import NOW, REQUEST, nth
+from tests.support.store_samples import NOW, REQUEST, nth
 
 
 async def test_an_event_committed_late_is_not_passed_over(postgres_url: str) -> None:

@@ -9,8 +9,8 @@ import pytest
 from agi_app.leadership import PgLeadership
 from agi_app.store_pg import PgStore
 from agi_app.store_pg.notices import PROCESS, STORED, stored_elsewhere
-from tests.integration.test_store_contract import REQUEST
 from tests.support.poll import eventually_local
+from tests.support.store_samples import REQUEST
 
 
 @pytest.fixture

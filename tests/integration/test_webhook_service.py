@@ -19,8 +19,8 @@ from agi_app.domain.request import State
 from agi_app.service import Service
 from agi_app.settings import Settings
 from agi_app.store import Store
-from tests.integration.test_crashing_service import OPTIONS, agi_port, queue_reply
 from tests.support.fake_asterisk import AgiCall
+from tests.support.fastagi_process import OPTIONS, agi_port, queue_reply
 from tests.support.http_receiver import HttpReceiver, carried, first_arrivals, logged
 from tests.support.poll import eventually, eventually_local
 from tests.support.service_process import REPO

@@ -5,7 +5,7 @@ import asyncio
 from pathlib import Path
 
 from agi_app.store import Store
-from tests.integration.test_store_contract import NOW, REQUEST
+from tests.support.store_samples import NOW, REQUEST
 
 
 async def test_the_outbox_never_shows_a_row_that_is_rolled_back(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from panoramisk import Manager
 # The polling helper, here too for the many tests that wait on AMI state.
 from tests.support.poll import eventually as eventually
 from tests.support.poll import eventually_local as eventually_local
-from tests.support.testbed import AGENTS
+from tests.support.testbed import AGENTS, AMI_PORT, current
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,11 +30,17 @@ def sandbox_secret(account: str) -> Path:
 
 @asynccontextmanager
 async def ami_client(
-    host: str = "127.0.0.1", port: int = 5038, username: str = "tests"
+    host: str = "", port: int = AMI_PORT, username: str = "tests"
 ) -> AsyncIterator[Manager]:
+    """An AMI connection to the worker's Asterisk, or to the one on ``host``."""
     secret = sandbox_secret(username).read_text().strip()
     manager = Manager(
-        host=host, port=port, username=username, secret=secret, ping_delay=0, forgetable_actions=()
+        host=host or current().host,
+        port=port,
+        username=username,
+        secret=secret,
+        ping_delay=0,
+        forgetable_actions=(),
     )
     await asyncio.wait_for(manager.connect(), 10)
     try:

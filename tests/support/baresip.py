@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Self
 
 from tests.support.sipp import free_udp_port
+from tests.support.testbed import current
 
 MODULES = Path("/usr/lib/baresip/modules")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -47,24 +48,22 @@ def parse_trace(text: str) -> list[Traced]:
 
 
 class Softphone:
-    """baresip registered as ``user`` at Asterisk (127.0.0.1:5060), answering every call."""
+    """baresip registered as ``user`` at the worker's Asterisk, answering every call."""
 
-    def __init__(
-        self, workdir: Path, user: str, password: str, *, registrar: str = "127.0.0.1:5060"
-    ) -> None:
+    def __init__(self, workdir: Path, user: str, password: str, *, registrar: str = "") -> None:
         self.user = user
         self.port = free_udp_port()
         self._dir = workdir / f"baresip-{user}"
         self._trace = self._dir / "trace.txt"
         self._password = password
-        self._registrar = registrar
+        self._registrar = registrar or current().asterisk.sip
         self._process: asyncio.subprocess.Process | None = None
 
     def _configure(self) -> None:
         self._dir.mkdir(parents=True, exist_ok=True)
         rtp = free_udp_port()
         (self._dir / "config").write_text(
-            f"sip_listen 127.0.0.1:{self.port}\n"
+            f"sip_listen {current().host}:{self.port}\n"
             "sip_transports udp\n"
             # No sound card: the microphone plays back what the speaker hears (aubridge).
             "audio_player aubridge,softphone\n"

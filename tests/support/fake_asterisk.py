@@ -4,6 +4,8 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tests.support.testbed import LOOPBACK
+
 Reply = Callable[[str], str]
 
 # A reply that closes the connection instead of answering (Asterisk gone mid-command).
@@ -36,7 +38,7 @@ class AgiCall:
         env = {
             "agi_network": "yes",
             "agi_network_script": self.script,
-            "agi_request": f"agi://127.0.0.1/{self.script}",
+            "agi_request": f"agi://{LOOPBACK}/{self.script}",
             "agi_channel": "PJSIP/pstn-00000001",
             "agi_language": "en",
             "agi_type": "PJSIP",
@@ -63,7 +65,7 @@ class AgiCall:
 
     async def run(self, port: int, *, within: float = 10) -> list[str]:
         """Connect, play the session to its end, return the commands the service sent."""
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await asyncio.open_connection(LOOPBACK, port)
         try:
             writer.write(self.raw_environment or self.environment())
             await writer.drain()

@@ -9,6 +9,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.support.testbed import LOOPBACK
+
 
 def _call(
     url: str, body: dict[str, Any] | None, token: str | None, host: str | None
@@ -52,7 +54,7 @@ class EventStream:
         self._buffer = b""
 
     async def __aenter__(self) -> "EventStream":
-        host, port = self.url.hostname or "127.0.0.1", self.url.port or 80
+        host, port = self.url.hostname or LOOPBACK, self.url.port or 80
         self._reader, self._writer = await asyncio.open_connection(host, port)
         auth = f"Authorization: Bearer {self.token}\r\n" if self.token else ""
         self._writer.write(

@@ -1,4 +1,4 @@
-"""A real HTTP receiver for the webhook tests: an asyncio HTTP/1.1 server on 127.0.0.1 that keeps
+"""A real HTTP receiver for the webhook tests: an asyncio HTTP/1.1 server on LOOPBACK that keeps
 every POST in arrival order, checks each signature with the README's verification snippet
 (written here independently of the product's code), answers ``status``, and can be taken down
 (connections refused, open ones closed) and brought back on the same port.
@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from agi_app.store_port import LoggedEvent
+from tests.support.testbed import LOOPBACK
 
 
 def verify(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
@@ -58,14 +59,14 @@ class HttpReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/callback"
+        return f"http://{LOOPBACK}:{self.port}/hooks/callback"
 
     def accepted(self) -> list[Delivery]:
         """The deliveries it answered 2xx, in arrival order."""
         return [d for d in self.deliveries if 200 <= d.answered < 300]
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self._server = await asyncio.start_server(self._serve, LOOPBACK, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

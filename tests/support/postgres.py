@@ -22,11 +22,12 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-# The acceptance tier's stores: CALLBACK_TEST_STORE chooses one for every test, and a module
-# whose tests run on each says pytestmark = BOTH_STORES (the store_backend fixture's values).
+# The acceptance tier's stores: its tests that run the service run on each (the store_backend
+# fixture's values), but in a module where the store plays no part (pytestmark = ONE_STORE);
+# CALLBACK_TEST_STORE chooses one for every test.
 TEST_STORE = "CALLBACK_TEST_STORE"
 STORES = ("sqlite", "postgres")
-BOTH_STORES = pytest.mark.both_stores
+ONE_STORE = pytest.mark.one_store
 
 SUPERUSER = "callback"
 PORT = 5432  # only names the socket file: no TCP

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tests.support.poll import eventually_local
+from tests.support.testbed import LOOPBACK
 
 Audio = npt.NDArray[np.float32]
 
@@ -83,7 +84,7 @@ class RtpSink(asyncio.DatagramProtocol):
     async def __aenter__(self) -> Self:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((LOOPBACK, 0))
         loop = asyncio.get_running_loop()
         self._transport, _ = await loop.create_datagram_endpoint(lambda: self, sock=sock)
         return self

@@ -1,17 +1,14 @@
-"""The test bed's second Asterisk: ``CALLBACK_SANDBOX_INSTANCE=2 docker/sandbox``.
+"""The worker's second Asterisk (``testbed.current().second``), for the several-servers tests.
 
-The same root and configuration as the first, on 127.0.0.2 with the same ports (SIP 5060,
-AMI 5038), systemname b (its uniqueids start with "b-"), FastAGI to 127.0.0.2:4573, agents'
-phones on 127.0.0.2:5071..5073 and the carrier on 127.0.0.2:5090 (docs/testbed.md). Its
-callers are ``Caller(..., host=HOST)``, its phones ``Phone(..., host=HOST)``.
+The same root and configuration as the first, on the worker's second address with the same
+ports (SIP 5060, AMI 5038), systemname b (its uniqueids start with "b-"), FastAGI to that
+address's 4573, agents' phones on it at 5071..5073 and the carrier at 5090 (docs/testbed.md,
+"Instances and parallel workers"). Its callers are ``Caller(..., host=HOST)``, its phones
+``Phone(..., host=HOST)``.
 
-Like the first, it is one per machine: whoever starts, restarts or resets it holds the sandbox
-lock (the acceptance tier's callers do).
+Like the first, it belongs to one worker: no other test session touches it.
 """
 
-import asyncio
-import os
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -20,43 +17,29 @@ from panoramisk import Manager
 
 from tests.support.ami import ami_client
 from tests.support.ami import reset as ami_reset
+from tests.support.testbed import current
 
-REPO = Path(__file__).resolve().parents[2]
-HOST = "127.0.0.2"
-UNIQUEID_PREFIX = "b-"  # systemname b
-
-
-def sandbox(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """``docker/sandbox ARGS`` on instance 2."""
-    return subprocess.run(
-        [str(REPO / "docker" / "sandbox"), *args],
-        env={**os.environ, "CALLBACK_SANDBOX_INSTANCE": "2"},
-        check=check,
-        capture_output=True,
-        text=True,
-    )
+SECOND = current().second
+HOST = SECOND.host
+UNIQUEID_PREFIX = SECOND.uniqueid_prefix  # systemname b
 
 
 def up() -> None:
-    """Start it (if down) and return once it has fully booted: AMI answering is not enough,
-    app_queue and PJSIP may still be loading."""
-    sandbox("up")
-    sandbox("cli", "core waitfullybooted")
+    SECOND.up()
 
 
 def down() -> None:
-    sandbox("down")
+    SECOND.down()
 
 
 def is_up() -> bool:
-    return sandbox("status", check=False).returncode == 0
+    return SECOND.is_up()
 
 
 def state_dir() -> Path:
     """Where it keeps what it writes: var/lib/asterisk (astdb), var/log/asterisk (queue_log,
     messages.log), var/spool/asterisk; beside them etc-asterisk, its generated configuration."""
-    root = Path(sandbox("root").stdout.strip())
-    return root.parent / "run2"
+    return SECOND.state_dir()
 
 
 @contextmanager
@@ -71,13 +54,12 @@ def running() -> Iterator[None]:
 
 async def restart() -> None:
     """Down and up again (fully booted), off the event loop."""
-    await asyncio.to_thread(down)
-    await asyncio.to_thread(up)
+    await SECOND.restart()
 
 
 @asynccontextmanager
 async def ami() -> AsyncIterator[Manager]:
-    """The tests account on its AMI (127.0.0.2:5038)."""
+    """The tests account on its AMI."""
     async with ami_client(host=HOST) as manager:
         yield manager
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.support.poll import eventually_local
+from tests.support.testbed import current
 
 REPO = Path(__file__).resolve().parents[2]
 # Read by tests/support/crashing_service.py, the entry point start(crash_at=...) runs.
@@ -48,7 +49,10 @@ class ServiceProcess:
             k: v for k, v in os.environ.items() if not k.startswith("CALLBACK_") and k != CRASH_AT
         }
         env["CALLBACK_CONFIG"] = "/nonexistent.toml"
-        for name, value in {**self.settings, **overrides}.items():
+        # The worker's Asterisk, and its address for the FastAGI listener and the web.
+        host = current().host
+        bed = {"ami_host": host, "agi_host": host, "web_host": host}
+        for name, value in {**bed, **self.settings, **overrides}.items():
             env[f"CALLBACK_{name.upper()}"] = value
         command = ["-m", "agi_app", "serve"]
         if crash_at is not None:

@@ -10,7 +10,6 @@ caller is in the queue, a prompt started), so no scenario guesses how long anyth
 
 import asyncio
 import itertools
-import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,26 +18,41 @@ from xml.sax.saxutils import escape
 
 from tests.support.dtmf import write_dtmf_pcap
 from tests.support.poll import eventually_local
+from tests.support.testbed import LOOPBACK, SIP_PORT, current
 
-ASTERISK = "127.0.0.1:5060"
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
-# Below the kernel's ephemeral range (32768+), which RtpSinks and clients draw from, and
-# below Asterisk's RTP range (20000+): a port checked free stays ours until SIPp binds it.
-_ports = itertools.count(10000 + (os.getpid() % 20) * 250)
+# This worker's own ports (testbed.udp_ports), taken in turn: a port checked free stays ours
+# until SIPp binds it, since no other worker draws from the range.
+_ports = itertools.cycle(current().udp_ports())
 
 
 def free_udp_port() -> int:
+    """A port free on the worker's Asterisk address and on LOOPBACK (a caller's SIP goes on
+    the one, its media on the other), with the two after it left alone."""
+    hosts = {current().host, LOOPBACK}
     while True:
         port = next(_ports)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
         # SIPp binds port and port+2 for media: keep them apart.
         next(_ports)
         next(_ports)
-        return port
+        if all(_bindable(host, port) for host in hosts):
+            return port
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def address_options(host: str) -> list[str]:
+    """SIPp's options for a caller of the Asterisk on ``host``: SIP bound to that address
+    (an unbound socket sends from LOOPBACK, which another instance's carrier trunk does not
+    match), media on LOOPBACK, where the RTP sinks listen (the SDP names the media address)."""
+    return ["-i", host, "-bind_local", "-mi", LOOPBACK]
 
 
 def scenario(name: str, **values: object) -> str:
@@ -69,9 +83,10 @@ class Caller:
     bye_timeout_s: int = 60
     rtp_port: int = 0
     expect_failure: bool = False  # the call must be refused (4xx/5xx/6xx), never answered
-    host: str = "127.0.0.1"  # the carrier's address, and Asterisk's: 127.0.0.2 for Asterisk 2
+    host: str = ""  # the carrier's address, and Asterisk's: the worker's unless given
 
     def __post_init__(self) -> None:
+        self.host = self.host or current().host
         self.sip_port = free_udp_port()
         self.media_port = free_udp_port()
         self.call_id = f"caller-{self.sip_port}-1"
@@ -109,41 +124,31 @@ class Caller:
         path = self.workdir / f"caller-{self.sip_port}.xml"
         path.write_text(self.scenario())
         self._process = await asyncio.create_subprocess_exec(
-            "sipp", self._asterisk(), "-sf", str(path), "-s", self.did, "-m", "1", "-l", "1",
-            *self._address_options(), "-p", str(self.sip_port), "-mp", str(self.media_port),
+            "sipp", f"{self.host}:{SIP_PORT}", "-sf", str(path), "-s", self.did, "-m", "1",
+            "-l", "1", *address_options(self.host),
+            "-p", str(self.sip_port), "-mp", str(self.media_port),
             "-cid_str", f"caller-{self.sip_port}-%u", "-nostdin", "-timeout", "180s",
             "-trace_msg", "-message_file", str(self.messages),
             "-trace_err", "-error_file", str(self.errors),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
 
-    def _asterisk(self) -> str:
-        return ASTERISK if self.host == "127.0.0.1" else f"{self.host}:5060"
-
-    def _address_options(self) -> list[str]:
-        """On another loopback address SIPp binds it: an unbound socket sends from 127.0.0.1,
-        which the second Asterisk's carrier trunk does not match. The media stay on
-        127.0.0.1, where RtpSinks listen (the SDP names the media address)."""
-        if self.host == "127.0.0.1":
-            return ["-i", "127.0.0.1"]
-        return ["-i", self.host, "-bind_local", "-mi", "127.0.0.1"]
-
     async def nudge(self) -> None:
         """Tell the caller to press its next group of keys; returns once SIPp took it."""
         self._nudges += 1
         branch = f"z9hG4bK-nudge-{self.sip_port}-{self._nudges}"
         message = (
-            f"INFO sip:{self.number}@127.0.0.1:{self.sip_port} SIP/2.0\r\n"
-            f"Via: SIP/2.0/UDP 127.0.0.1:9;branch={branch}\r\n"
-            "From: <sip:test@127.0.0.1>;tag=nudge\r\n"
-            f"To: <sip:{self.number}@127.0.0.1>;tag=caller\r\n"
+            f"INFO sip:{self.number}@{self.host}:{self.sip_port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {LOOPBACK}:9;branch={branch}\r\n"
+            f"From: <sip:test@{LOOPBACK}>;tag=nudge\r\n"
+            f"To: <sip:{self.number}@{self.host}>;tag=caller\r\n"
             f"Call-ID: {self.call_id}\r\n"
             f"CSeq: {self._nudges} INFO\r\n"
             "Max-Forwards: 70\r\n"
             "Content-Length: 0\r\n\r\n"
         )
         # SIPp sends its 200 OK to Asterisk (its only peer), so look for it in its trace.
-        taken = f"SIP/2.0 200 OK\nVia: SIP/2.0/UDP 127.0.0.1:9;branch={branch}"
+        taken = f"SIP/2.0 200 OK\nVia: SIP/2.0/UDP {LOOPBACK}:9;branch={branch}"
         loop = asyncio.get_running_loop()
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             resend_at = 0.0

@@ -3,10 +3,15 @@
 import asyncio
 import contextlib
 
+from tests.support.testbed import current
+
 
 class TcpProxy:
-    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
-        self._target = (target_host, target_port)
+    def __init__(self, target_port: int, target_host: str = "") -> None:
+        self._target = (target_host or current().host, target_port)
+        # On the worker's address, as the service's other peers: a settings copy with the
+        # proxy's port and the bed's ami_host reaches it.
+        self.host = current().host
         self._flowing = asyncio.Event()
         self._flowing.set()
         self._server: asyncio.Server | None = None
@@ -15,7 +20,7 @@ class TcpProxy:
         self.connections = 0
 
     async def __aenter__(self) -> "TcpProxy":
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._accept, self.host, 0)
         return self
 
     async def __aexit__(self, *_exc: object) -> None:

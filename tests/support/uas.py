@@ -1,5 +1,6 @@
 """SIPp phones that Asterisk calls: agents (5071..5073) and the carrier's customers (5090),
-on 127.0.0.1, or on another loopback address for the second Asterisk (``host``, 127.0.0.2).
+on the address of the worker's Asterisk (tests/support/testbed.py), or of another one
+(``host``: the second server's).
 
 One SIPp process in server mode per phone serves every call to its port, one after the
 other or at once (each INVITE with a new Call-ID is a new call), with a fixed
@@ -25,6 +26,7 @@ from typing import Self
 
 from tests.support.poll import eventually_local
 from tests.support.sipp import free_udp_port, scenario
+from tests.support.testbed import LOOPBACK, current
 
 
 class Behaviour(StrEnum):
@@ -79,7 +81,7 @@ def _has_tag(header: str) -> bool:
 @dataclass
 class Phone:
     """A SIPp UAS on ``host``:``port`` handling up to ``calls`` calls the same way. The SDP
-    always names 127.0.0.1, where RtpSinks listen, whichever ``host`` the phone is on."""
+    always names LOOPBACK, where RtpSinks listen, whichever ``host`` the phone is on."""
 
     port: int
     workdir: Path
@@ -88,12 +90,13 @@ class Phone:
     calls: int = 50  # SIPp exits by itself after this many calls (-m)
     name: str = ""
     cancel_timeout_s: int = 600  # NO_ANSWER: how long to ring before the call fails
-    host: str = "127.0.0.1"  # the address it binds (-bind_local): 127.0.0.2 for Asterisk 2
+    host: str = ""  # the address it binds (-bind_local): the worker's Asterisk's unless given
 
     def __post_init__(self) -> None:
+        self.host = self.host or current().host
         self.media_port = free_udp_port()
         stem = f"phone-{self.name or self.behaviour.value}-{self.port}"
-        if self.host != "127.0.0.1":  # the same port on two addresses: two sets of files
+        if self.host != current().host:  # the same port on two addresses: two sets of files
             stem += f"-{self.host}"
         self.scenario_file = self.workdir / f"{stem}.xml"
         self.messages = self.workdir / f"{stem}-messages.log"
@@ -106,6 +109,7 @@ class Phone:
         return scenario(
             f"phone-{self.behaviour.value}",
             rtp_port=self.rtp_port or "[media_port]",
+            media_host=LOOPBACK,
             bye_timeout_ms=_BYE_TIMEOUT_MS,
             cancel_timeout_ms=self.cancel_timeout_s * 1000,
         )
@@ -236,7 +240,7 @@ def _blocks(trace: str) -> list[str]:
     return [block for block in blocks if block]
 
 
-def _listening(pid: int, port: int, host: str = "127.0.0.1") -> bool:
+def _listening(pid: int, port: int, host: str) -> bool:
     """Whether process ``pid`` has a UDP socket bound to ``host``:``port``."""
     # /proc/net/udp writes an IPv4 address as the hex of its bytes in host (little-endian) order.
     local = f"{socket.inet_aton(host)[::-1].hex().upper()}:{port:04X}"

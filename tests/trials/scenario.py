@@ -4,11 +4,13 @@ import random
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tests.support import testbed
 from tests.support.uas import Behaviour
 
 # The test bed's dialed numbers and the priority level their flow gives (extensions.conf).
 LEVEL_OF_DID = {"5000": 5, "5003": 1}
-AGENT_PORTS = {"PJSIP/agent1": 5071, "PJSIP/agent2": 5072, "PJSIP/agent3": 5073}
+# Each agent's phone port (on the test bed's Asterisk's address), by its queue member.
+AGENT_PORTS = {f"PJSIP/{agent}": port for agent, port in testbed.AGENT_PORTS.items()}
 
 
 class FaultKind(StrEnum):

@@ -10,7 +10,9 @@ every call is over or the trial's deadline. Faults fire in either phase, one aft
 import asyncio
 import json
 import sqlite3
+import subprocess
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import datetime
 from pathlib import Path
@@ -22,16 +24,15 @@ from agi_app.store import Store
 from tests.acceptance.calls import ERROR, SUCCESS
 from tests.support.ami import sandbox_secret
 from tests.support.rtp import RtpSink, load_prompt, match_score
-from tests.support.service_process import REPO, ServiceProcess
+from tests.support.service_process import ServiceProcess
 from tests.support.sipp import Caller
 from tests.support.tcp_proxy import TcpProxy
-from tests.support.testbed import TESTBED_NUMBERS
+from tests.support.testbed import AMI_PORT, CARRIER_PORT, TESTBED_NUMBERS, current
 from tests.support.uas import Phone
 from tests.trials.checks import CallerSeen, FaultSeen, Observed, Offer, RequestSeen
 from tests.trials.scenario import AGENT_PORTS, FaultKind, FaultPlan, Phase, Scenario
 from tests.trials.sip_trace import timed_invites
 
-SANDBOX = str(REPO / "docker" / "sandbox")
 TALK_SECONDS = 1.0  # how long the desk lets a bridged agent talk
 SERVING_LIMIT = 100.0  # seconds the serving phase may take at most
 
@@ -45,11 +46,12 @@ class Ami:
         self._secret = sandbox_secret("tests").read_text().strip()
 
     async def _connect(self) -> Manager:
+        host = current().host
         # Fail fast while Asterisk is down: panoramisk would retry in the background instead.
-        _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", 5038), 2)
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, AMI_PORT), 2)
         writer.close()
         manager = Manager(
-            host="127.0.0.1", port=5038, username="tests", secret=self._secret,
+            host=host, port=AMI_PORT, username="tests", secret=self._secret,
             ping_delay=0, forgetable_actions=(), reconnect_timeout=3600,
         )  # fmt: skip
         await asyncio.wait_for(manager.connect(), 5)
@@ -133,18 +135,19 @@ class Trial:
 
     async def run(self) -> Observed:
         finished = False
-        await _run(SANDBOX, "up")  # a no-op when it is up
+        await _sandbox("up", current().asterisk.up)  # a no-op when it is up
         self.started = time.time()
         async with AsyncExitStack() as stack:
             stack.callback(self.ami.close)
             await self.ami.reset(list(AGENT_PORTS))
             stack.push_async_callback(self._cleanup)
             await self._start_phones(stack)
-            self.proxy = await stack.enter_async_context(TcpProxy(5038))
+            self.proxy = await stack.enter_async_context(TcpProxy(AMI_PORT))
             self.service = ServiceProcess(
                 self.workdir,
                 store_path=str(self.workdir / "callbacks.sqlite3"),
                 customer_ring_seconds="5",
+                ami_host=self.proxy.host,  # the proxy's, in front of the bed's Asterisk
                 ami_port=str(self.proxy.port),
                 ami_ping_interval="0.5",
                 ami_secret_file=str(sandbox_secret("callback")),
@@ -184,7 +187,7 @@ class Trial:
             phone = Phone(AGENT_PORTS[agent], self.workdir, behaviour, name=agent[-6:])
             self.phones[agent] = await stack.enter_async_context(phone)
         self.carrier = await stack.enter_async_context(
-            Phone(5090, self.workdir, self.scenario.carrier, name="carrier")
+            Phone(CARRIER_PORT, self.workdir, self.scenario.carrier, name="carrier")
         )
 
     async def _arrival(self) -> None:
@@ -346,12 +349,12 @@ class Trial:
         elif fault.kind is FaultKind.ASTERISK_RESTART:
             self.restarting = True
             try:
-                await _run(SANDBOX, "down")
+                await _sandbox("down", current().asterisk.down)
                 # Every call Asterisk had is gone with it; a SIPp caller that got no BYE
                 # would wait for one until its own timeout.
                 for caller in self._sipps:
                     await caller.kill()
-                await _run(SANDBOX, "up")
+                await _sandbox("up", current().asterisk.up)
                 self.ami.close()
                 # Agents come back unpaused (persistentmembers = no): as an operator would,
                 # pause again those that should not take calls now. The service may already be
@@ -402,25 +405,24 @@ def _epoch(at: datetime) -> float:
 
 
 async def _queue_log(since: float) -> list[list[str]]:
-    """Asterisk's queue_log lines since ``since`` (a file in the sandbox's root)."""
-    process = await asyncio.create_subprocess_exec(
-        SANDBOX, "root", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
-    )
-    out, _ = await process.communicate()
-    path = Path(out.decode().strip()) / "var/log/asterisk/queue_log"
-    if process.returncode != 0 or not path.exists():
+    """The bed's Asterisk's queue_log lines since ``since`` (a file of its state directory)."""
+    try:
+        path = await asyncio.to_thread(current().asterisk.queue_log)
+    except subprocess.CalledProcessError:
+        return []
+    if not path.exists():
         return []
     lines = [line.split("|") for line in path.read_text(errors="replace").splitlines()]
     return [f for f in lines if f[0].isdigit() and int(f[0]) >= int(since)]
 
 
-async def _run(*command: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-    )
-    _, err = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {err.decode(errors='replace')[-500:]}")
+async def _sandbox(what: str, command: Callable[[], object]) -> None:
+    """A docker/sandbox command on the bed's Asterisk (``command``: its method), off the loop."""
+    try:
+        await asyncio.to_thread(command)
+    except subprocess.CalledProcessError as exc:
+        err = (exc.stderr or "")[-500:]
+        raise RuntimeError(f"docker/sandbox {what} failed: {err}") from exc
 
 
 async def run_trial(scenario: Scenario, workdir: Path, deadline: float) -> Observed:

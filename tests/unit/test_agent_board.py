@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from agi_app.domain.agent_board import AgentState, Member, StateClock, agent_board
 from agi_app.domain.request import State
-from tests.unit.test_lifecycle import PENDING, T0
+from tests.support.samples import PENDING, T0
 
 
 def member(interface: str, status: str = "1", paused: bool = False, **kw: object) -> Member:

@@ -11,7 +11,7 @@ import pytest
 from agi_app.ami_filters import EventFilter, needed_events, parse_filter, passes
 from agi_app.config_check.reading import Reader
 from agi_app.serving.events import _HANDLERS
-from tests.unit.test_install_config import install, write_config
+from tests.unit.admin_config import install, write_config
 
 REPO = Path(__file__).resolve().parents[2]
 LIVE = "1700000000.42"  # a live caller's uniqueid, as Asterisk makes them

@@ -10,7 +10,7 @@ from agi_app.domain.audit import Audit, Cause, audit, explain_placements
 from agi_app.domain.queue_day import Kind, parse_line
 from agi_app.domain.request import CallbackRequest
 from agi_app.store import Event
-from tests.unit.test_lifecycle import PENDING
+from tests.support.samples import PENDING
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 EPOCH = int(T0.timestamp())

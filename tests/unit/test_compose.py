@@ -12,8 +12,8 @@ import yaml
 from pydantic import ValidationError
 
 from agi_app.settings import Settings
-from tests.acceptance.test_standby import STANDBY_AGI
 from tests.bench.takeover_bench import STANDBY_AGI as BENCH_STANDBY_AGI
+from tests.support.testbed import AGI_PORT, STANDBY_AGI_PORT
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker" / "compose.yaml"
 PG_URL = "postgresql://callback@127.0.0.1:5432/callback"
@@ -66,8 +66,8 @@ def test_the_postgres_profile_runs_two_processes_on_one_database() -> None:
     second = settings_of(services["callback-standby"], env)
     assert first.store_url == second.store_url == PG_URL
     # Both on the host's network: ports of their own, the standby's as the tests run it.
-    assert (first.agi_port, second.agi_port) == (4573, STANDBY_AGI)
-    assert STANDBY_AGI == BENCH_STANDBY_AGI
+    assert (first.agi_port, second.agi_port) == (AGI_PORT, STANDBY_AGI_PORT)
+    assert STANDBY_AGI_PORT == BENCH_STANDBY_AGI
     assert first.web_port != second.web_port
     # The database the URL names is the one the postgres service creates, kept in a volume.
     postgres = services["postgres"]

@@ -7,7 +7,7 @@ from agi_app.domain.day_figures import DayFigures, day_figures
 from agi_app.domain.queue_day import build_calls, parse_line
 from agi_app.domain.report import report
 from agi_app.domain.request import CallbackRequest, CallOutcome, State
-from tests.unit.test_lifecycle import PENDING, T0
+from tests.support.samples import PENDING, T0
 
 START, END = T0.replace(hour=0), T0.replace(hour=0) + timedelta(days=1)
 

@@ -1,8 +1,7 @@
 """The expected wait of a queue, the offer decision, and what the report makes of checks."""
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -15,7 +14,7 @@ from agi_app.domain.estimate import (
     expected_wait,
     recent_waits,
 )
-from agi_app.domain.hours import Schedule, parse_periods
+from agi_app.domain.hours import Schedule
 from agi_app.domain.offer import (
     OfferCheck,
     OfferOptions,
@@ -25,25 +24,8 @@ from agi_app.domain.offer import (
     summarize_offers,
 )
 from agi_app.domain.report import report
-from agi_app.domain.request import CallbackRequest, State
 from agi_app.errors import InvalidOptions
-from tests.unit.test_lifecycle import PENDING, T0
-
-
-def served(i: int, waited: float, *, ago: float = 60, queue: str = "support") -> CallbackRequest:
-    """Answered by an agent ``ago`` seconds before T0, after waiting ``waited`` seconds."""
-    answered = T0 - timedelta(seconds=ago)
-    return replace(
-        PENDING,
-        id=f"s{i}",
-        channel=f"c{i}",
-        queue=queue,
-        state=State.DONE,
-        queue_entered_at=answered - timedelta(seconds=waited),
-        requested_at=answered - timedelta(seconds=waited),
-        agent_answered_at=answered,
-    )
-
+from tests.support.samples import NOON, OFFICE, PENDING, T0, served
 
 # ---- the estimate -----------------------------------------------------------------------
 
@@ -100,13 +82,6 @@ def test_recent_waits_keep_the_latest_few() -> None:
 # ---- the decision -----------------------------------------------------------------------
 
 OPTIONS = OfferOptions(queue="support", max_wait=1800, min_wait=60, margin=60, max_callbacks=5)
-# Open 09:00-17:00 UTC on Thursdays (T0 is Thursday 2026-11-26 09:00 UTC).
-OFFICE = Schedule(
-    "office",
-    ZoneInfo("UTC"),
-    tuple(parse_periods("09:00-17:00" if day == 3 else "") for day in range(7)),
-)
-NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 def verdict(

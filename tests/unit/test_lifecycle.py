@@ -1,29 +1,12 @@
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from agi_app.domain import lifecycle as lc
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
+from tests.support.samples import PENDING, T0
 
-T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-PENDING = CallbackRequest(
-    id="r1",
-    channel="c1",
-    state=State.PENDING,
-    queue="support",
-    priority=5,
-    position=2,
-    caller_name="Ann",
-    caller_number="+15551230001",
-    callback_number="+15551230001",
-    extension=None,
-    dialed_number="5000",
-    queue_entered_at=T0,
-    requested_at=T0,
-    expires_at=T0 + timedelta(minutes=30),
-    timeout_prompt="callback/timeout",
-)
 AGENTS = frozenset({"PJSIP/agent1", "PJSIP/agent2"})
 
 

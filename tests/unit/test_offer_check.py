@@ -14,8 +14,7 @@ from agi_app.domain.request import CallbackRequest
 from agi_app.metrics import Metrics
 from agi_app.offer_check import OfferChecker, QueueEstimates, asterisk_figures
 from tests.support.memory_store import MemoryStore
-from tests.unit.test_estimate import NOON, OFFICE, served
-from tests.unit.test_lifecycle import PENDING, T0
+from tests.support.samples import NOON, OFFICE, PENDING, T0, served
 
 UNIQUEID = "1795650099.7"
 

@@ -14,7 +14,7 @@ from agi_app.domain.placement import (
 )
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest
-from tests.unit.test_lifecycle import PENDING
+from tests.support.samples import PENDING
 
 T0 = PENDING.queue_entered_at
 

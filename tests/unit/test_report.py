@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 from agi_app.domain.report import percentile, report
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
-from tests.unit.test_lifecycle import PENDING, T0
+from tests.support.samples import PENDING, T0
 
 
 def done(i: int, call: CallOutcome, contact: ContactOutcome, waited: int | None = None):  # type: ignore[no-untyped-def]

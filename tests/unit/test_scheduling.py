@@ -9,7 +9,7 @@ from agi_app.domain.hours import later_slots
 from agi_app.domain.request import scheduled
 from agi_app.scheduling import NotScheduled, ask_time
 from agi_app.settings import ScheduleSettings
-from tests.unit.test_lifecycle import PENDING
+from tests.support.samples import PENDING
 
 SLOTS = [datetime(2026, 11, 30, h, tzinfo=UTC) for h in (18, 19, 20)]
 

@@ -7,7 +7,7 @@ from agi_app.channel_ids import Leg, channel_id
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.domain.serving_order import Entry, Part, serving_order
-from tests.unit.test_lifecycle import PENDING, T0
+from tests.support.samples import PENDING, T0
 
 NOW = T0 + timedelta(minutes=10)
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from agi_app.settings import Settings
 from agi_app.supervisor_day import DayBoard
 from tests.support.memory_store import MemoryStore
-from tests.unit.test_lifecycle import PENDING
+from tests.support.samples import PENDING
 
 PARIS = ZoneInfo("Europe/Paris")
 

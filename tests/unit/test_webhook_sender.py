@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from agi_app.domain.request import CallbackRequest, State
 from agi_app.errors import StoreUnavailable
 from agi_app.metrics import Metrics
 from agi_app.store_port import ATTEMPTS_KEPT, WebhookAttempt
@@ -21,30 +20,11 @@ from agi_app.webhooks import Webhooks
 from tests.support.http_receiver import Delivery, HttpReceiver
 from tests.support.memory_store import MemoryStore
 from tests.support.poll import eventually, eventually_local
+from tests.support.webhook_log import NOW, lifecycle, request
 from tests.support.webhook_store import OutboxStore
 
 SECRET = "test-secret-0123456789"
-NOW = datetime.now(UTC)
 WITHIN = 5.0
-
-
-def request(n: int) -> CallbackRequest:
-    number = f"+1555123{n:04d}"
-    return CallbackRequest(
-        id=f"r{n}", channel=f"ch{n}", state=State.PENDING, queue="support", priority=5,
-        position=None, caller_name="Ann Smith", caller_number=number, callback_number=number,
-        extension=None, dialed_number="5000", queue_entered_at=NOW, requested_at=NOW,
-        expires_at=NOW + timedelta(minutes=30), timeout_prompt=None,
-    )  # fmt: skip
-
-
-async def lifecycle(store: OutboxStore, n: int) -> None:
-    """A request stored, then waiting, then offered: three rows of the log."""
-    stored = await store.add(request(n))
-    waiting = replace(stored, state=State.WAITING, attempt=1)
-    await store.save(stored, waiting, "Joined", NOW, {"attempt": 1})
-    offered = replace(waiting, state=State.OFFERED, agent="PJSIP/agent1")
-    await store.save(waiting, offered, "Offered", NOW, {"agent": "PJSIP/agent1"})
 
 
 def hook(receiver: HttpReceiver, **values: Any) -> WebhookSubscription:

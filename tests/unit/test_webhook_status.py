@@ -7,7 +7,7 @@ from agi_app.store_port import WebhookAttempt
 from agi_app.webhook_settings import WebhookSubscription
 from agi_app.webhook_status import status_text, webhook_status
 from tests.support.memory_store import MemoryStore
-from tests.unit.test_webhook_sender import lifecycle
+from tests.support.webhook_log import lifecycle
 
 AT = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
