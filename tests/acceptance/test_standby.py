@@ -42,7 +42,9 @@ class Pair:
     def __init__(self, workdir: Path, url: str) -> None:
         common = {
             "store_url": url,
-            "store_timeout": "1",
+            # The lease's term (checked every half of it): 2 s, so that a check delayed on a
+            # busy machine (parallel workers on 2 cores) does not pass for a lost leader.
+            "store_timeout": "2",
             "customer_ring_seconds": "5",
             "ami_ping_interval": "0.5",
             "ami_secret_file": str(sandbox_secret("callback")),

@@ -65,8 +65,10 @@ def write_locked(settings: Settings) -> Iterator[WriteLock]:
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """Writes give up soon on either store: SQLite after store_busy_timeout (0.3 s here),
-    PostgreSQL after store_timeout (also its serving lease's term: not shorter than 1 s)."""
-    return settings.model_copy(update={"store_timeout": 1.0})
+    PostgreSQL after store_timeout, 2 s here: it is also its serving lease's term, checked
+    every half of it, and the service runs in the test's own busy process (parallel workers on
+    2 cores): a check delayed past 0.5 s (at 1 s) cost it the lease now and then."""
+    return settings.model_copy(update={"store_timeout": 2.0})
 
 
 def logged(caplog: pytest.LogCaptureFixture, text: str, *, start: str = "") -> int:
