@@ -26,7 +26,7 @@ serve: $(STAMP)
 
 # Parallel workers for make test (each its own pair of Asterisks, tests/support/testbed.py):
 # the tiers mostly wait on real time, not on the 2 cores (README "Tests" has the measurement).
-WORKERS ?= 4
+WORKERS ?= 5
 PYTEST_PARALLEL := $(PY) -m pytest -q -n $(WORKERS) --dist worksteal --durations=15
 
 # Two phases: every tier in parallel workers, then the CPU-heavy smokes (benchmarks, trials;
