@@ -23,7 +23,7 @@ from agi_app.server_store import ServerStore
 from agi_app.serving import Serving
 from agi_app.serving_set import ServingSet
 from agi_app.settings import Settings
-from agi_app.settings_reload import known_level, split_changes
+from agi_app.settings_reload import split_changes
 from agi_app.store_open import ServiceStore, open_store, shown, store_url
 from agi_app.store_pg import PgStore
 from agi_app.store_pg.fenced import FencedStore, NotLeader
@@ -269,8 +269,6 @@ class Service:
         """SIGHUP: take the changed settings that may change while running (the rule is in
         agi_app/settings_reload.py); log the others as needing a restart."""
         take, restart = split_changes(self.settings, settings, serving=self.serving is not None)
-        if not known_level(settings.log_level):
-            log.error("reload: log_level %r is not a level; it stays", settings.log_level)
         if restart:
             log.warning("reload: %s changed, needs a restart to apply", ", ".join(restart))
         if not take:

@@ -3,6 +3,8 @@
 Environment wins over the file; the file is CALLBACK_CONFIG, or ./callback.toml when present.
 """
 
+import difflib
+import logging
 import os
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -26,12 +28,51 @@ from pydantic_settings import (
 )
 
 from agi_app.domain.hours import DAYS, Schedule, ScheduleError, later_slots, parse_periods
-from agi_app.domain.numbers import DEFAULT_BLOCKED_TYPES, NumberRules
+from agi_app.domain.numbers import (
+    DEFAULT_BLOCKED_TYPES,
+    DESTINATION_REGIONS,
+    NUMBER_TYPES,
+    REGIONS,
+    NumberRules,
+)
 from agi_app.domain.request import DEFAULT_SERVER, RateLimits
 from agi_app.errors import InvalidOptions
 from agi_app.server_settings import SERVER_NAME, AsteriskServer, distinct_listeners
 from agi_app.web_auth import ApiCredential, WebCredential, unique_names
 from agi_app.webhook_settings import Webhooks
+
+# Codes people write for a region that libphonenumber knows by its ISO 3166 code.
+_REGION_ALIASES = {"UK": "GB"}
+
+
+def known_region(key: str, value: str, accepted: frozenset[str], examples: str) -> str:
+    """``value`` when libphonenumber knows it: an unknown region would refuse every number
+    (allowed_regions) or parse none (number_region)."""
+    if value in accepted:
+        return value
+    guess = _REGION_ALIASES.get(value.upper(), value.upper())
+    hint = f"; did you mean {guess!r}?" if guess in accepted else ""
+    raise ValueError(f"{key}: {value!r} is not a region libphonenumber knows ({examples}){hint}")
+
+
+def known_number_type(name: str) -> str:
+    """``name`` when it is a number type: an unknown name would block nothing."""
+    if name in NUMBER_TYPES:
+        return name
+    close = difflib.get_close_matches(name.upper(), sorted(NUMBER_TYPES), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    names = ", ".join(sorted(NUMBER_TYPES))
+    raise ValueError(f"blocked_number_types: {name!r} is not a number type (one of {names}){hint}")
+
+
+def known_level(value: str) -> str:
+    """``value`` when logging.basicConfig takes it (setup_logging upper-cases it), so that a
+    wrong level is refused here and not by a crash at start."""
+    levels = logging.getLevelNamesMapping()
+    if value.upper() not in levels:
+        names = ", ".join(sorted(levels, key=lambda n: (levels[n], n)))
+        raise ValueError(f"log_level: {value!r} is not a logging level (one of {names}, any case)")
+    return value
 
 
 class ScheduleSettings(BaseModel):
@@ -130,11 +171,13 @@ class Settings(BaseSettings):
     web_metrics_public: bool = False  # false: /metrics needs a viewer or supervisor
     web_sse_max_clients: int = Field(100, ge=1)  # open Live views; past it, 503
 
-    number_region: str = Field("US", pattern=r"^[A-Z]{2}$")
+    number_region: str = "US"
     number_check: Literal["possible", "valid"] = "possible"
     # The destination policy: every number the PBX may dial (domain/numbers.py).
-    blocked_number_types: list[str] = sorted(DEFAULT_BLOCKED_TYPES)
-    allowed_regions: list[Annotated[str, Field(pattern=r"^([A-Z]{2}|001)$")]] = []
+    blocked_number_types: list[Annotated[str, AfterValidator(known_number_type)]] = sorted(
+        DEFAULT_BLOCKED_TYPES
+    )
+    allowed_regions: list[str] = []
     allowed_number_prefixes: list[Annotated[str, Field(pattern=r"^\+[0-9]{1,14}$")]] = []
     # Stored requests per hour from one caller number, and to one callback number (0: no limit).
     rate_limit_per_caller: int = Field(10, ge=0)
@@ -172,7 +215,7 @@ class Settings(BaseSettings):
     store_pool_size: int = Field(10, ge=1, le=100)
     store_timeout: float = Field(5.0, gt=0, le=60)
 
-    log_level: str = "INFO"
+    log_level: Annotated[str, AfterValidator(known_level)] = "INFO"
 
     # The supervisor's screen (/supervisor): the centre's time zone for the times it shows
     # and for the days of its figures, the CLI's report and audit (unset: the server's), the
@@ -195,6 +238,19 @@ class Settings(BaseSettings):
             return ZoneInfo(self.supervisor_timezone), self.supervisor_timezone
         local = datetime.now().astimezone().tzinfo or UTC
         return local, datetime.now(local).tzname() or "UTC"
+
+    @field_validator("number_region")
+    @classmethod
+    def _known_number_region(cls, value: str) -> str:
+        return known_region("number_region", value, REGIONS, "ISO 3166 codes such as GB, US")
+
+    @field_validator("allowed_regions")
+    @classmethod
+    def _known_allowed_regions(cls, value: list[str]) -> list[str]:
+        examples = "ISO 3166 codes such as GB, US, or 001 for the international networks"
+        for region in value:
+            known_region("allowed_regions", region, DESTINATION_REGIONS, examples)
+        return value
 
     @field_validator("supervisor_timezone")
     @classmethod

@@ -13,8 +13,6 @@ is bound to a socket, the store, AMI or a part started once (calling hours, webh
 credentials), and needs a restart.
 """
 
-import logging
-
 from agi_app.settings import Settings
 
 ALWAYS = frozenset({"log_level"})
@@ -30,10 +28,6 @@ INTAKE = frozenset(
 )
 
 
-def known_level(name: str) -> bool:
-    return name.upper() in logging.getLevelNamesMapping()
-
-
 def reloadable(*, serving: bool) -> frozenset[str]:
     return ALWAYS if serving else ALWAYS | INTAKE
 
@@ -44,7 +38,5 @@ def split_changes(
     """The changed settings a reload takes, and those that need a restart (names, sorted)."""
     fields = type(running).model_fields
     changed = sorted(n for n in fields if getattr(running, n) != getattr(new, n))
-    if not known_level(new.log_level) and "log_level" in changed:
-        changed.remove("log_level")  # kept; the caller says why
     allowed = reloadable(serving=serving)
     return [n for n in changed if n in allowed], [n for n in changed if n not in allowed]

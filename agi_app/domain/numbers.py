@@ -33,6 +33,12 @@ _E164_MAX_DIGITS = 15
 # +883, +979 (international freephone, satellite and international networks).
 _NON_GEOGRAPHIC = "001"
 INTERNATIONAL_NETWORK = "INTERNATIONAL_NETWORK"  # our name for them, next to libphonenumber's
+# The names blocked_number_types may hold: libphonenumber's types, and ours.
+NUMBER_TYPES = frozenset(n for n in vars(PhoneNumberType) if n.isupper()) | {INTERNATIONAL_NETWORK}
+# The regions national numbers may be parsed in (number_region), and those a number may be
+# in (allowed_regions).
+REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
+DESTINATION_REGIONS = REGIONS | {_NON_GEOGRAPHIC}
 # Refused unless the admin says otherwise: the kinds of numbers toll fraud pumps traffic to,
 # and numbers libphonenumber cannot place (no region: nobody knows what they cost).
 DEFAULT_BLOCKED_TYPES = frozenset(

@@ -45,7 +45,6 @@ def test_with_serving_the_dialer_keeps_the_policy_so_only_the_log_level_reloads(
     ]
 
 
-def test_nothing_changed_nothing_to_do_and_an_unknown_level_is_not_taken() -> None:
+def test_nothing_changed_nothing_to_do() -> None:
+    # An unknown log level never gets here: Settings refuses it, and the reload with it.
     assert split_changes(Settings(**RUNNING), Settings(**RUNNING), serving=False) == ([], [])
-    wrong = Settings(**{**RUNNING, "log_level": "LOUD"})
-    assert split_changes(Settings(**RUNNING), wrong, serving=False) == ([], [])
