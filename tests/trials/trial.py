@@ -135,7 +135,8 @@ class Trial:
 
     async def run(self) -> Observed:
         finished = False
-        await _sandbox("up", current().asterisk.up)  # a no-op when it is up
+        # A no-op when it is up; back once AMI answers, as the trials always waited.
+        await _sandbox("up", lambda: current().asterisk.sandbox("up"))
         self.started = time.time()
         async with AsyncExitStack() as stack:
             stack.callback(self.ami.close)
@@ -354,7 +355,7 @@ class Trial:
                 # would wait for one until its own timeout.
                 for caller in self._sipps:
                     await caller.kill()
-                await _sandbox("up", current().asterisk.up)
+                await _sandbox("up", lambda: current().asterisk.sandbox("up"))
                 self.ami.close()
                 # Agents come back unpaused (persistentmembers = no): as an operator would,
                 # pause again those that should not take calls now. The service may already be
