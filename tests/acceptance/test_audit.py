@@ -38,10 +38,6 @@ from tests.support.uas import Behaviour
 REPO = Path(__file__).resolve().parents[2]
 
 
-def queue_log() -> Path:
-    return current().asterisk.queue_log()
-
-
 def command(settings: Settings, *args: str) -> dict[str, Any]:
     """`agi-callback ARGS` as a supervisor runs it, on this test's store; its JSON output."""
     done = subprocess.run(
@@ -58,7 +54,8 @@ def command(settings: Settings, *args: str) -> dict[str, Any]:
 def audit(settings: Settings, since: datetime) -> dict[str, Any]:
     local = since.astimezone()
     args = ["audit", "--day", local.date().isoformat(), "--queue", "support"]
-    args += ["--queue-log", str(queue_log()), "--since", local.isoformat(), "--format", "json"]
+    queue_log = current().asterisk.queue_log()
+    args += ["--queue-log", str(queue_log), "--since", local.isoformat(), "--format", "json"]
     return command(settings, *args)
 
 

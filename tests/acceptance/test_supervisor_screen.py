@@ -42,10 +42,6 @@ from tests.support.uas import Behaviour
 CENTRE = "Europe/Paris"
 
 
-def sandbox_queue_log() -> Path:
-    return current().asterisk.queue_log()
-
-
 async def rows(page: "Page") -> list[tuple[str, str, str]]:
     """The line as the screen shows it: (kind, number, state) per row, top to bottom."""
     found = []
@@ -111,7 +107,7 @@ async def test_a_morning_on_the_supervisors_screen(
     await phones.start(5071, Behaviour.ANSWER, "agent1")
     await phones.start(5090, Behaviour.ANSWER, "carrier")
     ARTIFACTS.mkdir(exist_ok=True)
-    centre = {"supervisor_timezone": CENTRE, "queue_log_path": sandbox_queue_log()}
+    centre = {"supervisor_timezone": CENTRE, "queue_log_path": current().asterisk.queue_log()}
     async with (
         web_service(settings, **centre) as live,
         async_playwright() as pw,
@@ -235,7 +231,7 @@ async def test_a_morning_on_the_supervisors_screen(
         await browser.close()
 
     # The pauses are in Asterisk's queue_log, with who did them.
-    log = sandbox_queue_log().read_text().splitlines()[-200:]
+    log = current().asterisk.queue_log().read_text().splitlines()[-200:]
     ours = [line.split("|")[3:] for line in log if "|support|PJSIP/agent1|" in line]
     assert ["PJSIP/agent1", "UNPAUSE", "supervisor ann"] in ours
     assert ["PJSIP/agent1", "PAUSE", "supervisor ann"] in ours

@@ -11,7 +11,6 @@ Like the first, it belongs to one worker: no other test session touches it.
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
 
 from panoramisk import Manager
 
@@ -24,32 +23,14 @@ HOST = SECOND.host
 UNIQUEID_PREFIX = SECOND.uniqueid_prefix  # systemname b
 
 
-def up() -> None:
-    SECOND.up()
-
-
-def down() -> None:
-    SECOND.down()
-
-
-def is_up() -> bool:
-    return SECOND.is_up()
-
-
-def state_dir() -> Path:
-    """Where it keeps what it writes: var/lib/asterisk (astdb), var/log/asterisk (queue_log,
-    messages.log), var/spool/asterisk; beside them etc-asterisk, its generated configuration."""
-    return SECOND.state_dir()
-
-
 @contextmanager
 def running() -> Iterator[None]:
     """Up for the block, down after it, whatever happens in it."""
-    up()
+    SECOND.up()
     try:
         yield
     finally:
-        down()
+        SECOND.down()
 
 
 async def restart() -> None:
