@@ -3,10 +3,16 @@
 panoramisk calls event callbacks fire-and-forget and does not check pings; here every event
 goes into one asyncio.Queue consumed in order, every action has a deadline, and login state
 is an asyncio.Event that reconnects clear and set again.
+
+panoramisk also says nothing when Asterisk refuses the login (it only leaves its
+``authenticated`` False) and little when the connection fails: here a refused login (a wrong
+secret, a user or address manager.conf does not allow) and an Asterisk that cannot be reached
+are each logged as such, the first as an error, for they need different fixes.
 """
 
 import asyncio
 import logging
+import os
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -60,6 +66,17 @@ def _check_header_values(fields: Fields) -> None:
                 raise UnsafeValue(f"{fields.get('Action')}: line break in {name} refused")
 
 
+def _reason(exc: BaseException) -> str:
+    """Why a connection failed, in words: "connection refused", not "[Errno 111] Connect
+    call failed ('127.0.0.1', 5038)"."""
+    if isinstance(exc, OSError):
+        if exc.errno is not None and exc.errno > 0:
+            return os.strerror(exc.errno).lower()
+        if exc.strerror:  # a name that does not resolve (gaierror: negative codes)
+            return str(exc.strerror).lower()
+    return str(exc) or type(exc).__name__
+
+
 class AmiLink(Protocol):
     """What serving needs of an AMI connection: ``Ami`` below, or an in-memory fake in tests
     (tests/support/fake_pbx.py)."""
@@ -98,6 +115,8 @@ class Ami:
         self._tasks: set[asyncio.Task[None]] = set()
         self.watchdog: asyncio.Task[None] | None = None
         self._connected_at = 0.0
+        self._connecting: asyncio.Future[Any] | None = None  # the current TCP connect
+        self._refused = False  # Asterisk refused the current connection's login
 
     async def start(self, timeout: float = 10.0) -> None:
         """Connect; wait up to ``timeout`` for the login, then go on reconnecting meanwhile."""
@@ -108,11 +127,11 @@ class Ami:
             async with asyncio.timeout(timeout):
                 await self.ready.wait()
         except TimeoutError:
-            log.warning(
-                "ami at %s:%s not logged in yet; retrying",
-                self._settings.ami_host,
-                self._settings.ami_port,
-            )
+            log.warning("ami at %s not logged in yet; retrying", self._address)
+
+    @property
+    def _address(self) -> str:
+        return f"{self._settings.ami_host}:{self._settings.ami_port}"
 
     def _connect(self) -> None:
         s = self._settings
@@ -127,11 +146,14 @@ class Ami:
             reconnect_timeout=1,
             forgetable_actions=("ping", "login"),
             on_login=self._logged_in,
+            on_connect=self._login_sent,
         )
         manager.register_event("*", self._event)
         self._manager = manager
+        self._refused = False
         self._connected_at = asyncio.get_running_loop().time()
-        manager.connect()
+        connecting = self._connecting = manager.connect()
+        connecting.add_done_callback(lambda task: self._connect_done(manager, task))
         # From here on only the watchdog reconnects, with a fresh Manager: panoramisk's own
         # retry timers could leave two connections delivering every event twice.
         manager.connect = lambda *_args, **_kwargs: None
@@ -159,21 +181,71 @@ class Ami:
                 continue  # this attempt still has time
             else:
                 failures += 1
+                if self._connecting is not None and not self._connecting.done():
+                    waited = loop.time() - self._connected_at
+                    log.warning(
+                        "AMI unreachable at %s: no connection within %.1fs", self._address, waited
+                    )
                 log.warning("ami watchdog: not logged in (attempt %s); reconnecting", failures)
             self._restart()
 
     def _restart(self) -> None:
         self._clear()
+        self._drop_connect()
         if self._manager is not None:
             self._manager.close()
         self._connect()
 
+    def _drop_connect(self) -> None:
+        """A TCP connect still under way is given up: cancelled, so that no connection opens
+        later beside the next one, and without panoramisk's callback, which would take the
+        cancellation for a crash (a traceback in the log)."""
+        connecting, manager = self._connecting, self._manager
+        if connecting is not None and manager is not None and not connecting.done():
+            connecting.remove_done_callback(manager.connection_made)
+            connecting.cancel()
+
     def stop(self) -> None:
+        self._drop_connect()
         if self._manager is not None:
             self._manager.close()
             self._manager = None
         for task in self._tasks:
             task.cancel()
+
+    def _connect_done(self, manager: Manager, task: "asyncio.Future[Any]") -> None:
+        """The TCP connect ended (panoramisk, called first, has sent the login if it worked)."""
+        if task.cancelled():
+            return
+        error = task.exception()
+        if manager is not self._manager:
+            if error is None:  # it came after its attempt was given up (or after stop)
+                manager.close()  # not left open beside the current one
+            return
+        if error is not None:
+            log.warning("AMI unreachable at %s: %s", self._address, _reason(error))
+
+    def _login_sent(self, manager: Manager) -> None:
+        """Connected, the Login action on its way: hear its answer too (panoramisk keeps a
+        refusal to itself)."""
+        future = manager.authenticated_future
+        if manager is self._manager and future is not None:
+            future.add_done_callback(lambda answer: self._login_answered(manager, answer))
+
+    def _login_answered(self, manager: Manager, answer: "asyncio.Future[Message]") -> None:
+        if manager is not self._manager or answer.cancelled():
+            return
+        response = answer.result()
+        if response.success:
+            return  # _logged_in follows
+        self._refused = True  # Asterisk closes the connection next: that is no news
+        said = str(response.get("Message") or response.get("Response") or "refused")
+        log.error(
+            "AMI login refused by %s as user %s: %s (check the AMI secret and manager.conf)",
+            self._address,
+            self._settings.ami_username,
+            said[:1].lower() + said[1:],
+        )
 
     def _event(self, manager: Manager, message: Message) -> None:
         if manager is not self._manager:
@@ -203,7 +275,10 @@ class Ami:
 
     def _lost(self, manager: Manager, exc: object) -> None:
         if manager is self._manager:  # not an old one we closed
-            log.warning("ami connection lost: %s", exc)
+            if self._refused:
+                log.debug("ami connection closed after the refused login")
+            else:
+                log.warning("ami connection lost: %s", exc)
             self._clear()
 
     def _clear(self) -> None:

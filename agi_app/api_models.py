@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from agi_app.domain.request import CallbackRequest
-from agi_app.store_port import Event
+from agi_app.store_port import LoggedEvent
 
 
 class CallbackIn(BaseModel):
@@ -97,9 +97,26 @@ class CallbackOut(BaseModel):
         )
 
 
+class CallbackRef(BaseModel):
+    """A callback as a token without the read scope sees it: which one, and its state. Only
+    the read scope reads a record (who the customer is, the agent, times, outcomes)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    state: Annotated[
+        str, Field(description="pending, waiting, offered, dialing, connected or done")
+    ]
+
+    @classmethod
+    def of(cls, request: CallbackRequest) -> "CallbackRef":
+        return cls(id=request.id, state=request.state.value)
+
+
 class EventOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    id: Annotated[int, Field(description="rises with each event: the events_after of a page")]
     at: datetime
     event: str
     state: str
@@ -107,14 +124,24 @@ class EventOut(BaseModel):
 
 
 class CallbackDetail(CallbackOut):
-    """A callback request with its event log, oldest first."""
+    """A callback request with a page of its event log, oldest first."""
 
     events: list[EventOut]
+    events_next: Annotated[
+        int | None,
+        Field(description="more events follow: pass this as events_after; null: none (yet)"),
+    ]
 
     @classmethod
-    def with_events(cls, request: CallbackRequest, events: list[Event]) -> "CallbackDetail":
-        logged = [EventOut(at=e.at, event=e.event, state=e.state, detail=e.detail) for e in events]
-        return cls(**CallbackOut.of(request).model_dump(), events=logged)
+    def with_events(
+        cls, request: CallbackRequest, page: list[LoggedEvent], following: int | None
+    ) -> "CallbackDetail":
+        logged = [
+            EventOut(id=e.seq, at=e.event.at, event=e.event.event, state=e.event.state,
+                     detail=e.event.detail)
+            for e in page
+        ]  # fmt: skip
+        return cls(**CallbackOut.of(request).model_dump(), events=logged, events_next=following)
 
 
 class Problem(BaseModel):

@@ -14,6 +14,10 @@ agi-callback install-asterisk-config CONFIG_DIR [--sounds-dir DIR] [--agi-host H
                    [--agi-port P] [--ami-secret-file F] [--dry-run]   add the component
 agi-callback check [CONFIG_DIR] [--sounds DIR] [--placeholder-sounds DIR] [--mount PATH=DIR]
                    mistakes in an Asterisk configuration, before reload (exit 1 on errors)
+agi-callback --version
+
+Every command takes --config PATH, the settings file (else CALLBACK_CONFIG, else
+./callback.toml when present). Settings that are wrong: one line each on stderr, exit 2.
 """
 
 import argparse
@@ -29,6 +33,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, fields
 from datetime import date, datetime, time, timedelta, tzinfo
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +44,7 @@ from agi_app.audit_output import audit_json, audit_table
 from agi_app.domain.audit import audit, explain_placements
 from agi_app.domain.report import ReportRow, day_of, report
 from agi_app.domain.request import WAITING_STATES, CallbackRequest
-from agi_app.errors import StoreUnavailable
+from agi_app.errors import StoreMissing, StoreUnavailable
 from agi_app.jsonable import jsonable
 from agi_app.log_format import setup_logging
 from agi_app.queue_log import DEFAULT_PATH as DEFAULT_QUEUE_LOG
@@ -47,6 +52,14 @@ from agi_app.queue_log import read_queue_log
 from agi_app.sd_notify import notify
 from agi_app.service import Service
 from agi_app.settings import Settings
+from agi_app.settings_file import (
+    SettingsError,
+    SettingsSource,
+    load_settings,
+    settings_source,
+    startup_problems,
+)
+from agi_app.settings_file import report as report_refused
 from agi_app.store_open import open_store
 from agi_app.store_port import RequestStore
 from agi_app.webhook_status import status_text, webhook_status
@@ -66,7 +79,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-async def _serve(settings: Settings) -> int:
+async def _serve(settings: Settings, source: SettingsSource) -> int:
     """Until SIGINT or SIGTERM (0), or until a task serving needs dies (1). SIGTERM: FastAGI
     takes no new session and those in flight finish (FastAgiServer.stop), waiting requests stay
     stored. SIGHUP: the settings file is read again and what may change is applied
@@ -79,7 +92,7 @@ async def _serve(settings: Settings) -> int:
     loop.add_signal_handler(signal.SIGHUP, log.warning, "SIGHUP before the service is up: ignored")
     async with Service(settings) as service:
         assert service.failed is not None
-        loop.add_signal_handler(signal.SIGHUP, _reload, service)
+        loop.add_signal_handler(signal.SIGHUP, _reload, service, source)
         notify("READY=1")
         stopped: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
         failed: asyncio.Future[object] = service.failed  # type: ignore[assignment]
@@ -90,25 +103,26 @@ async def _serve(settings: Settings) -> int:
         return 1 if service.failed.done() else 0
 
 
-def _run_serve(settings: Settings) -> int:
+def _run_serve(settings: Settings, source: SettingsSource) -> int:
     """_serve on the event loop the settings name (event_loop): uvloop by default."""
     if settings.event_loop == "uvloop":
-        return uvloop.run(_serve(settings))
-    return asyncio.run(_serve(settings))
+        return uvloop.run(_serve(settings, source))
+    return asyncio.run(_serve(settings, source))
 
 
-def _reload(service: Service) -> None:
+def _reload(service: Service, source: SettingsSource) -> None:
     notify("RELOADING=1")
     try:
-        service.reload(Settings())
-    except ValueError as exc:  # unreadable TOML or an invalid value: nothing is applied
+        service.reload(load_settings(source))
+    except SettingsError as exc:  # unreadable TOML or an invalid value: nothing is applied
         log.error("reload refused, the running settings stay: %s", exc)
     finally:
         notify("READY=1")
 
 
 async def _read(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_store(settings) as store:
+    # A command that only reads never creates a store: a wrong path must not look empty.
+    async with open_store(settings, existing=True) as store:
         if args.command == "show":
             request = await store.get(args.id)
             if request is None:
@@ -267,11 +281,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli_request.add_parser(commands)
     cli_install.add_parser(commands)
     cli_check.add_parser(commands)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    for command in commands.choices.values():
+        command.add_argument(
+            "--config",
+            metavar="PATH",
+            help="the settings file (default: CALLBACK_CONFIG, else ./callback.toml if present)",
+        )
     args = parser.parse_args(argv)
-    if args.command == cli_install.COMMAND:  # needs no service settings
+    if args.command == cli_install.COMMAND and args.config is None:  # needs no settings
         return cli_install.run(args)
-
-    settings = Settings()
+    try:
+        source = settings_source(args.config)
+        settings = load_settings(source)
+        if args.command == "serve":
+            startup_problems(settings)
+    except SettingsError as exc:  # before logging is set up: nothing else is said first
+        return report_refused(exc)
     setup_logging(settings.log_level)  # journald's form under systemd (agi_app/log_format.py)
     if args.command == "cancel":
         return _act(settings, args.id, "cancel", {"by": args.by})
@@ -280,16 +306,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "request":
         return cli_request.run(settings, args)
     if args.command == "check":
+        print(f"settings: {source.describe()}")
+        if source.path is None:
+            print("warning: checking against the default settings; pass --config PATH")
         return cli_check.run(settings, args)
+    if args.command == cli_install.COMMAND:  # the service's ports and AMI account, if named
+        return cli_install.run(args, settings)
     with contextlib.suppress(KeyboardInterrupt):
         if args.command == "serve":
             try:
-                return _run_serve(settings)
+                return _run_serve(settings, source)
             except StoreUnavailable as exc:  # corrupt or unopenable: one line naming it
                 print(f"agi-callback serve: {exc}", file=sys.stderr)
                 return 1
-        return asyncio.run(_read(settings, args))
+        try:
+            return asyncio.run(_read(settings, args))
+        except StoreMissing as exc:
+            print(f"agi-callback {args.command}: {exc.message}", file=sys.stderr)
+            return 1
     return 0
+
+
+def _version() -> str:
+    try:
+        return version("agi-callback")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown (not installed)"
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """``agi-callback check [CONFIG_DIR]``: the mistakes in an Asterisk configuration that can be
 seen before ``dialplan reload``, each with its file:line, against this service's settings.
 
-Exit status 1 when there is an error; warnings alone leave it 0.
+Exit status 1 when there is an error; warnings alone leave it 0; 2 for unusable arguments.
 """
 
 import argparse
@@ -45,6 +45,8 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 def target_of(args: argparse.Namespace) -> Target:
     config_dir = Path(args.config_dir)
+    if not config_dir.is_dir():  # a mistyped path is not "a configuration with no files"
+        raise ValueError(f"{config_dir} is not a directory")
     mounts: dict[str, Path] = {}
     for mount in args.mount:
         path, sep, directory = mount.partition("=")

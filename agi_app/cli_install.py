@@ -16,8 +16,16 @@ from pathlib import Path
 from agi_app.install.apply import apply, outcomes, report
 from agi_app.install.plan import Options, default_sounds_dir, make_plan
 from agi_app.install.text import InstallError
+from agi_app.settings import Settings
 
 COMMAND = "install-asterisk-config"
+_DEFAULTS = {
+    "agi_host": "127.0.0.1",
+    "agi_port": 4573,
+    "ami_username": "callback",
+    "ami_secret_file": Path("/etc/agi-callback/ami-secret"),
+}
+_ANY_ADDRESS = frozenset({"0.0.0.0", "::", "[::]"})  # a bind address Asterisk cannot dial
 
 
 def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -29,9 +37,11 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         help="Asterisk's sounds directory (default: astdatadir of CONFIG_DIR/asterisk.conf"
         " + /sounds)",
     )
-    inst.add_argument("--agi-host", default="127.0.0.1", help="where the service listens")
-    inst.add_argument("--agi-port", type=int, default=4573, help="its FastAGI port")
-    inst.add_argument("--ami-username", default="callback", help="the service's AMI account")
+    # Unset, these three and --ami-secret-file come from --config's settings, so that the
+    # component and the service agree; else from the defaults shown.
+    inst.add_argument("--agi-host", help="where the service listens (default 127.0.0.1)")
+    inst.add_argument("--agi-port", type=int, help="its FastAGI port (default 4573)")
+    inst.add_argument("--ami-username", help="the service's AMI account (default callback)")
     inst.add_argument(
         "--ami-permit",
         default="127.0.0.1",
@@ -40,11 +50,25 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     inst.add_argument(
         "--ami-secret-file",
         type=Path,
-        default=Path("/etc/agi-callback/ami-secret"),
         help="the AMI secret the service reads (CALLBACK_AMI_SECRET_FILE); made, with a "
         "random secret, if absent (default /etc/agi-callback/ami-secret)",
     )
     inst.add_argument("--dry-run", action="store_true", help="say what would change, write nothing")
+
+
+def _with_settings(args: argparse.Namespace, settings: Settings | None) -> argparse.Namespace:
+    """The flags not given, from the service's settings (when --config names them)."""
+    bound = settings.agi_host if settings is not None else ""
+    given = {
+        "agi_host": bound if bound and bound not in _ANY_ADDRESS else None,
+        "agi_port": settings.agi_port if settings is not None else None,
+        "ami_username": settings.ami_username if settings is not None else None,
+        "ami_secret_file": settings.ami_secret_file if settings is not None else None,
+    }
+    filled = {
+        name: getattr(args, name) or given[name] or default for name, default in _DEFAULTS.items()
+    }
+    return argparse.Namespace(**{**vars(args), **filled})
 
 
 def _options(args: argparse.Namespace) -> Options:
@@ -68,7 +92,8 @@ def _options(args: argparse.Namespace) -> Options:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    args = _with_settings(args, settings)
     try:
         options = _options(args)
         plan = make_plan(options)

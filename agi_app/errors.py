@@ -46,6 +46,12 @@ class RateLimited(CallbackError):
     code = "rate-limited"
 
 
+class StoreMissing(StoreUnavailable):
+    """No store where the settings say, for a command that only reads (it creates none)."""
+
+    code = "store-missing"
+
+
 class StoreCorrupt(StoreUnavailable):
     """The store file is not a sound SQLite database: the service cannot start on it."""
 

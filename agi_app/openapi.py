@@ -10,16 +10,23 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from agi_app.api_models import ApiError, CallbackDetail, CallbackIn, CallbackOut
+from agi_app.api_input import EVENTS_MAX, EVENTS_PAGE
+from agi_app.api_models import ApiError, CallbackDetail, CallbackIn, CallbackOut, CallbackRef
 
 PATH = "/api/openapi.json"
 _REF = "#/components/schemas/{model}"
+# A callback in an answer: its record for a token with the read scope, else its id and state.
+_SHOWN = ("CallbackOut", "CallbackRef")
 
 
-def _json(schema: str, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+def _json(
+    schema: str | tuple[str, ...], description: str, headers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    models = (schema,) if isinstance(schema, str) else schema
+    refs = [{"$ref": _REF.format(model=m)} for m in models]
     answer: dict[str, Any] = {
         "description": description,
-        "content": {"application/json": {"schema": {"$ref": _REF.format(model=schema)}}},
+        "content": {"application/json": {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}},
     }
     if headers:
         answer["headers"] = headers
@@ -35,11 +42,13 @@ def _errors(*statuses: int) -> dict[str, Any]:
         409: "too late: the callback is being served or ended otherwise",
         413: "the body is over 16 KiB",
         415: "the body is not application/json",
-        422: "invalid fields, refused by the rules (number, queue, time), or a key reused",
-        429: "rate limited (requests per number per hour)",
+        422: "invalid fields or query, refused by the rules (number, queue, time), or a key reused",
+        429: "rate limited: the token's requests per hour (then with Retry-After), or the "
+        "requests per number per hour",
         503: "the store is unavailable; retry",
     }
-    return {str(s): _json("ApiError", meaning[s]) for s in statuses}
+    headers = {429: _RETRY_AFTER}
+    return {str(s): _json("ApiError", meaning[s], headers.get(s)) for s in statuses}
 
 
 _ID = {
@@ -57,6 +66,29 @@ _KEY = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]"},
 }
 _LOCATION = {"Location": {"description": "the callback's URL", "schema": {"type": "string"}}}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds until the token may call again (its rate limit only)",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+_PAGE = [
+    {
+        "name": "events_after",
+        "in": "query",
+        "required": False,
+        "description": "the events after this event id (the events_next of the page before)",
+        "schema": {"type": "integer", "minimum": 0, "default": 0},
+    },
+    {
+        "name": "events_limit",
+        "in": "query",
+        "required": False,
+        "description": "at most this many events",
+        "schema": {"type": "integer", "minimum": 1, "maximum": EVENTS_MAX, "default": EVENTS_PAGE},
+    },
+]
 
 
 @cache
@@ -65,6 +97,7 @@ def openapi_document() -> dict[str, Any]:
         [
             (CallbackIn, "validation"),
             (CallbackOut, "serialization"),
+            (CallbackRef, "serialization"),
             (CallbackDetail, "serialization"),
             (ApiError, "serialization"),
         ],
@@ -93,9 +126,9 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "201": _json("CallbackOut", "stored (durably)", _LOCATION),
+                        "201": _json(_SHOWN, "stored (durably)", _LOCATION),
                         "200": _json(
-                            "CallbackOut",
+                            _SHOWN,
                             "an active callback for this number and queue exists: it",
                             _LOCATION,
                         ),
@@ -107,11 +140,12 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [_ID],
                 "get": {
                     "operationId": "getCallback",
-                    "summary": "A callback: state, outcomes, times and event log",
+                    "summary": "A callback: state, outcomes, times and a page of its event log",
                     "security": [{"bearer": ["read"]}],
+                    "parameters": _PAGE,
                     "responses": {
                         "200": _json("CallbackDetail", "the callback"),
-                        **_errors(401, 403, 404),
+                        **_errors(401, 403, 404, 422, 429),
                     },
                 },
                 "delete": {
@@ -119,8 +153,8 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Cancel a callback not yet being served",
                     "security": [{"bearer": ["cancel"]}],
                     "responses": {
-                        "200": _json("CallbackOut", "cancelled (now, or before)"),
-                        **_errors(401, 403, 404, 409),
+                        "200": _json(_SHOWN, "cancelled (now, or before)"),
+                        **_errors(401, 403, 404, 409, 429),
                     },
                 },
             },

@@ -12,7 +12,7 @@ from typing import Any
 
 from agi_app.domain.offer import OfferCheck
 from agi_app.domain.request import CallbackRequest, RateLimits, State
-from agi_app.store_port import Event, IdempotencyKey, KeptAnswer, RequestStore
+from agi_app.store_port import Event, IdempotencyKey, KeptAnswer, LoggedEvent, RequestStore
 
 
 class ServerStore:
@@ -28,9 +28,13 @@ class ServerStore:
         return await self._store.add(replace(request, server=self.server), limits)
 
     async def add_once(
-        self, request: CallbackRequest, limits: RateLimits | None, key: IdempotencyKey
+        self,
+        request: CallbackRequest,
+        limits: RateLimits | None,
+        key: IdempotencyKey,
+        since: datetime | None = None,
     ) -> tuple[CallbackRequest, KeptAnswer]:
-        return await self._store.add_once(replace(request, server=self.server), limits, key)
+        return await self._store.add_once(replace(request, server=self.server), limits, key, since)
 
     async def requests(self, *states: State) -> list[CallbackRequest]:
         return [r for r in await self._store.requests(*states) if r.server == self.server]
@@ -59,11 +63,16 @@ class ServerStore:
     async def events(self, request_id: str) -> list[Event]:
         return await self._store.events(request_id)
 
+    async def request_events(self, request_id: str, after: int, limit: int) -> list[LoggedEvent]:
+        return await self._store.request_events(request_id, after, limit)
+
     async def record_offer_check(self, check: OfferCheck) -> None:
         await self._store.record_offer_check(check)
 
     async def offer_checks(self, since: datetime | None = None) -> list[OfferCheck]:
         return await self._store.offer_checks(since)
 
-    async def kept_answer(self, credential: str, key: str) -> KeptAnswer | None:
-        return await self._store.kept_answer(credential, key)
+    async def kept_answer(
+        self, credential: str, key: str, since: datetime | None = None
+    ) -> KeptAnswer | None:
+        return await self._store.kept_answer(credential, key, since)

@@ -19,6 +19,7 @@ from agi_app.leadership import Leadership, SoloLeadership, open_leadership
 from agi_app.metrics import Metrics
 from agi_app.offer_check import QueueEstimates
 from agi_app.request_handler import RequestHandler
+from agi_app.sd_notify import watchdog, watchdog_interval
 from agi_app.server_store import ServerStore
 from agi_app.serving import Serving
 from agi_app.serving_set import ServingSet
@@ -81,6 +82,7 @@ class Service:
         s = self.settings
         self.failed = asyncio.get_running_loop().create_future()
         try:
+            self._start_systemd_watchdog()
             self.store = store = await self._stack.enter_async_context(open_store(s))
             self.sites = {
                 name: AsteriskSite.of(name, settings, store, self._clock)
@@ -109,6 +111,16 @@ class Service:
         )
         log.info("service up: fastagi %s, store %s", listening, shown(store_url(s)))
         return self
+
+    def _start_systemd_watchdog(self) -> None:
+        """WATCHDOG=1 from the event loop when the unit asks for it (WatchdogSec=): a loop
+        that hangs stops the pings, and systemd restarts the service."""
+        interval = watchdog_interval()
+        if interval is None:
+            return
+        pinger = asyncio.ensure_future(watchdog(interval))
+        self._supervise(pinger, "the systemd watchdog pinger")
+        self._stack.callback(pinger.cancel)  # pinging through the stop
 
     async def _warn_of_unknown_servers(self, store: ServiceStore) -> None:
         """Requests of a server the settings no longer name wait unserved: say so."""

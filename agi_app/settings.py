@@ -1,11 +1,15 @@
 """The service's settings: one typed model, from a TOML file and CALLBACK_* environment variables.
 
-Environment wins over the file; the file is CALLBACK_CONFIG, or ./callback.toml when present.
+Environment wins over the file. Which file: agi_app/settings_file.py (``--config``,
+CALLBACK_CONFIG, or ./callback.toml when present), which also explains a refusal.
 """
 
 import difflib
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Literal, Self
@@ -40,6 +44,22 @@ from agi_app.errors import InvalidOptions
 from agi_app.server_settings import SERVER_NAME, AsteriskServer, distinct_listeners
 from agi_app.web_auth import ApiCredential, WebCredential, unique_names
 from agi_app.webhook_settings import Webhooks
+
+CONFIG_ENV = "CALLBACK_CONFIG"
+DEFAULT_CONFIG = Path("callback.toml")
+# The file settings_file.load_settings chose; unset (a test's Settings()): the environment's.
+_READING: ContextVar[Path | None] = ContextVar("settings_file")
+
+
+@contextmanager
+def reading(path: Path | None) -> Iterator[None]:
+    """Settings() made inside read ``path`` (None: no file), whatever CALLBACK_CONFIG says."""
+    token = _READING.set(path)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
 
 # Codes people write for a region that libphonenumber knows by its ISO 3166 code.
 _REGION_ALIASES = {"UK": "GB"}
@@ -201,6 +221,10 @@ class Settings(BaseSettings):
     api_queues: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]] = []
     api_max_wait: int = Field(1800, ge=60, le=7 * 24 * 3600)
     api_schedule_days: int = Field(30, ge=1, le=366)
+    # Requests per hour per API token (by name; counted in memory per process, 0: no limit), and
+    # how long an Idempotency-Key is kept (then purged, and free again).
+    api_rate_limit_per_hour: int = Field(600, ge=0)
+    api_idempotency_hours: int = Field(24, ge=1, le=24 * 366)
 
     # Webhooks (agi_app/webhooks.py): each subscription gets the events of the log it wants,
     # in order, signed with its secret; https, or http to a loopback address only.
@@ -275,8 +299,14 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config = os.environ.get("CALLBACK_CONFIG", "callback.toml")
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(config))
+        try:
+            path = _READING.get()
+        except LookupError:
+            named = os.environ.get(CONFIG_ENV, str(DEFAULT_CONFIG))
+            path = Path(named) if named else None
+        if path is None:
+            return (init_settings, env_settings)
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=path)
         return (init_settings, env_settings, toml)
 
     def ami_password(self) -> str:

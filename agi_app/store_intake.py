@@ -6,16 +6,16 @@ A mixin of agi_app.store.Store: it shares the store's one connection and its wri
 """
 
 import asyncio
+import json
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
-from typing import Any
 
 import aiosqlite
 
 from agi_app.domain.request import CallbackRequest, RateLimits
 from agi_app.errors import RateLimited, StoreUnavailable
-from agi_app.store_port import IdempotencyKey, KeptAnswer
+from agi_app.store_port import REPEAT_NOTED_EVERY, IdempotencyKey, KeptAnswer
 from agi_app.store_rows import COLUMNS, request_from_row, row_values
 from agi_app.store_sql import immediate
 from agi_app.store_thread import in_thread
@@ -26,6 +26,14 @@ from agi_app.store_thread import in_thread
 _INSERT = (
     f"INSERT INTO requests ({', '.join(COLUMNS)}, updated_at)"
     f" VALUES ({', '.join('?' for _ in COLUMNS)}, ?) ON CONFLICT DO NOTHING"
+)
+
+# A repeat's "repeated" event, unless the request has one younger than REPEAT_NOTED_EVERY:
+# looked for and written in one statement, so that two writers cannot both miss the other's.
+_NOTE_REPEAT = (
+    "INSERT INTO request_events (request_id, at, event, state, detail)"
+    " SELECT ?, ?, 'repeated', ?, ? WHERE NOT EXISTS (SELECT 1 FROM request_events"
+    " WHERE request_id = ? AND event = 'repeated' AND at > ?)"
 )
 
 
@@ -64,13 +72,8 @@ class RequestIntakeSql:
     _db: aiosqlite.Connection
     _writing: asyncio.Lock
 
-    # Store's own (this mixin reads through them).
+    # Store's own (this mixin reads through it).
     async def get(self, request_id: str) -> CallbackRequest | None:
-        raise NotImplementedError
-
-    async def _append_event(
-        self, request: CallbackRequest, event: str, at: datetime, detail: dict[str, Any]
-    ) -> None:
         raise NotImplementedError
 
     async def add(
@@ -132,13 +135,21 @@ class RequestIntakeSql:
         existing = request_from_row(row)
         if existing.channel != request.channel:
             detail = {"channel": request.channel, "dialed_number": request.dialed_number}
-            await self._append_event(existing, "repeated", request.requested_at, detail)
+            at = request.requested_at
+            await self._db.execute(
+                _NOTE_REPEAT,
+                (existing.id, at.isoformat(), existing.state.value, json.dumps(detail),
+                 existing.id, (at - REPEAT_NOTED_EVERY).isoformat()),
+            )  # fmt: skip
         return existing
 
     # ---- the request API's idempotency keys ------------------------------------------------
-    async def kept_answer(self, credential: str, key: str) -> KeptAnswer | None:
+    async def kept_answer(
+        self, credential: str, key: str, since: datetime | None = None
+    ) -> KeptAnswer | None:
         async with self._db.execute(
-            "SELECT * FROM idempotency_keys WHERE token = ? AND key = ?", (credential, key)
+            "SELECT * FROM idempotency_keys WHERE token = ? AND key = ? AND created_at >= ?",
+            (credential, key, _iso(since)),
         ) as cursor:
             row = await cursor.fetchone()
         if row is None:
@@ -147,13 +158,21 @@ class RequestIntakeSql:
         return KeptAnswer(row["body_sha256"], row["request_id"], row["status"], at)
 
     async def add_once(
-        self, request: CallbackRequest, limits: RateLimits | None, key: IdempotencyKey
+        self,
+        request: CallbackRequest,
+        limits: RateLimits | None,
+        key: IdempotencyKey,
+        since: datetime | None = None,
     ) -> tuple[CallbackRequest, KeptAnswer]:
         """The key is looked up and kept in the request's transaction (BEGIN IMMEDIATE: another
-        process with the same key waits, then finds it); the key's primary key backs it."""
+        process with the same key waits, then finds it); the key's primary key backs it.
+        Expired keys are purged in the same transaction (by the created_at index)."""
         async with self._writing:
             try:
                 async with immediate(self._db):
+                    await self._db.execute(
+                        "DELETE FROM idempotency_keys WHERE created_at < ?", (_iso(since),)
+                    )
                     stored, kept = await self._add_once(request, limits, key)
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"cannot store request: {exc}") from exc
@@ -177,3 +196,9 @@ class RequestIntakeSql:
             (*values, kept.created_at.isoformat()),
         )
         return stored, kept
+
+
+def _iso(since: datetime | None) -> str:
+    """``since`` as stored (ISO 8601 in UTC, compared as text like every time here); none:
+    a time before any."""
+    return since.astimezone(UTC).isoformat() if since is not None else ""

@@ -1,12 +1,14 @@
 """The store the settings name: ``store_url`` (sqlite:///path or postgresql://...), else the
 SQLite file ``store_path`` as before, so nothing changes for an existing install."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from agi_app.errors import StoreMissing
 from agi_app.settings import Settings
 from agi_app.store import Store
 from agi_app.store_pg import PgStore
@@ -35,16 +37,19 @@ def shown(url: str) -> str:
 
 
 @asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[ServiceStore]:
+async def open_store(settings: Settings, *, existing: bool = False) -> AsyncIterator[ServiceStore]:
     """Open the settings' store, checked and migrated (StoreUnavailable, or StoreCorrupt for
-    a damaged SQLite file, if it cannot be)."""
+    a damaged SQLite file, if it cannot be); ``existing``: one that is there already, else
+    StoreMissing (for the commands that only read)."""
     url = store_url(settings)
     if url.startswith(SQLITE):
         path = Path(url.removeprefix(SQLITE))
+        if existing and not await asyncio.to_thread(path.exists):
+            raise StoreMissing(f"no store at {path} (store_path or store_url in the settings)")
         async with Store.open(path, busy_timeout=settings.store_busy_timeout) as store:
             yield store
         return
     async with PgStore.open(
-        url, pool_size=settings.store_pool_size, timeout=settings.store_timeout
+        url, pool_size=settings.store_pool_size, timeout=settings.store_timeout, existing=existing
     ) as on_postgres:
         yield on_postgres

@@ -1,5 +1,6 @@
 """The SQLite store's side of webhooks (agi_app.store_port.WebhookOutbox): the event log read
-as an outbox, each subscription's cursor and its delivery attempts (schema 9).
+as an outbox, each subscription's cursor and its delivery attempts (schema 9); and one
+request's log read a page at a time in the same seq order (the request API's GET).
 
 A mixin of agi_app.store.Store: it shares the store's one connection and its write lock.
 """
@@ -21,14 +22,22 @@ class WebhookOutboxSql:
     _writing: asyncio.Lock
 
     async def events_after(self, seq: int, limit: int) -> list[LoggedEvent]:
+        return await self._logged(
+            "SELECT * FROM request_events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        )
+
+    async def request_events(self, request_id: str, after: int, limit: int) -> list[LoggedEvent]:
+        return await self._logged(
+            "SELECT * FROM request_events WHERE request_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (request_id, after, limit),
+        )
+
+    async def _logged(self, query: str, params: tuple[object, ...]) -> list[LoggedEvent]:
         # Under the write lock: on this one connection a read between another coroutine's
         # BEGIN and COMMIT would see rows that may yet be rolled back (and their seq reused).
         async with self._writing:
             try:
-                async with self._db.execute(
-                    "SELECT * FROM request_events WHERE seq > ? ORDER BY seq LIMIT ?",
-                    (seq, limit),
-                ) as cursor:
+                async with self._db.execute(query, params) as cursor:
                     rows = await cursor.fetchall()
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"cannot read the event log: {exc}") from exc

@@ -5,7 +5,7 @@ test_store_contract.py states the behaviour every implementation must have.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from agi_app.domain.offer import OfferCheck
@@ -43,6 +43,12 @@ class KeptAnswer:
     created_at: datetime
 
 
+# A repeat of an active request is noted (a "repeated" event) only when the request's last
+# "repeated" event is older than this: a client (or a caller) repeating one request in a loop
+# cannot grow the event log, which is the webhooks' outbox, by more than a row per window.
+REPEAT_NOTED_EVERY = timedelta(minutes=10)
+
+
 class StaleUpdate(Exception):
     """The request changed since it was read: reload and decide again."""
 
@@ -56,9 +62,10 @@ class RequestStore(Protocol):
         It repeats a stored request from the same channel (a retried AGI session), or an active
         one (not done) for the same callback number and queue: one active callback per
         (number, queue), and it keeps its place; a repeat from another channel gets a
-        "repeated" event. A new request beyond ``limits`` (requests within the window from
-        its caller number, withheld ones not counted, or to its callback number) raises
-        RateLimited; a repeat is answered even then. Counting and adding are one step.
+        "repeated" event, unless the request got one within REPEAT_NOTED_EVERY. A new request
+        beyond ``limits`` (requests within the window from its caller number, withheld ones
+        not counted, or to its callback number) raises RateLimited; a repeat is answered even
+        then. Counting and adding are one step.
         """
         ...
 
@@ -91,6 +98,11 @@ class RequestStore(Protocol):
         """The request's event log, oldest first."""
         ...
 
+    async def request_events(self, request_id: str, after: int, limit: int) -> list["LoggedEvent"]:
+        """A page of the request's event log: its rows after seq ``after``, oldest first, at
+        most ``limit``."""
+        ...
+
     async def record_offer_check(self, check: OfferCheck) -> None:
         """Keep one offer check for the report (it changes no request)."""
         ...
@@ -105,16 +117,25 @@ class RequestStore(Protocol):
         number (a withheld caller is nobody in particular)."""
         ...
 
-    async def kept_answer(self, credential: str, key: str) -> KeptAnswer | None:
-        """The answer kept for a credential's idempotency key, if any."""
+    async def kept_answer(
+        self, credential: str, key: str, since: datetime | None = None
+    ) -> KeptAnswer | None:
+        """The answer kept for a credential's idempotency key, if any and kept at or after
+        ``since`` (an older one has expired)."""
         ...
 
     async def add_once(
-        self, request: CallbackRequest, limits: RateLimits | None, key: IdempotencyKey
+        self,
+        request: CallbackRequest,
+        limits: RateLimits | None,
+        key: IdempotencyKey,
+        since: datetime | None = None,
     ) -> tuple[CallbackRequest, KeptAnswer]:
         """``add`` and the key's answer in one step: a key kept already (however close the
         two calls came) adds nothing and gives its request and answer back, whatever its
-        body was (the caller compares ``body_sha256``). A refusal (RateLimited) keeps no key."""
+        body was (the caller compares ``body_sha256``). A refusal (RateLimited) keeps no key.
+        Keys kept before ``since`` have expired: this step purges them (every credential's),
+        and an expired key is free again."""
         ...
 
 

@@ -27,8 +27,15 @@ from agi_app.serving import Serving
 from agi_app.serving_set import ServingSet
 from agi_app.settings import Settings
 from agi_app.web_auth import Credentials, Principal, Role
-from agi_app.web_broadcast import Broadcaster, Full, Snapshot
-from agi_app.web_pages import PAGE_HEADERS, SseStream, asset, refused, static_text
+from agi_app.web_broadcast import Broadcaster, Snapshot, StreamLimits
+from agi_app.web_pages import (
+    PAGE_HEADERS,
+    SecurityHeaders,
+    asset,
+    open_stream,
+    refused,
+    static_text,
+)
 from agi_app.web_supervisor import supervisor_routes
 
 
@@ -82,9 +89,9 @@ def create_app(
             "estimates": await estimates.live(queues) if estimates else {},
         }
 
-    broadcaster = Broadcaster(
-        snapshot, lambda: serving.changed, max_clients=settings.web_sse_max_clients
-    )
+    broadcaster = Broadcaster(snapshot, lambda: serving.changed)
+    # The Live view's streams and the supervisor screen's, counted together (web_broadcast).
+    limits = StreamLimits(settings.web_sse_max_clients)
 
     def who(request: Request) -> Principal | None:
         return credentials.identify(request.headers.get("authorization", ""))
@@ -118,14 +125,6 @@ def create_app(
         if no := refused(principal, *Role):
             return no
         assert principal is not None
-        try:
-            broadcaster.join()
-        except Full:
-            return JSONResponse(
-                {"error": "too many live views open; try again later"},
-                status_code=503,
-                headers={"Retry-After": "5"},
-            )
 
         async def stream() -> AsyncIterator[bytes]:
             async for latest, encoded in broadcaster.updates():
@@ -135,7 +134,7 @@ def create_app(
                     own = _own(latest["screen_pops"], principal)
                     yield f"data: {json.dumps(own)}\n\n".encode()
 
-        return SseStream(stream(), broadcaster.leave)
+        return open_stream(limits, broadcaster, principal, stream)
 
     async def act(request: Request) -> JSONResponse:
         principal = who(request)
@@ -178,7 +177,11 @@ def create_app(
             Route("/", live),
             Route("/agents", agents),
             Route("/session.js", asset("session.js", "text/javascript")),
+            Route("/live.js", asset("live.js", "text/javascript")),
+            Route("/agents.js", asset("agents.js", "text/javascript")),
             Route("/app.css", asset("app.css", "text/css")),
+            Route("/live.css", asset("live.css", "text/css")),
+            Route("/agents.css", asset("agents.css", "text/css")),
             Route("/api/whoami", whoami),
             Route("/api/callbacks", callbacks),
             Route("/api/events", events),
@@ -191,11 +194,14 @@ def create_app(
                 serving.first if isinstance(serving, ServingSet) else serving,
                 settings,
                 credentials,
+                limits,
             ),
         ],
         middleware=[
+            Middleware(SecurityHeaders),  # outermost: on the Host refusals too
             Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings)),
         ],
     )
     app.state.broadcaster = broadcaster
+    app.state.stream_limits = limits
     return app

@@ -33,6 +33,8 @@ class WebCredential(BaseModel):
     role: Role
     token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     agent: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]+/[A-Za-z0-9_.@-]+$")
+    # Live streams it may hold open at once; none: web_broadcast.PER_CREDENTIAL (10).
+    max_streams: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
     def _agent_iff_agent_role(self) -> Self:
@@ -46,6 +48,7 @@ class Principal:
     name: str
     role: Role
     agent: str | None = None
+    max_streams: int | None = None  # None: the default per credential (web_broadcast)
 
     @property
     def reads_all(self) -> bool:
@@ -101,7 +104,8 @@ def _bearer(known: list[tuple[bytes, _P]], authorization: str) -> _P | None:
 class Credentials:
     def __init__(self, credentials: list[WebCredential], supervisor_token: str | None) -> None:
         self._known = [
-            (bytes.fromhex(c.token_sha256), Principal(c.name, c.role, c.agent)) for c in credentials
+            (bytes.fromhex(c.token_sha256), Principal(c.name, c.role, c.agent, c.max_streams))
+            for c in credentials
         ]
         if supervisor_token:
             self._known.append(

@@ -3,23 +3,80 @@
 A snapshot costs Asterisk one QueueStatus per queue with waiting callbacks. One task computes
 it, on each change (bursts coalesced) and at least every second (the waited time ticks), and
 only while someone watches; every client waits for the next one. So the AMI and CPU cost does
-not grow with the number of open browsers, and a cap bounds the connections themselves.
+not grow with the number of open browsers, and ``StreamLimits`` bound the connections
+themselves: per credential, and per pool (agents apart from viewers and supervisors), so that
+one token, or every agent together, cannot take the places of the others.
 """
 
 import asyncio
 import contextlib
 import json
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+
+from agi_app.web_auth import Principal, Role
 
 log = logging.getLogger(__name__)
 
 Snapshot = dict[str, Any]
 
 
+# Streams one credential may hold open (tabs, the Live view and the supervisor's screen
+# together) unless it names its own ``max_streams``.
+PER_CREDENTIAL = 10
+
+
 class Full(Exception):
-    """As many clients as the cap allows are watching already."""
+    """A stream refused: 429 when its credential holds its most already, 503 when its pool is
+    full; ``message`` says which."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+class StreamLimits:
+    """The open SSE streams of one web server, every endpoint's together: at most
+    ``per_credential`` per credential name (or the credential's own ``max_streams``), and at
+    most ``pool`` in each pool: the agents' streams, and the viewers' and supervisors'."""
+
+    def __init__(self, pool: int, per_credential: int = PER_CREDENTIAL) -> None:
+        self.pool, self.per_credential = pool, per_credential
+        self.by_name: Counter[str] = Counter()
+        self.by_pool: Counter[str] = Counter()
+
+    @staticmethod
+    def pool_of(principal: Principal) -> str:
+        return "agents" if principal.role is Role.AGENT else "viewers and supervisors"
+
+    def take(self, principal: Principal) -> Callable[[], None]:
+        """Take a place, or raise Full; the function returned gives it back (once)."""
+        name, pool = principal.name, self.pool_of(principal)
+        most = min(principal.max_streams or self.per_credential, self.pool)
+        if self.by_name[name] >= most:
+            raise Full(
+                f"credential {name!r} has {most} live streams open, its most: close one "
+                "(another tab or screen) and try again",
+                429,
+            )
+        if self.by_pool[pool] >= self.pool:
+            raise Full(f"too many live views of {pool} open; try again later", 503)
+        self.by_name[name] += 1
+        self.by_pool[pool] += 1
+        given_back = False
+
+        def give_back() -> None:
+            nonlocal given_back
+            if not given_back:
+                given_back = True
+                self.by_name[name] -= 1
+                self.by_pool[pool] -= 1
+                if not self.by_name[name]:
+                    del self.by_name[name]
+
+        return give_back
 
 
 class Broadcaster:
@@ -28,13 +85,11 @@ class Broadcaster:
         compute: Callable[[], Awaitable[Snapshot]],
         changed: Callable[[], asyncio.Event],
         *,
-        max_clients: int,
         refresh_s: float = 1.0,
         min_gap_s: float = 0.2,
     ) -> None:
         self._compute = compute
         self._changed = changed
-        self.max_clients = max_clients
         self._refresh_s = refresh_s
         self._min_gap_s = min_gap_s  # a burst of changes gives one snapshot, not one each
         self.clients = 0
@@ -46,9 +101,7 @@ class Broadcaster:
         self._task: asyncio.Task[None] | None = None
 
     def join(self) -> None:
-        """Take a client's place, or raise Full; ``leave()`` gives it back."""
-        if self.clients >= self.max_clients:
-            raise Full
+        """One more client (StreamLimits admitted it); ``leave()`` when it goes."""
         self.clients += 1
         if self._task is None:
             self._task = asyncio.ensure_future(self._run())

@@ -21,8 +21,8 @@ from agi_app.serving import Serving
 from agi_app.settings import Settings
 from agi_app.supervisor_view import SupervisorView
 from agi_app.web_auth import Credentials, Principal, Role
-from agi_app.web_broadcast import Broadcaster, Full
-from agi_app.web_pages import PAGE_HEADERS, SseStream, asset, refused, static_text
+from agi_app.web_broadcast import Broadcaster, StreamLimits
+from agi_app.web_pages import PAGE_HEADERS, asset, open_stream, refused, static_text
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +39,11 @@ class _Pause(BaseModel):
 
 
 def supervisor_routes(
-    serving: Serving, settings: Settings, credentials: Credentials
+    serving: Serving, settings: Settings, credentials: Credentials, limits: StreamLimits
 ) -> list[Route]:
+    """``limits``: the web server's, shared with the Live view's streams."""
     view = SupervisorView(serving, settings)
-    broadcaster = Broadcaster(
-        view.snapshot, lambda: serving.changed, max_clients=settings.web_sse_max_clients
-    )
+    broadcaster = Broadcaster(view.snapshot, lambda: serving.changed)
 
     def allowed(request: Request, *roles: Role) -> Principal | JSONResponse:
         principal = credentials.identify(request.headers.get("authorization", ""))
@@ -64,20 +63,12 @@ def supervisor_routes(
     async def events(request: Request) -> Response:
         if isinstance(who := allowed(request, *_READERS), JSONResponse):
             return who
-        try:
-            broadcaster.join()
-        except Full:
-            return JSONResponse(
-                {"error": "too many live views open; try again later"},
-                status_code=503,
-                headers={"Retry-After": "5"},
-            )
 
         async def stream() -> AsyncIterator[bytes]:
             async for _latest, encoded in broadcaster.updates():
                 yield b"data: " + encoded + b"\n\n"
 
-        return SseStream(stream(), broadcaster.leave)
+        return open_stream(limits, broadcaster, who, stream)
 
     async def pause(request: Request) -> Response:
         if isinstance(who := allowed(request, Role.SUPERVISOR), JSONResponse):

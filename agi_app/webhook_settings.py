@@ -3,11 +3,13 @@
 [[webhooks]]
 name = "crm"
 url = "https://crm.example.com/hooks/callback"
-secret_file = "/etc/agi-callback/crm-webhook.secret"   # or secret = "..."
+secret_file = "/etc/agi-callback/crm-webhook.secret"   # mode 0600 (or 0400); or secret = "..."
 events = ["requested", "CallEnded", "LeftQueue"]      # default ["*"]: every event
 """
 
 import ipaddress
+import os
+import stat
 from pathlib import Path
 from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
@@ -83,13 +85,23 @@ class WebhookSubscription(BaseModel):
         return None if "*" in self.events else frozenset(self.events)
 
     def key(self) -> bytes:
-        """The HMAC key: the secret, or the file's content without surrounding whitespace."""
+        """The HMAC key: the secret, or the file's content without surrounding whitespace.
+        The file must be its owner's alone (no group or other bits: a key others can read
+        lets them sign events): one that is not is refused, naming its mode."""
         if self.secret is not None:
             return self.secret.get_secret_value().encode()
         assert self.secret_file is not None
         try:
-            text = self.secret_file.read_text().strip()
-        except OSError as exc:
+            with self.secret_file.open("rb") as file:
+                mode = stat.S_IMODE(os.fstat(file.fileno()).st_mode)  # the file read, not a name
+                if mode & 0o077:
+                    raise ValueError(
+                        f"webhook {self.name}: secret_file {self.secret_file} has mode "
+                        f"{mode:04o}: group and others may read it; make it the owner's alone "
+                        f"(chmod 0600 {self.secret_file})"
+                    )
+                text = file.read().decode().strip()
+        except (OSError, UnicodeDecodeError) as exc:
             raise ValueError(f"webhook {self.name}: cannot read secret_file: {exc}") from exc
         if len(text) < MIN_SECRET:
             raise ValueError(f"webhook {self.name}: the secret needs {MIN_SECRET}+ characters")

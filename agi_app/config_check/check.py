@@ -8,7 +8,13 @@ from agi_app.config_check.dialplan import read_dialplan
 from agi_app.config_check.findings import Finding, Severity, error
 from agi_app.config_check.flows import OPTION_CONTEXTS, QUEUE_KEY, walk
 from agi_app.config_check.reading import Reader
+from agi_app.config_check.rules_dialplan import (
+    check_brackets,
+    check_component_contexts,
+    check_priorities,
+)
 from agi_app.config_check.rules_events import check_event_filters
+from agi_app.config_check.rules_modules import check_modules
 from agi_app.config_check.rules_options import check_options
 from agi_app.config_check.rules_pjsip import check_pjsip
 from agi_app.config_check.rules_prompts import Sounds, check_prompts
@@ -31,13 +37,17 @@ def check(target: Target, settings: Settings) -> list[Finding]:
     queues = reader.read("queues.conf")
     manager = reader.read("manager.conf")
     pjsip = reader.read("pjsip.conf")
-    found = [p for conf in (extensions, queues, manager, pjsip) for p in conf.problems]
+    modules = reader.read("modules.conf")
+    found = [p for conf in (extensions, queues, manager, pjsip, modules) for p in conf.problems]
     if not extensions.exists:
         return [error(None, f"no extensions.conf in {target.config_dir}")]
     if not queues.exists:
         found.append(error(None, f"no queues.conf in {target.config_dir}"))
     plan, problems = read_dialplan(extensions)
     found += problems
+    found += check_component_contexts(extensions, plan)
+    found += check_priorities(plan)
+    found += check_brackets(plan)
     flows = walk(plan)
     checked = []
     for site in flows.sites:
@@ -66,6 +76,7 @@ def check(target: Target, settings: Settings) -> list[Finding]:
     found += check_ami(manager, settings)
     found += check_event_filters(manager, settings)
     found += check_pjsip(pjsip, queues)
+    found += check_modules(modules, plan)
     return ordered(found)
 
 

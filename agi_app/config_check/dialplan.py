@@ -21,7 +21,12 @@ COMPONENT_CONTEXTS = frozenset(
         "callback-customer-end",
     }
 )
-_PRIORITY = re.compile(r"(\d+|n|hint)(?:\(([^)]*)\))?(?:\+\d+)?", re.IGNORECASE)
+# pbx_config's priority: a number, n(ext), s(ame) or hint, then +N, then (label); a +N after
+# the label is cut off with it and ignored, as Asterisk does.
+_PRIORITY = re.compile(
+    r"(?P<base>\d+|n|next|s|same|hint)(?:\+(?P<plus>\d+))?(?:\((?P<label>[^)]*)\))?(?:\+\d+)?",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -33,9 +38,25 @@ class Step:
     where: Location
 
 
+@dataclass(frozen=True)
+class Line:
+    """An exten/same line as pbx_config numbers it (hints left out)."""
+
+    context: str
+    exten: str
+    priority: int
+    label: str | None
+    app: str  # lower case
+    application: str  # what follows the priority, as written
+    where: Location
+    section: Location  # the header it is written under: a context may have several
+    duplicate_of: Location | None  # the line Asterisk kept with this priority, dropping this one
+
+
 @dataclass
 class Dialplan:
-    contexts: dict[str, dict[str, list[Step]]] = field(default_factory=dict)
+    contexts: dict[str, dict[str, list[Step]]] = field(default_factory=dict)  # duplicates dropped
+    lines: list[Line] = field(default_factory=list)  # every numbered line, duplicates too
     context_where: dict[str, Location] = field(default_factory=dict)
     globals: dict[str, Entry] = field(default_factory=dict)  # the last assignment wins
     globals_first: Location | None = None  # where [globals] begins
@@ -51,6 +72,7 @@ class Dialplan:
 def read_dialplan(conf: ConfFile) -> tuple[Dialplan, list[Finding]]:
     plan = Dialplan()
     problems: list[Finding] = []
+    kept: dict[tuple[str, str, int], Location] = {}  # (context, exten, priority): first line
     for section in conf.sections:
         if section.name == "general":
             continue
@@ -61,6 +83,7 @@ def read_dialplan(conf: ConfFile) -> tuple[Dialplan, list[Finding]]:
         plan.context_where.setdefault(section.name, section.where)
         extensions = plan.contexts.setdefault(section.name, {})
         current: str | None = None
+        last: int | None = None  # pbx_config's lastpri: per section, across its extensions
         for entry in conf.inherited(section):
             kind = entry.name.lower()
             if kind == "exten":
@@ -77,15 +100,54 @@ def read_dialplan(conf: ConfFile) -> tuple[Dialplan, list[Finding]]:
                 rest = entry.value
             else:
                 continue  # include, switch, ignorepat: nothing of the component's
-            priority, _, application = rest.partition(",")
-            if not _PRIORITY.fullmatch(priority.strip()):
+            written, _, application = rest.partition(",")
+            match = _PRIORITY.fullmatch(written.strip())
+            if match is None:
                 problems.append(_malformed(entry, "a priority (1, n, n(label))"))
                 continue
+            if match["base"].lower() == "hint":
+                continue  # a device state, never run
+            number = _number(match, last)
+            if number is None:
+                problems.append(
+                    error(
+                        entry.where,
+                        f"priority '{match['base']}' on the first line of [{section.name}]"
+                        " follows no priority: Asterisk drops this line",
+                    )
+                )
+                continue
+            last = number
             name, args = call_parts(Traced.of(application, entry.where))
-            extensions.setdefault(current, []).append(
-                Step(section.name, current, name.text.lower(), args or Traced("", ()), entry.where)
+            key = (section.name, current, number)
+            line = Line(
+                *key,
+                match["label"],
+                name.text.lower(),
+                application,
+                entry.where,
+                section.where,
+                kept.get(key),
             )
+            plan.lines.append(line)
+            if line.duplicate_of is None:  # ast_add_extension2 without replace: the first stays
+                kept[key] = entry.where
+                extensions.setdefault(current, []).append(
+                    Step(section.name, current, line.app, args or Traced("", ()), entry.where)
+                )
     return plan, problems
+
+
+def _number(match: re.Match[str], last: int | None) -> int | None:
+    """The priority's number; None for n or s with none before it."""
+    base = match["base"].lower()
+    if base.isdigit():
+        number = int(base)
+    elif last is None:
+        return None
+    else:
+        number = last + 1 if base in ("n", "next") else last
+    return number + int(match["plus"] or 0)
 
 
 def _malformed(entry: Entry, expected: str) -> Finding:

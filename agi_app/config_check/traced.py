@@ -82,9 +82,11 @@ def split_arguments(text: Traced) -> list[Traced]:
 
 
 def call_parts(text: Traced) -> tuple[Traced, Traced | None]:
-    """``name(args)`` as (name, args); (text, None) without parentheses."""
+    """``name(args)`` as (name, args); (text, None) without parentheses. Without the closing
+    one, Asterisk runs the application with the rest of the line (and warns)."""
     open_at = text.text.find("(")
     close_at = text.text.rfind(")")
-    if open_at < 0 or close_at < open_at:
+    if open_at < 0:
         return text.strip(), None
-    return text[:open_at].strip(), text[open_at + 1 : close_at]
+    end = close_at if close_at > open_at else len(text.text)
+    return text[:open_at].strip(), text[open_at + 1 : end]

@@ -13,6 +13,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from agi_app.install import text
+from agi_app.install.paths import absolute_prompt_files, inside
 from agi_app.install.text import InstallError
 
 COMPONENT = "extensions_callback.conf"
@@ -93,6 +94,7 @@ def _encode(value: str) -> bytes:
 
 def _admin_file(config_dir: Path, name: str) -> tuple[Path, str]:
     path = config_dir / name
+    inside(path, config_dir, "the configuration")  # before anything of it is read
     if not path.is_file():
         raise InstallError(f"{path}: not found (is {config_dir} Asterisk's configuration?)")
     return path.resolve(), _read(path)
@@ -104,6 +106,15 @@ def make_plan(options: Options) -> Plan:
     _manager(options, plan)
     _sounds(options, plan)
     _modules(options, plan)
+    trees = (
+        (options.config_dir, "the configuration"),
+        (options.sounds_dir, "the sounds directory"),
+    )
+    for write in plan.writes:  # nothing written through a link out of its tree
+        for root, what in trees:
+            if write.path.is_relative_to(root):
+                inside(write.path, root, what)
+                break
     return plan
 
 
@@ -221,13 +232,22 @@ def _admin_queue_twins(
         return
     quiet = twins["queue-thankyou"]  # any twin: 20 ms of silence
     for prompt in text.queue_prompts(_read(queues)):
-        if prompt in twins or any(silent.glob(f"{prompt}.*")):
+        if prompt in twins:
+            continue
+        if prompt.startswith("/"):  # Asterisk plays /dir/name from /dir/name.<format>
+            found = "" if absolute_prompt_files(prompt) else f" (and no file {prompt}.* exists)"
+            plan.notes.append(
+                f"{queues}: the prompt {prompt} is an absolute path{found}: it gets no silent "
+                "twin (only relative names do), so placeholders waiting in its queue hear it"
+            )
             continue
         if not text.safe_prompt(prompt):
             plan.notes.append(
                 f"{queues}: the prompt {prompt!r} gets no silent twin (only relative names "
                 "do): placeholders waiting in its queue hear it played"
             )
+            continue
+        if any(silent.glob(f"{prompt}.*")):
             continue
         plan.writes.append(Write(silent / f"{prompt}.wav", quiet, 0o644, None, label, bulk=True))
 

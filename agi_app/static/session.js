@@ -42,8 +42,10 @@ async function watch(onSnapshot, onStatus, url = "/api/events") {
         await signIn();
         continue;
       }
-      if (r.status === 503) {
-        onStatus("(too many live views open; retrying...)");
+      if (r.status === 503 || r.status === 429) {
+        // 503: the pool of live views is full; 429: this token has its most open already.
+        const refusal = await r.json().catch(() => ({}));
+        onStatus(`(${refusal.error || "too many live views open"}; retrying...)`);
         wait = 5000;
       } else if (r.ok) {
         const reader = r.body.getReader();

@@ -3,7 +3,8 @@ partial unique index, the rate limits counted under the numbers' advisory locks,
 request API's idempotency keys kept in the request's own transaction under the key's lock.
 
 Each add is one transaction: the request, its "requested" (or the repeated one's "repeated")
-event and, for add_once, its key commit together or not at all.
+event and, for add_once, its key commit together or not at all; add_once also purges keys
+expired by then.
 """
 
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from agi_app.store_pg import locks, notices
 from agi_app.store_pg.base import PgBase, append_event
 from agi_app.store_pg.connection import Conn
 from agi_app.store_pg.rows import PLACEHOLDERS, request_from, values
-from agi_app.store_port import IdempotencyKey, KeptAnswer
+from agi_app.store_port import REPEAT_NOTED_EVERY, IdempotencyKey, KeptAnswer
 from agi_app.store_rows import COLUMNS
 
 _INSERT = (
@@ -30,6 +31,12 @@ _REPEAT = (
     " ORDER BY channel = %s DESC LIMIT 1"
 )
 _TRIES = 3  # a repeat that ended between our insert and our read: insert again
+# Expired keys purged per add_once, at most: rows another transaction is purging are skipped,
+# not waited for. Each add_once keeps one key, so the expired ones cannot pile up.
+_PURGE = (
+    "DELETE FROM idempotency_keys WHERE (token, key) IN (SELECT token, key"
+    " FROM idempotency_keys WHERE created_at < %s LIMIT 1000 FOR UPDATE SKIP LOCKED)"
+)
 
 
 class PgIntake(PgBase):
@@ -40,17 +47,31 @@ class PgIntake(PgBase):
         async with self._transaction("cannot store request") as conn:
             return await _add(conn, request, limits)
 
-    async def kept_answer(self, credential: str, key: str) -> KeptAnswer | None:
+    async def kept_answer(
+        self, credential: str, key: str, since: datetime | None = None
+    ) -> KeptAnswer | None:
         async with self._connection("cannot read an idempotency key") as conn:
-            return await _kept(conn, credential, key)
+            return await _kept(conn, credential, key, since)
 
     async def add_once(
-        self, request: CallbackRequest, limits: RateLimits | None, key: IdempotencyKey
+        self,
+        request: CallbackRequest,
+        limits: RateLimits | None,
+        key: IdempotencyKey,
+        since: datetime | None = None,
     ) -> tuple[CallbackRequest, KeptAnswer]:
         """The key's lock first: another process with the same key waits for this
-        transaction, then finds the key kept (its primary key backs the lock)."""
+        transaction, then finds the key kept (its primary key backs the lock). Then expired
+        keys go: others' (a batch), and this one, free again, under its lock."""
         async with self._transaction("cannot store request") as conn:
             await locks.take(conn, locks.idempotency_key(key.credential, key.key))
+            if since is not None:
+                await conn.execute(_PURGE, (since,))
+                await conn.execute(
+                    "DELETE FROM idempotency_keys WHERE token = %s AND key = %s"
+                    " AND created_at < %s",
+                    (key.credential, key.key, since),
+                )
             if (kept := await _kept(conn, key.credential, key.key)) is not None:
                 cursor = await conn.execute(
                     "SELECT * FROM requests WHERE id = %s", (kept.request_id,)
@@ -106,9 +127,23 @@ async def _answered(
         await append_event(conn, request, "requested", request.requested_at, {})
         await notices.tell_stored(conn, request.id)  # the leader places it, wherever it is
     elif stored.channel != request.channel:
+        await _note_repeat(conn, stored, request)
+    return stored
+
+
+async def _note_repeat(conn: Conn, stored: CallbackRequest, request: CallbackRequest) -> None:
+    """The "repeated" event, unless the request has one younger than REPEAT_NOTED_EVERY: looked
+    for under the event log's lock (the last one taken, as ever), so that two writers cannot
+    both miss the other's (read committed: each statement sees what committed before it)."""
+    await locks.take(conn, locks.EVENTS)
+    cursor = await conn.execute(
+        "SELECT 1 FROM request_events WHERE request_id = %s AND event = 'repeated'"
+        " AND at > %s LIMIT 1",
+        (stored.id, request.requested_at - REPEAT_NOTED_EVERY),
+    )
+    if await cursor.fetchone() is None:
         detail = {"channel": request.channel, "dialed_number": request.dialed_number}
         await append_event(conn, stored, "repeated", request.requested_at, detail)
-    return stored
 
 
 async def _over_limit(conn: Conn, request: CallbackRequest, limits: RateLimits) -> str | None:
@@ -134,10 +169,14 @@ async def _repeat_of(conn: Conn, request: CallbackRequest) -> CallbackRequest | 
     return request_from(row) if row else None
 
 
-async def _kept(conn: Conn, credential: str, key: str) -> KeptAnswer | None:
-    cursor = await conn.execute(
-        "SELECT * FROM idempotency_keys WHERE token = %s AND key = %s", (credential, key)
-    )
+async def _kept(
+    conn: Conn, credential: str, key: str, since: datetime | None = None
+) -> KeptAnswer | None:
+    query = "SELECT * FROM idempotency_keys WHERE token = %s AND key = %s"
+    params: tuple[object, ...] = (credential, key)
+    if since is not None:
+        query, params = query + " AND created_at >= %s", (*params, since)
+    cursor = await conn.execute(query, params)
     row = await cursor.fetchone()
     if row is None:
         return None

@@ -8,7 +8,8 @@ then the numbers a new request counts against (sorted), then the event log, last
   just before, as its last step, and holds it through its commit. So seq, drawn under it, rises
   in commit order: a reader never sees seq n+1 committed while n may still commit, and the
   webhook outbox, which reads after its cursor, never passes over a row. Holding it costs only
-  the event's insert and the commit: the holder waits for nothing else.
+  the event's insert and the commit (and for a repeat, one indexed look for its last
+  "repeated" event): the holder waits for nothing else.
 - A number (rate limits): adders counting requests from or to the same number take turns, so
   callers arriving together cannot all slip under the limit.
 - An idempotency key: two processes with one key take turns; the second finds the first's.

@@ -123,6 +123,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX requests_one_active ON requests (callback_number, server, queue)
         WHERE state <> 'done';
     """,
+    # 4: idempotency keys expire (SQLite's 13): each keyed request purges expired ones by age
+    """
+    CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+    """,
 )
 
 

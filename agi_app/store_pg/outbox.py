@@ -1,5 +1,6 @@
 """The PostgreSQL store's side of webhooks (agi_app.store_port.WebhookOutbox): the event log
-read as an outbox, each subscription's cursor and its delivery attempts.
+read as an outbox, each subscription's cursor and its delivery attempts; and one request's
+log read a page at a time in the same seq order (the request API's GET).
 
 Reading after a cursor is safe because seq rises in commit order (locks.py): every row
 below the newest one a reader sees is committed or rolled back for good.
@@ -20,6 +21,14 @@ class PgOutbox(PgBase):
             "cannot read the event log",
             "SELECT * FROM request_events WHERE seq > %s ORDER BY seq LIMIT %s",
             (seq, limit),
+        )
+        return [LoggedEvent(row["seq"], event_from(row)) for row in rows]
+
+    async def request_events(self, request_id: str, after: int, limit: int) -> list[LoggedEvent]:
+        rows = await self._rows(
+            "cannot read the event log",
+            "SELECT * FROM request_events WHERE request_id = %s AND seq > %s ORDER BY seq LIMIT %s",
+            (request_id, after, limit),
         )
         return [LoggedEvent(row["seq"], event_from(row)) for row in rows]
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from agi_app.domain.request import CallbackRequest, State
+from agi_app.errors import StoreMissing
 from agi_app.store_pg import migrations
 from agi_app.store_pg.base import append_event
 from agi_app.store_pg.connection import connect, make_pool, open_pool, unavailable
@@ -27,14 +28,17 @@ class PgStore(PgIntake, PgOutbox, PgOfferLog):
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, url: str, *, pool_size: int = 10, timeout: float = 5.0
+        cls, url: str, *, pool_size: int = 10, timeout: float = 5.0, existing: bool = False
     ) -> AsyncIterator["PgStore"]:
         """Connect (at most ``pool_size`` connections, each wait bounded by ``timeout``
-        seconds) and migrate; a server that cannot be reached raises StoreUnavailable."""
+        seconds) and migrate; a server that cannot be reached raises StoreUnavailable.
+        ``existing``: a database with no store's schema yet raises StoreMissing instead."""
         async with (
             await connect(url, timeout) as conn,
             unavailable("cannot migrate the store", 3 * timeout + 1),
         ):
+            if existing and await migrations.schema_version(conn) == 0:
+                raise StoreMissing("no callback store in the PostgreSQL database store_url names")
             await migrations.migrate(conn)
         pool = make_pool(url, size=pool_size, timeout=timeout)
         await open_pool(pool, timeout)

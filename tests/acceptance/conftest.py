@@ -129,7 +129,7 @@ def store_url(store_backend: str, request: pytest.FixtureRequest) -> str | None:
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str | None) -> Settings:
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    monkeypatch.setenv("CALLBACK_CONFIG", "")
     host = current().host  # the worker's Asterisk; FastAGI and the web on its address
     return Settings(
         ami_host=host,

@@ -278,3 +278,22 @@ async def test_half_open_ami_is_noticed_and_the_call_reconciled(
     )
     assert proxy.connections >= 2  # it reconnected
     assert len(customer.invites()) == 1
+
+
+async def test_a_wrong_ami_secret_is_logged_as_a_refused_login(
+    sandbox: None, tmp_path: Path
+) -> None:
+    """Asterisk's own refusal (manager.c: "Authentication failed", then the connection
+    closed), told apart from an Asterisk that cannot be reached."""
+    service = ServiceProcess(
+        tmp_path, store_path=str(tmp_path / "cb.sqlite3"), ami_secret="not-the-secret"
+    )
+    try:
+        await service.start(until="AMI login refused by")
+    finally:
+        await service.kill9()  # a SIGTERM would wait for the start's 10 s for a login
+    assert (
+        f"AMI login refused by {current().host}:{AMI_PORT} as user callback: authentication"
+        " failed (check the AMI secret and manager.conf)"
+    ) in service.log()
+    assert "AMI unreachable" not in service.log() and "ami logged in" not in service.log()

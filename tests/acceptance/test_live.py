@@ -38,7 +38,7 @@ from tests.acceptance.web import (
     web_service,
 )
 from tests.support.ami import eventually, queue_callers
-from tests.support.browser import chromium
+from tests.support.browser import chromium, policy_violations
 from tests.support.cli_env import cli_env
 from tests.support.http import EventStream, get, post
 from tests.support.testbed import current
@@ -219,7 +219,9 @@ async def test_live_streams_past_the_cap_are_refused(
         for stream in streams:
             assert stream.status == 200
             assert (await stream.next())["callbacks"][0]["destination"] == "+15551230251"
-        async with EventStream(url, VIEWER) as refused:
+        async with EventStream(url, VIEWER) as refused:  # the wallboard holds its most
+            assert refused.status == 429 and "+1555" not in refused.body
+        async with EventStream(url, BOSS) as refused:  # and the pool is full
             assert refused.status == 503 and "+1555" not in refused.body
         await streams[0].__aexit__(None, None, None)  # one browser closes: room for another
 
@@ -312,9 +314,10 @@ async def test_live_view_and_screen_pop_in_a_browser(
     async with async_playwright() as pw, AsyncExitStack() as stack:
         browser = await chromium(pw)
         page = await browser.new_page(viewport={"width": 1100, "height": 520})
+        agents = await browser.new_page(viewport={"width": 700, "height": 420})
+        refused = [policy_violations(page), policy_violations(agents)]
         await page.goto(f"{base(live)}/")
         await sign_in(page, BOSS)
-        agents = await browser.new_page(viewport={"width": 700, "height": 420})
         await agents.goto(f"{base(live)}/agents")
         await sign_in(agents, AGENT1)  # agent1's own panel: its screen-pop only
 
@@ -350,5 +353,6 @@ async def test_live_view_and_screen_pop_in_a_browser(
         await hang_up_agent(ami, "PJSIP/agent1")  # the agent rejects: the screen-pop clears
         await pop.wait_for(state="detached", timeout=10000)
         await browser.close()
+    assert refused == [[], []]  # the Content-Security-Policy blocks nothing the pages need
     (request,) = await live.store.requests(State.WAITING, State.OFFERED)
     assert request.callback_number == "+15551230221"

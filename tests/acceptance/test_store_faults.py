@@ -17,6 +17,7 @@ from agi_app.domain.request import CallbackRequest, State
 from agi_app.service import Service
 from agi_app.serving.placer import Placer
 from agi_app.settings import Settings
+from agi_app.settings_file import SettingsSource
 from tests.acceptance.calls import (
     AGENT1,
     Phones,
@@ -161,6 +162,6 @@ async def test_a_dead_serving_task_stops_the_service_with_a_non_zero_exit(
         raise RuntimeError("a bug in placement")
 
     monkeypatch.setattr(Placer, "run", broken)
-    code = await asyncio.wait_for(cli._serve(settings), 30)
+    code = await asyncio.wait_for(cli._serve(settings, SettingsSource(None, "test")), 30)
     assert code == 1
     assert logged(caplog, "serving died") == 1

@@ -34,7 +34,7 @@ from tests.acceptance.calls import (
 )
 from tests.acceptance.web import ARTIFACTS, BOSS, base, sign_in, web_service
 from tests.support.ami import eventually
-from tests.support.browser import chromium
+from tests.support.browser import chromium, policy_violations
 from tests.support.cli_env import cli_env
 from tests.support.testbed import AGENTS, current
 from tests.support.uas import Behaviour
@@ -117,6 +117,7 @@ async def test_a_morning_on_the_supervisors_screen(
         assert store is not None
         browser = await chromium(pw)
         page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        refused = policy_violations(page)
         await page.goto(f"{base(live)}/supervisor")
         await sign_in(page, BOSS)
         await page.locator('section.queue[data-queue="support"]').wait_for(timeout=5000)
@@ -229,6 +230,7 @@ async def test_a_morning_on_the_supervisors_screen(
         await page.set_viewport_size({"width": 1920, "height": 1080})
         await page.screenshot(path=str(shot("5-wall")), full_page=True)
         await browser.close()
+    assert refused == []  # the Content-Security-Policy blocks nothing the page needs
 
     # The pauses are in Asterisk's queue_log, with who did them.
     log = current().asterisk.queue_log().read_text().splitlines()[-200:]

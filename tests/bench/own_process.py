@@ -56,7 +56,7 @@ class OwnProcess:
     async def start(self, within: float = 30.0) -> None:
         """Start it; returns once it has logged in to AMI and resumed (log "resume done")."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("CALLBACK_")}
-        env["CALLBACK_CONFIG"] = "/nonexistent.toml"
+        env["CALLBACK_CONFIG"] = ""
         env.update({f"CALLBACK_{k.upper()}": v for k, v in self.settings.items()})
         with self.log_file.open("ab") as log:
             self._process = await asyncio.create_subprocess_exec(

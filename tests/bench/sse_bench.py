@@ -156,9 +156,10 @@ async def run(
     workdir = Path(tempfile.mkdtemp(prefix="sse-bench-"))
     store_path = workdir / "callbacks.sqlite3"
     await stored_waiting(Settings(store_path=store_path, store_url=None), callbacks, "sse")
-    credential = WebCredential.model_validate(
-        {"name": "bench", "role": "viewer", "token_sha256": digest(TOKEN)}
-    )
+    credential = WebCredential.model_validate(  # every client one viewer: a wall of screens
+        {"name": "bench", "role": "viewer", "token_sha256": digest(TOKEN),
+         "max_streams": max(counts) + 10}
+    )  # fmt: skip
     host = current().host
     settings = Settings(
         ami_host=host, agi_host=host, web_host=host,

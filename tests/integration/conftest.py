@@ -14,7 +14,7 @@ from tests.support.testbed import TESTBED_NUMBERS
 async def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Service]:
     """The service in this process without AMI: FastAGI on a free port takes requests (none is
     served) into a SQLite file in tmp_path, which gives up after 0.2 s when locked."""
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    monkeypatch.setenv("CALLBACK_CONFIG", "")
     settings = Settings(
         store_path=tmp_path / "cb.sqlite3",
         agi_port=0,

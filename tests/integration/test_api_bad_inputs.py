@@ -58,6 +58,13 @@ CASES = [
          raw=b'{"number": "+15551230201", "queue": "support", "queue": "sales"}'),
     Case("not UTF-8", 400, "malformed-json", "not JSON", raw=b'{"number": "\xff\xfe"}'),
     Case("deeply nested", 400, "malformed-json", "not JSON", raw=b"[" * 5000 + b"]" * 5000),
+    # A lone surrogate is valid JSON but no text, in any string: a value or a key.
+    Case("lone surrogate in a name", 400, "malformed-json", "lone surrogate",
+         raw=b'{"number": "+15551230201", "queue": "support", "caller_name": "Ann \\ud800"}'),
+    Case("lone surrogate in a number", 400, "malformed-json", "lone surrogate",
+         raw=b'{"number": "\\udfff", "queue": "support"}'),
+    Case("lone surrogate in a key", 400, "malformed-json", "lone surrogate",
+         raw=b'{"number": "+15551230201", "queue": "support", "\\ud800": 1}'),
     Case("huge body", 413, "body-too-large", "16384", raw=b" " * 20000 + json.dumps(GOOD).encode()),
     Case("text/plain", 415, "unsupported-media-type", "application/json",
          raw=json.dumps(GOOD).encode(), headers=auth(**{"Content-Type": "text/plain"})),
@@ -111,7 +118,7 @@ CASES = [
 
 @pytest.fixture(autouse=True)
 def _no_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    monkeypatch.setenv("CALLBACK_CONFIG", "")
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ NUMBER = "+15551230401"
 
 @pytest.fixture(autouse=True)
 def _environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    monkeypatch.setenv("CALLBACK_CONFIG", "")
     # The same store as the rig's (tests/unit/serving/rig.py settings_for).
     monkeypatch.setenv("CALLBACK_STORE_PATH", str(tmp_path / "callbacks.sqlite3"))
     monkeypatch.setenv("CALLBACK_API_QUEUES", '["support"]')

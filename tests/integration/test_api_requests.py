@@ -20,7 +20,7 @@ NUMBER = "+15551230101"
 
 @pytest.fixture(autouse=True)
 def _no_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    monkeypatch.setenv("CALLBACK_CONFIG", "")
 
 
 async def test_a_request_is_stored_then_placed_at_its_priority(tmp_path: Path) -> None:

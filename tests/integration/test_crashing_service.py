@@ -28,7 +28,7 @@ async def test_the_service_dies_at_the_named_point(
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLBACK_")}
     env |= {
         CRASH_AT: point,
-        "CALLBACK_CONFIG": "/nonexistent.toml",
+        "CALLBACK_CONFIG": "",
         "CALLBACK_STORE_PATH": str(tmp_path / "cb.sqlite3"),
         "CALLBACK_AMI_ENABLED": "false",
         "CALLBACK_WEB_ENABLED": "false",

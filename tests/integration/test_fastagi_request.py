@@ -157,7 +157,7 @@ async def test_unknown_script_is_closed_without_commands(service: Service) -> No
 
 
 async def test_disallowed_peer_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    monkeypatch.setenv("CALLBACK_CONFIG", "")
     settings = Settings(
         store_path=tmp_path / "cb.sqlite3",
         agi_port=0,
@@ -225,7 +225,7 @@ async def test_asterisk_closing_mid_command_is_a_hangup(
 async def test_sessions_past_the_cap_hear_the_error_prompt_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    monkeypatch.setenv("CALLBACK_CONFIG", "")
     settings = Settings(
         store_path=tmp_path / "cb.sqlite3",
         agi_port=0,

@@ -190,7 +190,7 @@ def test_serve_on_a_corrupt_store_exits_with_one_line(tmp_path: Path, damage: st
     path.chmod(0o600)  # as the service made it: the only line is the refusal
     env = {
         **os.environ,
-        "CALLBACK_CONFIG": "/nonexistent.toml",
+        "CALLBACK_CONFIG": "",
         "CALLBACK_STORE_PATH": str(path),
         "CALLBACK_AMI_ENABLED": "false",
         "CALLBACK_WEB_ENABLED": "false",

@@ -19,6 +19,7 @@ from agi_app.errors import RateLimited, StoreUnavailable
 from agi_app.store import Store
 from agi_app.store_pg import PgStore
 from agi_app.store_port import (
+    REPEAT_NOTED_EVERY,
     IdempotencyKey,
     KeptAnswer,
     RequestStore,
@@ -395,6 +396,60 @@ async def test_a_refused_request_keeps_no_key(store: RequestStore) -> None:
         await store.add_once(refused, limits, keyed())
     assert await store.kept_answer("crm", "k1") is None
     assert len(await store.requests()) == 1
+
+
+async def test_keys_expire_and_each_keyed_add_purges_the_expired(store: RequestStore) -> None:
+    _, kept = await store.add_once(REQUEST, None, keyed())
+    later = nth(2, caller="+15551230002", callback="+15551230002", minutes=1)
+    await store.add_once(later, None, keyed(key="k2"))
+    since = REQUEST.requested_at + timedelta(seconds=1)  # k1 is older: expired, k2 is not
+    assert await store.kept_answer("crm", "k1", since) is None
+    assert await store.kept_answer("crm", "k1") == kept  # not purged yet
+    assert (await store.kept_answer("crm", "k2", since)) is not None
+    third = nth(3, caller="+15551230003", callback="+15551230003", minutes=2)
+    stored, answer = await store.add_once(third, None, keyed(key="k3"), since)
+    assert (stored, answer.status) == (third, 201)
+    assert await store.kept_answer("crm", "k1") is None  # purged
+    assert await store.kept_answer("crm", "k2") is not None
+    # An expired key is free again, whatever body it had.
+    fourth = nth(4, caller="+15551230004", callback="+15551230004", minutes=3)
+    after_k2 = NOW + timedelta(minutes=2)
+    stored, answer = await store.add_once(fourth, None, keyed(key="k2", body="b" * 64), after_k2)
+    assert (stored.id, answer.request_id, answer.body_sha256) == ("r4", "r4", "b" * 64)
+
+
+async def test_a_repeat_is_noted_once_within_the_window(store: RequestStore) -> None:
+    await store.add(REQUEST)
+    for n in range(2, 6):  # four repeats within the window
+        repeat = replace(nth(n, caller="+15551239999", callback=REQUEST.callback_number),
+                         requested_at=NOW + timedelta(seconds=n))  # fmt: skip
+        assert await store.add(repeat) == REQUEST
+    assert [e.event for e in await store.events("r1")] == ["requested", "repeated"]
+    late = nth(9, caller="+15551239999", callback=REQUEST.callback_number, minutes=1)
+    late = replace(late, requested_at=NOW + REPEAT_NOTED_EVERY + timedelta(seconds=3))
+    await store.add(late)  # the last noted is older than the window now
+    events = await store.events("r1")
+    assert [e.event for e in events] == ["requested", "repeated", "repeated"]
+    assert events[2].detail["channel"] == late.channel
+
+
+async def test_a_requests_log_is_read_a_page_at_a_time(store: RequestStore) -> None:
+    await store.add(REQUEST)
+    other = nth(2, caller="+15551230002", callback="+15551230002")
+    await store.add(other)
+    for n in range(5):
+        await store.note(REQUEST, "Checked", NOW, {"n": n})
+        await store.note(other, "Checked", NOW, {"n": n})
+    page = await store.request_events("r1", 0, 4)
+    assert [(e.event.request_id, e.event.event) for e in page] == [
+        ("r1", "requested"),
+        *[("r1", "Checked")] * 3,
+    ]
+    rest = await store.request_events("r1", page[-1].seq, 100)
+    assert [e.event.detail for e in rest] == [{"n": 3}, {"n": 4}]
+    assert [e.event for e in page + rest] == await store.events("r1")
+    assert await store.request_events("r1", rest[-1].seq, 100) == []
+    assert await store.request_events("nobody", 0, 100) == []
 
 
 # The webhooks' outbox (store_port.WebhookOutbox): the event log read in seq order, each

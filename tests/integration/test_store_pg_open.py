@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from agi_app.domain.request import CallbackRequest
-from agi_app.errors import StoreUnavailable
+from agi_app.errors import StoreMissing, StoreUnavailable
 from agi_app.settings import Settings
 from agi_app.store import Store
 from agi_app.store_open import open_store, shown, store_url
@@ -43,6 +43,20 @@ async def test_a_database_newer_than_the_service_is_refused(new_postgres_url: st
     with pytest.raises(StoreUnavailable, match="schema 99 is newer"):
         async with PgStore.open(new_postgres_url):
             pass
+
+
+async def test_a_read_only_command_creates_no_store_in_a_new_database(
+    new_postgres_url: str,
+) -> None:
+    settings = Settings(store_url=new_postgres_url)
+    with pytest.raises(StoreMissing, match="no callback store in the PostgreSQL database"):
+        async with open_store(settings, existing=True):
+            pass
+    async with session(new_postgres_url) as test:
+        cursor = await test.execute("SELECT to_regclass('schema_version') IS NULL")
+        assert await cursor.fetchone() == (True,)
+    async with open_store(settings), open_store(settings, existing=True) as store:
+        assert await store.requests() == []  # once there, it opens
 
 
 async def test_the_schema_has_a_column_for_every_field_of_a_request(postgres_url: str) -> None:

@@ -1,15 +1,21 @@
 """The supervisor's screen in process: the web app over serving on the fake PBX, called
 through httpx's ASGI transport. Who may read and act, the snapshot's line and agents, the
-pause action's validation (nothing unvalidated reaches AMI), and the lost-Asterisk flag."""
+pause action's validation (nothing unvalidated reaches AMI), and the lost-Asterisk flag; the
+limits on open live streams (per credential, agents apart), and the headers every response
+carries (Content-Security-Policy: the pages hold no inline script or style)."""
 
+import asyncio
+import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 from panoramisk.message import Message
+from starlette.types import ASGIApp
+from starlette.types import Message as AsgiMessage
 
 from agi_app.ami import Fields
 from agi_app.domain.priority import queue_prio
@@ -19,7 +25,7 @@ from tests.support.fake_pbx import FakePbx
 from tests.support.poll import eventually
 from tests.unit.serving.rig import Rig, serving_on
 
-TOKENS = {"boss": "supervisor", "wall": "viewer", "agent1": "agent"}
+TOKENS = {"boss": "supervisor", "wall": "viewer", "agent1": "agent", "agent2": "agent"}
 
 
 class PausingPbx(FakePbx):
@@ -38,6 +44,7 @@ class Screen:
     rig: Rig
     pbx: PausingPbx
     client: httpx.AsyncClient
+    app: ASGIApp
 
     async def get(self, path: str, token: str | None = "wall") -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}-token"} if token else {}
@@ -59,14 +66,14 @@ class Screen:
 
 
 @asynccontextmanager
-async def screen(tmp_path: Path) -> AsyncIterator[Screen]:
+async def screen(tmp_path: Path, **more: object) -> AsyncIterator[Screen]:
     credentials = [
         WebCredential.model_validate(
             {
                 "name": name,
                 "role": role,
                 "token_sha256": digest(f"{name}-token"),
-                "agent": "PJSIP/agent1" if role == "agent" else None,
+                "agent": f"PJSIP/{name}" if role == "agent" else None,
             }
         )
         for name, role in TOKENS.items()
@@ -76,12 +83,13 @@ async def screen(tmp_path: Path) -> AsyncIterator[Screen]:
         "web_credentials": credentials,
         "queue_log_path": tmp_path / "queue_log",
         "supervisor_timezone": "Europe/Paris",
+        **more,
     }
     async with serving_on(tmp_path, pbx, **settings) as rig:  # type: ignore[arg-type]
         app = create_app(rig.serving, rig.settings)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-            yield Screen(rig, pbx, client)
+            yield Screen(rig, pbx, client, app)
 
 
 async def test_reads_need_a_viewer_or_supervisor_and_pausing_a_supervisor(
@@ -181,3 +189,110 @@ async def test_a_lost_asterisk_is_said_not_hidden(tmp_path: Path) -> None:
         assert [r["kind"] for r in queue["rows"]] == ["callback"]  # the store still tells
         pause = {"queue": "support", "interface": "PJSIP/agent1", "paused": True}
         assert (await s.pause(pause)).status_code == 503
+
+
+@asynccontextmanager
+async def held_open(app: ASGIApp, path: str, token: str) -> AsyncIterator[int]:
+    """A live stream held open as a browser holds it (httpx's ASGI transport would wait for
+    its end): its status, a refusal's too; on exit the client goes away."""
+    started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    gone, asked = asyncio.Event(), False
+
+    async def receive() -> AsgiMessage:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: AsgiMessage) -> None:
+        if message["type"] == "http.response.start" and not started.done():
+            started.set_result(message["status"])
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 40000),
+        "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {token}-token".encode())],
+    }  # fmt: skip
+    task = asyncio.ensure_future(app(scope, receive, send))
+    try:
+        yield await asyncio.wait_for(started, 5)
+    finally:
+        gone.set()
+        await asyncio.wait_for(task, 5)
+
+
+async def test_one_agent_token_cannot_take_every_stream(tmp_path: Path) -> None:
+    async with screen(tmp_path, web_sse_max_clients=50) as s, AsyncExitStack() as stack:
+        for _ in range(10):  # web_broadcast.PER_CREDENTIAL
+            assert await stack.enter_async_context(held_open(s.app, "/api/events", "agent1")) == 200
+        refused = await s.get("/api/events", "agent1")  # a refusal ends: httpx reads it
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "5"
+        assert "'agent1' has 10 live streams open" in refused.json()["error"]
+        async with held_open(s.app, "/api/events", "agent2") as status:
+            assert status == 200  # another agent's credential is not held back
+        async with (
+            held_open(s.app, "/api/events", "boss") as live,
+            held_open(s.app, "/api/supervisor/events", "boss") as screen_,
+        ):
+            assert (live, screen_) == (200, 200)
+        assert s.app.state.stream_limits.by_name == {"agent1": 10}  # type: ignore[attr-defined]
+
+
+async def test_agents_cannot_starve_supervisors(tmp_path: Path) -> None:
+    async with screen(tmp_path, web_sse_max_clients=2) as s, AsyncExitStack() as stack:
+        first = held_open(s.app, "/api/events", "agent1")
+        assert await stack.enter_async_context(first) == 200
+        assert await stack.enter_async_context(held_open(s.app, "/api/events", "agent2")) == 200
+        refused = await s.get("/api/events", "agent2")
+        assert refused.status_code == 503 and "agents" in refused.json()["error"]
+        # The agents' pool is full; the viewers' and supervisors' is theirs alone.
+        assert await stack.enter_async_context(held_open(s.app, "/api/events", "boss")) == 200
+        path = "/api/supervisor/events"
+        assert await stack.enter_async_context(held_open(s.app, path, "wall")) == 200
+        assert (await s.get(path, "boss")).status_code == 503  # that pool is full too now
+        await first.__aexit__(None, None, None)  # an agent closes its panel: room for another
+        async with held_open(s.app, "/api/events", "agent2") as status:
+            assert status == 200
+
+
+PAGES = ("/", "/agents", "/supervisor")
+STATIC = Path(__file__).resolve().parents[2] / "agi_app" / "static"
+
+
+async def test_every_response_carries_the_security_headers(tmp_path: Path) -> None:
+    async with screen(tmp_path) as s:
+        responses = [await s.get(page, None) for page in PAGES]
+        responses += [await s.get("/api/supervisor", None), await s.get("/api/supervisor")]
+        responses.append(await s.client.get("/", headers={"Host": "evil.example"}))
+        for response in responses:
+            policy = response.headers["content-security-policy"]
+            assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+            assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+            assert response.headers["x-content-type-options"] == "nosniff"
+        assert [r.status_code for r in responses] == [200, 200, 200, 401, 200, 400]
+
+
+async def test_pages_hold_no_inline_script_or_style_and_their_files_are_served(
+    tmp_path: Path,
+) -> None:
+    """What the policy would block in a browser: inline <script>, <style>, style="..."
+    and on...= handlers (tests/acceptance checks the pages in Chromium)."""
+    async with screen(tmp_path) as s:
+        for page in PAGES:
+            html = (await s.get(page, None)).text
+            assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), page
+            assert "<style" not in html and not re.search(r"\s(style|on[a-z]+)=", html), page
+            for script in re.findall(r'<script src="([^"]+)"', html):
+                served = await s.get(script, None)
+                assert served.status_code == 200 and "javascript" in served.headers["content-type"]
+            for sheet in re.findall(r'<link rel="stylesheet" href="([^"]+)"', html):
+                served = await s.get(sheet, None)
+                assert served.status_code == 200 and "text/css" in served.headers["content-type"]
+
+
+def test_the_scripts_write_no_inline_style_or_handler() -> None:
+    for script in STATIC.glob("*.js"):  # the markup they build: blocked by the policy too
+        assert not re.search(r"\s(style|on[a-z]+)=", script.read_text()), script.name

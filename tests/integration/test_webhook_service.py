@@ -52,7 +52,7 @@ class Process:
         self.log = tmp_path / "service.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CALLBACK_")}
         self.env |= {
-            "CALLBACK_CONFIG": "/nonexistent.toml",
+            "CALLBACK_CONFIG": "",
             "CALLBACK_STORE_PATH": str(self.store_path),
             "CALLBACK_AMI_ENABLED": "false",
             "CALLBACK_WEB_ENABLED": "false",
@@ -173,7 +173,7 @@ async def test_a_sender_that_dies_stops_the_service(
         raise RuntimeError("a bug in the sender")
 
     monkeypatch.setattr(Store, "events_after", broken)
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    monkeypatch.setenv("CALLBACK_CONFIG", "")
     settings = Settings(
         store_path=tmp_path / "cb.sqlite3", ami_enabled=False, web_enabled=False, agi_port=0,
         webhooks=json.loads(hooks(receiver)),

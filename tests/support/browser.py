@@ -1,7 +1,7 @@
 """Debian's Chromium driven by Playwright (never a downloaded browser: `make test` installs
 the chromium package), quiet: no network of its own, no GPU, no first-run pages."""
 
-from playwright.async_api import Browser, Playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, Playwright
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -14,3 +14,16 @@ async def chromium(pw: Playwright) -> Browser:
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
         ],
     )  # fmt: skip
+
+
+def policy_violations(page: Page) -> list[str]:
+    """The Content-Security-Policy violations Chromium reports on ``page`` from now on (in its
+    console: "Refused to execute inline script because it violates ..."), as they come."""
+    found: list[str] = []
+
+    def seen(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            found.append(message.text)
+
+    page.on("console", seen)
+    return found

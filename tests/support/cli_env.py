@@ -9,7 +9,7 @@ from agi_app.settings import Settings
 
 def cli_env(settings: Settings, **more: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLBACK_")}
-    env["CALLBACK_CONFIG"] = "/nonexistent.toml"
+    env["CALLBACK_CONFIG"] = ""
     # The test bed's addresses: the service's web (cancel, priority) and the worker's AMI.
     env["CALLBACK_WEB_HOST"] = settings.web_host
     env["CALLBACK_AMI_HOST"] = settings.ami_host

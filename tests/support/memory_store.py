@@ -16,6 +16,7 @@ from agi_app.errors import RateLimited, StoreUnavailable
 from agi_app.store_port import (
     ADVANCES,
     ATTEMPTS_KEPT,
+    REPEAT_NOTED_EVERY,
     Event,
     IdempotencyKey,
     KeptAnswer,
@@ -66,7 +67,11 @@ class MemoryStore:
         if same_channel:
             return same_channel[0]
         existing = self._active(request.callback_number, request.queue, server=request.server)
-        if existing is not None:
+        lately = request.requested_at - REPEAT_NOTED_EVERY
+        if existing is not None and not any(
+            e.request_id == existing.id and e.event == "repeated" and e.at > lately
+            for e in self._events
+        ):
             detail = {"channel": request.channel, "dialed_number": request.dialed_number}
             self._append(existing, "repeated", request.requested_at, detail)
         return existing
@@ -144,6 +149,10 @@ class MemoryStore:
 
     # The webhooks' outbox: an event's seq is its place in the log, from 1.
 
+    async def request_events(self, request_id: str, after: int, limit: int) -> list[LoggedEvent]:
+        logged = await self.events_after(after, len(self._events))
+        return [e for e in logged if e.event.request_id == request_id][:limit]
+
     async def events_after(self, seq: int, limit: int) -> list[LoggedEvent]:
         chosen = self._events[max(seq, 0) : max(seq, 0) + limit]
         return [
@@ -180,12 +189,21 @@ class MemoryStore:
         mine = [a for a in self._webhook_attempts if a.subscription == subscription]
         return mine[::-1][:limit]
 
-    async def kept_answer(self, credential: str, key: str) -> KeptAnswer | None:
-        return self._keys.get((credential, key))
+    async def kept_answer(
+        self, credential: str, key: str, since: datetime | None = None
+    ) -> KeptAnswer | None:
+        kept = self._keys.get((credential, key))
+        return kept if kept is not None and (since is None or kept.created_at >= since) else None
 
     async def add_once(
-        self, request: CallbackRequest, limits: RateLimits | None, key: IdempotencyKey
+        self,
+        request: CallbackRequest,
+        limits: RateLimits | None,
+        key: IdempotencyKey,
+        since: datetime | None = None,
     ) -> tuple[CallbackRequest, KeptAnswer]:
+        if since is not None:  # expired keys are purged
+            self._keys = {k: a for k, a in self._keys.items() if a.created_at >= since}
         if (kept := self._keys.get((key.credential, key.key))) is not None:
             return self._requests[kept.request_id], kept
         stored = await self.add(request, limits)  # awaits nothing: still one step

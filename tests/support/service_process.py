@@ -48,7 +48,7 @@ class ServiceProcess:
         env = {
             k: v for k, v in os.environ.items() if not k.startswith("CALLBACK_") and k != CRASH_AT
         }
-        env["CALLBACK_CONFIG"] = "/nonexistent.toml"
+        env["CALLBACK_CONFIG"] = ""
         # The worker's Asterisk, and its address for the FastAGI listener and the web.
         host = current().host
         bed = {"ami_host": host, "agi_host": host, "web_host": host}

@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from agi_app.api_intake import InvalidTime, build_api_request
+from agi_app.api_limits import TokenLimits
 from agi_app.api_models import CallbackIn
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.errors import UnknownQueue
@@ -29,7 +30,7 @@ MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def _no_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    monkeypatch.setenv("CALLBACK_CONFIG", "")
 
 
 def api_credential(name: str, token: str, scopes: list[str]) -> ApiCredential:
@@ -140,3 +141,20 @@ def test_a_time_outside_calling_hours_is_refused_with_the_next_opening() -> None
         build(at=MONDAY_9.isoformat())
     with pytest.raises(InvalidTime, match="30 days"):
         build(at=(MONDAY_9 + timedelta(days=31)).isoformat())
+
+
+def test_a_token_has_so_many_requests_in_any_hour() -> None:
+    now = [0.0]
+    limits = TokenLimits(3, clock=lambda: now[0])
+    for at in (0.0, 10.0, 20.0):
+        now[0] = at
+        assert limits.retry_after("crm") is None
+    now[0] = 30.0
+    assert limits.retry_after("crm") == 3570  # until the first leaves the hour
+    assert limits.retry_after("app") is None  # per token
+    now[0] = 3600.0  # the first has left: one more, then the second must leave
+    assert limits.retry_after("crm") is None
+    assert limits.retry_after("crm") == 10
+    now[0] = 3600.5
+    assert limits.retry_after("crm") == 10  # whole seconds, rounded up
+    assert all(TokenLimits(0).retry_after("crm") is None for _ in range(1000))  # 0: none

@@ -41,11 +41,15 @@ def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
     assert score.returncode == 0, score.stdout[-1500:]
 
 
-def test_the_unit_is_hardened_and_keeps_the_store_in_its_state_directory() -> None:
+def service_section() -> configparser.SectionProxy:
     unit = configparser.ConfigParser(strict=False, interpolation=None)
     unit.optionxform = str  # type: ignore[assignment,method-assign]
     unit.read_string(unit_text())
-    service = unit["Service"]
+    return unit["Service"]
+
+
+def test_the_unit_is_hardened_and_keeps_the_store_in_its_state_directory() -> None:
+    service = service_section()
     assert service["Type"] == "notify"
     assert service["DynamicUser"] == "yes" and service["NoNewPrivileges"] == "yes"
     assert service["ProtectSystem"] == "strict" and service["ProtectHome"] == "yes"
@@ -54,6 +58,16 @@ def test_the_unit_is_hardened_and_keeps_the_store_in_its_state_directory() -> No
     assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert service["KillSignal"] == "SIGTERM"
     assert service["Nice"] == "-10"  # a CPU when a request arrives (BENCHMARKS.md section 6)
+
+
+def test_the_unit_restarts_a_service_whose_event_loop_hangs() -> None:
+    """WatchdogSec: the service pings every half of it from its event loop (sd_notify.watchdog,
+    tests/unit/test_sd_notify.py); when the pings stop, systemd kills it and restarts it."""
+    service = service_section()
+    assert service["Type"] == "notify"  # NOTIFY_SOCKET set, the pings heard
+    assert service["WatchdogSec"] == "30s"
+    assert service["Restart"] == "on-failure"  # a watchdog timeout is a failure
+    assert "PYTHONFAULTHANDLER=1" in unit_text()  # the stacks of the hung process logged
 
 
 def test_the_example_settings_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agi_app.cli import main
 from agi_app.install import text
 from tests.unit.admin_config import (
     EXTENSIONS,
@@ -224,3 +225,104 @@ def test_the_wheel_carries_every_file_the_installer_reads() -> None:
     read |= set((data / "sounds" / "callback").glob("*.wav"))
     read |= set((data / "sounds" / "placeholder").rglob("*.wav"))
     assert read <= packaged
+
+
+@pytest.mark.parametrize(
+    ("link", "target"),
+    [
+        ("asterisk/extensions.conf", "elsewhere/extensions.conf"),
+        ("asterisk/manager.conf", "elsewhere/manager.conf"),
+        ("asterisk/manager.d", "elsewhere"),
+        ("sounds/callback", "elsewhere"),
+        ("sounds/callback-placeholder", "elsewhere"),
+    ],
+)
+def test_a_link_out_of_its_tree_is_refused_and_nothing_written(
+    tmp_path: Path, conf: Path, capsys: pytest.CaptureFixture[str], link: str, target: str
+) -> None:
+    """Run as root, the installer would otherwise read or write where the link points (an
+    asterisk-writable /etc/asterisk holding extensions.conf -> /etc/shadow, say)."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "extensions.conf").write_text(EXTENSIONS)
+    (elsewhere / "manager.conf").write_text(MANAGER_DEBIAN)
+    at = tmp_path / link
+    if at.is_dir():
+        (at / "README.conf").unlink()
+        at.rmdir()
+    else:
+        at.unlink(missing_ok=True)
+        at.parent.mkdir(parents=True, exist_ok=True)
+    at.symlink_to(tmp_path / target)
+    before = snapshot(tmp_path, elsewhere)
+    assert install(tmp_path, conf) == 1
+    err = capsys.readouterr().err
+    assert f"{at} is a symbolic link to {tmp_path / target}" in err and "not followed" in err
+    assert snapshot(tmp_path, elsewhere) == before
+    assert not (tmp_path / "ami-secret").exists()
+
+
+def test_a_link_inside_the_configuration_is_followed(tmp_path: Path, conf: Path) -> None:
+    real = conf / "conf.d" / "extensions.conf"
+    real.parent.mkdir()
+    (conf / "extensions.conf").rename(real)
+    (conf / "extensions.conf").symlink_to("conf.d/extensions.conf")
+    assert install(tmp_path, conf) == 0
+    assert (conf / "extensions.conf").is_symlink()
+    assert added_lines(EXTENSIONS, real.read_text()) == [f'#include "{WRAPPER}"\n']
+
+
+def test_an_absolute_queue_prompt_is_noted_not_a_crash(
+    tmp_path: Path, conf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Asterisk plays an absolute prompt from that path plus any format's extension."""
+    custom = tmp_path / "custom-sounds"
+    custom.mkdir()
+    (custom / "promo.gsm").write_bytes(b"\0" * 33)
+    missing = "/var/lib/asterisk/sounds/custom/promo-that-is-not-there"
+    queues = conf / "queues.conf"
+    queues.write_text(
+        queues.read_text().replace(
+            "callback/offer,custom/sales-promo",
+            f"callback/offer,custom/sales-promo,{custom}/promo,{missing}",
+        )
+        + f"\n[support]\nannounce = {custom}/promo\n"
+    )
+    assert install(tmp_path, conf) == 0
+    out = capsys.readouterr().out
+    assert f"the prompt {custom}/promo is an absolute path: it gets no silent twin" in out
+    assert f"the prompt {missing} is an absolute path (and no file {missing}.* exists)" in out
+    assert out.count(f"{custom}/promo is an absolute path") == 1  # once, for both queues
+    twin = tmp_path / "sounds" / "callback-placeholder" / "custom" / "sales-promo.wav"
+    assert twin.exists()  # the relative prompt next to them still gets its twin
+
+
+def test_the_service_settings_give_what_no_flag_says(
+    tmp_path: Path, conf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With --config, the component and the service agree on the port and the AMI account.
+    settings = tmp_path / "callback.toml"
+    settings.write_text(
+        f'agi_host = "10.0.0.9"\nagi_port = 4600\nami_username = "cbx"\n'
+        f'ami_secret_file = "{tmp_path / "service-secret"}"\n'
+    )
+    (tmp_path / "service-secret").write_text("s3cret-Of-the-service\n")
+    monkeypatch.delenv("CALLBACK_AMI_USERNAME", raising=False)
+    assert (
+        main(
+            [
+                "install-asterisk-config",
+                str(conf),
+                "--sounds-dir",
+                str(tmp_path / "sounds"),
+                "--agi-host",
+                "10.0.0.7",
+                "--config",
+                str(settings),
+            ]
+        )
+        == 0
+    )
+    assert "= agi://10.0.0.7:4600/callback\n" in (conf / WRAPPER).read_text()  # the flag wins
+    account = text.sections((conf / "manager.d" / "agi-callback.conf").read_text())["cbx"]
+    assert ("secret", "s3cret-Of-the-service") in account

@@ -8,6 +8,7 @@ import uvloop
 
 from agi_app import cli
 from agi_app.settings import Settings
+from agi_app.settings_file import SettingsSource
 
 
 @pytest.mark.parametrize(("name", "on_uvloop"), [(None, True), ("asyncio", False)])
@@ -16,12 +17,13 @@ def test_serve_runs_on_the_loop_the_settings_name(
 ) -> None:
     loops: list[asyncio.AbstractEventLoop] = []
 
-    async def serve(_settings: Settings) -> int:
+    async def serve(_settings: Settings, _source: SettingsSource) -> int:
         loops.append(asyncio.get_running_loop())
         return 0
 
     monkeypatch.setattr(cli, "_serve", serve)
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    monkeypatch.setenv("CALLBACK_CONFIG", "")
+    monkeypatch.setenv("CALLBACK_AMI_SECRET", "x")
     if name is not None:
         monkeypatch.setenv("CALLBACK_EVENT_LOOP", name)
     assert cli.main(["serve"]) == 0

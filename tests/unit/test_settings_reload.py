@@ -11,7 +11,7 @@ from agi_app.settings_reload import split_changes
 
 @pytest.fixture(autouse=True)
 def no_settings_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    monkeypatch.setenv("CALLBACK_CONFIG", "")
 
 
 RUNNING: dict[str, Any] = {"store_path": Path("/var/lib/cb.sqlite3"), "ami_enabled": False}

@@ -37,7 +37,7 @@ def test_no_credentials_lets_nobody_in() -> None:
 
 
 def test_settings_hold_hashes_not_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    monkeypatch.setenv("CALLBACK_CONFIG", "")
     entry = {"name": "a2", "role": "agent", "token_sha256": digest("t"), "agent": "PJSIP/agent2"}
     monkeypatch.setenv("CALLBACK_WEB_CREDENTIALS", f"[{str(entry).replace(chr(39), chr(34))}]")
     (loaded,) = Settings().web_credentials

@@ -191,7 +191,11 @@ def test_https_anywhere_and_http_to_this_machine_are_accepted(url: str) -> None:
 def test_a_secret_file_is_read_at_start(tmp_path: Path) -> None:
     path = tmp_path / "secret"
     path.write_text(SECRET + "\n")
+    path.chmod(0o600)
     assert sub(secret=None, secret_file=str(path)).key() == SECRET.encode()
+    path.chmod(0o400)  # as systemd's LoadCredential hands it over
+    assert sub(secret=None, secret_file=str(path)).key() == SECRET.encode()
+    path.chmod(0o600)
     path.write_text("short")
     with pytest.raises(ValueError, match="16\\+ characters"):
         sub(secret=None, secret_file=str(path)).key()
@@ -199,10 +203,26 @@ def test_a_secret_file_is_read_at_start(tmp_path: Path) -> None:
         sub(secret=None, secret_file=str(tmp_path / "missing")).key()
 
 
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o606], ids=lambda m: f"{m:04o}")
+def test_a_secret_file_others_may_read_is_refused(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "crm-webhook.secret"
+    path.write_text(SECRET + "\n")
+    path.chmod(mode)
+    with pytest.raises(ValueError) as refused:
+        sub(secret=None, secret_file=str(path)).key()
+    message = str(refused.value)
+    assert f"secret_file {path} has mode {mode:04o}" in message
+    assert f"chmod 0600 {path}" in message and SECRET not in message
+    link = tmp_path / "link"  # the mode of the file read, not of a link to it
+    link.symlink_to(path)
+    with pytest.raises(ValueError, match=f"has mode {mode:04o}"):
+        sub(secret=None, secret_file=str(link)).key()
+
+
 def test_settings_take_subscriptions_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    monkeypatch.setenv("CALLBACK_CONFIG", "")
     hooks = [{"name": "crm", "url": "https://crm.example.com/h", "secret": SECRET}]
     monkeypatch.setenv("CALLBACK_WEBHOOKS", json.dumps(hooks))
     (crm,) = Settings().webhooks

@@ -26,7 +26,9 @@ def run(bed: Bed, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int,
             *extra,
         ]
     )
-    return code, capsys.readouterr().out.splitlines()
+    first, *report = capsys.readouterr().out.splitlines()
+    assert first.startswith("settings: ")  # which file the report is against
+    return code, report
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 @pytest.fixture(autouse=True)
 def _no_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
     """Settings from the test alone, not from a callback.toml where the tests run."""
-    monkeypatch.setenv("CALLBACK_CONFIG", "/nonexistent.toml")
+    monkeypatch.setenv("CALLBACK_CONFIG", "")
 
 
 @pytest.fixture(autouse=True)
