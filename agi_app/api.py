@@ -152,7 +152,13 @@ def api_routes(
         payload, digest = parse_body(payload_raw)
         request_id = str(uuid.uuid4())
         try:
-            new = build_api_request(payload, settings, request_id=request_id, now=now)
+            new = build_api_request(
+                payload,
+                settings,
+                request_id=request_id,
+                now=now,
+                requested_by=f"api:{principal.name}",
+            )
             if keyed is None:
                 stored = await store.add(new, limits)
             else:
@@ -204,7 +210,8 @@ def api_routes(
         principal = allowed(request, Scope.CANCEL)
         found = await known(request)
         if found.state is not State.DONE:
-            found = await serving.cancel(found.id, principal.name) or found
+            acting = f"api:{principal.name}"
+            found = await serving.cancel(found.id, principal.name, credential=acting) or found
         if found.call_outcome is not CallOutcome.CANCELLED:
             reads = Scope.READ in principal.scopes  # an outcome is the record's
             state = (found.call_outcome if reads else None) or found.state.value

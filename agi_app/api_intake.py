@@ -30,9 +30,15 @@ def api_queues(settings: Settings) -> list[str]:
 
 
 def build_api_request(
-    payload: CallbackIn, settings: Settings, *, request_id: str, now: datetime
+    payload: CallbackIn,
+    settings: Settings,
+    *,
+    request_id: str,
+    now: datetime,
+    requested_by: str = "",
 ) -> CallbackRequest:
-    """The request ``payload`` asks for, or a CallbackError saying why it cannot be taken."""
+    """The request ``payload`` asks for, or a CallbackError saying why it cannot be taken;
+    ``requested_by`` is the credential that asks (kept with it)."""
     if payload.queue not in api_queues(settings):
         known = ", ".join(api_queues(settings)) or "none"
         raise UnknownQueue(f"queue {payload.queue!r} takes no API requests (known: {known})")
@@ -52,7 +58,7 @@ def build_api_request(
         facts, options, settings.number_rules(), request_id=request_id, now=now, schedule=schedule
     )
     extension = normalize_extension(payload.extension) if payload.extension else None
-    request = replace(request, extension=extension, source=SOURCE)
+    request = replace(request, extension=extension, source=SOURCE, requested_by=requested_by)
     if payload.at is None:
         return request  # as soon as possible: outside hours it waits for the opening
     return scheduled(request, _check_time(payload.at, settings, schedule, now))

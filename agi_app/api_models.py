@@ -53,6 +53,9 @@ class CallbackOut(BaseModel):
         str, Field(description="pending, waiting, offered, dialing, connected or done")
     ]
     source: Annotated[str, Field(description="phone or api")]
+    requested_by: Annotated[
+        str, Field(description="the credential that asked (api:NAME, cli:USER); empty: a phone")
+    ]
     server: Annotated[str, Field(description="the Asterisk server it waits and is dialed on")]
     queue: str
     priority: int
@@ -77,6 +80,7 @@ class CallbackOut(BaseModel):
             id=request.id,
             state=request.state.value,
             source=request.source,
+            requested_by=request.requested_by,
             server=request.server,
             queue=request.queue,
             priority=request.priority,

@@ -94,7 +94,14 @@ class Channel(Protocol):
 
 
 PositionOf = Callable[[CallbackRequest], Awaitable[int | None]]
-Cancel = Callable[[str, str], Awaitable[CallbackRequest | None]]
+
+
+class Cancel(Protocol):
+    def __call__(
+        self, request_id: str, by: str, *, credential: str
+    ) -> Awaitable[CallbackRequest | None]: ...
+
+
 LiveView = Callable[[], Awaitable[list[dict[str, object]]]]
 
 
@@ -207,7 +214,7 @@ class CallerStatus:
     ) -> None:
         assert self._cancel is not None
         try:
-            after = await self._cancel(request.id, f"caller:{number}")
+            after = await self._cancel(request.id, f"caller:{number}", credential="phone")
         except Exception:
             log.exception("%s: cancel failed", said)
             after = None

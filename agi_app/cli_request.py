@@ -10,6 +10,7 @@ the store), so ``--direct`` is for when the service is stopped.
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
 import sys
@@ -74,7 +75,13 @@ async def _direct(settings: Settings, body: dict[str, Any]) -> int:
         return 1
     request_id = str(uuid.uuid4())
     try:
-        request = build_api_request(payload, settings, request_id=request_id, now=datetime.now(UTC))
+        request = build_api_request(
+            payload,
+            settings,
+            request_id=request_id,
+            now=datetime.now(UTC),
+            requested_by=f"cli:{getpass.getuser()}",  # written into the store by this user
+        )
         async with open_store(settings) as s:
             stored = await s.add(request, settings.rate_limits())
     except CallbackError as exc:

@@ -74,7 +74,7 @@ class ServingHere:
             return None
         return await live_position(self.serving.live_view)(request)
 
-    async def cancel(self, request_id: str, by: str) -> CallbackRequest | None:
+    async def cancel(self, request_id: str, by: str, *, credential: str) -> CallbackRequest | None:
         if self.serving is None:
             raise PbxUnavailable("this process does not serve: cancel at the serving one")
-        return await self.serving.cancel(request_id, by)
+        return await self.serving.cancel(request_id, by, credential=credential)

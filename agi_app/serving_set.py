@@ -53,13 +53,19 @@ class ServingSet:
         request = await self._store.get(request_id)
         return self._servings.get(request.server) if request is not None else None
 
-    async def cancel(self, request_id: str, by: str) -> CallbackRequest | None:
+    async def cancel(self, request_id: str, by: str, *, credential: str) -> CallbackRequest | None:
         serving = await self._serving_of(request_id)
-        return await serving.cancel(request_id, by) if serving is not None else None
+        if serving is None:
+            return None
+        return await serving.cancel(request_id, by, credential=credential)
 
-    async def reprioritize(self, request_id: str, level: int, by: str) -> CallbackRequest | None:
+    async def reprioritize(
+        self, request_id: str, level: int, by: str, *, credential: str
+    ) -> CallbackRequest | None:
         serving = await self._serving_of(request_id)
-        return await serving.reprioritize(request_id, level, by) if serving else None
+        if serving is None:
+            return None
+        return await serving.reprioritize(request_id, level, by, credential=credential)
 
     async def request_stored(self, request: CallbackRequest) -> None:
         if (serving := self._servings.get(request.server)) is not None:

@@ -144,15 +144,16 @@ def create_app(
         request_id, action = request.path_params["request_id"], request.path_params["action"]
         if action not in ("cancel", "priority"):
             return JSONResponse({"error": f"no action {action!r}"}, status_code=404)
+        acting = f"web:{principal.name}"  # kept apart from the free-text by
         try:
             body = await request.json() if await request.body() else {}
             if action == "cancel":
                 by = _Action.model_validate(body).by or principal.name
-                done = await serving.cancel(request_id, by)
+                done = await serving.cancel(request_id, by, credential=acting)
             else:
                 change = _Priority.model_validate(body)
                 by = change.by or principal.name
-                done = await serving.reprioritize(request_id, change.level, by)
+                done = await serving.reprioritize(request_id, change.level, by, credential=acting)
         except (ValidationError, ValueError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         if done is None:

@@ -114,10 +114,13 @@ class PlaceholderLost:
 
 @dataclass(frozen=True)
 class Cancelled:
-    """A supervisor cancelled it (``by`` says who)."""
+    """A supervisor, an API client, the caller or the service cancelled it: ``by`` as given
+    (a supervisor's free text), ``credential`` as proven (web:NAME, api:NAME, phone, service),
+    so that a free text cannot pass for someone else's action."""
 
     by: str
     at: datetime
+    credential: str = "service"
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,7 @@ class Reprioritized:
     level: int
     by: str
     at: datetime
+    credential: str = "service"  # as Cancelled's
 
 
 Event = (

@@ -113,6 +113,7 @@ class CallbackRequest:
     carried_over: int = 0  # closings it waited through
     scheduled_for: datetime | None = None  # the later time the caller chose (ask_time)
     source: str = "phone"  # phone (the Callback component) or api (POST /api/callbacks)
+    requested_by: str = ""  # the credential that asked (api:NAME); "" for the caller's phone
     # The Asterisk server that took it (the settings' asterisk_servers): it waits in that
     # server's queue and the customer is dialed from there.
     server: str = DEFAULT_SERVER

@@ -104,13 +104,16 @@ class Serving:
         await self.notifier.stored(request)
 
     # ---- supervisor commands ------------------------------------------------------------------
-    async def cancel(self, request_id: str, by: str) -> CallbackRequest | None:
-        await self.unit_of_work.apply(request_id, lc.Cancelled(by, self._clock()))
+    async def cancel(self, request_id: str, by: str, *, credential: str) -> CallbackRequest | None:
+        await self.unit_of_work.apply(request_id, lc.Cancelled(by, self._clock(), credential))
         self.placer.cancelled(request_id)
         return await self._store.get(request_id)
 
-    async def reprioritize(self, request_id: str, level: int, by: str) -> CallbackRequest | None:
-        await self.unit_of_work.apply(request_id, lc.Reprioritized(level, by, self._clock()))
+    async def reprioritize(
+        self, request_id: str, level: int, by: str, *, credential: str
+    ) -> CallbackRequest | None:
+        change = lc.Reprioritized(level, by, self._clock(), credential)
+        await self.unit_of_work.apply(request_id, change)
         self.placer.reprioritized(request_id)
         return await self._store.get(request_id)
 

@@ -124,7 +124,8 @@ async def _answered(
             (key.credential, key.key, key.body_sha256, stored.id, status, request.requested_at),
         )
     if stored is request:
-        await append_event(conn, request, "requested", request.requested_at, {})
+        asked = {"credential": request.requested_by} if request.requested_by else {}
+        await append_event(conn, request, "requested", request.requested_at, asked)
         await notices.tell_stored(conn, request.id)  # the leader places it, wherever it is
     elif stored.channel != request.channel:
         await _note_repeat(conn, stored, request)

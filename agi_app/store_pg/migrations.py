@@ -127,6 +127,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
     """,
+    # 5: who asked (SQLite's 14): the API credential of a request
+    """
+    ALTER TABLE requests ADD COLUMN requested_by text NOT NULL DEFAULT '';
+    """,
 )
 
 

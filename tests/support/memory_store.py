@@ -49,7 +49,8 @@ class MemoryStore:
         ):  # the channel is unique, whatever the server (as in the databases)
             raise StoreUnavailable(f"request for channel {request.channel} neither new nor known")
         self._requests[request.id] = request
-        self._append(request, "requested", request.requested_at, {})
+        asked = {"credential": request.requested_by} if request.requested_by else {}
+        self._append(request, "requested", request.requested_at, asked)
         return request
 
     def _over_limit(self, request: CallbackRequest, limits: RateLimits) -> str | None:

@@ -85,13 +85,13 @@ class Serving:
 
     store: MemoryStore
     position: int | None = 2
-    cancels: list[tuple[str, str]] = field(default_factory=list)
+    cancels: list[tuple[str, str, str]] = field(default_factory=list)
 
     async def position_of(self, request: CallbackRequest) -> int | None:
         return self.position
 
-    async def cancel(self, request_id: str, by: str) -> CallbackRequest | None:
-        self.cancels.append((request_id, by))
+    async def cancel(self, request_id: str, by: str, *, credential: str) -> CallbackRequest | None:
+        self.cancels.append((request_id, by, credential))
         before = await self.store.get(request_id)
         if before is None or before.state not in (State.PENDING, State.WAITING, State.OFFERED):
             return before
@@ -129,7 +129,7 @@ async def test_cancel_with_2_cancels_through_serving_and_goes_on() -> None:
     channel = Channel(keys={"GET DATA": "2"})
     store, serving = await check(channel, WAITING)
     assert channel.commands == ANNOUNCED
-    assert serving.cancels == [("r1", f"caller:{ANN}")]
+    assert serving.cancels == [("r1", f"caller:{ANN}", "phone")]
     assert channel.variables == {
         "CALLBACK_PROMPT": "callback/status-cancelled",
         "CALLBACK_NEXT": "CONTINUE",
@@ -158,7 +158,7 @@ async def test_a_key_during_the_announcement_answers_at_once() -> None:
     channel = Channel(keys={"STREAM FILE callback/status-waiting": "2"})
     _, serving = await check(channel, WAITING)
     assert channel.commands == ANNOUNCED[:1]
-    assert serving.cancels == [("r1", f"caller:{ANN}")]
+    assert serving.cancels == [("r1", f"caller:{ANN}", "phone")]
     assert channel.variables["CALLBACK_STATUS"] == "CANCELLED"
 
 
@@ -244,7 +244,7 @@ async def test_a_cancel_that_comes_too_late_says_so() -> None:
     store = MemoryStore()
     await store.add(WAITING)
 
-    async def too_late(request_id: str, by: str) -> CallbackRequest | None:
+    async def too_late(request_id: str, by: str, *, credential: str) -> CallbackRequest | None:
         return replace(WAITING, state=State.DIALING)
 
     channel = Channel(keys={"GET DATA": "2"})

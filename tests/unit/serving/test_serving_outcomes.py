@@ -96,7 +96,7 @@ async def test_answered_by_an_agent_then_by_the_customer(tmp_path: Path) -> None
 async def test_a_cancelled_request_leaves_the_queue(tmp_path: Path) -> None:
     async with serving_on(tmp_path) as rig:
         request_id = await placed(rig)
-        done = await rig.serving.cancel(request_id, "ann")
+        done = await rig.serving.cancel(request_id, "ann", credential="web:ann")
         assert done is not None and done.call_outcome is CallOutcome.CANCELLED
         assert rig.pbx.waiting() == []
         assert len(rig.pbx.actions("Hangup")) == 1
@@ -148,6 +148,6 @@ async def test_a_request_between_dials_can_be_cancelled(tmp_path: Path) -> None:
         await rig.until(request.id, lambda r: r.state is State.DIALING, "agent answered")
         rig.pbx.dial_customer(request.id, 1, "CHANUNAVAIL")
         await rig.until(request.id, lambda r: r.customer_attempts == 1, "retry decided")
-        done = await rig.serving.cancel(request.id, "ann")
+        done = await rig.serving.cancel(request.id, "ann", credential="web:ann")
         assert done is not None and done.call_outcome is CallOutcome.CANCELLED
         assert len([a for a in rig.pbx.actions("Originate") if not a.get("Application")]) == 1

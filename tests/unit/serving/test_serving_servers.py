@@ -103,8 +103,8 @@ async def test_the_web_sees_every_server_and_acts_on_the_requests_own(tmp_path: 
             on_a.id: ("a", 1),
             on_b.id: ("b", 1),
         }
-        cancelled = await web.cancel(on_b.id, "ann")
+        cancelled = await web.cancel(on_b.id, "ann", credential="web:ann")
         assert cancelled is not None and cancelled.state is State.DONE
         await eventually_local(b.pbx.waiting, lambda w: w == [], within=WITHIN, what="b empty")
         assert a.pbx.waiting() == [waiting(on_a.id)]  # a's untouched
-        assert await web.cancel("no-such-request", "ann") is None
+        assert await web.cancel("no-such-request", "ann", credential="web:ann") is None
