@@ -1,3 +1,3 @@
-from agi_app.cli import main
+from agi_app.admin.cli import main
 
 raise SystemExit(main())

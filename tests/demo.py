@@ -14,9 +14,9 @@ import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from agi_app.domain.request import State
-from agi_app.service import Service
-from agi_app.settings import Settings
 from tests.acceptance.calls import (
     Phones,
     hang_up_agent,

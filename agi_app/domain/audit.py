@@ -11,7 +11,7 @@ from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
-from agi_app.channel_ids import parse_channel_id
+from agi_app.domain.channel_ids import parse_channel_id
 from agi_app.domain.queue_day import (
     Call,
     EventRow,

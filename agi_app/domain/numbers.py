@@ -13,7 +13,7 @@ from typing import Literal
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
 
-from agi_app.errors import BlockedNumber, InvalidExtension, InvalidNumber
+from agi_app.domain.errors import BlockedNumber, InvalidExtension, InvalidNumber
 
 # What carriers and phones send when the caller withholds their number.
 ANONYMOUS_NAMES = frozenset(

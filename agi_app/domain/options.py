@@ -11,8 +11,8 @@ from typing import Annotated, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from agi_app.domain.errors import InvalidOptions
 from agi_app.domain.hours import AtClosing
-from agi_app.errors import InvalidOptions
 
 # Asterisk sound names: a relative path; separators never doubled, so never "..".
 Prompt = Annotated[str, Field(max_length=128, pattern=r"^[A-Za-z0-9_]+(?:[/.-][A-Za-z0-9_]+)*$")]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from agi_app.channel_ids import parse_channel_id
+from agi_app.domain.channel_ids import parse_channel_id
 from agi_app.domain.request import DEFAULT_LEVEL, CallbackRequest
 
 # A call leaves the queue's wait with one of these (CONNECT: to an agent).
@@ -36,7 +36,7 @@ class Kind(StrEnum):
 
 
 class EventRow(Protocol):
-    """A row of a request's event log (agi_app.store.Event has these)."""
+    """A row of a request's event log (agi_app.store.sqlite.store.Event has these)."""
 
     @property
     def at(self) -> datetime: ...

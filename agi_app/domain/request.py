@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from agi_app.domain.errors import AnonymousCaller, InvalidNumber, UnknownQueue
 from agi_app.domain.hours import AtClosing
 from agi_app.domain.numbers import (
     NumberRules,
@@ -17,7 +18,6 @@ from agi_app.domain.numbers import (
 )
 from agi_app.domain.options import ComponentOptions, Destination
 from agi_app.domain.priority import level_from_queue_prio
-from agi_app.errors import AnonymousCaller, InvalidNumber, UnknownQueue
 
 DEFAULT_LEVEL = 5
 _QUOTED_PAIR = re.compile(r"\\(.)")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from agi_app.channel_ids import parse_channel_id
+from agi_app.domain.channel_ids import parse_channel_id
 from agi_app.domain.placement import serving_key
 from agi_app.domain.priority import level_from_queue_prio, queue_prio
 from agi_app.domain.request import CallbackRequest, State

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from agi_app.domain.request import CallbackRequest, State
-from agi_app.store_port import LoggedEvent
+from agi_app.store.port import LoggedEvent
 
 SIGNATURE_HEADER = "X-Callback-Signature"
 EVENT_ID_HEADER = "X-Callback-Event-Id"  # the event's seq: the receiver's de-duplication key

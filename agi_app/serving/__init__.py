@@ -16,12 +16,13 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from agi_app.ami import AmiLink
+from agi_app.config.settings import Settings
 from agi_app.domain import lifecycle as lc
 from agi_app.domain.request import CallbackRequest
-from agi_app.metrics import Metrics
+from agi_app.pbx.ami import AmiLink
 from agi_app.serving.calling_hours import CallingHours, ClosingSweep
 from agi_app.serving.events import AmiEvents
+from agi_app.serving.metrics import Metrics
 from agi_app.serving.notifier import Notifier
 from agi_app.serving.pbx import Pbx
 from agi_app.serving.placer import Placer
@@ -29,8 +30,7 @@ from agi_app.serving.queue_calls import JoinTimes
 from agi_app.serving.reconcile import Reconciler
 from agi_app.serving.unit_of_work import UnitOfWork
 from agi_app.serving.views import Views
-from agi_app.settings import Settings
-from agi_app.store_port import RequestStore
+from agi_app.store.port import RequestStore
 
 __all__ = ["JoinTimes", "Serving"]
 
@@ -46,7 +46,7 @@ class Serving:
         metrics: Metrics | None = None,
         leads: Callable[[], bool] = lambda: True,
     ) -> None:
-        """``leads``: whether this process may dial now (agi_app/leadership.py)."""
+        """``leads``: whether this process may dial now (agi_app/store/postgres/leadership.py)."""
         self.metrics = metrics or Metrics()
         self.join_times = JoinTimes()
         self._store = store

@@ -7,12 +7,12 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from agi_app.backoff import Backoff
 from agi_app.domain import lifecycle as lc
 from agi_app.domain.hours import AtClosing, Schedule
 from agi_app.domain.request import WAITING_STATES, CallbackRequest
+from agi_app.serving.backoff import Backoff
 from agi_app.serving.unit_of_work import UnitOfWork
-from agi_app.store_port import RequestStore
+from agi_app.store.port import RequestStore
 
 log = logging.getLogger(__name__)
 

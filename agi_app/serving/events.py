@@ -14,16 +14,16 @@ from datetime import datetime
 
 from panoramisk.message import Message
 
-from agi_app.backoff import Backoff
-from agi_app.channel_ids import ChannelRef, Leg, parse_channel_id
 from agi_app.domain import lifecycle as lc
+from agi_app.domain.channel_ids import ChannelRef, Leg, parse_channel_id
+from agi_app.domain.errors import StoreUnavailable
 from agi_app.domain.request import State
-from agi_app.errors import StoreUnavailable
+from agi_app.serving.backoff import Backoff
 from agi_app.serving.pbx import Pbx
 from agi_app.serving.placer import Placer
 from agi_app.serving.queue_calls import JoinTimes
 from agi_app.serving.unit_of_work import UnitOfWork
-from agi_app.store_port import RequestStore
+from agi_app.store.port import RequestStore
 
 log = logging.getLogger(__name__)
 

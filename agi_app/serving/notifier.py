@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from agi_app.domain.request import CallbackRequest, State
-from agi_app.metrics import Metrics
+from agi_app.serving.metrics import Metrics
 from agi_app.serving.pbx import Pbx
 
 

@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 
 from panoramisk.message import Message
 
-from agi_app.ami import AmiError, AmiLink, Fields, PbxUnavailable, originate_variables
-from agi_app.channel_ids import Leg, channel_id, parse_channel_id
+from agi_app.config.settings import Settings
+from agi_app.domain.channel_ids import Leg, channel_id, parse_channel_id
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest
 from agi_app.domain.screen_pop import screen_pop_fields
-from agi_app.settings import Settings
+from agi_app.pbx.ami import AmiError, AmiLink, Fields, PbxUnavailable, originate_variables
 
 log = logging.getLogger(__name__)
 

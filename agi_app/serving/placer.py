@@ -13,20 +13,20 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from agi_app.ami import AmiError, PbxUnavailable
-from agi_app.backoff import Backoff
+from agi_app.config.settings import Settings
 from agi_app.domain import lifecycle as lc
+from agi_app.domain.errors import CallbackError
 from agi_app.domain.numbers import dialable
 from agi_app.domain.placement import HeldRequests, QueueOrder, serving_key
 from agi_app.domain.request import WAITING_STATES, CallbackRequest, State
-from agi_app.errors import CallbackError
+from agi_app.pbx.ami import AmiError, PbxUnavailable
+from agi_app.serving.backoff import Backoff
 from agi_app.serving.calling_hours import CallingHours
 from agi_app.serving.notifier import Notifier
 from agi_app.serving.pbx import Pbx
 from agi_app.serving.queue_calls import JoinTimes, queued_calls
 from agi_app.serving.unit_of_work import UnitOfWork
-from agi_app.settings import Settings
-from agi_app.store_port import RequestStore
+from agi_app.store.port import RequestStore
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from panoramisk.message import Message
 
-from agi_app.channel_ids import parse_channel_id
+from agi_app.domain.channel_ids import parse_channel_id
 from agi_app.domain.placement import QueuedCall
 from agi_app.domain.request import CallbackRequest
 

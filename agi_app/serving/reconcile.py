@@ -9,16 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 from panoramisk.message import Message
 
-from agi_app.ami import AmiError
-from agi_app.backoff import Backoff
-from agi_app.channel_ids import Leg, channel_id
 from agi_app.domain import lifecycle as lc
+from agi_app.domain.channel_ids import Leg, channel_id
 from agi_app.domain.request import WAITING_STATES, CallbackRequest, State
+from agi_app.pbx.ami import AmiError
+from agi_app.serving.backoff import Backoff
 from agi_app.serving.notifier import Notifier
 from agi_app.serving.pbx import Pbx
 from agi_app.serving.placer import Placer
 from agi_app.serving.unit_of_work import UnitOfWork
-from agi_app.store_port import RequestStore
+from agi_app.store.port import RequestStore
 
 log = logging.getLogger(__name__)
 

@@ -8,15 +8,15 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Protocol
 
-from agi_app.ami import AmiError
 from agi_app.domain import lifecycle as lc
+from agi_app.domain.errors import CallbackError
+from agi_app.domain.json_values import jsonable
 from agi_app.domain.numbers import NumberRules, dialable
 from agi_app.domain.request import CallbackRequest, State
-from agi_app.errors import CallbackError
-from agi_app.jsonable import jsonable
+from agi_app.pbx.ami import AmiError
 from agi_app.serving.notifier import Notifier
 from agi_app.serving.pbx import Pbx
-from agi_app.store_port import RequestStore, StaleUpdate
+from agi_app.store.port import RequestStore, StaleUpdate
 
 log = logging.getLogger(__name__)
 

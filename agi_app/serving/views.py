@@ -4,15 +4,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from agi_app.ami import AmiError
-from agi_app.channel_ids import Leg, channel_id
+from agi_app.domain.channel_ids import Leg, channel_id
 from agi_app.domain.placement import HeldRequests, QueueOrder
 from agi_app.domain.request import WAITING_STATES
 from agi_app.domain.screen_pop import screen_pop_fields
+from agi_app.pbx.ami import AmiError
 from agi_app.serving.notifier import Notifier
 from agi_app.serving.pbx import Pbx
 from agi_app.serving.queue_calls import JoinTimes, queued_calls
-from agi_app.store_port import RequestStore
+from agi_app.store.port import RequestStore
 
 
 @dataclass

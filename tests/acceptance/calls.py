@@ -9,10 +9,10 @@ from pathlib import Path
 
 from panoramisk import Manager
 
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
-from agi_app.service import Service
-from agi_app.settings import Settings
-from agi_app.store_open import ServiceStore, open_store
+from agi_app.store.open import ServiceStore, open_store
 from tests.support.ami import action, eventually, eventually_local, queue_callers
 from tests.support.rtp import RtpSink, load_prompt, match_score, wait_heard
 from tests.support.sipp import Caller

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from panoramisk import Manager
 
-from agi_app.service import Service
-from agi_app.settings import Settings
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from tests.acceptance.calls import Phones
 from tests.support import second_asterisk as asterisk2
 from tests.support.ami import (

@@ -19,8 +19,8 @@ from typing import cast
 import pytest
 from panoramisk import Manager
 
+from agi_app.app.service import Service
 from agi_app.domain.request import State
-from agi_app.service import Service
 from tests.acceptance.calls import (
     AGENT1,
     Phones,

@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 import pytest
 from panoramisk import Manager
 
+from agi_app.app.service import Service
+from agi_app.config.credentials import ApiCredential, digest
+from agi_app.config.settings import Settings
 from agi_app.domain.request import CallOutcome, State
-from agi_app.service import Service
-from agi_app.settings import Settings
-from agi_app.web_auth import ApiCredential, digest
 from tests.acceptance.calls import AGENT1, Phones, hang_up_agent, invites, set_paused, the_request
 from tests.support.ami import eventually, queue_callers
 from tests.support.http import post

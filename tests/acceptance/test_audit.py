@@ -17,10 +17,10 @@ from typing import Any
 
 from panoramisk import Manager
 
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from agi_app.domain.request import CallbackRequest, State
-from agi_app.service import Service
-from agi_app.settings import Settings
-from agi_app.store_open import open_store
+from agi_app.store.open import open_store
 from tests.acceptance.calls import (
     AGENT1,
     Phones,

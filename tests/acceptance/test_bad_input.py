@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from panoramisk import Manager
 
-from agi_app.service import Service
+from agi_app.app.service import Service
 from tests.acceptance.calls import (
     ERROR,
     SUCCESS,

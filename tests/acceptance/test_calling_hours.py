@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from panoramisk import Manager
 
+from agi_app.app.service import Service
+from agi_app.config.settings import ScheduleSettings, Settings
 from agi_app.domain.request import CallOutcome, State
-from agi_app.service import Service
-from agi_app.settings import ScheduleSettings, Settings
 from tests.acceptance.calls import (
     AGENT1,
     SOUNDS,

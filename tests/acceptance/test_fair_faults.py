@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 from panoramisk import Manager
 
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from agi_app.domain.lifecycle import MAX_ATTEMPTS
 from agi_app.domain.request import CallOutcome, State
-from agi_app.service import Service
-from agi_app.settings import Settings
-from agi_app.store_open import ServiceStore, open_store
+from agi_app.store.open import ServiceStore, open_store
 from tests.acceptance.calls import Phones, hang_up_agent, stored_requests, the_request
 from tests.support.ami import ami_client, eventually, queue_callers
 from tests.support.testbed import AGENTS, current

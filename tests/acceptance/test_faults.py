@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from panoramisk import Manager
 
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
-from agi_app.service import Service
-from agi_app.settings import Settings
-from agi_app.store_open import ServiceStore, open_store
+from agi_app.store.open import ServiceStore, open_store
 from tests.acceptance.calls import (
     AGENT1,
     ERROR,

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from panoramisk import Manager
 
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
-from agi_app.service import Service
-from agi_app.settings import Settings
 from tests.acceptance.calls import (
     SUCCESS,
     Phones,

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from panoramisk import Manager
 
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from agi_app.domain.request import CallOutcome, State
-from agi_app.service import Service
-from agi_app.settings import Settings
 from tests.acceptance.calls import (
     Phones,
     hang_up_agent,

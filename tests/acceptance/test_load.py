@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from panoramisk import Manager
 
-from agi_app.service import Service
+from agi_app.app.service import Service
 from tests.support.ami import eventually, queue_callers
 from tests.support.dtmf import write_dtmf_pcap
 from tests.support.sipp import address_options, bulk_caller_scenario, free_udp_port

@@ -13,9 +13,9 @@ import pytest
 from panoramisk import Manager
 from prometheus_client import generate_latest
 
+from agi_app.app.service import Service
+from agi_app.config.settings import ScheduleSettings, Settings
 from agi_app.domain.request import State
-from agi_app.service import Service
-from agi_app.settings import ScheduleSettings, Settings
 from tests.acceptance.calls import SOUNDS, SUCCESS, calling, in_queue, not_heard, store
 from tests.acceptance.web import VIEWER, base, web_service
 from tests.support.ami import action

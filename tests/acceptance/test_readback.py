@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from panoramisk import Manager
 
+from agi_app.app.service import Service
 from agi_app.domain.request import CallbackRequest
-from agi_app.service import Service
 from tests.acceptance.calls import ERROR, SOUNDS, SUCCESS, calling, in_queue, not_heard
 from tests.support.poll import eventually_local
 from tests.support.rtp import RtpSink, load_prompt, match_score, wait_heard

@@ -14,9 +14,9 @@ import psycopg
 import pytest
 from panoramisk import Manager
 
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from agi_app.domain.request import CallbackRequest, State
-from agi_app.service import Service
-from agi_app.settings import Settings
 from tests.acceptance.calls import ERROR, SOUNDS, SUCCESS, calling, in_queue, not_heard
 from tests.support.ami import eventually, queue_callers
 from tests.support.rtp import wait_heard

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from panoramisk import Manager
 
+from agi_app.app.service import Service
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
-from agi_app.service import Service
 from tests.acceptance.calls import (
     AGENT1,
     SOUNDS,

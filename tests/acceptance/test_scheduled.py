@@ -8,9 +8,9 @@ from pathlib import Path
 
 from panoramisk import Manager
 
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from agi_app.domain.request import CallOutcome, State
-from agi_app.service import Service
-from agi_app.settings import Settings
 from tests.acceptance.calls import (
     AGENT1,
     ERROR,

@@ -13,10 +13,10 @@ from pathlib import Path
 from panoramisk import Manager
 from panoramisk.message import Message
 
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
-from agi_app.service import Service
-from agi_app.settings import Settings
-from agi_app.store_open import ServiceStore
+from agi_app.store.open import ServiceStore
 from tests.acceptance.calls import (
     AGENT1,
     SOUNDS,

@@ -17,7 +17,7 @@ import pytest
 from panoramisk import Manager
 
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
-from agi_app.store_pg import PgStore
+from agi_app.store.postgres import PgStore
 from tests.acceptance.calls import (
     AGENT1,
     Phones,

@@ -12,12 +12,12 @@ import psycopg
 import pytest
 from panoramisk import Manager
 
-from agi_app import cli
+from agi_app.admin import cli
+from agi_app.app.service import Service
+from agi_app.config.file import SettingsSource
+from agi_app.config.settings import Settings
 from agi_app.domain.request import CallbackRequest, State
-from agi_app.service import Service
 from agi_app.serving.placer import Placer
-from agi_app.settings import Settings
-from agi_app.settings_file import SettingsSource
 from tests.acceptance.calls import (
     AGENT1,
     Phones,

@@ -21,8 +21,8 @@ from panoramisk import Manager
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
+from agi_app.config.settings import Settings
 from agi_app.domain.request import CallOutcome, State
-from agi_app.settings import Settings
 from tests.acceptance.calls import (
     AGENT1,
     Phones,

@@ -11,11 +11,11 @@ from pathlib import Path
 from panoramisk import Manager
 from pydantic import SecretStr
 
+from agi_app.app.service import Service
+from agi_app.config.servers import AsteriskServer
+from agi_app.config.settings import Settings
 from agi_app.domain.request import CallbackRequest, State
-from agi_app.server_settings import AsteriskServer
-from agi_app.service import Service
-from agi_app.settings import Settings
-from agi_app.store_open import ServiceStore
+from agi_app.store.open import ServiceStore
 from tests.acceptance.calls import (
     AGENT1,
     Phones,

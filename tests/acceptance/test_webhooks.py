@@ -11,12 +11,12 @@ import httpx
 import pytest
 from panoramisk import Manager
 
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
+from agi_app.config.webhooks import WebhookSubscription
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
-from agi_app.service import Service
-from agi_app.settings import Settings
-from agi_app.store import Store
-from agi_app.store_open import ServiceStore
-from agi_app.webhook_settings import WebhookSubscription
+from agi_app.store.open import ServiceStore
+from agi_app.store.sqlite.store import Store
 from tests.acceptance.calls import (
     AGENT1,
     Phones,

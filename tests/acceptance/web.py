@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from agi_app.service import Service
-from agi_app.settings import Settings
-from agi_app.web_auth import WebCredential, digest
+from agi_app.app.service import Service
+from agi_app.config.credentials import WebCredential, digest
+from agi_app.config.settings import Settings
 from tests.support.testbed import current
 
 if TYPE_CHECKING:

@@ -34,10 +34,10 @@ import aiosqlite
 import psycopg
 from panoramisk.fast_agi import Application
 
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from agi_app.domain.numbers import NumberRules, normalize_number
 from agi_app.domain.options import parse_options
-from agi_app.service import Service
-from agi_app.settings import Settings
 from tests.bench.stores import on_store, postgres_if, stores_option
 from tests.support.fake_asterisk import AgiCall, default_reply
 from tests.support.postgres import PostgresServer

@@ -30,9 +30,9 @@ from pathlib import Path
 
 from panoramisk import Manager
 
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from agi_app.domain.request import State
-from agi_app.service import Service
-from agi_app.settings import Settings
 from tests.acceptance.calls import set_paused
 from tests.bench.proc_cpu import asterisk_pid, cpu_seconds, open_fds, rss_kib, threads
 from tests.bench.stores import BASELINE, on_store, postgres_if, stores_option

@@ -28,8 +28,8 @@ from pathlib import Path
 from panoramisk import Manager
 from panoramisk.message import Message
 
-from agi_app.service import Service
-from agi_app.settings import Settings
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from tests.bench.stores import on_store, postgres_if, stores_option
 from tests.support.ami import action, ami_client, cli
 from tests.support.dtmf import write_dtmf_pcap

@@ -21,10 +21,10 @@ from pathlib import Path
 BUCKETS: list[tuple[str, tuple[str, ...]]] = [
     ("AMI: reading, parsing events", ("/panoramisk/ami_protocol.py", "/panoramisk/message.py",
                                       "/panoramisk/manager.py", "/panoramisk/actions.py")),
-    ("AMI: queueing, applying events", ("/agi_app/ami.py", "/agi_app/serving/")),
-    ("FastAGI: sessions, AGI commands", ("/agi_app/fastagi.py", "/agi_app/agi_environment.py",
+    ("AMI: queueing, applying events", ("/agi_app/pbx/ami.py", "/agi_app/serving/")),
+    ("FastAGI: sessions, AGI commands", ("/agi_app/ivr/fastagi.py", "/agi_app/ivr/environment.py",
                                          "/panoramisk/fast_agi.py", "/panoramisk/utils.py")),
-    ("request handler", ("/agi_app/request_handler.py",)),
+    ("request handler", ("/agi_app/ivr/request_dialogue.py",)),
     ("number rules (phonenumbers)", ("/phonenumbers/",)),
     ("store", ("/agi_app/store", "/aiosqlite/")),
     ("logging", ("/logging/",)),

@@ -25,10 +25,10 @@ from typing import Any
 
 import uvicorn
 
+from agi_app.app.service import Service
+from agi_app.config.credentials import WebCredential, digest
+from agi_app.config.settings import Settings
 from agi_app.domain.request import State
-from agi_app.service import Service
-from agi_app.settings import Settings
-from agi_app.web_auth import WebCredential, digest
 from tests.bench.proc_cpu import asterisk_pid, cpu_seconds
 from tests.bench.waiting import quiet_pbx, stored_waiting
 from tests.support.ami import ami_client, cli, eventually, eventually_local, sandbox_secret
@@ -91,7 +91,7 @@ def count_queue_status(service: Service) -> Callable[[], int]:
 async def serve_before(service: Service) -> tuple[uvicorn.Server, int]:
     """The web layer of BEFORE_COMMIT, on the same Serving, on a port of its own."""
     shown = await asyncio.create_subprocess_exec(
-        "git", "show", f"{BEFORE_COMMIT}:agi_app/web.py",
+        "git", "show", f"{BEFORE_COMMIT}:agi_app/web/app.py",
         cwd=REPO, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     source, _ = await shown.communicate()

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from agi_app.settings import Settings
+from agi_app.config.settings import Settings
 from tests.support.postgres import PORT, PostgresServer, start
 
 STORES = ("sqlite", "postgres")

@@ -38,9 +38,9 @@ from pathlib import Path
 import psycopg
 from panoramisk import Manager
 
+from agi_app.config.settings import Settings
 from agi_app.domain.request import State
-from agi_app.settings import Settings
-from agi_app.store_pg import PgStore
+from agi_app.store.postgres import PgStore
 from tests.bench.stores import durable_postgres
 from tests.bench.waiting import quiet_pbx, stored_waiting
 from tests.support.ami import ami_client, queue_callers, sandbox_secret

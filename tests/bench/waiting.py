@@ -5,9 +5,9 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from agi_app.config.settings import Settings
 from agi_app.domain.request import CallbackRequest, State
-from agi_app.settings import Settings
-from agi_app.store_open import open_store
+from agi_app.store.open import open_store
 from tests.acceptance.calls import set_paused
 from tests.support.ami import ami_client, cli
 

@@ -16,10 +16,10 @@ import psycopg
 import pytest
 from starlette.applications import Starlette
 
+from agi_app.config.credentials import ApiCredential, digest
 from agi_app.serving import Serving
-from agi_app.store_pg import PgStore
-from agi_app.web import create_app
-from agi_app.web_auth import ApiCredential, digest
+from agi_app.store.postgres import PgStore
+from agi_app.web.app import create_app
 from tests.support.fake_pbx import FakePbx
 from tests.unit.serving.rig import Rig, serving_on, settings_for
 

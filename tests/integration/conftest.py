@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from agi_app.service import Service
-from agi_app.settings import Settings
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from tests.support.testbed import TESTBED_NUMBERS
 
 

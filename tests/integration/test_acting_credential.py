@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from agi_app.config.credentials import WebCredential, digest
 from agi_app.domain.request import State
-from agi_app.web_auth import WebCredential, digest
 from tests.integration.api_rig import STORES, Api, api_on, auth, store_url_for
 
 NUMBER = "+15551230601"

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from agi_app.ami import Ami
-from agi_app.settings import Settings
+from agi_app.config.settings import Settings
+from agi_app.pbx.ami import Ami
 from tests.support.poll import eventually_local
 from tests.support.testbed import LOOPBACK
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from agi_app.api_intake import build_api_request
-from agi_app.api_models import CallbackIn
+from agi_app.api.intake import build_api_request
+from agi_app.api.models import CallbackIn
+from agi_app.config.settings import Settings
 from agi_app.domain.request import State
-from agi_app.settings import Settings
-from agi_app.store_port import REPEAT_NOTED_EVERY
+from agi_app.store.port import REPEAT_NOTED_EVERY
 from tests.integration.api_rig import STORES, Api, api_on, auth, store_url_for
 
 NUMBER = "+15551230501"

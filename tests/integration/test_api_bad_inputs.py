@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from agi_app.settings import ScheduleSettings
-from agi_app.web_auth import WebCredential, digest
+from agi_app.config.credentials import WebCredential, digest
+from agi_app.config.settings import ScheduleSettings
 from tests.integration.api_rig import Api, api_on, auth
 
 GOOD = {"number": "+15551230201", "queue": "support"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from agi_app.cli import main
+from agi_app.admin.cli import main
 from agi_app.domain.request import State
 from tests.integration.api_rig import Api, api_on
 from tests.support.poll import eventually_local

@@ -10,8 +10,8 @@ import pytest
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
+from agi_app.api.openapi import PATH
 from agi_app.domain.request import State
-from agi_app.openapi import PATH
 from tests.integration.api_rig import Api, api_on, auth
 
 NUMBER = "+15551230301"

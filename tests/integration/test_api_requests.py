@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from agi_app.api_intake import build_api_request
-from agi_app.api_models import CallbackIn
+from agi_app.api.intake import build_api_request
+from agi_app.api.models import CallbackIn
+from agi_app.config.settings import Settings
 from agi_app.domain.request import State
-from agi_app.settings import Settings
-from agi_app.store import Store
-from agi_app.store_port import IdempotencyKey
+from agi_app.store.port import IdempotencyKey
+from agi_app.store.sqlite.store import Store
 from tests.integration.api_rig import api_on, auth
 
 NUMBER = "+15551230101"

@@ -1,7 +1,7 @@
 """The status check's FastAGI route (script callback-status) in the running service, over a real
 socket against a scripted Asterisk: it reaches its own handler, not the request handler."""
 
-from agi_app.service import Service
+from agi_app.app.service import Service
 from tests.support.fake_asterisk import AgiCall
 from tests.support.fastagi_process import port_of
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agi_app.domain.request import State
-from agi_app.store import Store
+from agi_app.store.sqlite.store import Store
 from tests.support.fake_asterisk import AgiCall
 from tests.support.fastagi_process import OPTIONS, agi_port, queue_reply
 from tests.support.service_process import CRASH_AT, REPO

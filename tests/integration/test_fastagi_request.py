@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from agi_app.domain.request import State
-from agi_app.service import Service
-from agi_app.settings import Settings
 from tests.support.ami import eventually_local
 from tests.support.fake_asterisk import CLOSE, AgiCall, default_reply
 from tests.support.fastagi_process import OPTIONS, port_of

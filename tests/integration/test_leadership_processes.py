@@ -1,6 +1,7 @@
 """Active and standby as separate processes (tests/support/leader_process.py): the leader
-killed (-9) or frozen, the standby takes over within the bound leadership.py states, and a
-frozen leader that wakes finds it lost the role.
+killed (-9) or frozen, the standby takes over within the bound
+agi_app/store/postgres/leadership.py states, and a frozen leader that wakes finds it lost the
+role.
 
 The times are measured from the signal to the moment the standby says it leads.
 """
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 from psycopg import AsyncConnection
 
-from agi_app.store_pg import PgStore
+from agi_app.store.postgres import PgStore
 from tests.integration.pg_locks import session, waiting
 from tests.support.leader_process import LeaderProcess
 from tests.support.poll import eventually_local

@@ -147,7 +147,7 @@ async def test_sigterm_lets_the_session_in_flight_finish_and_keeps_the_request(
 ) -> None:
     await served.start()
     # journald's form: its own timestamp, so none here; the level as a syslog priority.
-    assert re.search(r"^<6>INFO agi_app\.service: service up: fastagi", served.log(), re.M)
+    assert re.search(r"^<6>INFO agi_app\.app\.service: service up: fastagi", served.log(), re.M)
     hold = asyncio.Event()
     caller = call(1, hold)
     session = asyncio.ensure_future(caller.run(served.port, within=30))

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from agi_app.domain.errors import StoreCorrupt, StoreUnavailable
 from agi_app.domain.request import CallOutcome, State
-from agi_app.errors import StoreCorrupt, StoreUnavailable
-from agi_app.migrations import MIGRATIONS
-from agi_app.store import Store
+from agi_app.store.sqlite.migrations import MIGRATIONS
+from agi_app.store.sqlite.store import Store
 from tests.support.store_samples import NOW, REQUEST
 
 

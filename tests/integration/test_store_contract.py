@@ -1,4 +1,4 @@
-"""The behaviour every RequestStore must have (agi_app.store_port), run against each one:
+"""The behaviour every RequestStore must have (agi_app.store.port), run against each one:
 the SQLite store on a real file, the PostgreSQL one on a throwaway server
 (tests/support/postgres.py), and the in-memory one the serving unit tests use.
 
@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from agi_app.domain.errors import RateLimited, StoreUnavailable
 from agi_app.domain.offer import OfferCheck, Reason
 from agi_app.domain.request import RateLimits, State
-from agi_app.errors import RateLimited, StoreUnavailable
-from agi_app.store import Store
-from agi_app.store_pg import PgStore
-from agi_app.store_port import (
+from agi_app.store.memory import MemoryStore
+from agi_app.store.port import (
     REPEAT_NOTED_EVERY,
     IdempotencyKey,
     KeptAnswer,
@@ -26,7 +25,8 @@ from agi_app.store_port import (
     StaleUpdate,
     WebhookAttempt,
 )
-from tests.support.memory_store import MemoryStore
+from agi_app.store.postgres import PgStore
+from agi_app.store.sqlite.store import Store
 from tests.support.store_samples import NOW, REQUEST, nth
 from tests.support.webhook_store import OutboxStore
 

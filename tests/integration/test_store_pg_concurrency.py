@@ -2,7 +2,7 @@
 each test lines the writers up (an advisory lock of the test's own session holds them at a
 known point) so that they really are inside their transactions together.
 
-Holding one of the store's own locks (agi_app/store_pg/locks.py) is how a test stops a
+Holding one of the store's own locks (agi_app/store/postgres/locks.py) is how a test stops a
 transaction at a chosen step; what it asserts is what the store holds afterwards.
 """
 
@@ -14,10 +14,10 @@ from dataclasses import replace
 
 import pytest
 
+from agi_app.domain.errors import RateLimited, StoreUnavailable
 from agi_app.domain.request import RateLimits, State
-from agi_app.errors import RateLimited, StoreUnavailable
-from agi_app.store_pg import PgStore, locks
-from agi_app.store_port import StaleUpdate
+from agi_app.store.port import StaleUpdate
+from agi_app.store.postgres import PgStore, locks
 from tests.integration.pg_locks import hold, release, session, waiting
 from tests.support.store_samples import NOW, REQUEST, nth
 
@@ -115,8 +115,8 @@ _CHILD = """
 import asyncio, sys
 from dataclasses import replace
 import psycopg
-from agi_app.store_pg import PgStore
-from agi_app.store_port import IdempotencyKey
+from agi_app.store.postgres import PgStore
+from agi_app.store.port import IdempotencyKey
 from tests.support.store_samples import nth
 
 async def main(url: str, n: int) -> None:

@@ -7,16 +7,16 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from agi_app.store.postgres.migrations import MIGRATIONS
 from pydantic import ValidationError
 
+from agi_app.config.settings import Settings
+from agi_app.domain.errors import StoreMissing, StoreUnavailable
 from agi_app.domain.request import CallbackRequest
-from agi_app.errors import StoreMissing, StoreUnavailable
-from agi_app.settings import Settings
-from agi_app.store import Store
-from agi_app.store_open import open_store, shown, store_url
-from agi_app.store_pg import PgStore, locks
-from agi_app.store_pg.migrations import MIGRATIONS
-from agi_app.store_rows import COLUMNS
+from agi_app.store.open import open_store, shown, store_url
+from agi_app.store.postgres import PgStore, locks
+from agi_app.store.rows import COLUMNS
+from agi_app.store.sqlite.store import Store
 from tests.integration.pg_locks import hold, session
 from tests.support.poll import eventually
 from tests.support.postgres import PostgresServer, start

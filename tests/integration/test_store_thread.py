@@ -7,7 +7,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from agi_app.store_thread import in_thread, in_transaction
+from agi_app.store.sqlite.thread import in_thread, in_transaction
 
 
 async def test_one_trip_commits_or_rolls_back_all_of_it(tmp_path: Path) -> None:

@@ -1,14 +1,14 @@
 """A request stored on PostgreSQL is announced to the serving process at its commit
-(agi_app/store_pg/notices.py): a standby's FastAGI stores it, the leader places it at once."""
+(agi_app/store/postgres/notices.py): a standby's FastAGI stores it, the leader places it at once."""
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
+from agi_app.store.postgres.notices import PROCESS, STORED, stored_elsewhere
 
-from agi_app.leadership import PgLeadership
-from agi_app.store_pg import PgStore
-from agi_app.store_pg.notices import PROCESS, STORED, stored_elsewhere
+from agi_app.store.postgres import PgStore
+from agi_app.store.postgres.leadership import PgLeadership
 from tests.support.poll import eventually_local
 from tests.support.store_samples import REQUEST
 

@@ -17,10 +17,10 @@ from panoramisk.message import Message
 from starlette.types import ASGIApp
 from starlette.types import Message as AsgiMessage
 
-from agi_app.ami import Fields
+from agi_app.config.credentials import WebCredential, digest
 from agi_app.domain.priority import queue_prio
-from agi_app.web import create_app
-from agi_app.web_auth import WebCredential, digest
+from agi_app.pbx.ami import Fields
+from agi_app.web.app import create_app
 from tests.support.fake_pbx import FakePbx
 from tests.support.poll import eventually
 from tests.unit.serving.rig import Rig, serving_on
@@ -259,7 +259,7 @@ async def test_agents_cannot_starve_supervisors(tmp_path: Path) -> None:
 
 
 PAGES = ("/", "/agents", "/supervisor")
-STATIC = Path(__file__).resolve().parents[2] / "agi_app" / "static"
+STATIC = Path(__file__).resolve().parents[2] / "agi_app" / "web" / "static"
 
 
 async def test_every_response_carries_the_security_headers(tmp_path: Path) -> None:

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from agi_app.app.service import Service
+from agi_app.config.settings import Settings
 from agi_app.domain.request import State
-from agi_app.service import Service
-from agi_app.settings import Settings
-from agi_app.store import Store
+from agi_app.store.sqlite.store import Store
 from tests.support.fake_asterisk import AgiCall
 from tests.support.fastagi_process import OPTIONS, agi_port, queue_reply
 from tests.support.http_receiver import HttpReceiver, carried, first_arrivals, logged

@@ -4,7 +4,7 @@ serving and the senders, so the log must never be read in the middle of a transa
 import asyncio
 from pathlib import Path
 
-from agi_app.store import Store
+from agi_app.store.sqlite.store import Store
 from tests.support.store_samples import NOW, REQUEST
 
 

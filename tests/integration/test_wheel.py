@@ -9,12 +9,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGED = [
-    "agi_app/deploy/agi-callback.service",
-    "agi_app/deploy/callback.toml.example",
-    "agi_app/static/live.html",
-    "agi_app/static/agents.html",
-    "agi_app/static/session.js",
-    "agi_app/static/app.css",
+    "agi_app/app/deploy/agi-callback.service",
+    "agi_app/app/deploy/callback.toml.example",
+    "agi_app/web/static/live.html",
+    "agi_app/web/static/agents.html",
+    "agi_app/web/static/session.js",
+    "agi_app/web/static/app.css",
 ]
 
 
@@ -49,8 +49,8 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     unit = run(
         venv / "bin/python", "-c",
         "from importlib.resources import files;"
-        "print(files('agi_app.deploy').joinpath('agi-callback.service'), end='')",
+        "print(files('agi_app.app.deploy').joinpath('agi-callback.service'), end='')",
         cwd=tmp_path,
     )  # fmt: skip
     assert unit.startswith(str(venv))
-    assert Path(unit).read_text() == (REPO / "agi_app/deploy/agi-callback.service").read_text()
+    assert Path(unit).read_text() == (REPO / "agi_app/app/deploy/agi-callback.service").read_text()

@@ -4,7 +4,7 @@ test's service uses (PostgreSQL's URL, or the SQLite file)."""
 
 import os
 
-from agi_app.settings import Settings
+from agi_app.config.settings import Settings
 
 
 def cli_env(settings: Settings, **more: str) -> dict[str, str]:

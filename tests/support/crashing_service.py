@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from unittest import mock
 
-from agi_app.cli import main
+from agi_app.admin.cli import main
 from agi_app.domain.request import CallbackRequest, RateLimits
-from agi_app.store import Store
-from agi_app.store_pg import PgStore
+from agi_app.store.postgres import PgStore
+from agi_app.store.sqlite.store import Store
 from tests.support.service_process import CRASH_AT
 
 POINTS = ("before-commit", "after-commit")

@@ -1,4 +1,4 @@
-"""An in-memory Asterisk as serving sees it over AMI (agi_app.ami.AmiLink), for unit tests.
+"""An in-memory Asterisk as serving sees it over AMI (agi_app.pbx.ami.AmiLink), for unit tests.
 
 It keeps queues, members, channels and AstDB, answers the actions serving sends (QueueStatus,
 Originate, QueueWithdrawCaller, Hangup, CoreShowChannels, DBGet, UserEvent, QueueLog) as
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from panoramisk.message import Message
 
-from agi_app.ami import AmiError, Fields, PbxUnavailable
-from agi_app.channel_ids import Leg, channel_id
+from agi_app.domain.channel_ids import Leg, channel_id
+from agi_app.pbx.ami import AmiError, Fields, PbxUnavailable
 
 
 @dataclass

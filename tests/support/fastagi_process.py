@@ -7,7 +7,7 @@ import asyncio
 import re
 from pathlib import Path
 
-from agi_app.service import Service
+from agi_app.app.service import Service
 from tests.support.poll import eventually_local
 
 OPTIONS = ["queue=support", "priority=5", "destination=original", "max_wait=1800", "", ""]

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from agi_app.leadership import PgLeadership
+from agi_app.store.postgres.leadership import PgLeadership
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from panoramisk import Manager
 
-from agi_app.store import Store
+from agi_app.store.sqlite.store import Store
 from tests.acceptance.calls import ERROR, SUCCESS
 from tests.support.ami import sandbox_secret
 from tests.support.rtp import RtpSink, load_prompt, match_score

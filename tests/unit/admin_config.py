@@ -5,7 +5,7 @@ may write an address in the tiers that use the test bed (`make lint`)."""
 
 from pathlib import Path
 
-from agi_app.cli import main
+from agi_app.admin.cli import main
 
 # An admin's extensions.conf: settings, a block comment that looks like settings, comments
 # that belong to the next context, and an escaped ";" in a value.

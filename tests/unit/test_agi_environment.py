@@ -2,7 +2,7 @@
 
 import pytest
 
-from agi_app.agi_environment import BadEnvironment, arguments_of, parse_environment
+from agi_app.ivr.environment import BadEnvironment, arguments_of, parse_environment
 from tests.support.fake_asterisk import AgiCall
 
 ARGS = ["queue=support", "priority=5"]

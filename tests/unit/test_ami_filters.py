@@ -2,14 +2,14 @@
 a callback's channels, and for live callers where they join and leave a queue) passes the
 shipped eventfilters, and the events of ordinary calls do not, both as shipped and as
 `agi-callback install-asterisk-config` writes the account. The filters are read as
-Asterisk 22's manager.c reads them (agi_app/ami_filters.py)."""
+Asterisk 22's manager.c reads them (agi_app/pbx/event_filters.py)."""
 
 from pathlib import Path
 
 import pytest
 
-from agi_app.ami_filters import EventFilter, needed_events, parse_filter, passes
-from agi_app.config_check.reading import Reader
+from agi_app.admin.check.reading import Reader
+from agi_app.pbx.event_filters import EventFilter, needed_events, parse_filter, passes
 from agi_app.serving.events import _HANDLERS
 from tests.unit.admin_config import install, write_config
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from agi_app.ami import UnsafeValue, _check_header_values, originate_variables
+from agi_app.pbx.ami import UnsafeValue, _check_header_values, originate_variables
 
 
 def test_honest_values_pass() -> None:

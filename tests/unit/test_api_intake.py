@@ -9,13 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from agi_app.api_intake import InvalidTime, build_api_request
-from agi_app.api_limits import TokenLimits
-from agi_app.api_models import CallbackIn
-from agi_app.domain.request import CallbackRequest, State
-from agi_app.errors import UnknownQueue
-from agi_app.settings import ScheduleSettings, Settings
-from agi_app.web_auth import (
+from agi_app.api.intake import InvalidTime, build_api_request
+from agi_app.api.limits import TokenLimits
+from agi_app.api.models import CallbackIn
+from agi_app.config.credentials import (
     ApiCredential,
     ApiCredentials,
     ApiPrincipal,
@@ -24,6 +21,9 @@ from agi_app.web_auth import (
     WebCredential,
     digest,
 )
+from agi_app.config.settings import ScheduleSettings, Settings
+from agi_app.domain.errors import UnknownQueue
+from agi_app.domain.request import CallbackRequest, State
 
 MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -79,7 +79,7 @@ def test_api_credentials_need_a_scope_known_scopes_and_distinct_names() -> None:
 
 def test_the_generator_prints_a_token_and_its_entry() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "agi_app.web_auth", "crm", "api", "request,read"],
+        [sys.executable, "-m", "agi_app.config.credentials", "crm", "api", "request,read"],
         capture_output=True,
         text=True,
         check=True,

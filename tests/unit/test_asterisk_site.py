@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agi_app.ami import AmiError
-from agi_app.asterisk_site import AsteriskSite
-from agi_app.settings import Settings
-from tests.support.memory_store import MemoryStore
+from agi_app.app.asterisk_site import AsteriskSite
+from agi_app.config.settings import Settings
+from agi_app.pbx.ami import AmiError
+from agi_app.store.memory import MemoryStore
 
 
 class CoreSettingsOnly:

@@ -5,11 +5,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agi_app.channel_ids import Leg, channel_id
 from agi_app.domain.audit import Audit, Cause, audit, explain_placements
+from agi_app.domain.channel_ids import Leg, channel_id
 from agi_app.domain.queue_day import Kind, parse_line
 from agi_app.domain.request import CallbackRequest
-from agi_app.store import Event
+from agi_app.store.sqlite.store import Event
 from tests.support.samples import PENDING
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

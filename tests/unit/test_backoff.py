@@ -1,4 +1,4 @@
-from agi_app.backoff import Backoff
+from agi_app.serving.backoff import Backoff
 
 
 def test_backoff_doubles_up_to_its_cap_and_starts_over_after_a_success() -> None:

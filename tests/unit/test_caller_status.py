@@ -1,4 +1,4 @@
-"""The caller's status check (agi_app.caller_status) on a scripted channel and the in-memory
+"""The caller's status check (agi_app.ivr.status_check) on a scripted channel and the in-memory
 store: who finds a waiting callback, what they hear, what each key does."""
 
 import asyncio
@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
-from agi_app.caller_status import (
+from agi_app.domain.errors import InvalidOptions
+from agi_app.domain.numbers import NumberRules
+from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
+from agi_app.ivr.status_check import (
     CallerStatus,
     StatusOptions,
     live_position,
     parse_status_options,
 )
-from agi_app.domain.numbers import NumberRules
-from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
-from agi_app.errors import InvalidOptions
-from tests.support.memory_store import MemoryStore
+from agi_app.store.memory import MemoryStore
 
 COMPONENT = Path(__file__).resolve().parents[2] / "asterisk_conf" / "extensions_callback.conf"
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)

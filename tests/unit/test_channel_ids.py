@@ -1,4 +1,4 @@
-from agi_app.channel_ids import ChannelRef, Leg, channel_id, parse_channel_id
+from agi_app.domain.channel_ids import ChannelRef, Leg, channel_id, parse_channel_id
 
 ID = "0bcc1c76-9765-4ef8-8a0b-ca5388d1ea23"
 

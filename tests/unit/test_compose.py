@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from agi_app.settings import Settings
+from agi_app.config.settings import Settings
 from tests.bench.takeover_bench import STANDBY_AGI as BENCH_STANDBY_AGI
 from tests.support.testbed import AGI_PORT, STANDBY_AGI_PORT
 

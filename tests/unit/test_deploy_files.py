@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agi_app.settings import Settings
+from agi_app.config.settings import Settings
 
-DEPLOY = files("agi_app.deploy")
+DEPLOY = files("agi_app.app.deploy")
 INSTALLED_AT = "/opt/agi-callback/bin/agi-callback"
 
 

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from agi_app.domain.errors import InvalidOptions
 from agi_app.domain.estimate import (
     HISTORY,
     MAX_SAMPLES,
@@ -24,7 +25,6 @@ from agi_app.domain.offer import (
     summarize_offers,
 )
 from agi_app.domain.report import report
-from agi_app.errors import InvalidOptions
 from tests.support.samples import NOON, OFFICE, PENDING, T0, served
 
 # ---- the estimate -----------------------------------------------------------------------

@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
+from agi_app.config.settings import ScheduleSettings, Settings
+from agi_app.domain.errors import InvalidOptions
 from agi_app.domain.hours import ScheduleError, parse_periods
-from agi_app.errors import InvalidOptions
-from agi_app.settings import ScheduleSettings, Settings
 
 PARIS = ZoneInfo("Europe/Paris")
 OFFICE = ScheduleSettings(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agi_app.cli import main
-from agi_app.install import text
+from agi_app.admin.cli import main
+from agi_app.admin.install import text
 from tests.unit.admin_config import (
     EXTENSIONS,
     MANAGER_DEBIAN,
@@ -212,15 +212,15 @@ def test_warns_of_what_it_must_not_change(
 
 
 def test_the_wheel_carries_every_file_the_installer_reads() -> None:
-    """One source: agi_app/asterisk_files links to asterisk_conf/ and sounds/, and the
+    """One source: agi_app/admin/asterisk_files links to asterisk_conf/ and sounds/, and the
     package-data patterns cover all of it (setuptools copies the links' targets)."""
-    data = REPO / "agi_app" / "asterisk_files"
+    data = REPO / "agi_app" / "admin" / "asterisk_files"
     assert (data / "extensions_callback.conf").resolve() == SHIPPED / "extensions_callback.conf"
     assert (data / "sounds").resolve() == SOUNDS
     patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
         "package-data"
-    ]["agi_app"]
-    packaged = {p for pattern in patterns for p in (REPO / "agi_app").glob(pattern)}
+    ]["agi_app.admin"]
+    packaged = {p for pattern in patterns for p in (REPO / "agi_app" / "admin").glob(pattern)}
     read = {data / "extensions_callback.conf", data / "manager.conf"}
     read |= set((data / "sounds" / "callback").glob("*.wav"))
     read |= set((data / "sounds" / "placeholder").rglob("*.wav"))

@@ -6,7 +6,7 @@ import re
 import sys
 from pathlib import Path
 
-from agi_app.log_format import PLAIN, JournalFormatter, stderr_is_journal, syslog_priority
+from agi_app.app.log_format import PLAIN, JournalFormatter, stderr_is_journal, syslog_priority
 
 
 def record(level: int, message: str, exc: bool = False) -> logging.LogRecord:
@@ -16,7 +16,7 @@ def record(level: int, message: str, exc: bool = False) -> logging.LogRecord:
             raise RuntimeError("store gone")
         except RuntimeError:
             info = sys.exc_info()
-    return logging.LogRecord("agi_app.service", level, __file__, 1, message, (), info)
+    return logging.LogRecord("agi_app.app.service", level, __file__, 1, message, (), info)
 
 
 def test_each_level_gets_its_syslog_priority_and_no_timestamp() -> None:
@@ -26,11 +26,11 @@ def test_each_level_gets_its_syslog_priority_and_no_timestamp() -> None:
         for level in (logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO, 5)
     ]
     assert lines == [
-        "<2>CRITICAL agi_app.service: service up",
-        "<3>ERROR agi_app.service: service up",
-        "<4>WARNING agi_app.service: service up",
-        "<6>INFO agi_app.service: service up",
-        f"<7>{logging.getLevelName(5)} agi_app.service: service up",  # named by a library
+        "<2>CRITICAL agi_app.app.service: service up",
+        "<3>ERROR agi_app.app.service: service up",
+        "<4>WARNING agi_app.app.service: service up",
+        "<6>INFO agi_app.app.service: service up",
+        f"<7>{logging.getLevelName(5)} agi_app.app.service: service up",  # named by a library
     ]
     assert syslog_priority(logging.DEBUG) == 7
 
@@ -55,5 +55,5 @@ def test_journal_stream_is_recognised_only_for_the_stream_it_names(tmp_path: Pat
 def test_without_journald_the_line_keeps_its_timestamp() -> None:
     line = logging.Formatter(PLAIN).format(record(logging.WARNING, "fastagi busy"))
     assert re.fullmatch(
-        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING agi_app\.service: fastagi busy", line
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING agi_app\.app\.service: fastagi busy", line
     )

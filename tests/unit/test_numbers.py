@@ -2,6 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agi_app.domain.errors import BlockedNumber, CallbackError, InvalidExtension, InvalidNumber
 from agi_app.domain.numbers import (
     NumberRules,
     dialable,
@@ -11,7 +12,6 @@ from agi_app.domain.numbers import (
     normalize_extension,
     normalize_number,
 )
-from agi_app.errors import BlockedNumber, CallbackError, InvalidExtension, InvalidNumber
 
 # The test bed's fictional +1555 numbers belong to no region: allowed by prefix, as there.
 RULES = NumberRules(allowed_regions=frozenset({"US", "GB"}), allowed_prefixes=("+1555",))

@@ -2,6 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agi_app.domain.errors import InvalidOptions
 from agi_app.domain.options import (
     DEFAULT_ERROR,
     ComponentOptions,
@@ -9,7 +10,6 @@ from agi_app.domain.options import (
     error_prompt,
     parse_options,
 )
-from agi_app.errors import InvalidOptions
 
 
 def test_full_options_parse_with_types() -> None:

@@ -2,9 +2,9 @@
 
 import pytest
 
+from agi_app.domain.errors import BlockedNumber, InvalidNumber
 from agi_app.domain.numbers import NumberRules, normalize_number
-from agi_app.errors import BlockedNumber, InvalidNumber
-from agi_app.readback import NotConfirmed, read_back
+from agi_app.ivr.readback import NotConfirmed, read_back
 
 RULES = NumberRules(allowed_prefixes=("+1555",))
 

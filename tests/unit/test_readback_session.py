@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from agi_app.domain.numbers import NumberRules
-from agi_app.fastagi import FastAgiServer
-from agi_app.request_handler import RequestHandler
+from agi_app.ivr.fastagi import FastAgiServer
+from agi_app.ivr.request_dialogue import RequestHandler
+from agi_app.store.memory import MemoryStore
 from tests.support.fake_asterisk import AgiCall
-from tests.support.memory_store import MemoryStore
 
 ARGS = [
     "queue=support",

@@ -3,10 +3,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from agi_app.domain.errors import AnonymousCaller, InvalidExtension, InvalidNumber
 from agi_app.domain.numbers import NumberRules
 from agi_app.domain.options import parse_options
 from agi_app.domain.request import CallFacts, State, build_request, clean_name
-from agi_app.errors import AnonymousCaller, InvalidExtension, InvalidNumber
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 RULES = NumberRules(allowed_prefixes=("+1555",))  # the test bed's fictional numbers

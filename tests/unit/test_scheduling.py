@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from agi_app.config.settings import ScheduleSettings
 from agi_app.domain.hours import later_slots
 from agi_app.domain.request import scheduled
-from agi_app.scheduling import NotScheduled, ask_time
-from agi_app.settings import ScheduleSettings
+from agi_app.ivr.time_choice import NotScheduled, ask_time
 from tests.support.samples import PENDING
 
 SLOTS = [datetime(2026, 11, 30, h, tzinfo=UTC) for h in (18, 19, 20)]

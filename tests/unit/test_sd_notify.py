@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agi_app import sd_notify
-from agi_app.sd_notify import notify, watchdog, watchdog_interval
+from agi_app.app import sd_notify
+from agi_app.app.sd_notify import notify, watchdog, watchdog_interval
 from tests.support.poll import eventually_local
 
 

@@ -6,9 +6,9 @@ import asyncio
 import pytest
 import uvloop
 
-from agi_app import cli
-from agi_app.settings import Settings
-from agi_app.settings_file import SettingsSource
+from agi_app.admin import cli
+from agi_app.config.file import SettingsSource
+from agi_app.config.settings import Settings
 
 
 @pytest.mark.parametrize(("name", "on_uvloop"), [(None, True), ("asyncio", False)])

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from agi_app.settings import Settings
+from agi_app.config.settings import Settings
 
 TWO = """
 ami_secret = "shared"

@@ -3,7 +3,7 @@
 from dataclasses import replace
 from datetime import timedelta
 
-from agi_app.channel_ids import Leg, channel_id
+from agi_app.domain.channel_ids import Leg, channel_id
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.domain.serving_order import Entry, Part, serving_order

@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from agi_app.cli import main
+from agi_app.admin.cli import main
+from agi_app.config.settings import Settings
+from agi_app.domain.errors import BlockedNumber
 from agi_app.domain.numbers import DEFAULT_BLOCKED_TYPES, normalize_number
-from agi_app.errors import BlockedNumber
-from agi_app.settings import Settings
 
 
 def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agi_app import cli
-from agi_app.settings_file import SettingsError, key_lines, report, settings_source
+from agi_app.admin import cli
+from agi_app.config.file import SettingsError, key_lines, report, settings_source
 
 BAD_ZONE = """\
 log_level = "INFO"

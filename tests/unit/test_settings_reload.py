@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from agi_app.settings import Settings
-from agi_app.settings_reload import split_changes
+from agi_app.config.reload import split_changes
+from agi_app.config.settings import Settings
 
 
 @pytest.fixture(autouse=True)

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from agi_app.settings import Settings
-from agi_app.supervisor_day import DayBoard
-from tests.support.memory_store import MemoryStore
+from agi_app.config.settings import Settings
+from agi_app.store.memory import MemoryStore
+from agi_app.web.supervisor_day import DayBoard
 from tests.support.samples import PENDING
 
 PARIS = ZoneInfo("Europe/Paris")

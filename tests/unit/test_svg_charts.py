@@ -3,7 +3,7 @@
 import itertools
 import xml.etree.ElementTree as ET
 
-from agi_app.svg_charts import bar_chart, line_chart
+from agi_app.web.svg_charts import bar_chart, line_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 

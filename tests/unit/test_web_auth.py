@@ -3,8 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from agi_app.settings import Settings
-from agi_app.web_auth import Credentials, Principal, Role, WebCredential, digest
+from agi_app.config.credentials import Credentials, Principal, Role, WebCredential, digest
+from agi_app.config.settings import Settings
 
 
 def credential(name: str, role: str, token: str, agent: str | None = None) -> WebCredential:

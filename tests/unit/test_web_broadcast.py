@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from agi_app.web_auth import Principal, Role
-from agi_app.web_broadcast import Broadcaster, Full, Snapshot, StreamLimits
+from agi_app.config.credentials import Principal, Role
+from agi_app.web.broadcast import Broadcaster, Full, Snapshot, StreamLimits
 from tests.support.poll import eventually_local
 
 

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from agi_app.errors import StoreUnavailable
-from agi_app.metrics import Metrics
-from agi_app.store_port import ATTEMPTS_KEPT, WebhookAttempt
-from agi_app.webhook_settings import WebhookSubscription
-from agi_app.webhooks import Webhooks
+from agi_app.config.webhooks import WebhookSubscription
+from agi_app.domain.errors import StoreUnavailable
+from agi_app.serving.metrics import Metrics
+from agi_app.store.memory import MemoryStore
+from agi_app.store.port import ATTEMPTS_KEPT, WebhookAttempt
+from agi_app.webhooks.delivery import Webhooks
 from tests.support.http_receiver import Delivery, HttpReceiver
-from tests.support.memory_store import MemoryStore
 from tests.support.poll import eventually, eventually_local
 from tests.support.webhook_log import NOW, lifecycle, request
 from tests.support.webhook_store import OutboxStore

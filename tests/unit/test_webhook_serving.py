@@ -4,9 +4,9 @@ store: what the receiver gets is the request's event log, row for row, in order,
 from datetime import UTC, datetime
 from pathlib import Path
 
+from agi_app.config.webhooks import WebhookSubscription
 from agi_app.domain.request import State
-from agi_app.webhook_settings import WebhookSubscription
-from agi_app.webhooks import Webhooks
+from agi_app.webhooks.delivery import Webhooks
 from tests.support.http_receiver import HttpReceiver, carried, logged
 from tests.support.poll import eventually_local
 from tests.unit.serving.rig import Rig, serving_on

@@ -3,10 +3,10 @@
 import json
 from datetime import UTC, datetime
 
-from agi_app.store_port import WebhookAttempt
-from agi_app.webhook_settings import WebhookSubscription
-from agi_app.webhook_status import status_text, webhook_status
-from tests.support.memory_store import MemoryStore
+from agi_app.config.webhooks import WebhookSubscription
+from agi_app.store.memory import MemoryStore
+from agi_app.store.port import WebhookAttempt
+from agi_app.webhooks.status import status_text, webhook_status
 from tests.support.webhook_log import lifecycle
 
 AT = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)

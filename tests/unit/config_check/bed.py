@@ -5,9 +5,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from agi_app.config_check.check import Target
-from agi_app.config_check.rules_prompts import Sounds
-from agi_app.settings import ScheduleSettings, Settings
+from agi_app.admin.check.check import Target
+from agi_app.admin.check.rules_prompts import Sounds
+from agi_app.config.settings import ScheduleSettings, Settings
 
 REPO = Path(__file__).resolve().parents[3]
 TESTBED = "/etc/callback-testbed"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agi_app.cli import main
-from agi_app.cli_check import target_of
+from agi_app.admin.check_command import target_of
+from agi_app.admin.cli import main
 from tests.unit.config_check.bed import AMI_SECRET, REPO, SECRETS, TESTBED, Bed
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agi_app.cli import main
+from agi_app.admin.cli import main
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agi_app.config_check.check import check
+from agi_app.admin.check.check import check
 from tests.unit.config_check.bed import REPO, Bed, settings
 
 CORPUS = REPO / "tests" / "config_corpus"

@@ -3,7 +3,7 @@ service, and options written through variables Asterisk substitutes are checked 
 
 from pathlib import Path
 
-from agi_app.config_check.check import check
+from agi_app.admin.check.check import check
 from agi_app.domain.options import ComponentOptions
 from tests.unit.config_check.bed import Bed, settings
 

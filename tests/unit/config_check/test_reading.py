@@ -3,8 +3,8 @@ reads them, content parsed by pyst2."""
 
 from pathlib import Path
 
-from agi_app.config_check.findings import Location
-from agi_app.config_check.reading import Reader
+from agi_app.admin.check.findings import Location
+from agi_app.admin.check.reading import Reader
 
 
 def write(path: Path, text: str) -> Path:

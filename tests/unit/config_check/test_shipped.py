@@ -4,8 +4,8 @@ only findings are the four warnings saying so; with them, none at all."""
 
 from pathlib import Path
 
-from agi_app.config_check.check import Target, check
-from agi_app.config_check.findings import Severity
+from agi_app.admin.check.check import Target, check
+from agi_app.admin.check.findings import Severity
 from tests.unit.config_check.bed import REPO, TESTBED, Bed, settings
 
 

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from agi_app.config_check.dialplan import Dialplan, read_dialplan
-from agi_app.config_check.findings import Finding
-from agi_app.config_check.reading import Reader
-from agi_app.config_check.rules_dialplan import check_priorities, unbalanced
-from agi_app.config_check.rules_modules import check_modules
+from agi_app.admin.check.dialplan import Dialplan, read_dialplan
+from agi_app.admin.check.findings import Finding
+from agi_app.admin.check.reading import Reader
+from agi_app.admin.check.rules_dialplan import check_priorities, unbalanced
+from agi_app.admin.check.rules_modules import check_modules
 
 
 def plan_of(

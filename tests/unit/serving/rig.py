@@ -8,11 +8,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from agi_app.config.settings import Settings
 from agi_app.domain.hours import AtClosing
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.serving import Serving
-from agi_app.settings import Settings
-from agi_app.store import Store
+from agi_app.store.sqlite.store import Store
 from tests.support.fake_pbx import FakePbx
 from tests.support.poll import eventually
 
@@ -113,7 +113,7 @@ async def serving_on(
     leads: Callable[[], bool] = lambda: True,
     **values: object,
 ) -> AsyncIterator[Rig]:
-    """Serving wired to the fake as service.py wires it to Ami; the PBX logged in."""
+    """Serving wired to the fake as agi_app/app/service.py wires it to Ami; the PBX logged in."""
     settings = settings_for(tmp_path, **values)
     agents = ["PJSIP/agent1", "PJSIP/agent2"]
     pbx = pbx or FakePbx({"support": agents, "sales": agents})

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from agi_app.config.settings import ScheduleSettings
 from agi_app.domain.hours import AtClosing
 from agi_app.domain.request import CallOutcome, State
-from agi_app.settings import ScheduleSettings
 from tests.support.clock import clock_from
 from tests.support.poll import eventually, eventually_local
 from tests.unit.serving.rig import Rig, serving_on

@@ -3,7 +3,7 @@
 import asyncio
 from pathlib import Path
 
-from agi_app.channel_ids import Leg, channel_id
+from agi_app.domain.channel_ids import Leg, channel_id
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallOutcome, State
 from tests.support.fake_pbx import Entry
@@ -125,7 +125,7 @@ async def test_a_number_the_policy_no_longer_allows_is_cancelled_not_placed(
 async def test_a_process_not_confirmed_as_the_serving_one_dials_nothing_and_is_not_charged(
     tmp_path: Path,
 ) -> None:
-    confirmed = False  # a leader frozen past its lease check (agi_app/leadership.py)
+    confirmed = False  # a leader frozen past its lease check (agi_app/store/postgres/leadership.py)
     async with serving_on(tmp_path, leads=lambda: confirmed) as rig:
         request = await rig.add("+15551230001")
         rig.serving.placer.mark_due(request.id)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from agi_app.channel_ids import Leg, channel_id
+from agi_app.domain.channel_ids import Leg, channel_id
 from agi_app.domain.request import CallOutcome, State
 from tests.support.fake_pbx import Entry
 from tests.unit.serving.rig import serving_on

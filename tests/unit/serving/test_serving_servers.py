@@ -7,12 +7,12 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agi_app.channel_ids import Leg, channel_id
+from agi_app.domain.channel_ids import Leg, channel_id
 from agi_app.domain.request import State
-from agi_app.server_store import ServerStore
 from agi_app.serving import Serving
-from agi_app.serving_set import ServingSet
-from agi_app.store import Store
+from agi_app.serving.all_servers import ServingSet
+from agi_app.store.one_server import ServerStore
+from agi_app.store.sqlite.store import Store
 from tests.support.fake_pbx import FakePbx
 from tests.support.poll import eventually_local
 from tests.unit.serving.rig import WITHIN, Rig, settings_for

@@ -1,0 +1,113 @@
+"""One Asterisk server as the service sees it (agi_app/config/servers.py): its share of the
+store, its FastAGI scripts and listener, and, once this process serves, its AMI link and its
+serving. Every server is served by the same process (the one leader on PostgreSQL)."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from agi_app.app.local_serving import ServingHere
+from agi_app.config.settings import Settings
+from agi_app.domain.options import error_prompt
+from agi_app.ivr.fastagi import FastAgiServer
+from agi_app.ivr.offer_check import OFFER_SCRIPT, OfferChecker, QueueEstimates
+from agi_app.ivr.request_dialogue import RequestHandler
+from agi_app.ivr.status_check import STATUS_SCRIPT, CallerStatus
+from agi_app.pbx.ami import Ami, AmiError
+from agi_app.serving import Serving
+from agi_app.serving.metrics import Metrics
+from agi_app.store.one_server import ServerStore
+from agi_app.store.port import RequestStore
+
+log = logging.getLogger(__name__)
+
+AGI_SCRIPT = "callback"
+
+
+@dataclass(eq=False)
+class AsteriskSite:
+    name: str
+    settings: Settings  # the service's, with this server's AMI account and listener
+    store: ServerStore
+    here: ServingHere
+    estimates: QueueEstimates  # the offer check's, shown in the Live view
+    agi: FastAgiServer | None = None
+    ami: Ami | None = None
+    system_name: str | None = None  # Asterisk's systemname, read at each AMI login
+
+    @classmethod
+    def of(
+        cls, name: str, settings: Settings, store: RequestStore, clock: Callable[[], datetime]
+    ) -> "AsteriskSite":
+        view = ServerStore(store, name)
+        here = ServingHere(view, name)
+        # Asterisk's figures when this process serves, the store's alone otherwise.
+        status = here.queue_status if settings.ami_enabled else None
+        return cls(name, settings, view, here, QueueEstimates(view, status, clock))
+
+    @property
+    def serving(self) -> Serving | None:
+        return self.here.serving
+
+    def intake(self, metrics: Metrics, clock: Callable[[], datetime]) -> FastAgiServer:
+        """The FastAGI scripts: the request, the caller's status, the offer check. What only
+        serving knows (exact join times, positions, cancelling) is asked of it when this
+        process serves."""
+        s, store, here = self.settings, self.store, self.here
+        offers = OfferChecker(
+            self.estimates,
+            schedules=s.calling_hours(),
+            schedule_name=s.schedule_name,
+            offer_log=store,
+            metrics=metrics,
+            clock=clock,
+        )
+        handler = RequestHandler(
+            store,
+            s.number_rules(),
+            limits=s.rate_limits(),
+            # With serving: a caller's exact queue entry, and a stored request is placed.
+            joined_at=here.joined_at,
+            on_stored=here.stored(offers) if s.ami_enabled else None,
+            schedule_name=s.schedule_name,
+            later_times=s.later_times,
+            clock=clock,
+        )
+        # What the status check reports and cancels is serving's: a process that does not
+        # serve reports without cancelling.
+        status = CallerStatus(
+            store,
+            s.number_rules(),
+            position_of=here.position_of if s.ami_enabled else None,
+            cancel=here.cancel if s.ami_enabled else None,
+        )
+        self.agi = FastAgiServer(
+            {AGI_SCRIPT: handler, STATUS_SCRIPT: status, OFFER_SCRIPT: offers},
+            allowed_peers=s.agi_allowed_peers,
+            max_sessions=s.agi_max_sessions,
+            # A session it cannot serve: the caller hears that request's error prompt.
+            refuse=lambda agi: agi.set_variable("CALLBACK_PROMPT", error_prompt(agi.args)),
+        )
+        return self.agi
+
+    async def read_system_name(self, others: list["AsteriskSite"]) -> None:
+        """At each AMI login with several servers: Asterisk's uniqueids must differ across
+        them (a request is kept by its channel's uniqueid), which each server's own
+        ``systemname`` in asterisk.conf ensures. Two alike are said loudly, not refused: a
+        clash would only make a caller hear the error prompt (never another's request)."""
+        if self.ami is None or not others:
+            return
+        try:
+            answer = await self.ami.send({"Action": "CoreSettings"})
+        except AmiError as exc:
+            log.warning("asterisk server %s: cannot read its systemname: %s", self.name, exc)
+            return
+        self.system_name = str(answer.get("SystemName", "") or "")
+        for other in others:
+            if other.system_name == self.system_name:
+                log.error(
+                    "asterisk servers %s and %s have the same systemname %r: their uniqueids"
+                    " may clash; set a distinct systemname in each one's asterisk.conf",
+                    other.name, self.name, self.system_name,
+                )  # fmt: skip

@@ -1,0 +1,366 @@
+"""The service's settings: one typed model, from a TOML file and CALLBACK_* environment variables.
+
+Environment wins over the file. Which file: agi_app/config/file.py (``--config``,
+CALLBACK_CONFIG, or ./callback.toml when present), which also explains a refusal.
+"""
+
+import difflib
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from agi_app.config.credentials import ApiCredential, WebCredential, unique_names
+from agi_app.config.servers import SERVER_NAME, AsteriskServer, distinct_listeners
+from agi_app.config.webhooks import Webhooks
+from agi_app.domain.errors import InvalidOptions
+from agi_app.domain.hours import DAYS, Schedule, ScheduleError, later_slots, parse_periods
+from agi_app.domain.numbers import (
+    DEFAULT_BLOCKED_TYPES,
+    DESTINATION_REGIONS,
+    NUMBER_TYPES,
+    REGIONS,
+    NumberRules,
+)
+from agi_app.domain.request import DEFAULT_SERVER, RateLimits
+
+CONFIG_ENV = "CALLBACK_CONFIG"
+DEFAULT_CONFIG = Path("callback.toml")
+# The file settings_file.load_settings chose; unset (a test's Settings()): the environment's.
+_READING: ContextVar[Path | None] = ContextVar("settings_file")
+
+
+@contextmanager
+def reading(path: Path | None) -> Iterator[None]:
+    """Settings() made inside read ``path`` (None: no file), whatever CALLBACK_CONFIG says."""
+    token = _READING.set(path)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
+# Codes people write for a region that libphonenumber knows by its ISO 3166 code.
+_REGION_ALIASES = {"UK": "GB"}
+
+
+def known_region(key: str, value: str, accepted: frozenset[str], examples: str) -> str:
+    """``value`` when libphonenumber knows it: an unknown region would refuse every number
+    (allowed_regions) or parse none (number_region)."""
+    if value in accepted:
+        return value
+    guess = _REGION_ALIASES.get(value.upper(), value.upper())
+    hint = f"; did you mean {guess!r}?" if guess in accepted else ""
+    raise ValueError(f"{key}: {value!r} is not a region libphonenumber knows ({examples}){hint}")
+
+
+def known_number_type(name: str) -> str:
+    """``name`` when it is a number type: an unknown name would block nothing."""
+    if name in NUMBER_TYPES:
+        return name
+    close = difflib.get_close_matches(name.upper(), sorted(NUMBER_TYPES), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    names = ", ".join(sorted(NUMBER_TYPES))
+    raise ValueError(f"blocked_number_types: {name!r} is not a number type (one of {names}){hint}")
+
+
+def known_level(value: str) -> str:
+    """``value`` when logging.basicConfig takes it (setup_logging upper-cases it), so that a
+    wrong level is refused here and not by a crash at start."""
+    levels = logging.getLevelNamesMapping()
+    if value.upper() not in levels:
+        names = ", ".join(sorted(levels, key=lambda n: (levels[n], n)))
+        raise ValueError(f"log_level: {value!r} is not a logging level (one of {names}, any case)")
+    return value
+
+
+class ScheduleSettings(BaseModel):
+    """Calling hours as an admin writes them:
+
+    [schedules.office]
+    timezone = "Europe/Paris"
+    hours = { mon = "09:00-17:00", tue = "09:00-12:30,13:30-17:00" }  # days left out: closed
+    closed = [2026-12-25]
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str
+    hours: dict[str, str] = {}
+    closed: list[date] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _readable_hours(cls, value: dict[str, str]) -> dict[str, str]:
+        for day, text in value.items():
+            if day not in DAYS:
+                raise ValueError(f"{day!r} is not one of {', '.join(DAYS)}")
+            try:
+                parse_periods(text)
+            except ScheduleError as exc:
+                raise ValueError(f"{day}: {exc}") from None
+        return value
+
+    def schedule(self, name: str) -> Schedule:
+        return Schedule(
+            name,
+            ZoneInfo(self.timezone),
+            tuple(parse_periods(self.hours.get(day, "")) for day in DAYS),
+            frozenset(self.closed),
+        )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CALLBACK_", extra="forbid")
+
+    store_path: Path = Path("var/callbacks.sqlite3")
+    store_busy_timeout: float = Field(2.0, gt=0, description="seconds to wait for a locked store")
+
+    agi_host: str = "127.0.0.1"
+    agi_port: int = Field(4573, ge=0, le=65535)
+    agi_allowed_peers: list[str] = ["127.0.0.1"]
+    # FastAGI sessions handled at once; past it a caller hears the error prompt at once.
+    agi_max_sessions: int = Field(256, ge=1)
+
+    # Without AMI the service only takes requests (they wait, stored, until it is enabled).
+    ami_enabled: bool = True
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(5038, ge=1, le=65535)
+    ami_username: str = "callback"
+    # The secret comes from the environment or a file outside the repository, never a default.
+    ami_secret: SecretStr | None = None
+    ami_secret_file: Path | None = None
+    ami_ping_interval: float = Field(2.0, gt=0, description="seconds; a dead link is noticed in 2x")
+    # Several Asterisk servers, by name (agi_app/config/servers.py); none: one, "default",
+    # from the ami_* and agi_* settings above.
+    asterisk_servers: Annotated[
+        dict[Annotated[str, Field(pattern=SERVER_NAME)], AsteriskServer],
+        AfterValidator(distinct_listeners),
+    ] = {}
+
+    # How many calls ahead a request may have and still wait as a placeholder in Asterisk;
+    # further back it waits in the store and is placed once it comes this close to the head.
+    # Each placeholder costs Asterisk two channels (four file descriptors, two threads).
+    placement_window: int = Field(1000, ge=1)
+
+    # The customer leg: who the customer sees calling, how long it rings.
+    outbound_caller_id: str = Field('"Support" <5000>', pattern=r'^("[^"\r\n]*" )?<\+?[0-9]+>$')
+    customer_ring_seconds: int = Field(30, ge=5, le=120)
+
+    # The Live view, agent panel, supervisor API and /metrics.
+    web_enabled: bool = True
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(8080, ge=0, le=65535)
+    web_token: SecretStr | None = None  # a supervisor token (kept for compatibility)
+    # Named credentials (role viewer|supervisor|agent), each token kept as its SHA-256 only:
+    # `python -m agi_app.config.credentials NAME ROLE [AGENT]` makes one. Without any, nothing
+    # is served
+    # but the empty pages.
+    web_credentials: list[WebCredential] = []
+    # Host headers served (DNS rebinding); none given: web_host, localhost and 127.0.0.1.
+    web_allowed_hosts: list[str] = []
+    web_metrics_public: bool = False  # false: /metrics needs a viewer or supervisor
+    web_sse_max_clients: int = Field(100, ge=1)  # open Live views; past it, 503
+
+    number_region: str = "US"
+    number_check: Literal["possible", "valid"] = "possible"
+    # The destination policy: every number the PBX may dial (domain/numbers.py).
+    blocked_number_types: list[Annotated[str, AfterValidator(known_number_type)]] = sorted(
+        DEFAULT_BLOCKED_TYPES
+    )
+    allowed_regions: list[str] = []
+    allowed_number_prefixes: list[Annotated[str, Field(pattern=r"^\+[0-9]{1,14}$")]] = []
+    # Stored requests per hour from one caller number, and to one callback number (0: no limit).
+    rate_limit_per_caller: int = Field(10, ge=0)
+    rate_limit_per_destination: int = Field(5, ge=0)
+
+    # Calling hours: named schedules, and the schedule of each queue (a component option
+    # `schedule=` overrides it per flow). A queue with none is always open.
+    schedules: dict[str, ScheduleSettings] = {}
+    queue_schedules: dict[str, str] = {}
+    # Scheduled callbacks (ask_time=yes): how many later times are offered, every how many
+    # minutes from midnight, and at least how far ahead.
+    later_slots: int = Field(3, ge=1, le=9)
+    later_slot_minutes: int = Field(60, ge=1, le=24 * 60)
+    later_lead_minutes: int = Field(30, ge=0, le=7 * 24 * 60)
+
+    # The request API (agi_app/api/routes.py): API tokens with scopes (request, read, cancel), kept
+    # as SHA-256 (`python -m agi_app.config.credentials NAME api request,read`); the queues it takes
+    # requests for (besides those with calling hours in queue_schedules); how long an API
+    # request may wait for an agent, and how far ahead it may be scheduled.
+    api_credentials: Annotated[list[ApiCredential], AfterValidator(unique_names)] = []
+    api_queues: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]] = []
+    api_max_wait: int = Field(1800, ge=60, le=7 * 24 * 3600)
+    api_schedule_days: int = Field(30, ge=1, le=366)
+    # Requests per hour per API token (by name; counted in memory per process, 0: no limit), and
+    # how long an Idempotency-Key is kept (then purged, and free again).
+    api_rate_limit_per_hour: int = Field(600, ge=0)
+    api_idempotency_hours: int = Field(24, ge=1, le=24 * 366)
+
+    # Webhooks (agi_app/webhooks/delivery.py): each subscription gets the events of the log it
+    # wants,
+    # in order, signed with its secret; https, or http to a loopback address only.
+    webhooks: Webhooks = []
+
+    # Where requests are kept (agi_app/store/open.py): unset, the SQLite file store_path
+    # (sqlite:///relative/path, sqlite:////absolute/path); postgresql://user@host:port/db, a
+    # PostgreSQL database several services share (libpq's URL; its password in PGPASSWORD
+    # or ~/.pgpass, not here). PostgreSQL: at most store_pool_size connections, and every
+    # wait for it (a connection, a lock, a statement) bounded by store_timeout seconds.
+    store_url: str | None = Field(None, pattern=r"^(sqlite:///|postgres(ql)?://)")
+    store_pool_size: int = Field(10, ge=1, le=100)
+    store_timeout: float = Field(5.0, gt=0, le=60)
+
+    log_level: Annotated[str, AfterValidator(known_level)] = "INFO"
+
+    # The supervisor's screen (/supervisor): the centre's time zone for the times it shows
+    # and for the days of its figures, the CLI's report and audit (unset: the server's), the
+    # service level's threshold per queue (seconds from the
+    # original queue entry to an agent answering), and Asterisk's queue_log it reads the
+    # day's live callers from.
+    supervisor_timezone: str | None = None
+    service_level_seconds: dict[str, Annotated[int, Field(ge=1, le=86400)]] = {}
+    service_level_default_seconds: int = Field(60, ge=1, le=86400)
+    queue_log_path: Path = Path("/var/log/asterisk/queue_log")
+
+    # `agi-callback serve`'s event loop: uvloop (libuv; less CPU per AMI event and AGI round
+    # trip, BENCHMARKS.md section 6) or Python's own asyncio loop.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+
+    def centre_zone(self) -> tuple[tzinfo, str]:
+        """The centre's time zone and its name (unset: the server's own): one calendar day for
+        the supervisor's screen, `agi-callback report` and `audit`."""
+        if self.supervisor_timezone:
+            return ZoneInfo(self.supervisor_timezone), self.supervisor_timezone
+        local = datetime.now().astimezone().tzinfo or UTC
+        return local, datetime.now(local).tzname() or "UTC"
+
+    @field_validator("number_region")
+    @classmethod
+    def _known_number_region(cls, value: str) -> str:
+        return known_region("number_region", value, REGIONS, "ISO 3166 codes such as GB, US")
+
+    @field_validator("allowed_regions")
+    @classmethod
+    def _known_allowed_regions(cls, value: list[str]) -> list[str]:
+        examples = "ISO 3166 codes such as GB, US, or 001 for the international networks"
+        for region in value:
+            known_region("allowed_regions", region, DESTINATION_REGIONS, examples)
+        return value
+
+    @field_validator("supervisor_timezone")
+    @classmethod
+    def _known_centre_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            ScheduleSettings._known_zone(value)
+        return value
+
+    @model_validator(mode="after")
+    def _queue_schedules_exist(self) -> Self:
+        unknown = sorted(set(self.queue_schedules.values()) - set(self.schedules))
+        if unknown:
+            raise ValueError(f"queue_schedules names unknown schedules: {', '.join(unknown)}")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        try:
+            path = _READING.get()
+        except LookupError:
+            named = os.environ.get(CONFIG_ENV, str(DEFAULT_CONFIG))
+            path = Path(named) if named else None
+        if path is None:
+            return (init_settings, env_settings)
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=path)
+        return (init_settings, env_settings, toml)
+
+    def ami_password(self) -> str:
+        if self.ami_secret is not None:
+            return self.ami_secret.get_secret_value()
+        if self.ami_secret_file is not None:
+            try:
+                return self.ami_secret_file.read_text().strip()
+            except OSError as exc:
+                raise ValueError(f"cannot read ami_secret_file: {exc}") from exc
+        raise ValueError(
+            "set CALLBACK_AMI_SECRET or CALLBACK_AMI_SECRET_FILE (or ami_enabled=false)"
+        )
+
+    def servers(self) -> dict[str, "Settings"]:
+        """Each Asterisk server's settings: these, with its AMI account and listener."""
+        if not self.asterisk_servers:
+            return {DEFAULT_SERVER: self}
+        return {
+            name: self.model_copy(update=server.overrides())
+            for name, server in self.asterisk_servers.items()
+        }
+
+    def calling_hours(self) -> dict[str, Schedule]:
+        return {name: s.schedule(name) for name, s in self.schedules.items()}
+
+    def schedule_name(self, queue: str, option: str | None) -> str | None:
+        """The calling hours of a request: the option's schedule, else the queue's."""
+        if option is not None and option not in self.schedules:
+            raise InvalidOptions(f"schedule {option!r} is not in the settings")
+        return option or self.queue_schedules.get(queue)
+
+    def later_times(self, schedule: str | None, now: datetime) -> tuple[list[datetime], str]:
+        """The later times a caller may choose, and the time zone to say them in."""
+        hours = self.calling_hours().get(schedule) if schedule is not None else None
+        slots = later_slots(
+            hours,
+            now,
+            count=self.later_slots,
+            step=timedelta(minutes=self.later_slot_minutes),
+            lead=timedelta(minutes=self.later_lead_minutes),
+        )
+        return slots, hours.zone.key if hours is not None else "UTC"
+
+    def rate_limits(self) -> RateLimits:
+        return RateLimits(self.rate_limit_per_caller, self.rate_limit_per_destination)
+
+    def number_rules(self) -> NumberRules:
+        return NumberRules(
+            region=self.number_region,
+            check=self.number_check,
+            blocked_types=frozenset(self.blocked_number_types),
+            allowed_regions=frozenset(self.allowed_regions),
+            allowed_prefixes=tuple(self.allowed_number_prefixes),
+        )

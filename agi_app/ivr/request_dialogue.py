@@ -1,0 +1,176 @@
+"""The Callback component's FastAGI handler: take the request, store it, then tell the caller.
+
+The success prompt starts only after the request is committed; any refusal or failure plays
+the error prompt instead. Either way the caller is hung up and one log line says what happened.
+"""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from agi_app.domain.errors import CallbackError
+from agi_app.domain.numbers import NumberRules
+from agi_app.domain.options import ComponentOptions, Destination, error_prompt, parse_options
+from agi_app.domain.request import (
+    CallbackRequest,
+    CallFacts,
+    RateLimits,
+    build_request,
+    scheduled,
+)
+from agi_app.ivr.fastagi import AgiChannel, AgiHangup
+from agi_app.ivr.readback import read_back
+from agi_app.ivr.time_choice import ask_time
+from agi_app.store.port import RequestStore
+
+log = logging.getLogger(__name__)
+
+# One round trip for what the channel knows of the queue. The queue name is validated by
+# the options and the values are numeric, so "|" is a safe separator.
+_QUEUE_FACTS = "${{QUEUE_EXISTS({queue})}}|${{QUEUEPOSITION}}|${{QUEUE_PRIO}}|${{QUEUEWAIT}}"
+
+
+def _log_refusal(channel: str, exc: CallbackError) -> None:
+    log.warning("callback refused channel=%s code=%s reason=%s", channel, exc.code, exc.message)
+
+
+def _int_or_none(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+class RequestHandler:
+    def __init__(
+        self,
+        store: RequestStore,
+        rules: NumberRules,
+        *,
+        limits: RateLimits | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        joined_at: Callable[[str], datetime | None] = lambda _uniqueid: None,
+        on_stored: Callable[[CallbackRequest], Awaitable[None]] | None = None,
+        schedule_name: Callable[[str, str | None], str | None] | None = None,
+        later_times: Callable[[str | None, datetime], tuple[list[datetime], str]] | None = None,
+    ) -> None:
+        self._store = store
+        self._rules = rules
+        self._limits = limits
+        self._clock = clock
+        self._new_id = new_id
+        self._joined_at = joined_at
+        self._on_stored = on_stored
+        # Calling hours: the option's schedule or the queue's (Settings.schedule_name).
+        self._schedule_name = schedule_name or (lambda _queue, option: option)
+        # Scheduled callbacks: the later times to offer (Settings.later_times).
+        self._later_times = later_times or (lambda _schedule, _now: ([], "UTC"))
+        self._background: set[asyncio.Task[None]] = set()
+
+    def set_policy(self, rules: NumberRules, limits: RateLimits | None) -> None:
+        """New number rules and rate limits (a reload): the next session uses them."""
+        self._rules, self._limits = rules, limits
+
+    async def __call__(self, agi: AgiChannel) -> None:
+        channel = agi.uniqueid
+        try:
+            options = parse_options(agi.args)
+        except CallbackError as exc:
+            _log_refusal(channel, exc)
+            await self._finish(agi, error_prompt(agi.args))
+            return
+        if options.offer is not None and not await self._caller_accepts(agi, options):
+            log.info("callback declined channel=%s: caller stays on the line", channel)
+            await agi.set_variable("CALLBACK_RESULT", "CONTINUE")
+            return
+        try:
+            facts = await self._call_facts(agi, options)
+            request_id, now = self._new_id(), self._clock()
+            schedule = self._schedule_name(options.queue, options.schedule)
+
+            def build(number: str) -> CallbackRequest:
+                typed = replace(facts, destination_value=number)
+                return build_request(
+                    typed, options, self._rules, request_id=request_id, now=now, schedule=schedule
+                )
+
+            request = build(facts.destination_value)
+            if options.readback:  # the caller confirms the number, or types another
+                request = await read_back(agi, facts.destination_value, build)
+            if options.ask_time:  # as soon as possible, or a later time the caller chooses
+                slots, zone = self._later_times(schedule, now)
+                if (at := await ask_time(agi, slots, zone)) is not None:
+                    request = scheduled(request, at)
+            stored = await self._store.add(request, self._limits)
+        except CallbackError as exc:
+            _log_refusal(channel, exc)
+            await self._finish(agi, options.error)
+            return
+        except AgiHangup:
+            raise  # the caller is gone: nothing to tell them
+        except Exception:
+            log.exception("callback failed channel=%s: unexpected error", channel)
+            await self._finish(agi, options.error)
+            return
+        repeated = stored.id != request.id
+        self._log_stored(stored, repeated=repeated)
+        if self._on_stored is not None and not repeated:
+            # Put the placeholder back while the caller hears the prompt.
+            task = asyncio.ensure_future(self._on_stored(stored))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        await self._finish(agi, options.success)
+
+    async def _caller_accepts(self, agi: AgiChannel, options: ComponentOptions) -> bool:
+        assert options.offer is not None
+        digits = await agi.get_data(options.offer, options.offer_timeout * 1000, 1)
+        return digits == options.key
+
+    async def _call_facts(self, agi: AgiChannel, options: ComponentOptions) -> CallFacts:
+        env = agi.env
+        raw = await agi.get_full_variable(_QUEUE_FACTS.format(queue=options.queue)) or ""
+        exists, position, prio, wait = (_int_or_none(p) for p in [*raw.split("|"), "", "", ""][:4])
+        if options.offer is not None:  # an IVR step: not in the queue, whatever it says
+            position = prio = wait = None
+        variable = {
+            Destination.NUMBER: options.number_var,
+            Destination.EXTENSION: options.extension_var,
+        }.get(options.destination)
+        value = (await agi.get_variable(variable) or "") if variable else ""
+        return CallFacts(
+            channel=agi.uniqueid,
+            queue_exists=exists == 1,
+            caller_number=env.get("agi_callerid", ""),
+            caller_name=env.get("agi_calleridname", ""),
+            presentation=env.get("agi_callingpres", ""),
+            dialed_number=env.get("agi_dnid", "") if env.get("agi_dnid") != "unknown" else "",
+            destination_value=value,
+            queue_position=position,
+            queue_prio=prio,
+            queue_wait=wait,
+            queue_entered_at=self._joined_at(agi.uniqueid) if position is not None else None,
+        )
+
+    @staticmethod
+    def _log_stored(request: CallbackRequest, *, repeated: bool) -> None:
+        log.info(
+            "callback %s id=%s channel=%s queue=%s priority=%s position=%s number=%s extension=%s",
+            "already stored" if repeated else "stored",
+            request.id,
+            request.channel,
+            request.queue,
+            request.priority,
+            request.position,
+            request.callback_number,
+            request.extension or "-",
+        )
+
+    @staticmethod
+    async def _finish(agi: AgiChannel, prompt: str) -> None:
+        """Name the prompt; the dialplan plays it and hangs up. One round trip, and the AGI
+        session ends at once instead of lasting as long as the prompt."""
+        await agi.set_variable("CALLBACK_PROMPT", prompt)

@@ -1,0 +1,185 @@
+"""Adding requests to the PostgreSQL store: one active callback per (number, queue) by a
+partial unique index, the rate limits counted under the numbers' advisory locks, and the
+request API's idempotency keys kept in the request's own transaction under the key's lock.
+
+Each add is one transaction: the request, its "requested" (or the repeated one's "repeated")
+event and, for add_once, its key commit together or not at all; add_once also purges keys
+expired by then.
+"""
+
+from datetime import UTC, datetime
+
+from agi_app.domain.errors import RateLimited, StoreUnavailable
+from agi_app.domain.request import CallbackRequest, RateLimits
+from agi_app.store.port import REPEAT_NOTED_EVERY, IdempotencyKey, KeptAnswer
+from agi_app.store.postgres import locks, notices
+from agi_app.store.postgres.base import PgBase, append_event
+from agi_app.store.postgres.connection import Conn
+from agi_app.store.postgres.rows import PLACEHOLDERS, request_from, values
+from agi_app.store.rows import COLUMNS
+
+_INSERT = (
+    f"INSERT INTO requests ({', '.join(COLUMNS)}, updated_at)"
+    f" VALUES ({PLACEHOLDERS}, %s) ON CONFLICT DO NOTHING"
+)
+# A repeat: the same channel (a retried AGI session), else the active one of (number,
+# server, queue). A channel of another server is no repeat (uniqueids must differ across
+# servers: Asterisk's systemname; such a clash is refused, never taken for another's).
+_REPEAT = (
+    "SELECT * FROM requests WHERE server = %s AND (channel = %s"
+    " OR (callback_number = %s AND queue = %s AND state <> 'done'))"
+    " ORDER BY channel = %s DESC LIMIT 1"
+)
+_TRIES = 3  # a repeat that ended between our insert and our read: insert again
+# Expired keys purged per add_once, at most: rows another transaction is purging are skipped,
+# not waited for. Each add_once keeps one key, so the expired ones cannot pile up.
+_PURGE = (
+    "DELETE FROM idempotency_keys WHERE (token, key) IN (SELECT token, key"
+    " FROM idempotency_keys WHERE created_at < %s LIMIT 1000 FOR UPDATE SKIP LOCKED)"
+)
+
+
+class PgIntake(PgBase):
+    async def add(
+        self, request: CallbackRequest, limits: RateLimits | None = None
+    ) -> CallbackRequest:
+        """Store a new request, or return the one it repeats (store_port.RequestStore.add)."""
+        async with self._transaction("cannot store request") as conn:
+            return await _add(conn, request, limits)
+
+    async def kept_answer(
+        self, credential: str, key: str, since: datetime | None = None
+    ) -> KeptAnswer | None:
+        async with self._connection("cannot read an idempotency key") as conn:
+            return await _kept(conn, credential, key, since)
+
+    async def add_once(
+        self,
+        request: CallbackRequest,
+        limits: RateLimits | None,
+        key: IdempotencyKey,
+        since: datetime | None = None,
+    ) -> tuple[CallbackRequest, KeptAnswer]:
+        """The key's lock first: another process with the same key waits for this
+        transaction, then finds the key kept (its primary key backs the lock). Then expired
+        keys go: others' (a batch), and this one, free again, under its lock."""
+        async with self._transaction("cannot store request") as conn:
+            await locks.take(conn, locks.idempotency_key(key.credential, key.key))
+            if since is not None:
+                await conn.execute(_PURGE, (since,))
+                await conn.execute(
+                    "DELETE FROM idempotency_keys WHERE token = %s AND key = %s"
+                    " AND created_at < %s",
+                    (key.credential, key.key, since),
+                )
+            if (kept := await _kept(conn, key.credential, key.key)) is not None:
+                cursor = await conn.execute(
+                    "SELECT * FROM requests WHERE id = %s", (kept.request_id,)
+                )
+                row = await cursor.fetchone()
+                if row is None:  # the foreign key forbids it
+                    raise StoreUnavailable(f"idempotency key for unknown request {kept.request_id}")
+                return request_from(row), kept
+            stored = await _add(conn, request, limits, key)
+            status = 201 if stored.id == request.id else 200
+            return stored, KeptAnswer(key.body_sha256, stored.id, status, request.requested_at)
+
+
+async def _add(
+    conn: Conn,
+    request: CallbackRequest,
+    limits: RateLimits | None,
+    key: IdempotencyKey | None = None,
+) -> CallbackRequest:
+    if limits is not None:
+        await locks.take_numbers(conn, request.caller_number, request.callback_number)
+        if why := await _over_limit(conn, request, limits):
+            if (existing := await _repeat_of(conn, request)) is None:
+                raise RateLimited(why)
+            return await _answered(conn, request, existing, key)
+    for _ in range(_TRIES):
+        # A conflicting insert not committed yet is waited for: then it is a repeat (its
+        # row is read below), or it rolled back and this one goes in.
+        cursor = await conn.execute(_INSERT, (*values(request), request.requested_at))
+        if cursor.rowcount == 1:
+            return await _answered(conn, request, request, key)
+        if (existing := await _repeat_of(conn, request)) is not None:
+            return await _answered(conn, request, existing, key)
+    raise StoreUnavailable(f"request for channel {request.channel} neither new nor known")
+
+
+async def _answered(
+    conn: Conn,
+    request: CallbackRequest,
+    stored: CallbackRequest,
+    key: IdempotencyKey | None,
+) -> CallbackRequest:
+    """Keep the key's answer, then the event: the event log's lock is taken last."""
+    if key is not None:
+        status = 201 if stored.id == request.id else 200
+        await conn.execute(
+            "INSERT INTO idempotency_keys"
+            " (token, key, body_sha256, request_id, status, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (key.credential, key.key, key.body_sha256, stored.id, status, request.requested_at),
+        )
+    if stored is request:
+        asked = {"credential": request.requested_by} if request.requested_by else {}
+        await append_event(conn, request, "requested", request.requested_at, asked)
+        await notices.tell_stored(conn, request.id)  # the leader places it, wherever it is
+    elif stored.channel != request.channel:
+        await _note_repeat(conn, stored, request)
+    return stored
+
+
+async def _note_repeat(conn: Conn, stored: CallbackRequest, request: CallbackRequest) -> None:
+    """The "repeated" event, unless the request has one younger than REPEAT_NOTED_EVERY: looked
+    for under the event log's lock (the last one taken, as ever), so that two writers cannot
+    both miss the other's (read committed: each statement sees what committed before it)."""
+    await locks.take(conn, locks.EVENTS)
+    cursor = await conn.execute(
+        "SELECT 1 FROM request_events WHERE request_id = %s AND event = 'repeated'"
+        " AND at > %s LIMIT 1",
+        (stored.id, request.requested_at - REPEAT_NOTED_EVERY),
+    )
+    if await cursor.fetchone() is None:
+        detail = {"channel": request.channel, "dialed_number": request.dialed_number}
+        await append_event(conn, stored, "repeated", request.requested_at, detail)
+
+
+async def _over_limit(conn: Conn, request: CallbackRequest, limits: RateLimits) -> str | None:
+    caller = request.caller_number or None  # withheld callers are not one caller
+    cursor = await conn.execute(
+        "SELECT count(*) FILTER (WHERE caller_number = %s) AS from_caller,"
+        " count(*) FILTER (WHERE callback_number = %s) AS to_destination"
+        " FROM requests WHERE requested_at > %s"
+        " AND (caller_number = %s OR callback_number = %s)",
+        (caller, request.callback_number, request.requested_at - limits.window, caller,
+         request.callback_number),
+    )  # fmt: skip
+    row = await cursor.fetchone()
+    return limits.exceeded(int(row["from_caller"]), int(row["to_destination"])) if row else None
+
+
+async def _repeat_of(conn: Conn, request: CallbackRequest) -> CallbackRequest | None:
+    cursor = await conn.execute(
+        _REPEAT,
+        (request.server, request.channel, request.callback_number, request.queue, request.channel),
+    )
+    row = await cursor.fetchone()
+    return request_from(row) if row else None
+
+
+async def _kept(
+    conn: Conn, credential: str, key: str, since: datetime | None = None
+) -> KeptAnswer | None:
+    query = "SELECT * FROM idempotency_keys WHERE token = %s AND key = %s"
+    params: tuple[object, ...] = (credential, key)
+    if since is not None:
+        query, params = query + " AND created_at >= %s", (*params, since)
+    cursor = await conn.execute(query, params)
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    at: datetime = row["created_at"]
+    return KeptAnswer(row["body_sha256"], row["request_id"], row["status"], at.astimezone(UTC))

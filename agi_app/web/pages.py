@@ -1,0 +1,121 @@
+"""What every page and stream of the web server shares: the static files, the headers every
+response is served with, the answer to a caller without the right credential, and the SSE
+response that gives its client's place back."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from importlib.resources import files
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agi_app.config.credentials import Principal, Role
+from agi_app.web.broadcast import Broadcaster, Full, StreamLimits
+
+# Every response: scripts, styles, images and fetches from this origin only (the pages have
+# no inline script, style or handler: agi_app/web/static holds them as files), never framed,
+# never sniffed, no referrer to elsewhere.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+# Pages and their assets, besides: never cached (they carry no data, but a stale script would
+# talk to a newer API).
+PAGE_HEADERS = {"Cache-Control": "no-store"}
+
+
+class SecurityHeaders:
+    """ASGI middleware: SECURITY_HEADERS on every response, refusals and streams too (a header
+    a response sets itself is kept)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def static_text(name: str) -> str:
+    """A file of agi_app/web/static (package data: it is in the wheel too)."""
+    return files("agi_app.web.static").joinpath(name).read_text()
+
+
+def asset(name: str, media_type: str) -> Callable[[Request], Awaitable[Response]]:
+    """A route serving one static file (a script, a stylesheet)."""
+
+    async def serve(_request: Request) -> Response:
+        return Response(static_text(name), media_type=media_type, headers=PAGE_HEADERS)
+
+    return serve
+
+
+def refused(principal: Principal | None, *roles: Role) -> JSONResponse | None:
+    """401 without a valid token, 403 for a role not in ``roles``, else None."""
+    if principal is None:
+        return JSONResponse(
+            {"error": "a valid bearer token is required"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if principal.role not in roles:
+        return JSONResponse({"error": f"a {principal.role} may not"}, status_code=403)
+    return None
+
+
+def open_stream(
+    limits: StreamLimits,
+    broadcaster: Broadcaster,
+    principal: Principal,
+    content: Callable[[], AsyncIterator[bytes]],
+) -> Response:
+    """The SSE response of ``content()``, if ``limits`` let ``principal`` open one more: else
+    429 (its credential holds its most) or 503 (its pool is full), with Retry-After."""
+    try:
+        give_back = limits.take(principal)
+    except Full as refusal:
+        return JSONResponse(
+            {"error": refusal.message}, status_code=refusal.status, headers={"Retry-After": "5"}
+        )
+    broadcaster.join()
+
+    def release() -> None:
+        broadcaster.leave()
+        give_back()
+
+    return SseStream(content(), release)
+
+
+class SseStream(StreamingResponse):
+    """An SSE response that gives its client's place back however the client goes."""
+
+    def __init__(self, content: AsyncIterator[bytes], release: Callable[[], None]) -> None:
+        super().__init__(
+            content, media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        )
+        self._content, self._release = content, release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+            await self._content.aclose()  # type: ignore[attr-defined]
