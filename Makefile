@@ -78,9 +78,10 @@ trials: deps sandbox-up
 BED_USERS := tests/acceptance tests/support tests/bench tests/trials tests/demo.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check agi_app tests
-	$(VENV)/bin/ruff format --check agi_app tests
+	$(VENV)/bin/ruff check --no-cache agi_app tests
+	$(VENV)/bin/ruff format --no-cache --check agi_app tests
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 	@if grep -rn 'asyncio\.wait_for' agi_app; then \
 		echo "lint: asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation"; \
 		echo "      that comes as what it awaits completes, and a stop then never ends"; exit 1; fi

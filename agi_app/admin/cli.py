@@ -43,7 +43,7 @@ from agi_app.admin import check_command as cli_check
 from agi_app.admin import install_command as cli_install
 from agi_app.admin import request_command as cli_request
 from agi_app.admin.audit_output import audit_json, audit_table
-from agi_app.app.log_format import setup_logging
+from agi_app.app.log_format import report_refused, setup_logging
 from agi_app.app.sd_notify import notify
 from agi_app.app.service import Service
 from agi_app.config.file import (
@@ -53,7 +53,6 @@ from agi_app.config.file import (
     settings_source,
     startup_problems,
 )
-from agi_app.config.file import report as report_refused
 from agi_app.config.settings import Settings
 from agi_app.domain.audit import audit, explain_placements
 from agi_app.domain.errors import StoreMissing, StoreUnavailable

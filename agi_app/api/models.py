@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from agi_app.domain.event_log import LoggedEvent
 from agi_app.domain.request import CallbackRequest
-from agi_app.store.port import LoggedEvent
 
 
 class CallbackIn(BaseModel):

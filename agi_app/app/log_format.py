@@ -10,6 +10,8 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
+from agi_app.config.file import SettingsError
+
 PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 JOURNAL = "%(levelname)s %(name)s: %(message)s"
 
@@ -54,3 +56,16 @@ def setup_logging(level: str, stream: TextIO | None = None) -> None:
     journal = stderr_is_journal(stream)
     handler.setFormatter(JournalFormatter() if journal else logging.Formatter(PLAIN))
     logging.basicConfig(level=level.upper(), handlers=[handler])
+
+
+EXIT_SETTINGS = 2  # the status of refused settings (as check's for a wrong directory)
+
+
+def report_refused(error: SettingsError, stream: TextIO | None = None) -> int:
+    """Each problem on stderr at error priority (journald reads the "<3>" prefix), before
+    any logging is set up; the exit status for refused settings."""
+    stream = stream or sys.stderr
+    prefix = "<3>" if stderr_is_journal(stream) else ""
+    for line in error.problems:
+        print(f"{prefix}agi-callback: settings error: {line}", file=stream)
+    return EXIT_SETTINGS

@@ -24,7 +24,7 @@ from agi_app.serving import Serving
 from agi_app.serving.all_servers import ServingSet
 from agi_app.serving.metrics import Metrics
 from agi_app.store.one_server import ServerStore
-from agi_app.store.open import ServiceStore, open_store, shown, store_url
+from agi_app.store.open import ServiceStore, open_store, shown
 from agi_app.store.postgres import PgStore
 from agi_app.store.postgres.fenced import FencedStore, NotLeader
 from agi_app.store.postgres.leadership import Leadership, SoloLeadership, open_leadership
@@ -109,7 +109,7 @@ class Service:
             + (f" ({site.name})" if len(self.sites) > 1 else "")
             for site in self.sites.values()
         )
-        log.info("service up: fastagi %s, store %s", listening, shown(store_url(s)))
+        log.info("service up: fastagi %s, store %s", listening, shown(s.store_address()))
         return self
 
     def _start_systemd_watchdog(self) -> None:

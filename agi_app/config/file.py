@@ -10,19 +10,14 @@ defaults. ``CALLBACK_CONFIG=""`` names no file on purpose (a container set up by
 import difflib
 import os
 import re
-import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 from pydantic import ValidationError
 
-from agi_app.app.log_format import stderr_is_journal
 from agi_app.config.settings import CONFIG_ENV, DEFAULT_CONFIG, Settings, reading
-
-EXIT_SETTINGS = 2  # the status of refused settings (sysexits' EX_USAGE family, as check's)
 
 
 class SettingsError(Exception):
@@ -94,16 +89,6 @@ def startup_problems(settings: Settings) -> None:
             found.append(str(exc))
     if found:
         raise SettingsError(found)
-
-
-def report(error: SettingsError, stream: TextIO | None = None) -> int:
-    """Each problem on stderr at error priority (journald reads the "<3>" prefix), before
-    any logging is set up; the exit status for refused settings."""
-    stream = stream or sys.stderr
-    prefix = "<3>" if stderr_is_journal(stream) else ""
-    for line in error.problems:
-        print(f"{prefix}agi-callback: settings error: {line}", file=stream)
-    return EXIT_SETTINGS
 
 
 def _toml_problem(path: Path | None, exc: tomllib.TOMLDecodeError) -> str:

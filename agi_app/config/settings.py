@@ -46,6 +46,7 @@ from agi_app.domain.numbers import (
 from agi_app.domain.request import DEFAULT_SERVER, RateLimits
 
 CONFIG_ENV = "CALLBACK_CONFIG"
+SQLITE = "sqlite:///"  # store_url's prefix for a SQLite file
 DEFAULT_CONFIG = Path("callback.toml")
 # The file settings_file.load_settings chose; unset (a test's Settings()): the environment's.
 _READING: ContextVar[Path | None] = ContextVar("settings_file")
@@ -310,6 +311,10 @@ class Settings(BaseSettings):
             return (init_settings, env_settings)
         toml = TomlConfigSettingsSource(settings_cls, toml_file=path)
         return (init_settings, env_settings, toml)
+
+    def store_address(self) -> str:
+        """The store as a URL: store_url, else sqlite:/// and store_path (as before it)."""
+        return self.store_url or SQLITE + str(self.store_path)
 
     def ami_password(self) -> str:
         if self.ami_secret is not None:

@@ -10,8 +10,8 @@ import hmac
 import json
 from typing import Any
 
+from agi_app.domain.event_log import LoggedEvent
 from agi_app.domain.request import CallbackRequest, State
-from agi_app.store.port import LoggedEvent
 
 SIGNATURE_HEADER = "X-Callback-Signature"
 EVENT_ID_HEADER = "X-Callback-Event-Id"  # the event's seq: the receiver's de-duplication key

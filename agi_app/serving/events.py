@@ -1,4 +1,4 @@
-"""AMI events -> domain events: one table, ``_HANDLERS``, from event name to its handler.
+"""AMI events -> domain events: one table, ``HANDLERS``, from event name to its handler.
 
 One task consumes AMI events in order and applies each to its request through the unit of
 work, so a request's transitions never interleave. "An agent declined" is
@@ -52,7 +52,7 @@ class AmiEvents:
         """Apply every AMI event, in order, until cancelled."""
         while True:
             message = await self.pbx.events.get()
-            handler = _HANDLERS.get(str(message.get("Event", "")))
+            handler = HANDLERS.get(str(message.get("Event", "")))
             if handler is not None:
                 await self._handle(handler, message)
 
@@ -190,7 +190,7 @@ class AmiEvents:
 
 Handler = Callable[[AmiEvents, Message], Awaitable[None]]
 
-_HANDLERS: dict[str, Handler] = {
+HANDLERS: dict[str, Handler] = {
     "QueueCallerJoin": AmiEvents.caller_joined,
     "QueueCallerLeave": AmiEvents.caller_left,
     "UserEvent": AmiEvents.queue_result,

@@ -11,16 +11,15 @@ from datetime import datetime
 from typing import Any
 
 from agi_app.domain.errors import RateLimited, StoreUnavailable
+from agi_app.domain.event_log import Event, LoggedEvent
 from agi_app.domain.offer import OfferCheck
 from agi_app.domain.request import CallbackRequest, RateLimits, State
 from agi_app.store.port import (
     ADVANCES,
     ATTEMPTS_KEPT,
     REPEAT_NOTED_EVERY,
-    Event,
     IdempotencyKey,
     KeptAnswer,
-    LoggedEvent,
     StaleUpdate,
     WebhookAttempt,
 )

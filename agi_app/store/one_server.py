@@ -10,9 +10,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from agi_app.domain.event_log import Event, LoggedEvent
 from agi_app.domain.offer import OfferCheck
 from agi_app.domain.request import CallbackRequest, RateLimits, State
-from agi_app.store.port import Event, IdempotencyKey, KeptAnswer, LoggedEvent, RequestStore
+from agi_app.store.port import IdempotencyKey, KeptAnswer, RequestStore
 
 
 class ServerStore:

@@ -8,24 +8,17 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from agi_app.config.settings import Settings
+from agi_app.config.settings import SQLITE, Settings
 from agi_app.domain.errors import StoreMissing
 from agi_app.store.port import RequestStore, WebhookOutbox
 from agi_app.store.postgres import PgStore
 from agi_app.store.sqlite.store import Store
-
-SQLITE = "sqlite:///"
 
 
 class ServiceStore(RequestStore, WebhookOutbox, Protocol):
     """What the service runs on: the requests, their event log read as the webhooks' outbox
     and the offer checks (agi_app.store.sqlite.store.Store and agi_app.store.postgres.PgStore
     both are)."""
-
-
-def store_url(settings: Settings) -> str:
-    """The settings' store as a URL: store_url, else sqlite:/// and store_path."""
-    return settings.store_url or SQLITE + str(settings.store_path)
 
 
 def shown(url: str) -> str:
@@ -42,7 +35,7 @@ async def open_store(settings: Settings, *, existing: bool = False) -> AsyncIter
     """Open the settings' store, checked and migrated (StoreUnavailable, or StoreCorrupt for
     a damaged SQLite file, if it cannot be); ``existing``: one that is there already, else
     StoreMissing (for the commands that only read)."""
-    url = store_url(settings)
+    url = settings.store_address()
     if url.startswith(SQLITE):
         path = Path(url.removeprefix(SQLITE))
         if existing and not await asyncio.to_thread(path.exists):

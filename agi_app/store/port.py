@@ -8,19 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from agi_app.domain.event_log import Event, LoggedEvent
 from agi_app.domain.offer import OfferCheck
 from agi_app.domain.request import CallbackRequest, RateLimits, State
-
-
-@dataclass(frozen=True)
-class Event:
-    """One row of a request's event log."""
-
-    request_id: str
-    at: datetime
-    event: str
-    state: str
-    detail: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -98,7 +88,7 @@ class RequestStore(Protocol):
         """The request's event log, oldest first."""
         ...
 
-    async def request_events(self, request_id: str, after: int, limit: int) -> list["LoggedEvent"]:
+    async def request_events(self, request_id: str, after: int, limit: int) -> list[LoggedEvent]:
         """A page of the request's event log: its rows after seq ``after``, oldest first, at
         most ``limit``."""
         ...
@@ -143,14 +133,6 @@ class RequestStore(Protocol):
 # in the
 # log (seq, increasing in commit order); each subscription keeps the last seq it delivered or
 # gave up (its cursor), and every delivery attempt is recorded.
-
-
-@dataclass(frozen=True)
-class LoggedEvent:
-    """An event log row with its place in the whole log."""
-
-    seq: int
-    event: Event
 
 
 # Attempts kept per webhook subscription (agi-callback webhooks shows the latest): a receiver

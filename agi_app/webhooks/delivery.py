@@ -22,6 +22,7 @@ import httpx
 
 from agi_app.config.webhooks import WebhookSubscription
 from agi_app.domain.errors import StoreUnavailable
+from agi_app.domain.event_log import LoggedEvent
 from agi_app.domain.webhook import (
     EVENT_HEADER,
     EVENT_ID_HEADER,
@@ -32,7 +33,7 @@ from agi_app.domain.webhook import (
     wanted,
 )
 from agi_app.serving.backoff import Backoff
-from agi_app.store.port import LoggedEvent, WebhookAttempt, WebhookOutbox
+from agi_app.store.port import WebhookAttempt, WebhookOutbox
 
 log = logging.getLogger(__name__)
 

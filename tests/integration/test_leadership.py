@@ -13,12 +13,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from agi_app.store.postgres.fenced import FencedStore, NotLeader
 from psycopg import AsyncConnection
 
 from agi_app.config.settings import Settings
 from agi_app.domain.request import State
 from agi_app.store.postgres import PgStore, locks
+from agi_app.store.postgres.fenced import FencedStore, NotLeader
 from agi_app.store.postgres.leadership import SERVING, PgLeadership, SoloLeadership, open_leadership
 from tests.integration.pg_locks import hold, release, session, waiting
 from tests.support.poll import eventually, eventually_local

@@ -7,14 +7,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from agi_app.store.postgres.migrations import MIGRATIONS
 from pydantic import ValidationError
 
 from agi_app.config.settings import Settings
 from agi_app.domain.errors import StoreMissing, StoreUnavailable
 from agi_app.domain.request import CallbackRequest
-from agi_app.store.open import open_store, shown, store_url
+from agi_app.store.open import open_store, shown
 from agi_app.store.postgres import PgStore, locks
+from agi_app.store.postgres.migrations import MIGRATIONS
 from agi_app.store.rows import COLUMNS
 from agi_app.store.sqlite.store import Store
 from tests.integration.pg_locks import hold, session
@@ -136,7 +136,7 @@ def _reads(store: PgStore) -> Callable[[], Awaitable[CallbackRequest | None]]:
 
 async def test_the_settings_choose_the_backend(tmp_path: Path, postgres_url: str) -> None:
     path = tmp_path / "var" / "cb.sqlite3"
-    assert store_url(Settings(store_path=path)) == f"sqlite:///{path}"  # as before
+    assert Settings(store_path=path).store_address() == f"sqlite:///{path}"  # as before
     async with open_store(Settings(store_path=path)) as store:
         assert isinstance(store, Store)
         await store.add(REQUEST)

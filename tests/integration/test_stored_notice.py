@@ -5,10 +5,10 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
-from agi_app.store.postgres.notices import PROCESS, STORED, stored_elsewhere
 
 from agi_app.store.postgres import PgStore
 from agi_app.store.postgres.leadership import PgLeadership
+from agi_app.store.postgres.notices import PROCESS, STORED, stored_elsewhere
 from tests.support.poll import eventually_local
 from tests.support.store_samples import REQUEST
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
-from agi_app.store.port import LoggedEvent
+from agi_app.domain.event_log import LoggedEvent
 from tests.support.testbed import LOOPBACK
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from agi_app.admin.check.reading import Reader
 from agi_app.pbx.event_filters import EventFilter, needed_events, parse_filter, passes
-from agi_app.serving.events import _HANDLERS
+from agi_app.serving.events import HANDLERS
 from tests.unit.admin_config import install, write_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def account_filters(path: Path, name: str = "callback") -> list[EventFilter]:
 
 def test_shipped_account_gets_every_event_serving_acts_on_and_no_ordinary_call() -> None:
     filters = account_filters(REPO / "asterisk_conf" / "manager.conf")
-    needed = needed_events(_HANDLERS)
+    needed = needed_events(HANDLERS)
     assert {e["Event"] for e in needed} >= {"FullyBooted", "Shutdown", "Hangup", "UserEvent"}
     assert [e for e in needed if not passes(filters, e)] == []
     assert [e for e in ORDINARY if passes(filters, e)] == []
@@ -53,7 +53,7 @@ def test_installed_account_keeps_the_filters_as_shipped(tmp_path: Path) -> None:
     assert install(tmp_path, conf) == 0
     filters = account_filters(conf / "manager.d" / "agi-callback.conf")
     assert filters == account_filters(REPO / "asterisk_conf" / "manager.conf")
-    assert [e for e in needed_events(_HANDLERS) if not passes(filters, e)] == []
+    assert [e for e in needed_events(HANDLERS) if not passes(filters, e)] == []
     assert [e for e in ORDINARY if passes(filters, e)] == []
 
 

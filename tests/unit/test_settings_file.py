@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from agi_app.admin import cli
-from agi_app.config.file import SettingsError, key_lines, report, settings_source
+from agi_app.app.log_format import report_refused
+from agi_app.config.file import SettingsError, key_lines, settings_source
 
 BAD_ZONE = """\
 log_level = "INFO"
@@ -187,7 +188,7 @@ def test_under_journald_each_line_carries_the_error_priority(
     with (tmp_path / "journal").open("w+") as stream:
         found = os.fstat(stream.fileno())
         monkeypatch.setenv("JOURNAL_STREAM", f"{found.st_dev}:{found.st_ino}")
-        assert report(SettingsError(["a.toml:1: x: bad", "a.toml:2: y: bad"]), stream) == 2
+        assert report_refused(SettingsError(["a.toml:1: x: bad", "a.toml:2: y: bad"]), stream) == 2
         stream.seek(0)
         assert stream.read().splitlines() == [
             "<3>agi-callback: settings error: a.toml:1: x: bad",

@@ -11,10 +11,10 @@ from pydantic import ValidationError
 
 from agi_app.config.settings import Settings
 from agi_app.config.webhooks import WebhookSubscription
+from agi_app.domain.event_log import Event, LoggedEvent
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
 from agi_app.domain.webhook import encode, payload, signature, verify, wanted
 from agi_app.serving.backoff import Backoff
-from agi_app.store.port import Event, LoggedEvent
 from tests.support import http_receiver
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)

@@ -7,7 +7,7 @@ from agi_app.admin.check.reading import ConfFile
 from agi_app.config.settings import Settings
 from agi_app.domain.channel_ids import parse_channel_id
 from agi_app.pbx.event_filters import EventFilter, needed_events, parse_filter, passes
-from agi_app.serving.events import _HANDLERS
+from agi_app.serving.events import HANDLERS
 
 
 def check_event_filters(conf: ConfFile, settings: Settings) -> list[Finding]:
@@ -25,7 +25,7 @@ def check_event_filters(conf: ConfFile, settings: Settings) -> list[Finding]:
             filters.append(parse_filter(entry.name, entry.value))
         except ValueError as exc:
             found.append(warning(entry.where, f"{name}: Asterisk ignores this eventfilter: {exc}"))
-    dropped = [e for e in needed_events(_HANDLERS) if not passes(filters, e)]
+    dropped = [e for e in needed_events(HANDLERS) if not passes(filters, e)]
     if dropped:
         ours = {e["Event"] for e in dropped if parse_channel_id(e["Uniqueid"])}
         live = {e["Event"] for e in dropped} - ours  # only a live caller's is dropped

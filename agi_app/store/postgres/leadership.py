@@ -36,8 +36,7 @@ from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL, Identifier
 
-from agi_app.config.settings import Settings
-from agi_app.store.open import SQLITE, store_url
+from agi_app.config.settings import SQLITE, Settings
 from agi_app.store.postgres.locks import _key
 from agi_app.store.postgres.notices import PROCESS
 
@@ -238,7 +237,7 @@ def open_leadership(
     settings: Settings, listen: Mapping[str, Callable[[str], None]] | None = None
 ) -> Leadership:
     """The settings' store decides: SQLite, one process; PostgreSQL, the database chooses."""
-    url = store_url(settings)
+    url = settings.store_address()
     if url.startswith(SQLITE):
         return SoloLeadership()
     return PgLeadership(url, timeout=settings.store_timeout, listen=listen)

@@ -8,7 +8,8 @@ below the newest one a reader sees is committed or rolled back for good.
 
 from datetime import UTC
 
-from agi_app.store.port import ADVANCES, ATTEMPTS_KEPT, LoggedEvent, WebhookAttempt, prune_every
+from agi_app.domain.event_log import LoggedEvent
+from agi_app.store.port import ADVANCES, ATTEMPTS_KEPT, WebhookAttempt, prune_every
 from agi_app.store.postgres.base import PgBase
 from agi_app.store.postgres.connection import Conn
 from agi_app.store.postgres.rows import event_from

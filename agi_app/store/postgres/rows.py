@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from agi_app.domain.event_log import Event
 from agi_app.domain.request import CallbackRequest
-from agi_app.store.port import Event
 from agi_app.store.rows import COLUMNS, request_from_row
 
 PLACEHOLDERS = ", ".join("%s" for _ in COLUMNS)

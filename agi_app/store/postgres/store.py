@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from agi_app.domain.errors import StoreMissing
+from agi_app.domain.event_log import Event
 from agi_app.domain.request import CallbackRequest, State
-from agi_app.store.port import Event, StaleUpdate
+from agi_app.store.port import StaleUpdate
 from agi_app.store.postgres import migrations
 from agi_app.store.postgres.base import append_event
 from agi_app.store.postgres.connection import connect, make_pool, open_pool, unavailable

@@ -13,7 +13,8 @@ from datetime import datetime
 import aiosqlite
 
 from agi_app.domain.errors import StoreUnavailable
-from agi_app.store.port import ADVANCES, ATTEMPTS_KEPT, LoggedEvent, WebhookAttempt, prune_every
+from agi_app.domain.event_log import LoggedEvent
+from agi_app.store.port import ADVANCES, ATTEMPTS_KEPT, WebhookAttempt, prune_every
 from agi_app.store.rows import PRUNE_ATTEMPTS
 from agi_app.store.sqlite.transactions import event_from_row, immediate
 

@@ -20,11 +20,12 @@ from typing import Any
 import aiosqlite
 
 from agi_app.domain.errors import StoreCorrupt, StoreUnavailable
+from agi_app.domain.event_log import Event
 from agi_app.domain.request import (
     CallbackRequest,
     State,
 )
-from agi_app.store.port import Event, StaleUpdate
+from agi_app.store.port import StaleUpdate
 from agi_app.store.rows import COLUMNS, request_from_row, row_values
 from agi_app.store.sqlite.file import create_private
 from agi_app.store.sqlite.intake import RequestIntakeSql

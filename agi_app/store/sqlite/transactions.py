@@ -9,7 +9,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from agi_app.store.port import Event
+from agi_app.domain.event_log import Event
 from agi_app.store.rows import Row
 
 
