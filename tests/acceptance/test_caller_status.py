@@ -90,7 +90,8 @@ async def test_2_cancels_the_waiting_callback_and_the_caller_goes_on_into_the_qu
         assert live["CallerIDNum"] == number
         done = await the_request(store(service), State.DONE)
         assert done.id == request.id and done.call_outcome is CallOutcome.CANCELLED
-        assert (await store(service).events(done.id))[-1].detail == {"by": f"caller:{number}"}
+        last = (await store(service).events(done.id))[-1]
+        assert last.detail == {"by": f"caller:{number}", "credential": "phone"}
         assert f"id={request.id} channel=" in caplog.text and "position=1: cancelled" in caplog.text
 
         # An agent is rung for the live call only: the callback is over.
