@@ -77,5 +77,20 @@ def test_the_example_settings_load(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     settings = Settings()
     assert settings.store_path == Path("/var/lib/agi-callback/callbacks.sqlite3")
     assert settings.agi_port == 4573 and settings.ami_enabled
+    # No calling hours: a first test callback goes through at any hour of the day.
+    assert settings.queue_schedules == {} and settings.calling_hours() == {}
+
+
+def test_the_example_calling_hours_load_once_uncommented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = DEPLOY.joinpath("callback.toml.example").read_text()
+    start = text.index("# [schedules.office]")
+    example = text[:start] + "\n".join(
+        line.removeprefix("# ").removeprefix("#") for line in text[start:].splitlines()
+    )
+    (tmp_path / "callback.toml").write_text(example)
+    monkeypatch.setenv("CALLBACK_CONFIG", str(tmp_path / "callback.toml"))
+    settings = Settings()
     assert settings.queue_schedules == {"support": "office"}
     assert "office" in settings.calling_hours()
