@@ -6,11 +6,13 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from agi_app.domain import lifecycle as lc
+from agi_app.domain.errors import StoreUnavailable
 from agi_app.domain.hours import AtClosing, Schedule
 from agi_app.domain.request import WAITING_STATES, CallbackRequest
-from agi_app.serving.backoff import Backoff
+from agi_app.serving.backoff import Retry
 from agi_app.serving.unit_of_work import UnitOfWork
 from agi_app.store.port import RequestStore
 
@@ -78,7 +80,10 @@ class ClosingSweep:
         self._clock = clock
 
     async def run(self) -> None:
-        backoff = Backoff()
+        # A locked store: the sweep is done again after a pause, never given up (a bug too).
+        retry = Retry(
+            "closing sweep failed", log, expected=(StoreUnavailable,), level=logging.ERROR
+        )
         # Closed now: whatever is still in a queue of those schedules missed its closing
         # (the service was down then).
         now = self._clock()
@@ -96,15 +101,7 @@ class ClosingSweep:
             if now < closing:
                 await asyncio.sleep(min((closing - now).total_seconds(), _RECHECK_S))
                 continue
-            try:
-                await self._close(names, closing)
-            except Exception as exc:
-                # A locked store: the sweep is done again after a pause, never given up.
-                delay = backoff.delay()
-                log.error("closing sweep failed (%s); again in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                continue
-            backoff.reset()
+            await retry.until_passed(partial(self._close, names, closing), bug_tries=None)
             target = None
 
     async def _close(self, names: list[str], closing: datetime) -> None:

@@ -5,8 +5,6 @@ work, so a request's transitions never interleave. "An agent declined" is
 ``AmiEvents.agent_ring_no_answer``.
 """
 
-import asyncio
-import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,7 +16,7 @@ from agi_app.domain import lifecycle as lc
 from agi_app.domain.channel_ids import ChannelRef, Leg, parse_channel_id
 from agi_app.domain.errors import StoreUnavailable
 from agi_app.domain.request import State
-from agi_app.serving.backoff import Backoff
+from agi_app.serving.backoff import Retry
 from agi_app.serving.pbx import Pbx
 from agi_app.serving.placer import Placer
 from agi_app.serving.queue_calls import JoinTimes
@@ -61,21 +59,11 @@ class AmiEvents:
         behind it queue up rather than overtake it. Applying twice is harmless (a repeated
         event changes nothing). Any other error is retried a few times, then dropped."""
         name = message.get("Event")
-        backoff = Backoff()
-        for tries in itertools.count(1):
-            try:
-                await handler(self, message)
-                return
-            except StoreUnavailable as exc:
-                delay = backoff.delay()
-                log.warning("serving %s: %s; retrying in %.1fs", name, exc, delay)
-            except Exception:
-                if tries >= _EVENT_TRIES:
-                    log.exception("serving %s failed %s times; event dropped", name, tries)
-                    return
-                delay = backoff.delay()
-                log.exception("serving %s failed; retrying in %.1fs", name, delay)
-            await asyncio.sleep(delay)
+        retry = Retry(f"serving {name} failed", log, expected=(StoreUnavailable,))
+        try:
+            await retry.until_passed(lambda: handler(self, message), bug_tries=_EVENT_TRIES)
+        except Exception:
+            log.exception("serving %s failed %s times; event dropped", name, retry.failures + 1)
 
     # ---- the queue --------------------------------------------------------------------------
     async def caller_joined(self, message: Message) -> None:

@@ -15,12 +15,12 @@ from datetime import datetime
 
 from agi_app.config.settings import Settings
 from agi_app.domain import lifecycle as lc
-from agi_app.domain.errors import CallbackError
+from agi_app.domain.errors import CallbackError, StoreUnavailable
 from agi_app.domain.numbers import dialable
 from agi_app.domain.placement import HeldRequests, QueueOrder, serving_key
 from agi_app.domain.request import WAITING_STATES, CallbackRequest, State
 from agi_app.pbx.ami import AmiError, PbxUnavailable
-from agi_app.serving.backoff import Backoff
+from agi_app.serving.backoff import Retry
 from agi_app.serving.calling_hours import CallingHours
 from agi_app.serving.notifier import Notifier
 from agi_app.serving.pbx import Pbx
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 REPLACE_DELAY_S = 1.0  # a lost placeholder is placed again after this; its queue waits too
 JOIN_WAIT_S = 5.0  # a placeholder not in its queue by then counts as a failed placement
 _ORDER_REFRESH_S = 5.0
+_EXPECTED = (StoreUnavailable, AmiError)  # logged without a traceback (a bug is retried too)
 
 
 class Placer:
@@ -124,7 +125,7 @@ class Placer:
     async def run(self) -> None:
         """Place due requests in serving order, each after the one before is in its queue."""
         loop = asyncio.get_running_loop()
-        backoff = Backoff()
+        retry = Retry("placement failed", log, expected=_EXPECTED, level=logging.ERROR)
         while True:
             await self.synced.wait()
             await self._pbx.booted.wait()
@@ -140,13 +141,12 @@ class Placer:
             left = set(ready)  # not yet placed or held by this batch
             try:
                 await self._place_batch(ready, left)
-                backoff.reset()
+                retry.passed()
             except Exception as exc:
                 # A locked or full store, a bug: never the end of placing. What this batch
-                # did not get to is due again after a pause, in serving order as ever.
-                delay = backoff.delay()
-                log.error("placement failed (%s); %s retried in %.1fs", exc, len(left), delay)
-                log.debug("placement failure", exc_info=True)
+                # did not get to is due again after the delay (rescheduled, not slept), in
+                # serving order as ever.
+                delay = retry.failed(exc)
                 for request_id in left:
                     self.mark_due(request_id, delay)
 

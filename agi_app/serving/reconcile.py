@@ -1,7 +1,6 @@
 """Reconciliation at each AMI login: make the store agree with Asterisk, then let placement
 go on. Events were lost while the link was down (or the service was)."""
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,9 +10,10 @@ from panoramisk.message import Message
 
 from agi_app.domain import lifecycle as lc
 from agi_app.domain.channel_ids import Leg, channel_id
+from agi_app.domain.errors import StoreUnavailable
 from agi_app.domain.request import WAITING_STATES, CallbackRequest, State
 from agi_app.pbx.ami import AmiError
-from agi_app.serving.backoff import Backoff
+from agi_app.serving.backoff import Retry
 from agi_app.serving.notifier import Notifier
 from agi_app.serving.pbx import Pbx
 from agi_app.serving.placer import Placer
@@ -49,18 +49,19 @@ class Reconciler:
         """
         self._logins += 1
         login = self._logins
-        backoff = Backoff()
-        while login == self._logins:
+
+        async def attempt() -> AmiError | None:
+            if login != self._logins:
+                return None  # superseded
             try:
                 await self._resume()
-                return
             except AmiError as exc:
-                log.warning("resume interrupted (%s); it runs again at the next login", exc)
-                return
-            except Exception:
-                delay = backoff.delay()
-                log.exception("resume failed; retrying in %.1fs", delay)
-                await asyncio.sleep(delay)
+                return exc  # not retried: AMI is gone, and this login with it
+            return None
+
+        retry = Retry("resume failed", log, expected=(StoreUnavailable,), level=logging.ERROR)
+        if interrupted := await retry.until_passed(attempt, bug_tries=None):
+            log.warning("resume interrupted (%s); it runs again at the next login", interrupted)
 
     async def _resume(self) -> None:
         """A placeholder still in its queue is kept (never placed twice); a customer leg still

@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol, TypeVar
 
 import httpx
@@ -32,7 +33,7 @@ from agi_app.domain.webhook import (
     signature,
     wanted,
 )
-from agi_app.serving.backoff import Backoff
+from agi_app.serving.backoff import Backoff, Retry
 from agi_app.store.port import WebhookAttempt, WebhookOutbox
 
 log = logging.getLogger(__name__)
@@ -171,16 +172,8 @@ class Sender:
     async def _stored(self, call: Callable[..., Awaitable[T]], *args: object) -> T:
         """``call`` retried while the store refuses (locked, full): delivery waits, it does
         not end. Anything else is a bug and ends the task (the service's supervision)."""
-        backoff = Backoff(0.2, 5.0)
-        while True:
-            try:
-                return await call(*args)
-            except StoreUnavailable as exc:
-                delay = backoff.delay()
-                log.warning(
-                    "webhook %s: store unavailable (%s); again in %.1f s", self.name, exc, delay
-                )
-                await asyncio.sleep(delay)
+        retry = Retry(f"webhook {self.name}: store unavailable", log, expected=(StoreUnavailable,))
+        return await retry.until_passed(partial(call, *args))
 
 
 class Webhooks:
