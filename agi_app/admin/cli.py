@@ -28,8 +28,6 @@ import json
 import logging
 import signal
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, fields
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -43,6 +41,7 @@ from agi_app.admin import check_command as cli_check
 from agi_app.admin import install_command as cli_install
 from agi_app.admin import request_command as cli_request
 from agi_app.admin.audit_output import audit_json, audit_table
+from agi_app.admin.service_client import Unreachable, post_json
 from agi_app.app.log_format import report_refused, setup_logging
 from agi_app.app.sd_notify import notify
 from agi_app.app.service import Service
@@ -226,25 +225,17 @@ def _act(settings: Settings, request_id: str, action: str, body: dict[str, Any])
         print("set CALLBACK_WEB_TOKEN (the service's supervisor token)", file=sys.stderr)
         return 2
     # Any supervisor token works (a named one too): the service keeps only hashes to check it.
-    url = f"http://{settings.web_host}:{settings.web_port}/api/callbacks/{request_id}/{action}"
-    headers = {
-        "Authorization": f"Bearer {settings.web_token.get_secret_value()}",
-        "Content-Type": "application/json",
-    }
-    named = [h for h in settings.web_allowed_hosts if not h.startswith("*")]
-    if named and settings.web_host not in named:  # the service answers only to these names
-        headers["Host"] = f"{named[0]}:{settings.web_port}"
-    data = json.dumps(body).encode()
-    call = urllib.request.Request(url, data=data, method="POST", headers=headers)
+    token = settings.web_token.get_secret_value()
     try:
-        with urllib.request.urlopen(call, timeout=10) as response:
-            print(json.dumps(json.load(response)))
-            return 0
-    except urllib.error.HTTPError as exc:
-        print(f"{action} refused ({exc.code}): {exc.read().decode()}", file=sys.stderr)
-    except OSError as exc:
-        print(f"cannot reach the service at {url}: {exc}", file=sys.stderr)
-    return 1
+        answer = post_json(settings, f"/api/callbacks/{request_id}/{action}", token, body)
+    except Unreachable as exc:
+        print(f"cannot reach the service at {exc.url}: {exc.reason}", file=sys.stderr)
+        return 1
+    if not answer.is_success:
+        print(f"{action} refused ({answer.status_code}): {answer.text}", file=sys.stderr)
+        return 1
+    print(json.dumps(answer.json()))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,14 +14,13 @@ import getpass
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from agi_app.admin.service_client import Unreachable, post_json
 from agi_app.api.intake import build_api_request
 from agi_app.api.models import CallbackIn
 from agi_app.config.settings import Settings
@@ -98,27 +97,19 @@ def _through_service(settings: Settings, body: dict[str, Any], key: str | None) 
     if not token:
         print("set CALLBACK_API_TOKEN (an API token with the request scope)", file=sys.stderr)
         return 2
-    url = f"http://{settings.web_host}:{settings.web_port}/api/callbacks"
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    named = [h for h in settings.web_allowed_hosts if not h.startswith("*")]
-    if named and settings.web_host not in named:  # the service answers only to these names
-        headers["Host"] = f"{named[0]}:{settings.web_port}"
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    call = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
+    keyed = {} if key is None else {"Idempotency-Key": key}
     try:
-        with urllib.request.urlopen(call, timeout=10) as response:
-            answer = json.load(response)
-            print(answer["id"])
-            if response.status == 200:
-                print(
-                    "an active callback for this number and queue exists: that one", file=sys.stderr
-                )
-            return 0
-    except urllib.error.HTTPError as exc:
-        print(f"request refused ({exc.code}): {exc.read().decode()}", file=sys.stderr)
-    except OSError as exc:
+        answer = post_json(settings, "/api/callbacks", token, body, keyed)
+    except Unreachable as exc:
         print(
-            f"cannot reach the service at {url} ({exc}); --direct writes the store", file=sys.stderr
+            f"cannot reach the service at {exc.url} ({exc.reason}); --direct writes the store",
+            file=sys.stderr,
         )
-    return 1
+        return 1
+    if not answer.is_success:
+        print(f"request refused ({answer.status_code}): {answer.text}", file=sys.stderr)
+        return 1
+    print(answer.json()["id"])
+    if answer.status_code == 200:
+        print("an active callback for this number and queue exists: that one", file=sys.stderr)
+    return 0

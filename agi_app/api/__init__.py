@@ -1,5 +1,5 @@
 """The request API: POST/GET/DELETE /api/callbacks, its models, input checks, limits and
-OpenAPI document.
+OpenAPI document; and who calls, for the web's endpoints too (auth).
 
 May import: domain, config, store, serving.
 """

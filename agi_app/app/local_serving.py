@@ -14,7 +14,6 @@ from agi_app.ivr.status_check import live_position
 from agi_app.pbx.ami import PbxUnavailable
 from agi_app.serving import Serving
 from agi_app.store.port import RequestStore
-from agi_app.store.postgres.notices import stored_elsewhere
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +45,11 @@ class ServingHere:
 
         return stored
 
-    def stored_elsewhere(self, payload: str) -> None:
-        """The serving process hears that another one stored a request: place it now, if
-        it is this server's (every server's serving hears every notice)."""
-        request_id = stored_elsewhere(payload)
-        if request_id is None or self.serving is None:
+    def stored_elsewhere(self, request_id: str) -> None:
+        """The serving process hears that another one stored a request (the store's notice,
+        agi_app.store.open.open_backend): place it now, if it is this server's (every
+        server's serving hears every notice)."""
+        if self.serving is None:
             return
         serving, store = self.serving, self._store
 

@@ -24,11 +24,14 @@ from agi_app.serving import Serving
 from agi_app.serving.all_servers import ServingSet
 from agi_app.serving.metrics import Metrics
 from agi_app.store.one_server import ServerStore
-from agi_app.store.open import ServiceStore, open_store, shown
-from agi_app.store.postgres import PgStore
-from agi_app.store.postgres.fenced import FencedStore, NotLeader
-from agi_app.store.postgres.leadership import Leadership, SoloLeadership, open_leadership
-from agi_app.store.postgres.notices import STORED
+from agi_app.store.open import (
+    Leadership,
+    NotLeader,
+    ServiceStore,
+    SoloLeadership,
+    open_backend,
+    shown,
+)
 from agi_app.web.app import create_app
 from agi_app.webhooks.delivery import Webhooks
 
@@ -83,20 +86,22 @@ class Service:
         self.failed = asyncio.get_running_loop().create_future()
         try:
             self._start_systemd_watchdog()
-            self.store = store = await self._stack.enter_async_context(open_store(s))
+            backend = await self._stack.enter_async_context(  # closed last
+                open_backend(s, stored_elsewhere=self._stored_elsewhere)
+            )
+            self.store = store = backend.store
+            self.leadership = backend.leadership
             self.sites = {
                 name: AsteriskSite.of(name, settings, store, self._clock)
                 for name, settings in s.servers().items()
             }
             await self._warn_of_unknown_servers(store)
-            self.leadership = open_leadership(s, {STORED: self._stored_elsewhere})
-            self._stack.push_async_callback(self.leadership.release)  # the last to go
             if not s.ami_enabled:
                 self._start_webhooks(store)
             elif isinstance(self.leadership, SoloLeadership):
                 await self._start_serving(store, self.leadership)
             else:  # another process may serve: this one stands by till it leads
-                term = asyncio.ensure_future(self._lead())
+                term = asyncio.ensure_future(self._lead(backend.fenced))
                 self._supervise(term, "serving")
                 self._stack.callback(term.cancel)
                 await self._first_term(term)
@@ -133,11 +138,11 @@ class Service:
                 count, server,
             )  # fmt: skip
 
-    def _stored_elsewhere(self, payload: str) -> None:
+    def _stored_elsewhere(self, request_id: str) -> None:
         """The serving process hears that another one stored a request: each server's
         serving places it if it is that server's."""
         for site in self.sites.values():
-            site.here.stored_elsewhere(payload)
+            site.here.stored_elsewhere(request_id)
 
     async def _start_intake(self) -> None:
         """FastAGI, on every process: a standby takes requests too (the leader places them)."""
@@ -162,13 +167,12 @@ class Service:
         if term.done():
             term.result()  # it failed: so does the start
 
-    async def _lead(self) -> None:
-        """Stand by until the database makes this process the serving one, serve, and exit
-        non-zero when the role is lost (its supervisor restarts it as a standby)."""
-        assert self.store is not None and isinstance(self.store, PgStore)
+    async def _lead(self, fenced: Callable[[int], ServiceStore]) -> None:
+        """Stand by until the database makes this process the serving one, serve (its writes
+        fenced by its epoch), and exit non-zero when the role is lost (restarted as a standby)."""
         epoch = await self.leadership.acquire()
         self._leads.set()
-        await self._start_serving(FencedStore(self.store, epoch), self.leadership)
+        await self._start_serving(fenced(epoch), self.leadership)
         self._serving_started.set()
         await self.leadership.lost.wait()
         raise NotLeader(f"serving lease lost (epoch {epoch})")

@@ -5,23 +5,27 @@ an agent reads its own screen-pop only; actions (cancel, reprioritize) need a su
 go through the same transitions as AMI events, so they land in the event log with who did it.
 The pages themselves hold no data: they ask for the token and send it as a bearer header.
 Requests naming another Host (DNS rebinding) are refused before any of this.
+
+Who calls is known once per request (AuthenticationMiddleware, agi_app.api.auth), and each
+endpoint names who may call it (``allowed``); the endpoints are plain functions that read what
+they work on from ``app.state``, set here once.
 """
 
-import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from agi_app.api.routes import api_routes
-from agi_app.config.credentials import Credentials, Principal, Role
+from agi_app.api.auth import BearerTokens, allowed
+from agi_app.api.routes import API_EXCEPTION_HANDLERS, ApiContext, api_routes
+from agi_app.config.credentials import ApiCredentials, Credentials, Principal, Role
 from agi_app.config.settings import Settings
 from agi_app.domain.request import CallbackRequest, CallOutcome, State
 from agi_app.ivr.offer_check import QueueEstimates
@@ -30,13 +34,13 @@ from agi_app.serving.all_servers import ServingSet
 from agi_app.web.broadcast import Broadcaster, Snapshot, StreamLimits
 from agi_app.web.pages import (
     PAGE_HEADERS,
+    WEB,
     SecurityHeaders,
     asset,
     open_stream,
-    refused,
     static_text,
 )
-from agi_app.web.supervisor import supervisor_routes
+from agi_app.web.supervisor import SupervisorScreen, supervisor_routes
 
 
 class _Action(BaseModel):
@@ -45,6 +49,36 @@ class _Action(BaseModel):
 
 class _Priority(_Action):
     level: int = Field(ge=1, le=10)
+
+
+class LiveView:
+    """What the Live view's and the agent panel's endpoints work on: the serving they show and
+    steer, and one snapshot for every stream (its Broadcaster)."""
+
+    def __init__(
+        self,
+        serving: Serving | ServingSet,
+        settings: Settings,
+        estimates: QueueEstimates | None,
+    ) -> None:
+        self.serving, self.settings, self.estimates = serving, settings, estimates
+        self.broadcaster = Broadcaster(self.snapshot, lambda: serving.changed)
+
+    async def snapshot(self) -> Snapshot:
+        callbacks = await self.serving.live_view()
+        # Each queue's expected wait (the offer check's estimate): the queues with callbacks
+        # waiting, with calling hours, or asked about by an offer check.
+        queues = {str(c["queue"]) for c in callbacks} | set(self.settings.queue_schedules)
+        return {
+            "callbacks": callbacks,
+            "screen_pops": await self.serving.screen_pop_view(),
+            "estimates": await self.estimates.live(queues) if self.estimates else {},
+        }
+
+
+def _live(request: Request) -> LiveView:
+    live: LiveView = request.app.state.live
+    return live
 
 
 def _summary(request: CallbackRequest) -> dict[str, object]:
@@ -63,6 +97,75 @@ def _own(pops: dict[str, Any], principal: Principal) -> Snapshot:
     return {"callbacks": [], "screen_pops": mine}
 
 
+async def live_page(_request: Request) -> HTMLResponse:
+    return HTMLResponse(static_text("live.html"), headers=PAGE_HEADERS)
+
+
+async def agents_page(_request: Request) -> HTMLResponse:
+    return HTMLResponse(static_text("agents.html"), headers=PAGE_HEADERS)
+
+
+@allowed(WEB, *Role)
+async def whoami(_request: Request, principal: Principal) -> Response:
+    return JSONResponse({"name": principal.name, "role": principal.role, "agent": principal.agent})
+
+
+@allowed(WEB, *Role)
+async def callbacks(request: Request, principal: Principal) -> Response:
+    live = _live(request)
+    if principal.reads_all:
+        return JSONResponse(await live.snapshot())
+    return JSONResponse(_own(await live.serving.screen_pop_view(), principal))
+
+
+@allowed(WEB, *Role)
+async def events(request: Request, principal: Principal) -> Response:
+    broadcaster = _live(request).broadcaster
+    if principal.reads_all:
+        return open_stream(request, principal, broadcaster)
+    return open_stream(request, principal, broadcaster, lambda s: _own(s["screen_pops"], principal))
+
+
+@allowed(WEB, Role.SUPERVISOR)
+async def act(request: Request, principal: Principal) -> Response:
+    serving = _live(request).serving
+    request_id, action = request.path_params["request_id"], request.path_params["action"]
+    if action not in ("cancel", "priority"):
+        return JSONResponse({"error": f"no action {action!r}"}, status_code=404)
+    acting = f"web:{principal.name}"  # kept apart from the free-text by
+    try:
+        body = await request.json() if await request.body() else {}
+        if action == "cancel":
+            by = _Action.model_validate(body).by or principal.name
+            done = await serving.cancel(request_id, by, credential=acting)
+        else:
+            change = _Priority.model_validate(body)
+            by = change.by or principal.name
+            done = await serving.reprioritize(request_id, change.level, by, credential=acting)
+    except (ValidationError, ValueError) as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    if done is None:
+        return JSONResponse({"error": "no such request"}, status_code=404)
+    took = (
+        done.call_outcome is CallOutcome.CANCELLED
+        if action == "cancel"
+        else (done.priority == change.level and done.state is not State.DONE)
+    )
+    if not took:
+        return JSONResponse({"error": "too late", **_summary(done)}, status_code=409)
+    return JSONResponse(_summary(done))
+
+
+async def public_metrics(request: Request) -> Response:
+    registry = _live(request).serving.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@allowed(WEB, Role.VIEWER, Role.SUPERVISOR)
+async def metrics(request: Request, _principal: Principal) -> Response:
+    return await public_metrics(request)
+
+
 def allowed_hosts(settings: Settings) -> list[str]:
     return settings.web_allowed_hosts or [settings.web_host, "localhost", "127.0.0.1"]
 
@@ -76,107 +179,13 @@ def create_app(
     """The web for one server's serving, or for several (ServingSet: the supervisor's screen
     and the request API's intake are the first server's)."""
     token = settings.web_token.get_secret_value() if settings.web_token else None
-    credentials = Credentials(settings.web_credentials, token)
-
-    async def snapshot() -> Snapshot:
-        callbacks = await serving.live_view()
-        # Each queue's expected wait (the offer check's estimate): the queues with callbacks
-        # waiting, with calling hours, or asked about by an offer check.
-        queues = {str(c["queue"]) for c in callbacks} | set(settings.queue_schedules)
-        return {
-            "callbacks": callbacks,
-            "screen_pops": await serving.screen_pop_view(),
-            "estimates": await estimates.live(queues) if estimates else {},
-        }
-
-    broadcaster = Broadcaster(snapshot, lambda: serving.changed)
-    # The Live view's streams and the supervisor screen's, counted together (web_broadcast).
-    limits = StreamLimits(settings.web_sse_max_clients)
-
-    def who(request: Request) -> Principal | None:
-        return credentials.identify(request.headers.get("authorization", ""))
-
-    async def live(_request: Request) -> HTMLResponse:
-        return HTMLResponse(static_text("live.html"), headers=PAGE_HEADERS)
-
-    async def agents(_request: Request) -> HTMLResponse:
-        return HTMLResponse(static_text("agents.html"), headers=PAGE_HEADERS)
-
-    async def whoami(request: Request) -> JSONResponse:
-        principal = who(request)
-        if no := refused(principal, *Role):
-            return no
-        assert principal is not None
-        return JSONResponse(
-            {"name": principal.name, "role": principal.role, "agent": principal.agent}
-        )
-
-    async def callbacks(request: Request) -> JSONResponse:
-        principal = who(request)
-        if no := refused(principal, *Role):
-            return no
-        assert principal is not None
-        if principal.reads_all:
-            return JSONResponse(await snapshot())
-        return JSONResponse(_own(await serving.screen_pop_view(), principal))
-
-    async def events(request: Request) -> Response:
-        principal = who(request)
-        if no := refused(principal, *Role):
-            return no
-        assert principal is not None
-
-        async def stream() -> AsyncIterator[bytes]:
-            async for latest, encoded in broadcaster.updates():
-                if principal.reads_all:  # encoded once for all clients
-                    yield b"data: " + encoded + b"\n\n"
-                else:
-                    own = _own(latest["screen_pops"], principal)
-                    yield f"data: {json.dumps(own)}\n\n".encode()
-
-        return open_stream(limits, broadcaster, principal, stream)
-
-    async def act(request: Request) -> JSONResponse:
-        principal = who(request)
-        if no := refused(principal, Role.SUPERVISOR):
-            return no
-        assert principal is not None
-        request_id, action = request.path_params["request_id"], request.path_params["action"]
-        if action not in ("cancel", "priority"):
-            return JSONResponse({"error": f"no action {action!r}"}, status_code=404)
-        acting = f"web:{principal.name}"  # kept apart from the free-text by
-        try:
-            body = await request.json() if await request.body() else {}
-            if action == "cancel":
-                by = _Action.model_validate(body).by or principal.name
-                done = await serving.cancel(request_id, by, credential=acting)
-            else:
-                change = _Priority.model_validate(body)
-                by = change.by or principal.name
-                done = await serving.reprioritize(request_id, change.level, by, credential=acting)
-        except (ValidationError, ValueError) as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        if done is None:
-            return JSONResponse({"error": "no such request"}, status_code=404)
-        took = (
-            done.call_outcome is CallOutcome.CANCELLED
-            if action == "cancel"
-            else (done.priority == change.level and done.state is not State.DONE)
-        )
-        if not took:
-            return JSONResponse({"error": "too late", **_summary(done)}, status_code=409)
-        return JSONResponse(_summary(done))
-
-    async def metrics(request: Request) -> Response:
-        public = settings.web_metrics_public
-        if not public and (no := refused(who(request), Role.VIEWER, Role.SUPERVISOR)):
-            return no
-        return Response(generate_latest(serving.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
+    tokens = BearerTokens(
+        Credentials(settings.web_credentials, token), ApiCredentials(settings.api_credentials)
+    )
     app = Starlette(
         routes=[
-            Route("/", live),
-            Route("/agents", agents),
+            Route("/", live_page),
+            Route("/agents", agents_page),
             Route("/session.js", asset("session.js", "text/javascript")),
             Route("/live.js", asset("live.js", "text/javascript")),
             Route("/agents.js", asset("agents.js", "text/javascript")),
@@ -187,22 +196,25 @@ def create_app(
             Route("/api/callbacks", callbacks),
             Route("/api/events", events),
             Route("/api/callbacks/{request_id}/{action:str}", act, methods=["POST"]),
-            Route("/metrics", metrics),
+            Route("/metrics", public_metrics if settings.web_metrics_public else metrics),
             # The request API (its own tokens with scopes): agi_app/api/routes.py.
-            *api_routes(serving, serving.views.store, settings),
+            *api_routes(),
             # The supervisor's screen (/supervisor): agi_app/web/supervisor.py.
-            *supervisor_routes(
-                serving.first if isinstance(serving, ServingSet) else serving,
-                settings,
-                credentials,
-                limits,
-            ),
+            *supervisor_routes(),
         ],
         middleware=[
             Middleware(SecurityHeaders),  # outermost: on the Host refusals too
             Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings)),
+            Middleware(AuthenticationMiddleware, backend=tokens),  # request.user, request.auth
         ],
+        exception_handlers=API_EXCEPTION_HANDLERS,
     )
-    app.state.broadcaster = broadcaster
-    app.state.stream_limits = limits
+    live = LiveView(serving, settings, estimates)
+    app.state.live = live
+    app.state.broadcaster = live.broadcaster  # the tests and the benchmark count its snapshots
+    first = serving.first if isinstance(serving, ServingSet) else serving
+    app.state.supervisor = SupervisorScreen(first, settings)
+    # The Live view's streams and the supervisor screen's, counted together (web_broadcast).
+    app.state.stream_limits = StreamLimits(settings.web_sse_max_clients)
+    app.state.api = ApiContext.of(serving, serving.views.store, settings)
     return app

@@ -1,7 +1,8 @@
 """What every page and stream of the web server shares: the static files, the headers every
-response is served with, the answer to a caller without the right credential, and the SSE
-response that gives its client's place back."""
+response is served with, the answer to a caller without the right credential (WEB), and the
+live stream, admitted by the limits or refused, that gives its client's place back."""
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib.resources import files
 
@@ -10,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agi_app.config.credentials import Principal, Role
-from agi_app.web.broadcast import Broadcaster, Full, StreamLimits
+from agi_app.api.auth import Caller, Realm
+from agi_app.config.credentials import Principal
+from agi_app.web.broadcast import Broadcaster, Full, Snapshot, StreamLimits
 
 # Every response: scripts, styles, images and fetches from this origin only (the pages have
 # no inline script, style or handler: agi_app/web/static holds them as files), never framed,
@@ -68,27 +70,41 @@ def asset(name: str, media_type: str) -> Callable[[Request], Awaitable[Response]
     return serve
 
 
-def refused(principal: Principal | None, *roles: Role) -> JSONResponse | None:
-    """401 without a valid token, 403 for a role not in ``roles``, else None."""
-    if principal is None:
+class WebRealm(Realm[Principal]):
+    """The web's endpoints (agi_app.api.auth.allowed): a web credential's role is its scope,
+    and a refusal is ``{"error": ...}``; an API token is no token here."""
+
+    def principal(self, caller: Caller) -> Principal | None:
+        return caller.web
+
+    def unauthorized(self, request: Request) -> Response:
         return JSONResponse(
             {"error": "a valid bearer token is required"},
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if principal.role not in roles:
+
+    def forbidden(
+        self, request: Request, principal: Principal, scopes: tuple[str, ...]
+    ) -> Response:
         return JSONResponse({"error": f"a {principal.role} may not"}, status_code=403)
-    return None
+
+
+WEB = WebRealm()
 
 
 def open_stream(
-    limits: StreamLimits,
-    broadcaster: Broadcaster,
+    request: Request,
     principal: Principal,
-    content: Callable[[], AsyncIterator[bytes]],
+    broadcaster: Broadcaster,
+    shown: Callable[[Snapshot], Snapshot] | None = None,
 ) -> Response:
-    """The SSE response of ``content()``, if ``limits`` let ``principal`` open one more: else
-    429 (its credential holds its most) or 503 (its pool is full), with Retry-After."""
+    """The SSE stream of ``broadcaster``'s snapshots, each as ``shown`` cuts it for this
+    principal (by default as encoded once for every client), if the web server's
+    StreamLimits (the Live view's and the supervisor screen's streams together) let
+    ``principal`` open one more: else 429 (its credential holds its most) or 503 (its pool is
+    full), with Retry-After."""
+    limits: StreamLimits = request.app.state.stream_limits
     try:
         give_back = limits.take(principal)
     except Full as refusal:
@@ -101,7 +117,15 @@ def open_stream(
         broadcaster.leave()
         give_back()
 
-    return SseStream(content(), release)
+    return SseStream(_events(broadcaster, shown), release)
+
+
+async def _events(
+    broadcaster: Broadcaster, shown: Callable[[Snapshot], Snapshot] | None
+) -> AsyncIterator[bytes]:
+    async for latest, encoded in broadcaster.updates():
+        data = encoded if shown is None else json.dumps(shown(latest)).encode()
+        yield b"data: " + data + b"\n\n"
 
 
 class SseStream(StreamingResponse):

@@ -9,19 +9,20 @@ agents, and in the service's log.
 """
 
 import logging
-from collections.abc import AsyncIterator
 
+from panoramisk.message import Message
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from agi_app.config.credentials import Credentials, Principal, Role
+from agi_app.api.auth import allowed
+from agi_app.config.credentials import Principal, Role
 from agi_app.config.settings import Settings
 from agi_app.pbx.ami import AmiError
 from agi_app.serving import Serving
-from agi_app.web.broadcast import Broadcaster, StreamLimits
-from agi_app.web.pages import PAGE_HEADERS, asset, open_stream, refused, static_text
+from agi_app.web.broadcast import Broadcaster
+from agi_app.web.pages import PAGE_HEADERS, WEB, asset, open_stream, static_text
 from agi_app.web.supervisor_view import SupervisorView
 
 log = logging.getLogger(__name__)
@@ -38,88 +39,91 @@ class _Pause(BaseModel):
     reason: str = Field("", pattern=r"^[A-Za-z0-9 _.,:-]{0,40}$")
 
 
-def supervisor_routes(
-    serving: Serving, settings: Settings, credentials: Credentials, limits: StreamLimits
-) -> list[Route]:
-    """``limits``: the web server's, shared with the Live view's streams."""
-    view = SupervisorView(serving, settings)
-    broadcaster = Broadcaster(view.snapshot, lambda: serving.changed)
+class SupervisorScreen:
+    """What the screen's endpoints work on: the first server's serving (its AMI link for
+    pauses), the view, and one snapshot for every stream (its Broadcaster)."""
 
-    def allowed(request: Request, *roles: Role) -> Principal | JSONResponse:
-        principal = credentials.identify(request.headers.get("authorization", ""))
-        if (no := refused(principal, *roles)) is not None:
-            return no
-        assert principal is not None  # refused answers 401 without one
-        return principal
+    def __init__(self, serving: Serving, settings: Settings) -> None:
+        self.serving = serving
+        self.view = SupervisorView(serving, settings)
+        self.broadcaster = Broadcaster(self.view.snapshot, lambda: serving.changed)
 
-    async def page(_request: Request) -> Response:
-        return HTMLResponse(static_text("supervisor.html"), headers=PAGE_HEADERS)
 
-    async def snapshot(request: Request) -> Response:
-        if isinstance(who := allowed(request, *_READERS), JSONResponse):
-            return who
-        return JSONResponse(await view.snapshot(), headers={"Cache-Control": "no-store"})
+def _screen(request: Request) -> SupervisorScreen:
+    screen: SupervisorScreen = request.app.state.supervisor
+    return screen
 
-    async def events(request: Request) -> Response:
-        if isinstance(who := allowed(request, *_READERS), JSONResponse):
-            return who
 
-        async def stream() -> AsyncIterator[bytes]:
-            async for _latest, encoded in broadcaster.updates():
-                yield b"data: " + encoded + b"\n\n"
+async def page(_request: Request) -> Response:
+    return HTMLResponse(static_text("supervisor.html"), headers=PAGE_HEADERS)
 
-        return open_stream(limits, broadcaster, who, stream)
 
-    async def pause(request: Request) -> Response:
-        if isinstance(who := allowed(request, Role.SUPERVISOR), JSONResponse):
-            return who
-        try:
-            asked = _Pause.model_validate_json(await request.body())
-        except ValidationError as exc:
-            log.warning("supervisor %s: pause refused: %s", who.name, exc.errors()[0]["msg"])
-            return JSONResponse({"error": "invalid pause request"}, status_code=400)
-        try:
-            status = await serving.pbx.queue_status(asked.queue)
-            member = next(
-                (
-                    str(m.get("Location") or m.get("StateInterface"))
-                    for m in status
-                    if m.get("Event") == "QueueMember"
-                    and m.get("Queue") == asked.queue
-                    and asked.interface in (m.get("StateInterface"), m.get("Location"))
-                ),
-                None,
+@allowed(WEB, *_READERS)
+async def snapshot(request: Request, _principal: Principal) -> Response:
+    view = _screen(request).view
+    return JSONResponse(await view.snapshot(), headers={"Cache-Control": "no-store"})
+
+
+@allowed(WEB, *_READERS)
+async def events(request: Request, principal: Principal) -> Response:
+    return open_stream(request, principal, _screen(request).broadcaster)
+
+
+def _member(status: list[Message], asked: _Pause) -> str | None:
+    """Asterisk's own spelling of the asked member of the asked queue, if it lists one."""
+    return next(
+        (
+            str(m.get("Location") or m.get("StateInterface"))
+            for m in status
+            if m.get("Event") == "QueueMember"
+            and m.get("Queue") == asked.queue
+            and asked.interface in (m.get("StateInterface"), m.get("Location"))
+        ),
+        None,
+    )
+
+
+@allowed(WEB, Role.SUPERVISOR)
+async def pause(request: Request, who: Principal) -> Response:
+    serving = _screen(request).serving
+    try:
+        asked = _Pause.model_validate_json(await request.body())
+    except ValidationError as exc:
+        log.warning("supervisor %s: pause refused: %s", who.name, exc.errors()[0]["msg"])
+        return JSONResponse({"error": "invalid pause request"}, status_code=400)
+    try:
+        member = _member(await serving.pbx.queue_status(asked.queue), asked)
+        if member is None:
+            log.warning(
+                "supervisor %s: %s is not a member of %s", who.name, asked.interface, asked.queue
             )
-            if member is None:
-                log.warning(
-                    "supervisor %s: %s is not a member of %s",
-                    who.name,
-                    asked.interface,
-                    asked.queue,
-                )
-                return JSONResponse({"error": "no such member of that queue"}, status_code=404)
-            reason = f"supervisor {who.name}" + (f": {asked.reason}" if asked.reason else "")
-            await serving.pbx.ami.send(
-                {
-                    "Action": "QueuePause",
-                    "Queue": asked.queue,
-                    "Interface": member,
-                    "Paused": "true" if asked.paused else "false",
-                    "Reason": reason,
-                }
-            )
-        except AmiError as exc:
-            log.warning("supervisor %s: pause of %s failed: %s", who.name, asked.interface, exc)
-            return JSONResponse({"error": "Asterisk did not take it; try again"}, status_code=503)
-        log.info(
-            "supervisor %s %s %s in queue %s",
-            who.name,
-            "paused" if asked.paused else "unpaused",
-            member,
-            asked.queue,
+            return JSONResponse({"error": "no such member of that queue"}, status_code=404)
+        reason = f"supervisor {who.name}" + (f": {asked.reason}" if asked.reason else "")
+        await serving.pbx.ami.send(
+            {
+                "Action": "QueuePause",
+                "Queue": asked.queue,
+                "Interface": member,
+                "Paused": "true" if asked.paused else "false",
+                "Reason": reason,
+            }
         )
-        return JSONResponse({"queue": asked.queue, "interface": member, "paused": asked.paused})
+    except AmiError as exc:
+        log.warning("supervisor %s: pause of %s failed: %s", who.name, asked.interface, exc)
+        return JSONResponse({"error": "Asterisk did not take it; try again"}, status_code=503)
+    log.info(
+        "supervisor %s %s %s in queue %s",
+        who.name,
+        "paused" if asked.paused else "unpaused",
+        member,
+        asked.queue,
+    )
+    return JSONResponse({"queue": asked.queue, "interface": member, "paused": asked.paused})
 
+
+def supervisor_routes() -> list[Route]:
+    """Its endpoints read ``app.state.supervisor`` (a SupervisorScreen) and the web server's
+    ``stream_limits``, shared with the Live view's streams."""
     return [
         Route("/supervisor", page),
         Route("/supervisor.js", asset("supervisor.js", "text/javascript")),

@@ -1,7 +1,10 @@
 """``agi-callback request``: through the running service's API (placed at once), or
-``--direct`` into the store (placed by a service at its next AMI login)."""
+``--direct`` into the store (placed by a service at its next AMI login); and ``cancel`` and
+``reprioritize``, through the service with the web token, by the Host name it answers to."""
 
 import asyncio
+import json
+import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +14,7 @@ import pytest
 import uvicorn
 
 from agi_app.admin.cli import main
-from agi_app.domain.request import State
+from agi_app.domain.request import CallOutcome, State
 from tests.integration.api_rig import Api, api_on
 from tests.support.poll import eventually_local
 
@@ -101,3 +104,39 @@ def test_without_a_token_it_says_what_to_set(
     monkeypatch.delenv("CALLBACK_API_TOKEN", raising=False)
     assert main(["request", NUMBER, "--queue", "support"]) == 2
     assert "CALLBACK_API_TOKEN" in capsys.readouterr().err
+
+
+async def test_cancel_and_reprioritize_go_by_the_name_the_service_answers_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CALLBACK_WEB_TOKEN", "boss-token")  # the service's and the command's
+    # The service answers only to this name: the command sends it as Host to web_host.
+    monkeypatch.setenv("CALLBACK_WEB_ALLOWED_HOSTS", '["callback.example"]')
+    async with api_on(tmp_path, login=False) as api, serve(api, monkeypatch):
+        request = await api.rig.add(NUMBER)
+        assert await asyncio.to_thread(main, ["cancel", request.id, "--by", "carol"]) == 0
+        done = json.loads(capsys.readouterr().out)
+        assert (done["id"], done["call_outcome"]) == (request.id, CallOutcome.CANCELLED.value)
+        assert await asyncio.to_thread(main, ["reprioritize", request.id, "2"]) == 1
+        assert "priority refused (409): " in capsys.readouterr().err
+        monkeypatch.setenv("CALLBACK_WEB_TOKEN", "wrong-token")
+        assert await asyncio.to_thread(main, ["cancel", request.id]) == 1
+        assert "cancel refused (401): " in capsys.readouterr().err
+
+
+def test_a_service_that_does_not_answer_is_said(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("CALLBACK_WEB_PORT", str(port))
+    monkeypatch.setenv("CALLBACK_WEB_TOKEN", "boss-token")
+    monkeypatch.setenv("CALLBACK_API_TOKEN", "request-token")
+    assert main(["cancel", "x1"]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith(f"cannot reach the service at http://127.0.0.1:{port}/api/callbacks/x1")
+    assert main(["request", NUMBER, "--queue", "support"]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith(f"cannot reach the service at http://127.0.0.1:{port}/api/callbacks (")
+    assert said.rstrip().endswith("; --direct writes the store")

@@ -17,9 +17,10 @@ from psycopg import AsyncConnection
 
 from agi_app.config.settings import Settings
 from agi_app.domain.request import State
+from agi_app.store.open import SoloLeadership, open_backend
 from agi_app.store.postgres import PgStore, locks
 from agi_app.store.postgres.fenced import FencedStore, NotLeader
-from agi_app.store.postgres.leadership import SERVING, PgLeadership, SoloLeadership, open_leadership
+from agi_app.store.postgres.leadership import SERVING, PgLeadership
 from tests.integration.pg_locks import hold, release, session, waiting
 from tests.support.poll import eventually, eventually_local
 from tests.support.store_samples import NOW, REQUEST
@@ -267,11 +268,32 @@ async def test_the_leader_alone_hears_what_other_processes_tell_serving(
         await other.release()
 
 
-async def test_one_process_on_sqlite_always_leads(tmp_path: Path, postgres_url: str) -> None:
-    solo = open_leadership(Settings(store_path=tmp_path / "callbacks.db"))
-    assert isinstance(solo, SoloLeadership)
-    assert await solo.acquire() == 1
-    assert await solo.acquire() == 1  # a second service on one SQLite file is not a standby
-    await solo.release()
+async def test_one_process_on_sqlite_always_leads(tmp_path: Path) -> None:
+    async with open_backend(Settings(store_path=tmp_path / "callbacks.db")) as backend:
+        solo = backend.leadership
+        assert isinstance(solo, SoloLeadership)
+        assert await solo.acquire() == 1
+        assert await solo.acquire() == 1  # a second service on one SQLite file is not a standby
+        assert backend.fenced(1) is backend.store  # nobody else writes: nothing to fence
     assert not solo.lost.is_set()
-    assert isinstance(open_leadership(Settings(store_url=postgres_url)), PgLeadership)
+
+
+async def test_on_postgresql_the_backend_leads_fenced_and_steps_down_when_closed(
+    postgres_url: str,
+) -> None:
+    """What the service gets from open_backend: the database's leadership, a store fenced
+    by its epoch, and the role given up when the backend closes."""
+    async with open_backend(Settings(store_url=postgres_url, store_timeout=T)) as backend:
+        assert isinstance(backend.leadership, PgLeadership)
+        assert isinstance(backend.store, PgStore)
+        fenced = backend.fenced(await backend.leadership.acquire())
+        assert isinstance(fenced, FencedStore) and fenced.epoch == 1
+        await fenced.add(REQUEST)
+    other = PgLeadership(postgres_url, timeout=T, holder="other")
+    try:
+        assert await asyncio.wait_for(other.acquire(), SOON) == 2
+        with pytest.raises(NotLeader):  # the old epoch's writes are refused
+            async with PgStore.open(postgres_url) as store:
+                await FencedStore(store, 1).note(REQUEST, "Checked", NOW, {})
+    finally:
+        await other.release()

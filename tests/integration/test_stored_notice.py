@@ -1,14 +1,18 @@
 """A request stored on PostgreSQL is announced to the serving process at its commit
-(agi_app/store/postgres/notices.py): a standby's FastAGI stores it, the leader places it at once."""
+(agi_app/store/postgres/notices.py): a standby's FastAGI stores it, the leader places it at once.
+The service hears only request ids, through open_backend (agi_app/store/open.py)."""
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
 
+from agi_app.config.settings import Settings
+from agi_app.store.open import open_backend
 from agi_app.store.postgres import PgStore
 from agi_app.store.postgres.leadership import PgLeadership
 from agi_app.store.postgres.notices import PROCESS, STORED, stored_elsewhere
+from tests.integration.pg_locks import session
 from tests.support.poll import eventually_local
 from tests.support.store_samples import REQUEST
 
@@ -41,3 +45,20 @@ def test_a_process_ignores_its_own_notices_and_reads_the_others() -> None:
     assert stored_elsewhere(f"{PROCESS} r1") is None  # told in-process already
     assert stored_elsewhere("db2:4242 r1") == "r1"
     assert stored_elsewhere("garbage") is None
+
+
+async def test_the_leading_backend_hands_the_service_the_ids_other_processes_stored(
+    postgres_url: str,
+) -> None:
+    heard: list[str] = []
+    settings = Settings(store_url=postgres_url, store_timeout=1.0)
+    async with (
+        open_backend(settings, stored_elsewhere=heard.append) as backend,
+        session(postgres_url) as other_process,
+    ):
+        await backend.store.add(REQUEST)  # before it leads: found by its reconciliation
+        await backend.leadership.acquire()
+        await backend.store.add(replace(REQUEST, id="mine", channel="ch-2", queue="sales"))
+        await other_process.execute("SELECT pg_notify(%s, %s)", (STORED, "db2:4242 r9"))
+        await eventually_local(lambda: heard, lambda h: len(h) == 1, within=5, what="a notice")
+        assert heard == ["r9"]  # its own ("mine") was told in-process, and is not heard again

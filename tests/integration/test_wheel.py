@@ -32,6 +32,7 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     source.mkdir()
     shutil.copy(REPO / "pyproject.toml", source)
     shutil.copy(REPO / "README.md", source)
+    shutil.copy(REPO / "LICENSE", source)
     shutil.copytree(
         REPO / "agi_app", source / "agi_app", ignore=shutil.ignore_patterns("__pycache__")
     )
@@ -39,6 +40,9 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     (wheel,) = (tmp_path / "dist").glob("agi_callback-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert [p for p in PACKAGED if p not in names] == []
+    # The licence text travels with the code (PEP 639: setuptools takes LICENSE by default).
+    (licence,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    assert zipfile.ZipFile(wheel).read(licence) == (REPO / "LICENSE").read_bytes()
 
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv)

@@ -11,6 +11,9 @@ from psycopg.types.json import Json
 from agi_app.domain.request import CallbackRequest
 from agi_app.store.postgres import locks
 from agi_app.store.postgres.connection import Conn, Pool, unavailable
+from agi_app.store.postgres.sql_files import QUERIES
+
+_INSERT_EVENT = QUERIES["insert_event"]
 
 
 class PgBase:
@@ -55,8 +58,4 @@ async def append_event(
     """The last write of its transaction: under the event log's lock, held through the
     commit, so seq rises in commit order (locks.py)."""
     await locks.take(conn, locks.EVENTS)
-    await conn.execute(
-        "INSERT INTO request_events (request_id, at, event, state, detail)"
-        " VALUES (%s, %s, %s, %s, %s)",
-        (request.id, at, event, request.state.value, Json(detail)),
-    )
+    await conn.execute(_INSERT_EVENT, (request.id, at, event, request.state.value, Json(detail)))

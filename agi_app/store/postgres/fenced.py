@@ -7,8 +7,11 @@ Every transaction of a FencedStore (save, note, and the other writes) first read
 its commit. A takeover raises the epoch with an UPDATE of the row, which waits for those
 locks: each fenced write of the old leader commits before the takeover (and the new leader,
 which reconciles after it, sees it), or it reads the new epoch and fails with NotLeader,
-rolled back. The lease row is the first lock a fenced transaction takes (store_pg/locks.py
-order: then the request rows, the event log last); the takeover holds no other lock.
+rolled back. The lease row is the first lock a fenced transaction takes (locks.py order:
+then the request rows, the event log last); the takeover holds no other lock.
+
+The service gets a FencedStore from open_backend() (agi_app/store/open.py), and NotLeader
+from there too.
 """
 
 from collections.abc import AsyncIterator
@@ -16,8 +19,11 @@ from contextlib import asynccontextmanager
 
 from agi_app.domain.errors import StoreUnavailable
 from agi_app.store.postgres.connection import Conn
-from agi_app.store.postgres.outbox import _advance
+from agi_app.store.postgres.outbox import advance
+from agi_app.store.postgres.sql_files import QUERIES
 from agi_app.store.postgres.store import PgStore
+
+_FENCE = QUERIES["fence"]
 
 
 class NotLeader(StoreUnavailable):
@@ -43,13 +49,13 @@ class FencedStore(PgStore):
     async def advance_webhook(self, subscription: str, seq: int) -> None:
         """A write the store makes outside a transaction: fenced as the others."""
         async with self._transaction(f"cannot move webhook {subscription}") as conn:
-            await _advance(conn, subscription, seq)
+            await advance(conn, subscription, seq)
 
 
 async def fence(conn: Conn, epoch: int) -> None:
     """In a transaction: go on only while the lease is at ``epoch``; the row stays locked
     (shared) until the transaction ends, so no takeover comes in between."""
-    cursor = await conn.execute("SELECT epoch FROM serving_lease WHERE id = 1 FOR SHARE")
+    cursor = await conn.execute(_FENCE)
     row = await cursor.fetchone()
     now = int(row["epoch"]) if row else None
     if now != epoch:

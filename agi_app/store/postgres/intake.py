@@ -15,28 +15,20 @@ from agi_app.store.port import REPEAT_NOTED_EVERY, IdempotencyKey, KeptAnswer
 from agi_app.store.postgres import locks, notices
 from agi_app.store.postgres.base import PgBase, append_event
 from agi_app.store.postgres.connection import Conn
-from agi_app.store.postgres.rows import PLACEHOLDERS, request_from, values
-from agi_app.store.rows import COLUMNS
+from agi_app.store.postgres.rows import COLUMN_LIST, PLACEHOLDERS, request_from, values
+from agi_app.store.postgres.sql_files import QUERIES
 
-_INSERT = (
-    f"INSERT INTO requests ({', '.join(COLUMNS)}, updated_at)"
-    f" VALUES ({PLACEHOLDERS}, %s) ON CONFLICT DO NOTHING"
-)
-# A repeat: the same channel (a retried AGI session), else the active one of (number,
-# server, queue). A channel of another server is no repeat (uniqueids must differ across
-# servers: Asterisk's systemname; such a clash is refused, never taken for another's).
-_REPEAT = (
-    "SELECT * FROM requests WHERE server = %s AND (channel = %s"
-    " OR (callback_number = %s AND queue = %s AND state <> 'done'))"
-    " ORDER BY channel = %s DESC LIMIT 1"
-)
+_INSERT = QUERIES["insert_request"].format(columns=COLUMN_LIST, values=PLACEHOLDERS)
+_REPEAT = QUERIES["repeat_of"]
+_REQUEST = QUERIES["request"]
+_COUNT_RECENT = QUERIES["count_recent"]
+_REPEATED_SINCE = QUERIES["repeated_since"]
+_KEPT = QUERIES["kept_key"]
+_KEPT_SINCE = QUERIES["kept_key_since"]
+_INSERT_KEY = QUERIES["insert_key"]
+_PURGE = QUERIES["purge_expired_keys"]
+_DELETE_EXPIRED = QUERIES["delete_expired_key"]
 _TRIES = 3  # a repeat that ended between our insert and our read: insert again
-# Expired keys purged per add_once, at most: rows another transaction is purging are skipped,
-# not waited for. Each add_once keeps one key, so the expired ones cannot pile up.
-_PURGE = (
-    "DELETE FROM idempotency_keys WHERE (token, key) IN (SELECT token, key"
-    " FROM idempotency_keys WHERE created_at < %s LIMIT 1000 FOR UPDATE SKIP LOCKED)"
-)
 
 
 class PgIntake(PgBase):
@@ -67,15 +59,9 @@ class PgIntake(PgBase):
             await locks.take(conn, locks.idempotency_key(key.credential, key.key))
             if since is not None:
                 await conn.execute(_PURGE, (since,))
-                await conn.execute(
-                    "DELETE FROM idempotency_keys WHERE token = %s AND key = %s"
-                    " AND created_at < %s",
-                    (key.credential, key.key, since),
-                )
+                await conn.execute(_DELETE_EXPIRED, (key.credential, key.key, since))
             if (kept := await _kept(conn, key.credential, key.key)) is not None:
-                cursor = await conn.execute(
-                    "SELECT * FROM requests WHERE id = %s", (kept.request_id,)
-                )
+                cursor = await conn.execute(_REQUEST, (kept.request_id,))
                 row = await cursor.fetchone()
                 if row is None:  # the foreign key forbids it
                     raise StoreUnavailable(f"idempotency key for unknown request {kept.request_id}")
@@ -118,9 +104,7 @@ async def _answered(
     if key is not None:
         status = 201 if stored.id == request.id else 200
         await conn.execute(
-            "INSERT INTO idempotency_keys"
-            " (token, key, body_sha256, request_id, status, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
+            _INSERT_KEY,
             (key.credential, key.key, key.body_sha256, stored.id, status, request.requested_at),
         )
     if stored is request:
@@ -138,9 +122,7 @@ async def _note_repeat(conn: Conn, stored: CallbackRequest, request: CallbackReq
     both miss the other's (read committed: each statement sees what committed before it)."""
     await locks.take(conn, locks.EVENTS)
     cursor = await conn.execute(
-        "SELECT 1 FROM request_events WHERE request_id = %s AND event = 'repeated'"
-        " AND at > %s LIMIT 1",
-        (stored.id, request.requested_at - REPEAT_NOTED_EVERY),
+        _REPEATED_SINCE, (stored.id, request.requested_at - REPEAT_NOTED_EVERY)
     )
     if await cursor.fetchone() is None:
         detail = {"channel": request.channel, "dialed_number": request.dialed_number}
@@ -150,10 +132,7 @@ async def _note_repeat(conn: Conn, stored: CallbackRequest, request: CallbackReq
 async def _over_limit(conn: Conn, request: CallbackRequest, limits: RateLimits) -> str | None:
     caller = request.caller_number or None  # withheld callers are not one caller
     cursor = await conn.execute(
-        "SELECT count(*) FILTER (WHERE caller_number = %s) AS from_caller,"
-        " count(*) FILTER (WHERE callback_number = %s) AS to_destination"
-        " FROM requests WHERE requested_at > %s"
-        " AND (caller_number = %s OR callback_number = %s)",
+        _COUNT_RECENT,
         (caller, request.callback_number, request.requested_at - limits.window, caller,
          request.callback_number),
     )  # fmt: skip
@@ -173,11 +152,8 @@ async def _repeat_of(conn: Conn, request: CallbackRequest) -> CallbackRequest | 
 async def _kept(
     conn: Conn, credential: str, key: str, since: datetime | None = None
 ) -> KeptAnswer | None:
-    query = "SELECT * FROM idempotency_keys WHERE token = %s AND key = %s"
-    params: tuple[object, ...] = (credential, key)
-    if since is not None:
-        query, params = query + " AND created_at >= %s", (*params, since)
-    cursor = await conn.execute(query, params)
+    params: tuple[object, ...] = (credential, key) if since is None else (credential, key, since)
+    cursor = await conn.execute(_KEPT if since is None else _KEPT_SINCE, params)
     row = await cursor.fetchone()
     if row is None:
         return None

@@ -21,7 +21,8 @@ FastAGI): it LISTENs on its own connection to the ``listen`` channels from the m
 leads, so it hears every NOTIFY committed while it leads; one sent while nobody leads is
 found by the reconciliation that follows each takeover.
 
-On SQLite there is one process: ``SoloLeadership`` always leads.
+PgLeadership is the Leadership of agi_app/store/open.py (SQLite's one process has
+SoloLeadership there, which always leads): the service gets it from open_backend().
 """
 
 import asyncio
@@ -29,70 +30,28 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL, Identifier
 
-from agi_app.config.settings import SQLITE, Settings
 from agi_app.store.postgres.locks import _key
 from agi_app.store.postgres.notices import PROCESS
+from agi_app.store.postgres.sql_files import QUERIES
 
 log = logging.getLogger(__name__)
 
 # Session-level, held as long as the leader's connection lives: outside the order of the
-# store's transaction-level locks (store_pg/locks.py), which it never waits for.
+# store's transaction-level locks (agi_app/store/postgres/locks.py), which it never waits for.
 SERVING = _key("agi-callback:serving")
 
-_TAKE = (
-    "INSERT INTO serving_lease (id, epoch, holder, renewed_at) VALUES (1, 1, %s, now())"
-    " ON CONFLICT (id) DO UPDATE"
-    " SET epoch = serving_lease.epoch + 1, holder = excluded.holder, renewed_at = now()"
-    " RETURNING epoch"
-)
-# A renewal never waits: fenced writes hold the row FOR SHARE, and a leader slowed by its own
-# writes must not be taken for a lost one. renewed_at only tells operators it is alive.
-_RENEW = (
-    "UPDATE serving_lease SET renewed_at = now() WHERE id = (SELECT id FROM serving_lease"
-    " WHERE id = 1 AND epoch = %s FOR NO KEY UPDATE SKIP LOCKED)"
-)
-
-
-class Leadership(Protocol):
-    """The serving role of this process (what the service is written against)."""
-
-    lost: asyncio.Event  # set when this process no longer leads (not by ``release``)
-
-    async def acquire(self) -> int:
-        """Wait until this process leads; its epoch (higher than any leader's before)."""
-        ...
-
-    async def release(self) -> None:
-        """Step down: another process may lead at once."""
-        ...
-
-    def leads(self) -> bool:
-        """Whether this process may act as the leader at this moment (asked just before an
-        action the database cannot fence: an AMI Originate)."""
-        ...
-
-
-class SoloLeadership:
-    """One process on one store (SQLite): it always leads, and never loses the role."""
-
-    def __init__(self) -> None:
-        self.lost = asyncio.Event()
-
-    async def acquire(self) -> int:
-        return 1
-
-    async def release(self) -> None:
-        pass
-
-    def leads(self) -> bool:
-        return True
+_LOCK = QUERIES["serving_lock"]
+_TAKE = QUERIES["take_lease"]
+_RENEW = QUERIES["renew_lease"]
+_EPOCH = QUERIES["lease_epoch"]
+_HOLDER = QUERIES["lease_holder"]
 
 
 class Superseded(Exception):
@@ -163,7 +122,8 @@ class PgLeadership:
             await self._wait_for_lock(conn)
             since = asyncio.get_running_loop().time()
             # Before it leads: a request committed earlier is found by the reconciliation
-            # after the takeover, one committed later is heard.
+            # after the takeover, one committed later is heard. (A channel is an identifier,
+            # not a parameter: composed here, not in queries.sql.)
             for channel in self._listen:
                 await conn.execute(SQL("LISTEN {}").format(Identifier(channel)))
             epoch = await self._take_lease(conn)
@@ -184,7 +144,7 @@ class PgLeadership:
         while True:
             try:
                 async with asyncio.timeout(2 * self._timeout + 1):
-                    await conn.execute("SELECT pg_advisory_lock(%s)", (SERVING,))
+                    await conn.execute(_LOCK, (SERVING,))
                 return
             except psycopg.errors.LockNotAvailable:
                 if not told:
@@ -213,7 +173,7 @@ class PgLeadership:
                     self._heard(notice.channel, notice.payload)
                 since = asyncio.get_running_loop().time()
                 async with asyncio.timeout(self._interval):
-                    cursor = await conn.execute("SELECT epoch FROM serving_lease WHERE id = 1")
+                    cursor = await conn.execute(_EPOCH)
                     row = await cursor.fetchone()
                     if row is None or int(row[0]) != epoch:
                         raise Superseded(f"the lease is at epoch {row[0] if row else None}")
@@ -231,16 +191,6 @@ class PgLeadership:
             self._listen[channel](payload)
         except Exception:  # one bad handler must not cost the role
             log.exception("handling a notification on %s failed", channel)
-
-
-def open_leadership(
-    settings: Settings, listen: Mapping[str, Callable[[str], None]] | None = None
-) -> Leadership:
-    """The settings' store decides: SQLite, one process; PostgreSQL, the database chooses."""
-    url = settings.store_address()
-    if url.startswith(SQLITE):
-        return SoloLeadership()
-    return PgLeadership(url, timeout=settings.store_timeout, listen=listen)
 
 
 def _kwargs(url: str, timeout: float) -> dict[str, Any]:
@@ -268,7 +218,7 @@ def _kwargs(url: str, timeout: float) -> dict[str, Any]:
 
 
 async def _holder(conn: AsyncConnection[tuple[Any, ...]]) -> str:
-    cursor = await conn.execute("SELECT holder, epoch FROM serving_lease WHERE id = 1")
+    cursor = await conn.execute(_HOLDER)
     row = await cursor.fetchone()
     return f"{row[0]} (epoch {row[1]})" if row else "another process"
 

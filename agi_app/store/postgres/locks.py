@@ -18,6 +18,9 @@ then the numbers a new request counts against (sorted), then the event log, last
 import hashlib
 
 from agi_app.store.postgres.connection import Conn
+from agi_app.store.postgres.sql_files import QUERIES
+
+_LOCK = QUERIES["advisory_xact_lock"]
 
 
 def _key(kind: str, *parts: str) -> int:
@@ -41,7 +44,7 @@ def idempotency_key(credential: str, key: str) -> int:
 async def take(conn: Conn, *keys: int) -> None:
     """Wait for each lock (in the order given) until this transaction ends."""
     for key in keys:
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+        await conn.execute(_LOCK, (key,))
 
 
 async def take_numbers(conn: Conn, *numbers: str) -> None:

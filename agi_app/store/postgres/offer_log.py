@@ -5,6 +5,11 @@ from datetime import UTC, datetime
 
 from agi_app.domain.offer import OfferCheck, Reason
 from agi_app.store.postgres.base import PgBase
+from agi_app.store.postgres.sql_files import QUERIES
+
+_INSERT = QUERIES["insert_offer_check"]
+_ALL = QUERIES["offer_checks"]
+_SINCE = QUERIES["offer_checks_since"]
 
 
 class PgOfferLog(PgBase):
@@ -12,17 +17,16 @@ class PgOfferLog(PgBase):
         """One offer check, for the report (changes no request)."""
         async with self._connection("cannot record an offer check") as conn:
             await conn.execute(
-                "INSERT INTO offer_checks (channel, queue, at, reason, expected_wait)"
-                " VALUES (%s, %s, %s, %s, %s)",
+                _INSERT,
                 (check.channel, check.queue, check.at, check.reason.value, check.expected_wait),
             )
 
     async def offer_checks(self, since: datetime | None = None) -> list[OfferCheck]:
         """The offer checks (at or after ``since``), oldest first."""
-        query, params = "SELECT * FROM offer_checks", tuple[object, ...]()
-        if since is not None:
-            query, params = query + " WHERE at >= %s", (since,)
-        rows = await self._rows("cannot read offer checks", query + " ORDER BY seq", params)
+        params: tuple[object, ...] = () if since is None else (since,)
+        rows = await self._rows(
+            "cannot read offer checks", _ALL if since is None else _SINCE, params
+        )
         return [
             OfferCheck(
                 row["channel"],

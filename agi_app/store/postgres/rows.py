@@ -11,6 +11,9 @@ from agi_app.domain.event_log import Event
 from agi_app.domain.request import CallbackRequest
 from agi_app.store.rows import COLUMNS, request_from_row
 
+# The parts of queries.sql's request queries built from CallbackRequest's fields, so that a
+# field added to it needs a migration and no edit of the queries.
+COLUMN_LIST = ", ".join(COLUMNS)
 PLACEHOLDERS = ", ".join("%s" for _ in COLUMNS)
 ASSIGNMENTS = ", ".join(f"{name} = %s" for name in COLUMNS if name != "id")
 

@@ -2,7 +2,9 @@
 
 Every change is one transaction with its event log row, committed before the call returns,
 as the SQLite store's; adding requests: intake.py, webhooks: outbox.py, offer checks:
-offer_log.py.
+offer_log.py. Those parts are subclasses of one concrete base (base.py's PgBase: the pool
+and its bounded transactions), not mixins that declare each other's attributes: each part
+stands alone, and FencedStore (fenced.py) changes only how a transaction begins.
 """
 
 from collections.abc import AsyncIterator
@@ -21,8 +23,14 @@ from agi_app.store.postgres.intake import PgIntake
 from agi_app.store.postgres.offer_log import PgOfferLog
 from agi_app.store.postgres.outbox import PgOutbox
 from agi_app.store.postgres.rows import ASSIGNMENTS, event_from, request_from, values_but_id
+from agi_app.store.postgres.sql_files import QUERIES
 
-_SERVING_ORDER = " ORDER BY priority, queue_entered_at, requested_at, id"
+_UPDATE = QUERIES["update_request"].format(assignments=ASSIGNMENTS)
+_REQUEST = QUERIES["request"]
+_REQUESTS = QUERIES["requests"]
+_REQUESTS_IN = QUERIES["requests_in_states"]
+_ACTIVE_FOR = QUERIES["active_for"]
+_EVENT_LOG = QUERIES["request_event_log"]
 
 
 class PgStore(PgIntake, PgOutbox, PgOfferLog):
@@ -66,8 +74,7 @@ class PgStore(PgIntake, PgOutbox, PgOfferLog):
             # Read committed: a row changed by a transaction that committed while this one
             # waited for it is checked again as it is now, so a stale save matches nothing.
             cursor = await conn.execute(
-                f"UPDATE requests SET {ASSIGNMENTS}, updated_at = %s"
-                " WHERE id = %s AND state = %s AND attempt = %s",
+                _UPDATE,
                 (*values_but_id(after), at, after.id, before.state.value, before.attempt),
             )
             if cursor.rowcount != 1:
@@ -82,17 +89,15 @@ class PgStore(PgIntake, PgOutbox, PgOfferLog):
             await append_event(conn, request, event, at, detail)
 
     async def get(self, request_id: str) -> CallbackRequest | None:
-        row = await self._one(
-            "cannot read request", "SELECT * FROM requests WHERE id = %s", (request_id,)
-        )
+        row = await self._one("cannot read request", _REQUEST, (request_id,))
         return request_from(row) if row else None
 
     async def requests(self, *states: State) -> list[CallbackRequest]:
         """Requests in serving order (priority level, then original queue entry)."""
-        query, params = "SELECT * FROM requests", tuple[object, ...]()
-        if states:
-            query, params = query + " WHERE state = ANY(%s)", ([s.value for s in states],)
-        rows = await self._rows("cannot read requests", query + _SERVING_ORDER, params)
+        params: tuple[object, ...] = ([s.value for s in states],) if states else ()
+        rows = await self._rows(
+            "cannot read requests", _REQUESTS_IN if states else _REQUESTS, params
+        )
         return [request_from(row) for row in rows]
 
     async def active_for(self, number: str, queue: str) -> list[CallbackRequest]:
@@ -100,17 +105,10 @@ class PgStore(PgIntake, PgOutbox, PgOfferLog):
         if not number:
             return []
         rows = await self._rows(
-            f"cannot read requests for {number}",
-            "SELECT * FROM requests WHERE (caller_number = %s OR callback_number = %s)"
-            " AND queue = %s AND state <> 'done'" + _SERVING_ORDER,
-            (number, number, queue),
+            f"cannot read requests for {number}", _ACTIVE_FOR, (number, number, queue)
         )
         return [request_from(row) for row in rows]
 
     async def events(self, request_id: str) -> list[Event]:
-        rows = await self._rows(
-            "cannot read the event log",
-            "SELECT * FROM request_events WHERE request_id = %s ORDER BY seq",
-            (request_id,),
-        )
+        rows = await self._rows("cannot read the event log", _EVENT_LOG, (request_id,))
         return [event_from(row) for row in rows]

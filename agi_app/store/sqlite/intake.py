@@ -1,201 +1,123 @@
 """Adding requests to the SQLite store: one active callback per (number, queue), the rate
-limits counted under the write lock, and the request API's idempotency keys kept in the
-request's own transaction.
+limits counted in the same call as the insert, and the request API's idempotency keys kept in
+the request's own transaction.
 
-A mixin of agi_app.store.sqlite.store.Store: it shares the store's one connection and its write
-lock.
+Each function runs on the store's thread (connection.py), one call of the store: no other
+call of the store comes in between its statements.
 """
 
-import asyncio
 import json
 import sqlite3
 from datetime import UTC, datetime
-from functools import partial
-
-import aiosqlite
 
 from agi_app.domain.errors import RateLimited, StoreUnavailable
 from agi_app.domain.request import CallbackRequest, RateLimits
 from agi_app.store.port import REPEAT_NOTED_EVERY, IdempotencyKey, KeptAnswer
 from agi_app.store.rows import COLUMNS, request_from_row, row_values
-from agi_app.store.sqlite.thread import in_thread
-from agi_app.store.sqlite.transactions import immediate
+from agi_app.store.sqlite import request_log
+from agi_app.store.sqlite.connection import immediate
+from agi_app.store.sqlite.sql_files import QUERIES
 
-# The common case is one statement, so one durable commit: a trigger writes the "requested"
-# event in the same transaction, and a repeat (same channel, or same number and queue while
-# active) violates a unique index and inserts nothing.
-_INSERT = (
-    f"INSERT INTO requests ({', '.join(COLUMNS)}, updated_at)"
-    f" VALUES ({', '.join('?' for _ in COLUMNS)}, ?) ON CONFLICT DO NOTHING"
+_INSERT = QUERIES["insert_request"].format(
+    columns=", ".join(COLUMNS), values=", ".join("?" for _ in COLUMNS)
 )
-
-# A repeat's "repeated" event, unless the request has one younger than REPEAT_NOTED_EVERY:
-# looked for and written in one statement, so that two writers cannot both miss the other's.
-_NOTE_REPEAT = (
-    "INSERT INTO request_events (request_id, at, event, state, detail)"
-    " SELECT ?, ?, 'repeated', ?, ? WHERE NOT EXISTS (SELECT 1 FROM request_events"
-    " WHERE request_id = ? AND event = 'repeated' AND at > ?)"
-)
+_COUNT_RECENT = QUERIES["count_recent"]
+_REPEAT_OF = QUERIES["repeat_of"]
+_NOTE_REPEAT = QUERIES["note_repeat"]
+_KEPT_KEY = QUERIES["kept_key"]
+_INSERT_KEY = QUERIES["insert_key"]
+_PURGE_EXPIRED_KEYS = QUERIES["purge_expired_keys"]
 
 
-def _insert_values(request: CallbackRequest) -> tuple[object, ...]:
-    return (*row_values(request), request.requested_at.isoformat())
+def add(
+    conn: sqlite3.Connection, request: CallbackRequest, limits: RateLimits | None
+) -> CallbackRequest:
+    """Store a new request, or return the one it repeats.
 
-
-def _recent(request: CallbackRequest, limits: RateLimits) -> tuple[str, tuple[object, ...]]:
-    """The query counting the caller's and the number's requests within the limits' window."""
-    return (
-        "SELECT coalesce(sum(caller_number = ?), 0), coalesce(sum(callback_number = ?), 0)"
-        " FROM requests WHERE requested_at > ? AND (caller_number = ? OR callback_number = ?)",
-        (
-            request.caller_number or None,  # withheld callers are not one caller
-            request.callback_number,
-            (request.requested_at - limits.window).isoformat(),
-            request.caller_number or None,
-            request.callback_number,
-        ),
-    )
-
-
-def _count_and_insert(
-    request: CallbackRequest, limits: RateLimits | None, conn: sqlite3.Connection
-) -> tuple[str | None, bool]:
-    """On the database thread: why it is over the limits (nothing inserted), else whether
-    the insert added it (False: it repeats one)."""
+    A request repeats another when it comes from the same channel (a retried AGI session)
+    or asks for the same number in the same queue while that one is still active: one
+    active callback per (number, queue), and it keeps its place. A new request beyond
+    ``limits`` is refused (RateLimited); a repeat is answered even over them. The common case
+    is one statement (the insert), so one durable commit.
+    """
     if limits is not None:
-        row = conn.execute(*_recent(request, limits)).fetchone()
-        if row is not None and (why := limits.exceeded(int(row[0]), int(row[1]))):
-            return why, False
-    return None, conn.execute(_INSERT, _insert_values(request)).rowcount == 1
-
-
-class RequestIntakeSql:
-    _db: aiosqlite.Connection
-    _writing: asyncio.Lock
-
-    # Store's own (this mixin reads through it).
-    async def get(self, request_id: str) -> CallbackRequest | None:
-        raise NotImplementedError
-
-    async def add(
-        self, request: CallbackRequest, limits: RateLimits | None = None
-    ) -> CallbackRequest:
-        """Store a new request, or return the one it repeats.
-
-        A request repeats another when it comes from the same channel (a retried AGI session)
-        or asks for the same number in the same queue while that one is still active: one
-        active callback per (number, queue), and it keeps its place. A new request beyond
-        ``limits`` is refused (RateLimited); counted under the write lock, so that callers
-        arriving together cannot all slip under it.
-        """
-        async with self._writing:
-            return await self._counted_add(request, limits)
-
-    async def _counted_add(
-        self, request: CallbackRequest, limits: RateLimits | None
-    ) -> CallbackRequest:
-        """Under the write lock: counted against ``limits`` and inserted in one trip
-        (thread.py); a repeat is answered with the request it repeats, even over them."""
-        try:
-            why, added = await in_thread(self._db, partial(_count_and_insert, request, limits))
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot store request: {exc}") from exc
-        if why is not None:
-            if (existing := await self._repeat_of(request)) is not None:
+        counts = conn.execute(_COUNT_RECENT, _recent(request, limits)).fetchone()
+        if why := limits.exceeded(int(counts[0]), int(counts[1])):
+            if (existing := _repeat_of(conn, request)) is not None:
                 return existing
             raise RateLimited(why)
-        return request if added else await self._repeated(request)
+    values = (*row_values(request), request.requested_at.isoformat())
+    if conn.execute(_INSERT, values).rowcount == 1:
+        return request
+    if (existing := _repeat_of(conn, request)) is None:  # a unique index refused it
+        raise StoreUnavailable(f"request for channel {request.channel} neither new nor known")
+    return existing
 
-    async def _repeated(self, request: CallbackRequest) -> CallbackRequest:
-        """The request that ``request`` repeats (its insert added nothing)."""
-        try:
-            existing = await self._repeat_of(request)
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot store request: {exc}") from exc
-        if existing is None:  # gone meanwhile: cannot happen under the write lock
-            raise StoreUnavailable(f"request for channel {request.channel} neither new nor known")
-        return existing
 
-    async def _repeat_of(self, request: CallbackRequest) -> CallbackRequest | None:
-        async with self._db.execute(
-            # A channel of another server is no repeat (see store_pg/intake.py).
-            "SELECT * FROM requests WHERE server = ? AND (channel = ?"
-            " OR (callback_number = ? AND queue = ? AND state != 'done'))"
-            " ORDER BY channel = ? DESC LIMIT 1",
-            (
-                request.server,
-                request.channel,
-                request.callback_number,
-                request.queue,
-                request.channel,
-            ),
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        existing = request_from_row(row)
-        if existing.channel != request.channel:
-            detail = {"channel": request.channel, "dialed_number": request.dialed_number}
-            at = request.requested_at
-            await self._db.execute(
-                _NOTE_REPEAT,
-                (existing.id, at.isoformat(), existing.state.value, json.dumps(detail),
-                 existing.id, (at - REPEAT_NOTED_EVERY).isoformat()),
-            )  # fmt: skip
-        return existing
+def _recent(request: CallbackRequest, limits: RateLimits) -> tuple[object, ...]:
+    """count_recent's parameters: the caller's and the number's requests within the window."""
+    caller = request.caller_number or None  # withheld callers are not one caller
+    since = (request.requested_at - limits.window).isoformat()
+    return (caller, request.callback_number, since, caller, request.callback_number)
 
-    # ---- the request API's idempotency keys ------------------------------------------------
-    async def kept_answer(
-        self, credential: str, key: str, since: datetime | None = None
-    ) -> KeptAnswer | None:
-        async with self._db.execute(
-            "SELECT * FROM idempotency_keys WHERE token = ? AND key = ? AND created_at >= ?",
-            (credential, key, _iso(since)),
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        at = datetime.fromisoformat(row["created_at"])
-        return KeptAnswer(row["body_sha256"], row["request_id"], row["status"], at)
 
-    async def add_once(
-        self,
-        request: CallbackRequest,
-        limits: RateLimits | None,
-        key: IdempotencyKey,
-        since: datetime | None = None,
-    ) -> tuple[CallbackRequest, KeptAnswer]:
-        """The key is looked up and kept in the request's transaction (BEGIN IMMEDIATE: another
-        process with the same key waits, then finds it); the key's primary key backs it.
-        Expired keys are purged in the same transaction (by the created_at index)."""
-        async with self._writing:
-            try:
-                async with immediate(self._db):
-                    await self._db.execute(
-                        "DELETE FROM idempotency_keys WHERE created_at < ?", (_iso(since),)
-                    )
-                    stored, kept = await self._add_once(request, limits, key)
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"cannot store request: {exc}") from exc
-        return stored, kept
+def _repeat_of(conn: sqlite3.Connection, request: CallbackRequest) -> CallbackRequest | None:
+    """The stored request ``request`` repeats, if any; a repeat from another channel is
+    noted on it (a "repeated" event, at most one per REPEAT_NOTED_EVERY)."""
+    params = (request.server, request.channel, request.callback_number, request.queue,
+              request.channel)  # fmt: skip
+    row = conn.execute(_REPEAT_OF, params).fetchone()
+    if row is None:
+        return None
+    existing = request_from_row(row)
+    if existing.channel != request.channel:
+        detail = {"channel": request.channel, "dialed_number": request.dialed_number}
+        at = request.requested_at
+        conn.execute(
+            _NOTE_REPEAT,
+            (existing.id, at.isoformat(), existing.state.value, json.dumps(detail),
+             existing.id, (at - REPEAT_NOTED_EVERY).isoformat()),
+        )  # fmt: skip
+    return existing
 
-    async def _add_once(
-        self, request: CallbackRequest, limits: RateLimits | None, key: IdempotencyKey
-    ) -> tuple[CallbackRequest, KeptAnswer]:
-        if (kept := await self.kept_answer(key.credential, key.key)) is not None:
-            stored = await self.get(kept.request_id)
+
+# ---- the request API's idempotency keys ----------------------------------------------------
+def kept_answer(
+    conn: sqlite3.Connection, credential: str, key: str, since: datetime | None
+) -> KeptAnswer | None:
+    row = conn.execute(_KEPT_KEY, (credential, key, _iso(since))).fetchone()
+    if row is None:
+        return None
+    at = datetime.fromisoformat(row["created_at"])
+    return KeptAnswer(row["body_sha256"], row["request_id"], row["status"], at)
+
+
+def add_once(
+    conn: sqlite3.Connection,
+    request: CallbackRequest,
+    limits: RateLimits | None,
+    key: IdempotencyKey,
+    since: datetime | None,
+) -> tuple[CallbackRequest, KeptAnswer]:
+    """The key is looked up and kept in the request's transaction (BEGIN IMMEDIATE: another
+    process with the same key waits, then finds it); the key's primary key backs it.
+    Expired keys are purged in the same transaction (by the created_at index). A refusal
+    (RateLimited) rolls all of it back."""
+    with immediate(conn):
+        conn.execute(_PURGE_EXPIRED_KEYS, (_iso(since),))
+        if (kept := kept_answer(conn, key.credential, key.key, None)) is not None:
+            stored = request_log.get(conn, kept.request_id)
             if stored is None:  # the foreign key forbids it
                 raise StoreUnavailable(f"idempotency key for unknown request {kept.request_id}")
             return stored, kept
-        stored = await self._counted_add(request, limits)
+        stored = add(conn, request, limits)
         status = 201 if stored.id == request.id else 200
         kept = KeptAnswer(key.body_sha256, stored.id, status, request.requested_at)
-        values = (key.credential, key.key, key.body_sha256, stored.id, status)
-        await self._db.execute(
-            "INSERT INTO idempotency_keys"
-            " (token, key, body_sha256, request_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (*values, kept.created_at.isoformat()),
-        )
+        conn.execute(
+            _INSERT_KEY,
+            (key.credential, key.key, key.body_sha256, stored.id, status,
+             kept.created_at.isoformat()),
+        )  # fmt: skip
         return stored, kept
 
 

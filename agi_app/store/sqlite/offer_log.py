@@ -1,56 +1,36 @@
 """The offer checks kept for the report (schema 11): each check's outcome and the wait it
 expected; the request that follows a check has the same channel.
 
-A mixin of agi_app.store.sqlite.store.Store: it shares the store's one connection and its write
-lock.
+Each function runs on the store's thread (connection.py), one call of the store.
 """
 
-import asyncio
 import sqlite3
 from datetime import datetime
 
-import aiosqlite
-
-from agi_app.domain.errors import StoreUnavailable
 from agi_app.domain.offer import OfferCheck, Reason
+from agi_app.store.sqlite.sql_files import QUERIES
+
+_INSERT = QUERIES["insert_offer_check"]
+_ALL = QUERIES["offer_checks"]
+_SINCE = QUERIES["offer_checks_since"]
 
 
-class OfferLogSql:
-    _db: aiosqlite.Connection
-    _writing: asyncio.Lock
+def record_offer_check(conn: sqlite3.Connection, check: OfferCheck) -> None:
+    params = (check.channel, check.queue, check.at.isoformat(), check.reason.value,
+              check.expected_wait)  # fmt: skip
+    conn.execute(_INSERT, params)
 
-    async def record_offer_check(self, check: OfferCheck) -> None:
-        """One offer check, for the report (changes no request)."""
-        async with self._writing:
-            try:
-                await self._db.execute(
-                    "INSERT INTO offer_checks (channel, queue, at, reason, expected_wait)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (
-                        check.channel,
-                        check.queue,
-                        check.at.isoformat(),
-                        check.reason.value,
-                        check.expected_wait,
-                    ),
-                )
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"cannot record an offer check: {exc}") from exc
 
-    async def offer_checks(self, since: datetime | None = None) -> list[OfferCheck]:
-        """The offer checks (at or after ``since``), oldest first."""
-        query, params = "SELECT * FROM offer_checks", tuple[str, ...]()
-        if since is not None:
-            query, params = query + " WHERE at >= ?", (since.isoformat(),)
-        async with self._db.execute(query + " ORDER BY seq", params) as cursor:
-            rows = await cursor.fetchall()
-        return [
-            OfferCheck(
-                row["channel"],
-                row["queue"],
-                datetime.fromisoformat(row["at"]),
-                Reason(row["reason"]),
-                row["expected_wait"],
-            )
-            for row in rows
-        ]
+def offer_checks(conn: sqlite3.Connection, since: datetime | None) -> list[OfferCheck]:
+    """The offer checks (at or after ``since``), oldest first."""
+    rows = conn.execute(_ALL) if since is None else conn.execute(_SINCE, (since.isoformat(),))
+    return [
+        OfferCheck(
+            row["channel"],
+            row["queue"],
+            datetime.fromisoformat(row["at"]),
+            Reason(row["reason"]),
+            row["expected_wait"],
+        )
+        for row in rows
+    ]

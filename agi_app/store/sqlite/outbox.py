@@ -2,148 +2,103 @@
 as an outbox, each subscription's cursor and its delivery attempts (schema 9); and one
 request's log read a page at a time in the same seq order (the request API's GET).
 
-A mixin of agi_app.store.sqlite.store.Store: it shares the store's one connection and its write
-lock.
+Each function runs on the store's thread (connection.py), one call of the store: a read never
+comes between another call's BEGIN and COMMIT, so it never shows a row that may yet be rolled
+back (and its seq reused).
 """
 
-import asyncio
+import json
 import sqlite3
 from datetime import datetime
 
-import aiosqlite
-
-from agi_app.domain.errors import StoreUnavailable
 from agi_app.domain.event_log import LoggedEvent
-from agi_app.store.port import ADVANCES, ATTEMPTS_KEPT, WebhookAttempt, prune_every
-from agi_app.store.rows import PRUNE_ATTEMPTS
-from agi_app.store.sqlite.transactions import event_from_row, immediate
+from agi_app.store.port import ADVANCES, WebhookAttempt, prune_every
+from agi_app.store.sqlite.connection import immediate
+from agi_app.store.sqlite.request_log import event_from_row
+from agi_app.store.sqlite.sql_files import QUERIES
+
+_EVENTS_AFTER = QUERIES["events_after"]
+_REQUEST_EVENTS_AFTER = QUERIES["request_events_after"]
+_LAST_EVENT_SEQ = QUERIES["last_event_seq"]
+_COUNT_EVENTS_AFTER = QUERIES["count_events_after"]
+_COUNT_NAMED_EVENTS_AFTER = QUERIES["count_named_events_after"]
+_WEBHOOK_CURSOR = QUERIES["webhook_cursor"]
+_START_WEBHOOK = QUERIES["start_webhook"]
+_ADVANCE_WEBHOOK = QUERIES["advance_webhook"]
+_INSERT_ATTEMPT = QUERIES["insert_webhook_attempt"]
+_PRUNE_ATTEMPTS = QUERIES["prune_webhook_attempts"]
+_ATTEMPTS = QUERIES["webhook_attempts"]
 
 
-class WebhookOutboxSql:
-    _db: aiosqlite.Connection
-    _writing: asyncio.Lock
+def events_after(conn: sqlite3.Connection, seq: int, limit: int) -> list[LoggedEvent]:
+    rows = conn.execute(_EVENTS_AFTER, (seq, limit))
+    return [LoggedEvent(row["seq"], event_from_row(row)) for row in rows]
 
-    async def events_after(self, seq: int, limit: int) -> list[LoggedEvent]:
-        return await self._logged(
-            "SELECT * FROM request_events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+
+def request_events(
+    conn: sqlite3.Connection, request_id: str, after: int, limit: int
+) -> list[LoggedEvent]:
+    rows = conn.execute(_REQUEST_EVENTS_AFTER, (request_id, after, limit))
+    return [LoggedEvent(row["seq"], event_from_row(row)) for row in rows]
+
+
+def last_event_seq(conn: sqlite3.Connection) -> int:
+    return _count(conn.execute(_LAST_EVENT_SEQ))
+
+
+def count_events_after(conn: sqlite3.Connection, seq: int, names: frozenset[str] | None) -> int:
+    if names is None:
+        return _count(conn.execute(_COUNT_EVENTS_AFTER, (seq,)))
+    return _count(conn.execute(_COUNT_NAMED_EVENTS_AFTER, (seq, json.dumps(sorted(names)))))
+
+
+def _count(cursor: sqlite3.Cursor) -> int:
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def webhook_cursor(conn: sqlite3.Connection, subscription: str) -> int | None:
+    row = conn.execute(_WEBHOOK_CURSOR, (subscription,)).fetchone()
+    return int(row[0]) if row else None
+
+
+def start_webhook(conn: sqlite3.Connection, subscription: str, seq: int) -> int:
+    conn.execute(_START_WEBHOOK, (subscription, seq))
+    found = webhook_cursor(conn, subscription)
+    assert found is not None
+    return found
+
+
+def advance_webhook(conn: sqlite3.Connection, subscription: str, seq: int) -> None:
+    conn.execute(_ADVANCE_WEBHOOK, (subscription, seq))
+
+
+def record_webhook_attempt(conn: sqlite3.Connection, attempt: WebhookAttempt, keep: int) -> None:
+    """The attempt, the cursor moved if it advances, and now and then the oldest attempts
+    pruned, in one transaction."""
+    with immediate(conn):
+        cursor = conn.execute(
+            _INSERT_ATTEMPT,
+            (attempt.subscription, attempt.seq, attempt.at.isoformat(), attempt.outcome,
+             attempt.status, attempt.error),
+        )  # fmt: skip
+        if attempt.outcome in ADVANCES:
+            advance_webhook(conn, attempt.subscription, attempt.seq)
+        if (cursor.lastrowid or 0) % prune_every(keep) == 0:
+            conn.execute(_PRUNE_ATTEMPTS, (attempt.subscription, attempt.subscription, keep))
+
+
+def webhook_attempts(
+    conn: sqlite3.Connection, subscription: str, limit: int
+) -> list[WebhookAttempt]:
+    return [
+        WebhookAttempt(
+            subscription=row["subscription"],
+            seq=row["seq"],
+            at=datetime.fromisoformat(row["at"]),
+            outcome=row["outcome"],
+            status=row["status"],
+            error=row["error"],
         )
-
-    async def request_events(self, request_id: str, after: int, limit: int) -> list[LoggedEvent]:
-        return await self._logged(
-            "SELECT * FROM request_events WHERE request_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (request_id, after, limit),
-        )
-
-    async def _logged(self, query: str, params: tuple[object, ...]) -> list[LoggedEvent]:
-        # Under the write lock: on this one connection a read between another coroutine's
-        # BEGIN and COMMIT would see rows that may yet be rolled back (and their seq reused).
-        async with self._writing:
-            try:
-                async with self._db.execute(query, params) as cursor:
-                    rows = await cursor.fetchall()
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"cannot read the event log: {exc}") from exc
-        return [LoggedEvent(row["seq"], event_from_row(row)) for row in rows]
-
-    async def last_event_seq(self) -> int:
-        async with self._writing:
-            return await self._one("SELECT coalesce(max(seq), 0) FROM request_events", ())
-
-    async def count_events_after(self, seq: int, names: frozenset[str] | None = None) -> int:
-        query = "SELECT count(*) FROM request_events WHERE seq > ?"
-        params: tuple[object, ...] = (seq,)
-        if names is not None:
-            query += f" AND event IN ({', '.join('?' for _ in names)})"
-            params += tuple(sorted(names))
-        async with self._writing:
-            return await self._one(query, params)
-
-    async def _one(self, query: str, params: tuple[object, ...]) -> int:
-        try:
-            async with self._db.execute(query, params) as cursor:
-                row = await cursor.fetchone()
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot read the event log: {exc}") from exc
-        return int(row[0]) if row else 0
-
-    async def webhook_cursor(self, subscription: str) -> int | None:
-        async with self._db.execute(
-            "SELECT seq FROM webhook_cursors WHERE subscription = ?", (subscription,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else None
-
-    async def start_webhook(self, subscription: str, seq: int) -> int:
-        async with self._writing:
-            try:
-                await self._db.execute(
-                    "INSERT INTO webhook_cursors (subscription, seq) VALUES (?, ?)"
-                    " ON CONFLICT DO NOTHING",
-                    (subscription, seq),
-                )
-                found = await self.webhook_cursor(subscription)
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"cannot start webhook {subscription}: {exc}") from exc
-        assert found is not None
-        return found
-
-    async def advance_webhook(self, subscription: str, seq: int) -> None:
-        async with self._writing:
-            try:
-                await self._advance(subscription, seq)
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"cannot move webhook {subscription}: {exc}") from exc
-
-    async def _advance(self, subscription: str, seq: int) -> None:
-        await self._db.execute(
-            "INSERT INTO webhook_cursors (subscription, seq) VALUES (?, ?)"
-            " ON CONFLICT (subscription) DO UPDATE SET seq = max(seq, excluded.seq)",
-            (subscription, seq),
-        )
-
-    async def record_webhook_attempt(
-        self, attempt: WebhookAttempt, keep: int = ATTEMPTS_KEPT
-    ) -> None:
-        async with self._writing:
-            try:
-                async with immediate(self._db):
-                    cursor = await self._db.execute(
-                        "INSERT INTO webhook_attempts"
-                        " (subscription, seq, at, outcome, status, error)"
-                        " VALUES (?, ?, ?, ?, ?, ?)",
-                        (
-                            attempt.subscription,
-                            attempt.seq,
-                            attempt.at.isoformat(),
-                            attempt.outcome,
-                            attempt.status,
-                            attempt.error,
-                        ),
-                    )
-                    if attempt.outcome in ADVANCES:
-                        await self._advance(attempt.subscription, attempt.seq)
-                    if (cursor.lastrowid or 0) % prune_every(keep) == 0:
-                        await self._db.execute(
-                            PRUNE_ATTEMPTS.replace("%s", "?"),
-                            (attempt.subscription, attempt.subscription, keep),
-                        )
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"cannot record a webhook attempt: {exc}") from exc
-
-    async def webhook_attempts(self, subscription: str, limit: int) -> list[WebhookAttempt]:
-        async with self._db.execute(
-            "SELECT * FROM webhook_attempts WHERE subscription = ? ORDER BY id DESC LIMIT ?",
-            (subscription, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [
-            WebhookAttempt(
-                subscription=row["subscription"],
-                seq=row["seq"],
-                at=datetime.fromisoformat(row["at"]),
-                outcome=row["outcome"],
-                status=row["status"],
-                error=row["error"],
-            )
-            for row in rows
-        ]
+        for row in conn.execute(_ATTEMPTS, (subscription, limit))
+    ]

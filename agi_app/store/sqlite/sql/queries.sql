@@ -1,0 +1,136 @@
+-- The SQLite store's queries, each a "-- name: x" block read by sql_files.py. Parameters
+-- are sqlite3's ?, in the order the calling module passes them. {braces}: parts generated
+-- in Python from CallbackRequest's fields (agi_app/store/rows.py COLUMNS), so that a new
+-- field needs a migration and no edit here. A list of values is one JSON array parameter
+-- read with json_each, so that every query's text is fixed. Whole-line comments are dropped
+-- from the queries as they are read. The connection's PRAGMAs are in connection.py and
+-- migrations.py (a PRAGMA takes no parameters).
+
+-- ---- requests (request_log.py, intake.py) -----------------------------------------------
+
+-- name: request
+SELECT * FROM requests WHERE id = ?;
+
+-- Requests in serving order (priority level, then original queue entry).
+-- name: requests
+SELECT * FROM requests
+ORDER BY priority, queue_entered_at, requested_at;
+
+-- The parameter: the states, a JSON array.
+-- name: requests_in_states
+SELECT * FROM requests WHERE state IN (SELECT value FROM json_each(?))
+ORDER BY priority, queue_entered_at, requested_at;
+
+-- name: active_for
+SELECT * FROM requests WHERE (caller_number = ? OR callback_number = ?)
+    AND queue = ? AND state != 'done'
+ORDER BY priority, queue_entered_at, requested_at;
+
+-- One statement, so one durable commit: the trigger requests_requested writes the
+-- "requested" event in it, and a repeat (same channel, or same number, server and queue
+-- while active) violates a unique index and inserts nothing.
+-- {columns}, {values}: every field of a request.
+-- name: insert_request
+INSERT INTO requests ({columns}, updated_at) VALUES ({values}, ?)
+ON CONFLICT DO NOTHING;
+
+-- {assignments}: every field but id. Only if the row still has the state and attempt it
+-- was read with.
+-- name: update_request
+UPDATE requests SET {assignments}, updated_at = ?
+WHERE id = ? AND state = ? AND attempt = ?;
+
+-- A repeat: the same channel (a retried AGI session), else the active one of (number,
+-- server, queue). A channel of another server is no repeat (see postgres/intake.py).
+-- name: repeat_of
+SELECT * FROM requests WHERE server = ? AND (channel = ?
+    OR (callback_number = ? AND queue = ? AND state != 'done'))
+ORDER BY channel = ? DESC LIMIT 1;
+
+-- The rate limits: requests within the window from the caller (withheld: NULL, none) and to
+-- the callback number.
+-- name: count_recent
+SELECT coalesce(sum(caller_number = ?), 0), coalesce(sum(callback_number = ?), 0)
+FROM requests WHERE requested_at > ? AND (caller_number = ? OR callback_number = ?);
+
+-- ---- idempotency keys (intake.py) -------------------------------------------------------
+
+-- Times are ISO 8601 text in UTC, compared as text: '' is before any.
+-- name: kept_key
+SELECT * FROM idempotency_keys WHERE token = ? AND key = ? AND created_at >= ?;
+
+-- name: insert_key
+INSERT INTO idempotency_keys (token, key, body_sha256, request_id, status, created_at)
+VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: purge_expired_keys
+DELETE FROM idempotency_keys WHERE created_at < ?;
+
+-- ---- the event log (request_log.py, intake.py, outbox.py) -------------------------------
+
+-- name: insert_event
+INSERT INTO request_events (request_id, at, event, state, detail) VALUES (?, ?, ?, ?, ?);
+
+-- A repeat's "repeated" event, unless the request has one younger than REPEAT_NOTED_EVERY
+-- (the last parameter): looked for and written in one statement.
+-- name: note_repeat
+INSERT INTO request_events (request_id, at, event, state, detail)
+SELECT ?, ?, 'repeated', ?, ? WHERE NOT EXISTS (SELECT 1 FROM request_events
+    WHERE request_id = ? AND event = 'repeated' AND at > ?);
+
+-- name: request_event_log
+SELECT * FROM request_events WHERE request_id = ? ORDER BY seq;
+
+-- name: events_after
+SELECT * FROM request_events WHERE seq > ? ORDER BY seq LIMIT ?;
+
+-- name: request_events_after
+SELECT * FROM request_events WHERE request_id = ? AND seq > ? ORDER BY seq LIMIT ?;
+
+-- name: last_event_seq
+SELECT coalesce(max(seq), 0) FROM request_events;
+
+-- name: count_events_after
+SELECT count(*) FROM request_events WHERE seq > ?;
+
+-- The second parameter: the event names, a JSON array.
+-- name: count_named_events_after
+SELECT count(*) FROM request_events
+WHERE seq > ? AND event IN (SELECT value FROM json_each(?));
+
+-- ---- webhooks (outbox.py) ---------------------------------------------------------------
+
+-- name: webhook_cursor
+SELECT seq FROM webhook_cursors WHERE subscription = ?;
+
+-- name: start_webhook
+INSERT INTO webhook_cursors (subscription, seq) VALUES (?, ?)
+ON CONFLICT DO NOTHING;
+
+-- Never backwards.
+-- name: advance_webhook
+INSERT INTO webhook_cursors (subscription, seq) VALUES (?, ?)
+ON CONFLICT (subscription) DO UPDATE SET seq = max(seq, excluded.seq);
+
+-- name: insert_webhook_attempt
+INSERT INTO webhook_attempts (subscription, seq, at, outcome, status, error)
+VALUES (?, ?, ?, ?, ?, ?);
+
+-- The subscription's attempts but its newest N (the third parameter).
+-- name: prune_webhook_attempts
+DELETE FROM webhook_attempts WHERE subscription = ? AND id < (SELECT min(id) FROM
+    (SELECT id FROM webhook_attempts WHERE subscription = ? ORDER BY id DESC LIMIT ?) AS kept);
+
+-- name: webhook_attempts
+SELECT * FROM webhook_attempts WHERE subscription = ? ORDER BY id DESC LIMIT ?;
+
+-- ---- offer checks (offer_log.py) --------------------------------------------------------
+
+-- name: insert_offer_check
+INSERT INTO offer_checks (channel, queue, at, reason, expected_wait) VALUES (?, ?, ?, ?, ?);
+
+-- name: offer_checks
+SELECT * FROM offer_checks ORDER BY seq;
+
+-- name: offer_checks_since
+SELECT * FROM offer_checks WHERE at >= ? ORDER BY seq;
