@@ -7,7 +7,20 @@ import pytest
 
 from agi_app.app.service import Service
 from agi_app.config.settings import Settings
+from tests.integration.api_rig import STORES, store_url_for
 from tests.support.testbed import TESTBED_NUMBERS
+
+
+@pytest.fixture(autouse=True)
+def _no_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No settings file: what a test gives and the defaults (not a ./callback.toml)."""
+    monkeypatch.setenv("CALLBACK_CONFIG", "")
+
+
+@pytest.fixture(params=STORES)
+def store_url(request: pytest.FixtureRequest) -> str | None:
+    """Each test that asks runs on both stores: None for SQLite, else a PostgreSQL URL."""
+    return store_url_for(request)
 
 
 @pytest.fixture

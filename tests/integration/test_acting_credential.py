@@ -10,19 +10,9 @@ import pytest
 
 from agi_app.config.credentials import WebCredential, digest
 from agi_app.domain.request import State
-from tests.integration.api_rig import STORES, Api, api_on, auth, store_url_for
+from tests.integration.api_rig import Api, api_on, auth
 
 NUMBER = "+15551230601"
-
-
-@pytest.fixture(autouse=True)
-def _no_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CALLBACK_CONFIG", "")
-
-
-@pytest.fixture(params=STORES)
-def store_url(request: pytest.FixtureRequest) -> str | None:
-    return store_url_for(request)
 
 
 @pytest.fixture

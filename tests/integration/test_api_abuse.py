@@ -17,20 +17,10 @@ from agi_app.api.models import CallbackIn
 from agi_app.config.settings import Settings
 from agi_app.domain.request import State
 from agi_app.store.port import REPEAT_NOTED_EVERY
-from tests.integration.api_rig import STORES, Api, api_on, auth, store_url_for
+from tests.integration.api_rig import Api, api_on, auth
 
 NUMBER = "+15551230501"
 KEY = "Idempotency-Key"
-
-
-@pytest.fixture(autouse=True)
-def _no_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CALLBACK_CONFIG", "")
-
-
-@pytest.fixture(params=STORES)
-def store_url(request: pytest.FixtureRequest) -> str | None:
-    return store_url_for(request)
 
 
 @pytest.fixture

@@ -116,11 +116,6 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _no_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CALLBACK_CONFIG", "")
-
-
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
     office = ScheduleSettings(timezone="UTC", hours={"mon": "09:00-10:00"})

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
@@ -15,11 +14,6 @@ from agi_app.domain.request import State
 from tests.integration.api_rig import Api, api_on, auth
 
 NUMBER = "+15551230301"
-
-
-@pytest.fixture(autouse=True)
-def _no_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CALLBACK_CONFIG", "")
 
 
 def check(document: dict[str, Any], template: str, answer: httpx.Response) -> None:

@@ -5,8 +5,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from agi_app.api.intake import build_api_request
 from agi_app.api.models import CallbackIn
 from agi_app.config.settings import Settings
@@ -16,11 +14,6 @@ from agi_app.store.sqlite.store import Store
 from tests.integration.api_rig import api_on, auth
 
 NUMBER = "+15551230101"
-
-
-@pytest.fixture(autouse=True)
-def _no_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CALLBACK_CONFIG", "")
 
 
 async def test_a_request_is_stored_then_placed_at_its_priority(tmp_path: Path) -> None:

@@ -18,7 +18,6 @@ import pytest
 from agi_app.domain.errors import StoreCorrupt, StoreUnavailable
 from agi_app.domain.request import CallOutcome, State
 from agi_app.store.sqlite.migrations import MIGRATIONS
-from agi_app.store.sqlite.sql_files import migrations, named_blocks
 from agi_app.store.sqlite.store import Store
 from tests.support.store_samples import NOW, REQUEST
 
@@ -209,25 +208,3 @@ def test_serve_on_a_corrupt_store_exits_with_one_line(tmp_path: Path, damage: st
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     assert str(path) in lines[0] and "store-corrupt" in lines[0]
-
-
-def test_queries_are_read_by_name_without_their_comments() -> None:
-    text = (
-        "-- about the file\n\n-- name: one\n-- why\nSELECT 1\n  FROM t;\n-- name: two\nSELECT 2;\n"
-    )
-    assert named_blocks(text, "q.sql") == {"one": "SELECT 1\n  FROM t", "two": "SELECT 2"}
-    with pytest.raises(ValueError, match=":3: query one is named twice"):
-        named_blocks("-- name: one\nSELECT 1;\n-- name: one\nSELECT 2;\n", "q.sql")
-    with pytest.raises(ValueError, match=":1: SQL before the first"):
-        named_blocks("SELECT 1;\n-- name: one\nSELECT 2;\n", "q.sql")
-    with pytest.raises(ValueError, match="no SQL in one"):
-        named_blocks("-- name: one\n-- nothing\n", "q.sql")
-
-
-def test_migrations_are_numbered_in_order_without_a_gap(tmp_path: Path) -> None:
-    for name in ("0001_a.sql", "0002_b.sql", "notes.txt"):
-        (tmp_path / name).write_text(f"-- {name}\n")
-    assert migrations(tmp_path) == ("-- 0001_a.sql\n", "-- 0002_b.sql\n")
-    (tmp_path / "0004_d.sql").write_text("")
-    with pytest.raises(ValueError, match="0004_d\\.sql should be 0003_<name>"):
-        migrations(tmp_path)

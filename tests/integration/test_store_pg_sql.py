@@ -1,5 +1,5 @@
-"""The PostgreSQL store's SQL files (agi_app/store/postgres/sql/, read by sql_files.py): the
-named blocks read as written, every query used and valid on the migrated schema, and the
+"""The stores' SQL files (agi_app/store/sql_files.py reads each backend's sql/): the named
+blocks read as written, every query used and valid on the migrated schema, and the
 migrations numbered in order, a database at an older version brought up to date."""
 
 import re
@@ -8,10 +8,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from agi_app.store import sql_files
 from agi_app.store.postgres import PgStore
 from agi_app.store.postgres.migrations import MIGRATIONS
 from agi_app.store.postgres.rows import ASSIGNMENTS, COLUMN_LIST, PLACEHOLDERS
-from agi_app.store.postgres.sql_files import QUERIES, migrations, named_blocks
+from agi_app.store.postgres.sql_files import QUERIES, migrations
+from agi_app.store.sql_files import named_blocks
 from tests.integration.pg_locks import session
 from tests.support.store_samples import REQUEST
 
@@ -49,7 +51,7 @@ def test_migrations_are_numbered_from_one_without_a_gap(tmp_path: Path) -> None:
     for name in ("0001_first.sql", "0003_third.sql"):
         (tmp_path / name).write_text("SELECT 1;")
     with pytest.raises(ValueError, match=r"0003_third\.sql should be 0002_<name>\.sql"):
-        migrations(tmp_path)
+        sql_files.migrations(tmp_path)
 
 
 def test_every_named_query_is_used_by_the_store() -> None:
