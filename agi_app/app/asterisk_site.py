@@ -11,11 +11,12 @@ from agi_app.app.local_serving import ServingHere
 from agi_app.config.settings import Settings
 from agi_app.domain.options import error_prompt
 from agi_app.ivr.fastagi import FastAgiServer
-from agi_app.ivr.offer_check import OFFER_SCRIPT, OfferChecker, QueueEstimates
+from agi_app.ivr.offer_check import OFFER_SCRIPT, OfferChecker
 from agi_app.ivr.request_dialogue import RequestHandler
 from agi_app.ivr.status_check import STATUS_SCRIPT, CallerStatus
 from agi_app.pbx.ami import Ami, AmiError
 from agi_app.serving import Serving
+from agi_app.serving.estimates import QueueEstimates
 from agi_app.serving.metrics import Metrics
 from agi_app.store.one_server import ServerStore
 from agi_app.store.port import RequestStore

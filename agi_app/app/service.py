@@ -17,11 +17,11 @@ from agi_app.config.reload import split_changes
 from agi_app.config.settings import Settings
 from agi_app.domain.request import WAITING_STATES
 from agi_app.ivr.fastagi import FastAgiServer
-from agi_app.ivr.offer_check import QueueEstimates
 from agi_app.ivr.request_dialogue import RequestHandler
 from agi_app.pbx.ami import Ami
 from agi_app.serving import Serving
 from agi_app.serving.all_servers import ServingSet
+from agi_app.serving.estimates import QueueEstimates
 from agi_app.serving.metrics import Metrics
 from agi_app.store.one_server import ServerStore
 from agi_app.store.open import (

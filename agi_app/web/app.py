@@ -28,9 +28,9 @@ from agi_app.api.routes import API_EXCEPTION_HANDLERS, ApiContext, api_routes
 from agi_app.config.credentials import ApiCredentials, Credentials, Principal, Role
 from agi_app.config.settings import Settings
 from agi_app.domain.request import CallbackRequest, CallOutcome, State
-from agi_app.ivr.offer_check import QueueEstimates
 from agi_app.serving import Serving
 from agi_app.serving.all_servers import ServingSet
+from agi_app.serving.estimates import QueueEstimates
 from agi_app.web.broadcast import Broadcaster, Snapshot, StreamLimits
 from agi_app.web.pages import (
     PAGE_HEADERS,

@@ -10,8 +10,9 @@ from prometheus_client import generate_latest
 from agi_app.domain.hours import Schedule
 from agi_app.domain.offer import OfferCheck, Reason
 from agi_app.domain.request import CallbackRequest
-from agi_app.ivr.offer_check import OfferChecker, QueueEstimates, asterisk_figures
+from agi_app.ivr.offer_check import OfferChecker
 from agi_app.pbx.ami import AmiError
+from agi_app.serving.estimates import QueueEstimates, asterisk_figures
 from agi_app.serving.metrics import Metrics
 from agi_app.store.memory import MemoryStore
 from tests.support.samples import NOON, OFFICE, PENDING, T0, served
