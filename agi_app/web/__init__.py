@@ -1,5 +1,5 @@
 """The web server (Starlette): the Live view, the agent panel, the supervisor's screen and its
 charts, the live streams, the headers every page carries, and the static files.
 
-May import: domain, config, pbx, store, serving, ivr (the offer estimates), api (mounted here).
+May import: domain, config, pbx, store, serving, api (mounted here).
 """
