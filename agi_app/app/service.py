@@ -18,9 +18,10 @@ from agi_app.config.settings import Settings
 from agi_app.domain.request import WAITING_STATES
 from agi_app.ivr.fastagi import FastAgiServer
 from agi_app.ivr.request_dialogue import RequestHandler
-from agi_app.pbx.ami import Ami
+from agi_app.pbx.ami import Ami, AmiAccount
 from agi_app.serving import Serving
 from agi_app.serving.all_servers import ServingSet
+from agi_app.serving.config import ServingConfig
 from agi_app.serving.estimates import QueueEstimates
 from agi_app.serving.metrics import Metrics
 from agi_app.store.one_server import ServerStore
@@ -193,9 +194,14 @@ class Service:
         self, site: AsteriskSite, store: ServerStore, leadership: Leadership
     ) -> None:
         s = site.settings
-        ami = Ami(s)
+        ami = Ami(AmiAccount.of(s))
         serving = Serving(
-            store, ami, s, clock=self._clock, metrics=self.metrics, leads=leadership.leads
+            store,
+            ami,
+            ServingConfig.of(s),
+            clock=self._clock,
+            metrics=self.metrics,
+            leads=leadership.leads,
         )
         others = [other for other in self.sites.values() if other is not site]
 

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from panoramisk import Manager
@@ -93,16 +94,37 @@ class AmiLink(Protocol):
     async def send_list(self, fields: Fields, *, timeout: float = 5.0) -> list[Message]: ...
 
 
+@dataclass(frozen=True)
+class AmiAccount:
+    """What the AMI link reads of the settings: where, as whom, and how often it checks."""
+
+    host: str
+    port: int
+    username: str
+    secret: str = field(repr=False)
+    ping_interval: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> "AmiAccount":
+        """The settings' account; a secret that is missing or unreadable raises ValueError."""
+        return cls(
+            settings.ami_host,
+            settings.ami_port,
+            settings.ami_username,
+            settings.ami_password(),
+            settings.ami_ping_interval,
+        )
+
+
 class Ami:
     def __init__(
         self,
-        settings: Settings,
+        account: AmiAccount,
         *,
         on_login: Callable[[], Awaitable[None]] | None = None,
         on_lost: Callable[[], None] | None = None,
     ) -> None:
-        self._settings = settings
-        self._secret = settings.ami_password()  # fails early and clearly when missing
+        self._account = account
         # Set here or afterwards (once what they call exists): called at each login / loss.
         self.on_login = on_login
         self.on_lost = on_lost
@@ -131,16 +153,16 @@ class Ami:
 
     @property
     def _address(self) -> str:
-        return f"{self._settings.ami_host}:{self._settings.ami_port}"
+        return f"{self._account.host}:{self._account.port}"
 
     def _connect(self) -> None:
-        s = self._settings
+        account = self._account
         manager = Manager(
             loop=asyncio.get_running_loop(),
-            host=s.ami_host,
-            port=s.ami_port,
-            username=s.ami_username,
-            secret=self._secret,
+            host=account.host,
+            port=account.port,
+            username=account.username,
+            secret=account.secret,
             ping_delay=10,
             ping_interval=10,
             reconnect_timeout=1,
@@ -165,7 +187,7 @@ class Ami:
         panoramisk pings but never checks the answers, and a login that is never answered
         leaves it waiting forever: both end here in a fresh connection.
         """
-        interval = self._settings.ami_ping_interval
+        interval = self._account.ping_interval
         loop = asyncio.get_running_loop()
         failures = 0
         while True:
@@ -243,7 +265,7 @@ class Ami:
         log.error(
             "AMI login refused by %s as user %s: %s (check the AMI secret and manager.conf)",
             self._address,
-            self._settings.ami_username,
+            self._account.username,
             said[:1].lower() + said[1:],
         )
 

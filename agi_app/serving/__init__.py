@@ -16,11 +16,11 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from agi_app.config.settings import Settings
 from agi_app.domain import lifecycle as lc
 from agi_app.domain.request import CallbackRequest
 from agi_app.pbx.ami import AmiLink
 from agi_app.serving.calling_hours import CallingHours, ClosingSweep
+from agi_app.serving.config import ServingConfig
 from agi_app.serving.events import AmiEvents
 from agi_app.serving.metrics import Metrics
 from agi_app.serving.notifier import Notifier
@@ -40,7 +40,7 @@ class Serving:
         self,
         store: RequestStore,
         ami: AmiLink,
-        settings: Settings,
+        config: ServingConfig,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         metrics: Metrics | None = None,
@@ -51,11 +51,11 @@ class Serving:
         self.join_times = JoinTimes()
         self._store = store
         self._clock = clock
-        self.pbx = Pbx(ami, settings, clock, leads)
+        self.pbx = Pbx(ami, config.dialing, clock, leads)
         self.notifier = Notifier(self.pbx, self.metrics)
-        self.hours = CallingHours(settings.calling_hours(), clock)
+        self.hours = CallingHours(config.calling_hours, clock)
         self.unit_of_work = UnitOfWork(
-            store, self.pbx, self.notifier, settings.number_rules(), clock, self.hours.may_call
+            store, self.pbx, self.notifier, config.number_rules, clock, self.hours.may_call
         )
         self.placer = Placer(
             store,
@@ -63,7 +63,7 @@ class Serving:
             self.unit_of_work,
             self.notifier,
             self.join_times,
-            settings,
+            config,
             clock,
             self.hours,
         )

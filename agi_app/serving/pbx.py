@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 
 from panoramisk.message import Message
 
-from agi_app.config.settings import Settings
 from agi_app.domain.channel_ids import Leg, channel_id, parse_channel_id
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest
 from agi_app.domain.screen_pop import screen_pop_fields
 from agi_app.pbx.ami import AmiError, AmiLink, Fields, PbxUnavailable, originate_variables
+from agi_app.serving.config import Dialing
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,12 @@ class Pbx:
     def __init__(
         self,
         ami: AmiLink,
-        settings: Settings,
+        dialing: Dialing,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         leads: Callable[[], bool] = lambda: True,
     ) -> None:
         self.ami = ami
-        self._settings = settings
+        self._dialing = dialing
         self._clock = clock
         self._leads = leads
 
@@ -161,7 +161,7 @@ class Pbx:
     # ---- actions --------------------------------------------------------------------------
     async def originate_placeholder(self, request: CallbackRequest, position: int) -> None:
         """Put the request's placeholder into its queue at ``position`` and priority."""
-        s = self._settings
+        s = self._dialing
         remaining = math.ceil((request.expires_at - self._clock()).total_seconds())
         dial_options = f"D(ww{request.extension})" if request.extension else ""
         variables = originate_variables(
@@ -266,7 +266,7 @@ class Pbx:
 
     async def inform(self, request: CallbackRequest, prompt: str) -> None:
         """Call the customer and play ``prompt`` (the destination policy is checked before)."""
-        s = self._settings
+        s = self._dialing
         self._may_dial(request)
         await self.ami.send(
             {

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from agi_app.config.settings import Settings
 from agi_app.domain import lifecycle as lc
 from agi_app.domain.errors import CallbackError, StoreUnavailable
 from agi_app.domain.numbers import dialable
@@ -22,6 +21,7 @@ from agi_app.domain.request import WAITING_STATES, CallbackRequest, State
 from agi_app.pbx.ami import AmiError, PbxUnavailable
 from agi_app.serving.backoff import Retry
 from agi_app.serving.calling_hours import CallingHours
+from agi_app.serving.config import ServingConfig
 from agi_app.serving.notifier import Notifier
 from agi_app.serving.pbx import Pbx
 from agi_app.serving.queue_calls import JoinTimes, queued_calls
@@ -44,7 +44,7 @@ class Placer:
         unit_of_work: UnitOfWork,
         notifier: Notifier,
         join_times: JoinTimes,
-        settings: Settings,
+        config: ServingConfig,
         clock: Callable[[], datetime],
         hours: CallingHours,
     ) -> None:
@@ -54,8 +54,8 @@ class Placer:
         self._uow = unit_of_work
         self._notifier = notifier
         self._join_times = join_times
-        self._settings = settings
-        self._rules = settings.number_rules()
+        self._window = config.placement_window
+        self._rules = config.number_rules
         self._clock = clock
         # Requests to place, with the loop time before which not to.
         self._due: dict[str, float] = {}
@@ -273,7 +273,7 @@ class Placer:
         except AmiError:
             return False  # placing it fails the usual way, and it is placed again later
         ahead = order.position(request) - 1 + self.held.ahead_of(request)
-        return ahead >= self._settings.placement_window
+        return ahead >= self._window
 
     def _hold(self, request: CallbackRequest) -> None:
         self.held.hold(request)
@@ -284,7 +284,7 @@ class Placer:
         """Let held requests be placed where their queue has room within the window."""
         for queue in self.held.queues():
             order = self._orders.get(queue)
-            room = self._settings.placement_window - len(order) if order is not None else 0
+            room = self._window - len(order) if order is not None else 0
             for request_id in self.held.first(queue, room):
                 self._unhold(request_id)
 

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 from agi_app.config.credentials import ApiCredential, digest
 from agi_app.serving import Serving
+from agi_app.serving.config import ServingConfig
 from agi_app.store.postgres import PgStore
 from agi_app.web.app import create_app
 from tests.support.fake_pbx import FakePbx
@@ -108,7 +109,7 @@ async def _on_postgres(
     agents = ["PJSIP/agent1", "PJSIP/agent2"]
     pbx = FakePbx({"support": agents, "sales": agents})
     async with PgStore.open(url) as store:
-        serving = Serving(store, pbx, settings)
+        serving = Serving(store, pbx, ServingConfig.of(settings))
         pbx.on_login, pbx.on_lost = serving.resume, serving.link_lost
         # The rig reads and writes through RequestStore's methods, which both stores have.
         rig = Rig(store, pbx, serving, settings, lambda: datetime.now(UTC))  # type: ignore[arg-type]

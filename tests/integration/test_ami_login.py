@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from agi_app.config.settings import Settings
-from agi_app.pbx.ami import Ami
+from agi_app.pbx.ami import Ami, AmiAccount
 from tests.support.poll import eventually_local
 from tests.support.testbed import LOOPBACK
 
@@ -122,7 +122,7 @@ async def test_a_wrong_secret_is_logged_as_a_refused_login(
     caplog.set_level(logging.INFO, logger="agi_app")
     async with (
         fake_ami("right-secret") as (asterisk, port),
-        started(Ami(settings(tmp_path, port))) as ami,
+        started(Ami(AmiAccount.of(settings(tmp_path, port)))) as ami,
     ):
         # Refused, the connection closed by Asterisk, tried again (the secret may be fixed
         # meanwhile in manager.conf), refused again.
@@ -147,7 +147,7 @@ async def test_the_right_secret_logs_in_without_a_refusal(
     caplog.set_level(logging.INFO, logger="agi_app")
     async with (
         fake_ami("right-secret") as (_, port),
-        started(Ami(settings(tmp_path, port, secret="right-secret"))) as ami,
+        started(Ami(AmiAccount.of(settings(tmp_path, port, secret="right-secret")))) as ami,
         asyncio.timeout(5),
     ):
         await ami.ready.wait()
@@ -159,7 +159,7 @@ async def test_a_closed_port_is_logged_as_unreachable(
 ) -> None:
     caplog.set_level(logging.INFO, logger="agi_app")
     with closed_port() as port:
-        async with started(Ami(settings(tmp_path, port))):
+        async with started(Ami(AmiAccount.of(settings(tmp_path, port)))):
             records = await eventually_local(
                 lambda: said(caplog, UNREACHABLE), bool, within=5, what="unreachable logged"
             )
@@ -183,7 +183,7 @@ async def test_a_connect_that_never_completes_is_logged_as_unreachable(
             for filler in fillers:  # backlog 0 holds one; the second's SYN may be dropped
                 filler.setblocking(False)
                 filler.connect_ex((LOOPBACK, port))
-            async with started(Ami(settings(tmp_path, port))):
+            async with started(Ami(AmiAccount.of(settings(tmp_path, port)))):
                 records = await eventually_local(
                     lambda: said(caplog, UNREACHABLE), bool, within=5, what="unreachable logged"
                 )

@@ -12,6 +12,7 @@ from agi_app.config.settings import Settings
 from agi_app.domain.hours import AtClosing
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.serving import Serving
+from agi_app.serving.config import ServingConfig
 from agi_app.store.sqlite.store import Store
 from tests.support.fake_pbx import FakePbx
 from tests.support.poll import eventually
@@ -118,7 +119,7 @@ async def serving_on(
     agents = ["PJSIP/agent1", "PJSIP/agent2"]
     pbx = pbx or FakePbx({"support": agents, "sales": agents})
     async with Store.open(settings.store_path) as store:
-        serving = Serving(store, pbx, settings, clock=clock, leads=leads)
+        serving = Serving(store, pbx, ServingConfig.of(settings), clock=clock, leads=leads)
         pbx.on_login, pbx.on_lost = serving.resume, serving.link_lost
         rig = Rig(store, pbx, serving, settings, clock)
         task = asyncio.ensure_future(serving.run())

@@ -11,6 +11,7 @@ from agi_app.domain.channel_ids import Leg, channel_id
 from agi_app.domain.request import State
 from agi_app.serving import Serving
 from agi_app.serving.all_servers import ServingSet
+from agi_app.serving.config import ServingConfig
 from agi_app.store.one_server import ServerStore
 from agi_app.store.sqlite.store import Store
 from tests.support.fake_pbx import FakePbx
@@ -28,7 +29,7 @@ async def two_servers(tmp_path: Path) -> AsyncIterator[tuple[Store, Rig, Rig]]:
         for name in ("a", "b"):
             pbx = FakePbx({"support": ["PJSIP/agent1"]})
             view = ServerStore(store, name)
-            serving = Serving(view, pbx, settings)
+            serving = Serving(view, pbx, ServingConfig.of(settings))
             pbx.on_login, pbx.on_lost = serving.resume, serving.link_lost
             # Rig's store is typed Store; the share behaves as one for what Rig does.
             rigs.append(Rig(view, pbx, serving, settings, lambda: datetime.now(UTC)))  # type: ignore[arg-type]

@@ -1,0 +1,34 @@
+"""What serving reads of the settings, and nothing else of them: the calling hours, the
+destination policy, the placement window and how the customer is dialed. Made from the
+settings once (``ServingConfig.of``); each part receives only its share."""
+
+from dataclasses import dataclass
+
+from agi_app.config.settings import Settings
+from agi_app.domain.hours import Schedule
+from agi_app.domain.numbers import NumberRules
+
+
+@dataclass(frozen=True)
+class Dialing:
+    """How the customer is called (serving/pbx.py): who they see calling, how long it rings."""
+
+    outbound_caller_id: str
+    customer_ring_seconds: int
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    calling_hours: dict[str, Schedule]
+    number_rules: NumberRules
+    placement_window: int
+    dialing: Dialing
+
+    @classmethod
+    def of(cls, settings: Settings) -> "ServingConfig":
+        return cls(
+            settings.calling_hours(),
+            settings.number_rules(),
+            settings.placement_window,
+            Dialing(settings.outbound_caller_id, settings.customer_ring_seconds),
+        )
