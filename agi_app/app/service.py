@@ -7,13 +7,14 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
 
 import uvicorn
 
 from agi_app.app.asterisk_site import AGI_SCRIPT, AsteriskSite
+from agi_app.app.hand_over import HandOver
+from agi_app.app.reloading import reloaded
 from agi_app.app.sd_notify import watchdog, watchdog_interval
-from agi_app.config.reload import split_changes
+from agi_app.app.supervision import Supervisor
 from agi_app.config.settings import Settings
 from agi_app.domain.request import WAITING_STATES
 from agi_app.ivr.fastagi import FastAgiServer
@@ -27,7 +28,6 @@ from agi_app.serving.metrics import Metrics
 from agi_app.store.one_server import ServerStore
 from agi_app.store.open import (
     Leadership,
-    NotLeader,
     ServiceStore,
     SoloLeadership,
     open_backend,
@@ -48,17 +48,18 @@ class Service:
         self.settings = settings
         self._clock = clock  # the wall clock; tests move it to where calling hours change
         self._stack = AsyncExitStack()
-        # Set when a task the service cannot serve without ends: `serve` then exits non-zero
-        # (for its supervisor to restart it), never listening without serving.
-        self.failed: asyncio.Future[BaseException] | None = None
-        self._stopping = False
+        self._tasks = Supervisor()  # a task the service cannot serve without ends: it stops
         self.store: ServiceStore | None = None
         self.sites: dict[str, AsteriskSite] = {}  # each Asterisk server, the first one first
         self.web_port: int | None = None
         self.leadership: Leadership = SoloLeadership()
         self.metrics = Metrics()  # serving's, the offer check's and the webhooks' alike
-        self._leads = asyncio.Event()  # the database made this process the serving one
-        self._serving_started = asyncio.Event()
+
+    @property
+    def failed(self) -> "asyncio.Future[BaseException] | None":
+        """Set when a task the service cannot serve without ends: `serve` then exits
+        non-zero (for its supervisor to restart it), never listening without serving."""
+        return self._tasks.failed
 
     # The first server's parts: with one server (the usual case), the service's.
     @property
@@ -84,7 +85,7 @@ class Service:
 
     async def __aenter__(self) -> "Service":
         s = self.settings
-        self.failed = asyncio.get_running_loop().create_future()
+        self._tasks.start()
         try:
             self._start_systemd_watchdog()
             backend = await self._stack.enter_async_context(  # closed last
@@ -102,10 +103,11 @@ class Service:
             elif isinstance(self.leadership, SoloLeadership):
                 await self._start_serving(store, self.leadership)
             else:  # another process may serve: this one stands by till it leads
-                term = asyncio.ensure_future(self._lead(backend.fenced))
-                self._supervise(term, "serving")
+                hand_over = HandOver(self.leadership, self._start_serving)
+                term = asyncio.ensure_future(hand_over.lead(backend.fenced))
+                self._tasks.watch(term, "serving")
                 self._stack.callback(term.cancel)
-                await self._first_term(term)
+                await hand_over.first_term(term, standby_after=s.store_timeout)
             await self._start_intake()
         except BaseException:
             await self._stack.aclose()
@@ -125,7 +127,7 @@ class Service:
         if interval is None:
             return
         pinger = asyncio.ensure_future(watchdog(interval))
-        self._supervise(pinger, "the systemd watchdog pinger")
+        self._tasks.watch(pinger, "the systemd watchdog pinger")
         self._stack.callback(pinger.cancel)  # pinging through the stop
 
     async def _warn_of_unknown_servers(self, store: ServiceStore) -> None:
@@ -153,31 +155,6 @@ class Service:
             self._stack.push_async_callback(agi.stop)
 
     # ---- serving -------------------------------------------------------------------------
-    async def _first_term(self, term: "asyncio.Future[None]") -> None:
-        """A process the database makes the serving one at once starts serving before it
-        takes requests, as on SQLite; a standby goes on after ``store_timeout``."""
-        leads: asyncio.Future[Any] = asyncio.ensure_future(self._leads.wait())
-        await asyncio.wait(
-            [leads, term], timeout=self.settings.store_timeout, return_when="FIRST_COMPLETED"
-        )
-        leads.cancel()
-        if self._leads.is_set():
-            serving: asyncio.Future[Any] = asyncio.ensure_future(self._serving_started.wait())
-            await asyncio.wait([serving, term], return_when="FIRST_COMPLETED")
-            serving.cancel()
-        if term.done():
-            term.result()  # it failed: so does the start
-
-    async def _lead(self, fenced: Callable[[int], ServiceStore]) -> None:
-        """Stand by until the database makes this process the serving one, serve (its writes
-        fenced by its epoch), and exit non-zero when the role is lost (restarted as a standby)."""
-        epoch = await self.leadership.acquire()
-        self._leads.set()
-        await self._start_serving(fenced(epoch), self.leadership)
-        self._serving_started.set()
-        await self.leadership.lost.wait()
-        raise NotLeader(f"serving lease lost (epoch {epoch})")
-
     async def _start_serving(self, store: ServiceStore, leadership: Leadership) -> None:
         """Serving for every server, each over its share of ``store`` (fenced when led)."""
         for site in self.sites.values():
@@ -214,7 +191,7 @@ class Service:
         consumer = asyncio.ensure_future(serving.run())
         # Named by its server when there are several ("serving died" alone otherwise).
         of = f" of asterisk server {site.name}" if len(self.sites) > 1 else ""
-        self._supervise(consumer, f"serving{of}")
+        self._tasks.watch(consumer, f"serving{of}")
 
         async def stop() -> None:
             ami.stop()
@@ -225,7 +202,7 @@ class Service:
         self._stack.push_async_callback(stop)
         await ami.start()
         if ami.watchdog is not None:
-            self._supervise(ami.watchdog, f"the AMI watchdog{of}")
+            self._tasks.watch(ami.watchdog, f"the AMI watchdog{of}")
 
     def _start_webhooks(self, store: ServiceStore) -> None:
         """One sender per subscription, supervised as serving is."""
@@ -234,7 +211,7 @@ class Service:
         webhooks = Webhooks(self.settings.webhooks, store, clock=self._clock, metrics=self.metrics)
         self._stack.push_async_callback(webhooks.stop)
         for name, task in webhooks.start():
-            self._supervise(task, f"the webhook sender {name}")
+            self._tasks.watch(task, f"the webhook sender {name}")
 
     async def _start_web(self, serving: Serving | ServingSet) -> None:
         s = self.settings
@@ -251,7 +228,7 @@ class Service:
         )
         server = uvicorn.Server(config)
         task = asyncio.ensure_future(server.serve())
-        self._supervise(task, "the web server")
+        self._tasks.watch(task, "the web server")
 
         async def stop() -> None:
             server.should_exit = True
@@ -267,39 +244,24 @@ class Service:
         self.web_port = int(server.servers[0].sockets[0].getsockname()[1])
         log.info("live view on http://%s:%s/", s.web_host, self.web_port)
 
-    def _supervise(self, task: "asyncio.Future[None]", what: str) -> None:
-        def ended(task: "asyncio.Future[None]") -> None:
-            if self._stopping or task.cancelled() or self.failed is None or self.failed.done():
-                return
-            error = task.exception() or RuntimeError(f"{what} ended")
-            log.critical("%s died: %r; the service stops", what, error, exc_info=error)
-            self.failed.set_result(error)
-
-        task.add_done_callback(ended)
-
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._stopping = True
+        self._tasks.stopping()
         await self._stack.aclose()
         log.info("service stopped")
 
     def reload(self, settings: Settings) -> None:
-        """SIGHUP: take the changed settings that may change while running (the rule is in
-        agi_app/config/reload.py); log the others as needing a restart."""
-        take, restart = split_changes(self.settings, settings, serving=self.serving is not None)
-        if restart:
-            log.warning("reload: %s changed, needs a restart to apply", ", ".join(restart))
-        if not take:
-            log.info("reload: nothing changed that a reload applies")
-            return
-        self.settings = self.settings.model_copy(update={n: getattr(settings, n) for n in take})
-        logging.getLogger().setLevel(self.settings.log_level.upper())
-        for site in self.sites.values():
-            handler = site.agi.route(AGI_SCRIPT) if site.agi is not None else None
-            if isinstance(handler, RequestHandler):
-                handler.set_policy(self.settings.number_rules(), self.settings.rate_limits())
-        log.warning("reload: %s now in force", ", ".join(take))
+        """SIGHUP: what may change while running is taken (agi_app/app/reloading.py)."""
+        handlers = [
+            handler
+            for site in self.sites.values()
+            if site.agi is not None
+            and isinstance(handler := site.agi.route(AGI_SCRIPT), RequestHandler)
+        ]
+        self.settings = reloaded(
+            self.settings, settings, serving=self.serving is not None, handlers=handlers
+        )
