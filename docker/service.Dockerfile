@@ -13,7 +13,7 @@ WORKDIR /src
 # README* is optional (copied in case pyproject.toml names it as the readme).
 COPY pyproject.toml README* ./
 COPY agi_app ./agi_app
-RUN pip install . \
+RUN pip install ".[postgresql]" \
  && useradd --system --home-dir /var/lib/agi-callback --shell /usr/sbin/nologin agi-callback \
  && install -d -o agi-callback -g agi-callback /var/lib/agi-callback
 

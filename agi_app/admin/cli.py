@@ -54,7 +54,7 @@ from agi_app.config.file import (
 )
 from agi_app.config.settings import Settings
 from agi_app.domain.audit import audit, explain_placements
-from agi_app.domain.errors import StoreMissing, StoreUnavailable
+from agi_app.domain.errors import StoreUnavailable
 from agi_app.domain.json_values import jsonable
 from agi_app.domain.report import ReportRow, day_of, report
 from agi_app.domain.request import WAITING_STATES, CallbackRequest
@@ -313,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
         try:
             return asyncio.run(_read(settings, args))
-        except StoreMissing as exc:
+        except StoreUnavailable as exc:  # none there, no driver, unreachable: one line
             print(f"agi-callback {args.command}: {exc.message}", file=sys.stderr)
             return 1
     return 0

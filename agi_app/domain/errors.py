@@ -46,6 +46,13 @@ class RateLimited(CallbackError):
     code = "rate-limited"
 
 
+class NotLeader(StoreUnavailable):
+    """This process no longer serves: another one took over (a higher epoch), so its write
+    was refused and rolled back. Serving stops; it is not retried."""
+
+    code = "not-leader"
+
+
 class StoreMissing(StoreUnavailable):
     """No store where the settings say, for a command that only reads (it creates none)."""
 
@@ -56,3 +63,9 @@ class StoreCorrupt(StoreUnavailable):
     """The store file is not a sound SQLite database: the service cannot start on it."""
 
     code = "store-corrupt"
+
+
+class DriverMissing(StoreUnavailable):
+    """The settings name a store whose driver this installation does not have."""
+
+    code = "driver-missing"

@@ -17,10 +17,8 @@ from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from agi_app.config.settings import SQLITE, Settings
-from agi_app.domain.errors import StoreMissing
+from agi_app.domain.errors import DriverMissing, NotLeader, StoreMissing
 from agi_app.store.port import RequestStore, WebhookOutbox
-from agi_app.store.postgres import FencedStore, NotLeader, PgLeadership, PgStore
-from agi_app.store.postgres.notices import listen
 from agi_app.store.sqlite.store import Store
 
 __all__ = [
@@ -126,6 +124,14 @@ async def open_backend(
         async with Store.open(path, busy_timeout=settings.store_busy_timeout) as store:
             yield Backend(store, SoloLeadership(), lambda epoch: store)
         return
+    try:  # an extra (agi-callback[postgresql]): a SQLite-only site has no driver to import
+        from agi_app.store.postgres import FencedStore, PgLeadership, PgStore
+        from agi_app.store.postgres.notices import listen
+    except ImportError as exc:
+        raise DriverMissing(
+            f"store_url names PostgreSQL, but its driver is not installed ({exc.name}):"
+            " pip install 'agi-callback[postgresql]'"
+        ) from exc
     timeout = settings.store_timeout
     async with PgStore.open(
         url, pool_size=settings.store_pool_size, timeout=timeout, existing=existing

@@ -16,10 +16,11 @@ import pytest
 from psycopg import AsyncConnection
 
 from agi_app.config.settings import Settings
+from agi_app.domain.errors import NotLeader
 from agi_app.domain.request import State
 from agi_app.store.open import SoloLeadership, open_backend
 from agi_app.store.postgres import PgStore, locks
-from agi_app.store.postgres.fenced import FencedStore, NotLeader
+from agi_app.store.postgres.fenced import FencedStore
 from agi_app.store.postgres.leadership import SERVING, PgLeadership
 from tests.integration.pg_locks import hold, release, session, waiting
 from tests.support.poll import eventually, eventually_local

@@ -58,3 +58,21 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     )  # fmt: skip
     assert unit.startswith(str(venv))
     assert Path(unit).read_text() == (REPO / "agi_app/app/deploy/agi-callback.service").read_text()
+
+    # A SQLite-only site has no PostgreSQL driver; a store_url naming PostgreSQL says which
+    # extra installs it, in one line.
+    assert "psycopg" not in run(venv / "bin/python", "-m", "pip", "list", cwd=tmp_path)
+    refused = subprocess.run(
+        [str(venv / "bin/agi-callback"), "list"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "CALLBACK_STORE_URL": "postgresql://callback@/callbacks"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 1, refused.stderr
+    assert refused.stderr.splitlines() == [
+        "agi-callback list: store_url names PostgreSQL, but its driver is not installed"
+        " (psycopg): pip install 'agi-callback[postgresql]'"
+    ]

@@ -9,8 +9,8 @@ leadership.py (which process serves), fenced.py (its writes, refused once it no 
 notices.py (requests other processes stored). Only agi_app/store/open.py uses this package.
 """
 
-from agi_app.store.postgres.fenced import FencedStore, NotLeader
+from agi_app.store.postgres.fenced import FencedStore
 from agi_app.store.postgres.leadership import PgLeadership
 from agi_app.store.postgres.store import PgStore
 
-__all__ = ["FencedStore", "NotLeader", "PgLeadership", "PgStore"]
+__all__ = ["FencedStore", "PgLeadership", "PgStore"]

@@ -17,20 +17,13 @@ from there too.
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from agi_app.domain.errors import StoreUnavailable
+from agi_app.domain.errors import NotLeader
 from agi_app.store.postgres.connection import Conn
 from agi_app.store.postgres.outbox import advance
 from agi_app.store.postgres.sql_files import QUERIES
 from agi_app.store.postgres.store import PgStore
 
 _FENCE = QUERIES["fence"]
-
-
-class NotLeader(StoreUnavailable):
-    """This process no longer serves: another one took over (a higher epoch), so its write
-    was refused and rolled back. Serving stops; it is not retried."""
-
-    code = "not-leader"
 
 
 class FencedStore(PgStore):
