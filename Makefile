@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := sip-tester debootstrap chromium baresip espeak-ng sox postgresql systemd procps
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo bench serve test test-unit test-integration test-acceptance test-acceptance-pg load trials lint deps sandbox-up sandbox-down sounds clean
+.PHONY: run demo bench serve docs test test-unit test-integration test-acceptance test-acceptance-pg load trials lint deps sandbox-up sandbox-down sounds clean
 
 run: deps sandbox-up serve
 
@@ -77,11 +77,19 @@ trials: deps sandbox-up
 # else in the tiers that use the bed would pin a test to one worker's Asterisk.
 BED_USERS := tests/acceptance tests/support tests/bench tests/trials tests/demo.py
 
+# The documentation site (mkdocs.yml) into site/: the generated reference rewritten from the
+# code first (docs/reference.py, docs/modules.py; commit what changed), then built strictly.
+docs: $(STAMP)
+	$(PY) docs/modules.py
+	$(PY) docs/reference.py
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check --no-cache agi_app tests
 	$(VENV)/bin/ruff format --no-cache --check agi_app tests
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
+	@out=$$(mktemp -d) && NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir $$out; rc=$$?; rm -rf $$out; exit $$rc
 	@if grep -rn 'asyncio\.wait_for' agi_app; then \
 		echo "lint: asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation"; \
 		echo "      that comes as what it awaits completes, and a stop then never ends"; exit 1; fi

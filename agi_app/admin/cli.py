@@ -238,7 +238,8 @@ def _act(settings: Settings, request_id: str, action: str, body: dict[str, Any])
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and option of ``agi-callback`` (docs/reference/cli.md is made from it)."""
     parser = argparse.ArgumentParser(
         prog="agi-callback",
         description=__doc__,
@@ -280,7 +281,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             metavar="PATH",
             help="the settings file (default: CALLBACK_CONFIG, else ./callback.toml if present)",
         )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == cli_install.COMMAND and args.config is None:  # needs no settings
         return cli_install.run(args)
     try:

@@ -107,9 +107,13 @@ class ScheduleSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    timezone: str
-    hours: dict[str, str] = {}
-    closed: list[date] = []
+    timezone: str = Field(description="the IANA time zone the hours are in (Europe/Paris)")
+    hours: dict[str, str] = Field(
+        {},
+        description='opening periods per day, `mon` .. `sun`: `"09:00-12:30,13:30-17:00"`;'
+        " days left out: closed",
+    )
+    closed: list[date] = Field([], description="dates closed all day (2026-12-25)")
 
     @field_validator("timezone")
     @classmethod
@@ -144,119 +148,298 @@ class ScheduleSettings(BaseModel):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CALLBACK_", extra="forbid")
 
-    store_path: Path = Path("var/callbacks.sqlite3")
-    store_busy_timeout: float = Field(2.0, gt=0, description="seconds to wait for a locked store")
+    store_path: Path = Field(
+        Path("var/callbacks.sqlite3"),
+        description="the SQLite file (WAL, synchronous=FULL), when store_url is unset",
+    )
+    store_busy_timeout: float = Field(
+        2.0, gt=0, description="seconds to wait for a locked store before refusing"
+    )
 
-    agi_host: str = "127.0.0.1"
-    agi_port: int = Field(4573, ge=0, le=65535)
-    agi_allowed_peers: list[str] = ["127.0.0.1"]
+    agi_host: str = Field("127.0.0.1", description="the address the FastAGI listener binds to")
+    agi_port: int = Field(4573, ge=0, le=65535, description="the FastAGI listener's port")
+    agi_allowed_peers: list[str] = Field(
+        ["127.0.0.1"], description="addresses allowed to open FastAGI sessions"
+    )
     # FastAGI sessions handled at once; past it a caller hears the error prompt at once.
-    agi_max_sessions: int = Field(256, ge=1)
+    agi_max_sessions: int = Field(
+        256,
+        ge=1,
+        description="FastAGI sessions handled at once; past it a caller hears the error prompt"
+        " at once (one `fastagi busy` warning line each)",
+    )
 
     # Without AMI the service only takes requests (they wait, stored, until it is enabled).
-    ami_enabled: bool = True
-    ami_host: str = "127.0.0.1"
-    ami_port: int = Field(5038, ge=1, le=65535)
-    ami_username: str = "callback"
+    ami_enabled: bool = Field(
+        True,
+        description="without AMI the service only takes requests (they wait, stored, until it"
+        " is enabled)",
+    )
+    ami_host: str = Field(
+        "127.0.0.1", description="Asterisk's AMI address (placing and serving callbacks)"
+    )
+    ami_port: int = Field(5038, ge=1, le=65535, description="Asterisk's AMI port")
+    ami_username: str = Field("callback", description="the service's AMI account")
     # The secret comes from the environment or a file outside the repository, never a default.
-    ami_secret: SecretStr | None = None
-    ami_secret_file: Path | None = None
-    ami_ping_interval: float = Field(2.0, gt=0, description="seconds; a dead link is noticed in 2x")
+    ami_secret: SecretStr | None = Field(
+        None,
+        description="the AMI secret (this or ami_secret_file is required with AMI); from the"
+        " environment (CALLBACK_AMI_SECRET) or a file, never a default",
+    )
+    ami_secret_file: Path | None = Field(
+        None, description="a file holding the AMI secret (surrounding whitespace removed)"
+    )
+    ami_ping_interval: float = Field(
+        2.0, gt=0, description="watchdog period in seconds; a dead link is noticed within two"
+    )
     # Several Asterisk servers, by name (agi_app/config/servers.py); none: one, "default",
     # from the ami_* and agi_* settings above.
     asterisk_servers: Annotated[
         dict[Annotated[str, Field(pattern=SERVER_NAME)], AsteriskServer],
         AfterValidator(distinct_listeners),
-    ] = {}
+    ] = Field(
+        {},
+        description="several Asterisk servers, by name, each with its own AMI account and"
+        " FastAGI listener (no two on one listener); none: one server, `default`, made of the"
+        " ami_* and agi_* settings",
+    )
 
     # How many calls ahead a request may have and still wait as a placeholder in Asterisk;
     # further back it waits in the store and is placed once it comes this close to the head.
     # Each placeholder costs Asterisk two channels (four file descriptors, two threads).
-    placement_window: int = Field(1000, ge=1)
+    placement_window: int = Field(
+        1000,
+        ge=1,
+        description="a request with this many calls or more ahead of it waits in the store, not"
+        " as a placeholder, until it comes this close to the head (a placeholder costs Asterisk"
+        " two channels)",
+    )
 
     # The customer leg: who the customer sees calling, how long it rings.
-    outbound_caller_id: str = Field('"Support" <5000>', pattern=r'^("[^"\r\n]*" )?<\+?[0-9]+>$')
-    customer_ring_seconds: int = Field(30, ge=5, le=120)
+    outbound_caller_id: str = Field(
+        '"Support" <5000>',
+        pattern=r'^("[^"\r\n]*" )?<\+?[0-9]+>$',
+        description="the caller ID the customer sees on the callback and the informative call",
+    )
+    customer_ring_seconds: int = Field(
+        30, ge=5, le=120, description="seconds the customer's phone rings"
+    )
 
     # The Live view, agent panel, supervisor API and /metrics.
-    web_enabled: bool = True
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(8080, ge=0, le=65535)
-    web_token: SecretStr | None = None  # a supervisor token (kept for compatibility)
+    web_enabled: bool = Field(
+        True, description="serve the Live view, agent panel, supervisor API and /metrics"
+    )
+    web_host: str = Field("127.0.0.1", description="the address the web server binds to")
+    web_port: int = Field(8080, ge=0, le=65535, description="the web server's port")
+    # a supervisor token (kept for compatibility)
+    web_token: SecretStr | None = Field(
+        None,
+        description="one supervisor token, kept for compatibility (the CLI's CALLBACK_WEB_TOKEN)",
+    )
     # Named credentials (role viewer|supervisor|agent), each token kept as its SHA-256 only:
     # `python -m agi_app.config.credentials NAME ROLE [AGENT]` makes one. Without any, nothing
     # is served
     # but the empty pages.
-    web_credentials: list[WebCredential] = []
-    # Host headers served (DNS rebinding); none given: web_host, localhost and 127.0.0.1.
-    web_allowed_hosts: list[str] = []
-    web_metrics_public: bool = False  # false: /metrics needs a viewer or supervisor
-    web_sse_max_clients: int = Field(100, ge=1)  # open Live views; past it, 503
-
-    number_region: str = "US"
-    number_check: Literal["possible", "valid"] = "possible"
-    # The destination policy: every number the PBX may dial (domain/numbers.py).
-    blocked_number_types: list[Annotated[str, AfterValidator(known_number_type)]] = sorted(
-        DEFAULT_BLOCKED_TYPES
+    web_credentials: list[WebCredential] = Field(
+        [],
+        description="named credentials (role viewer, supervisor or agent), each token kept as"
+        " its SHA-256 only (`python -m agi_app.config.credentials NAME ROLE [AGENT]` makes one);"
+        " without any, nothing is served but the empty pages",
     )
-    allowed_regions: list[str] = []
-    allowed_number_prefixes: list[Annotated[str, Field(pattern=r"^\+[0-9]{1,14}$")]] = []
+    # Host headers served (DNS rebinding); none given: web_host, localhost and 127.0.0.1.
+    web_allowed_hosts: list[str] = Field(
+        [],
+        description="`Host` header values served (DNS rebinding; others: 400); none given:"
+        " web_host, localhost and 127.0.0.1",
+    )
+    # false: /metrics needs a viewer or supervisor
+    web_metrics_public: bool = Field(
+        False,
+        description="true: /metrics without a credential (for a Prometheus on a trusted"
+        " network); false: it needs a viewer or supervisor",
+    )
+    # open Live views; past it, 503
+    web_sse_max_clients: int = Field(
+        100,
+        ge=1,
+        description="open live streams of agents, and apart of viewers and supervisors (each"
+        " pool this many); past it 503",
+    )
+
+    number_region: str = Field(
+        "US", description="the region (ISO 3166) of numbers written without a country code"
+    )
+    number_check: Literal["possible", "valid"] = Field(
+        "possible",
+        description="`possible` checks the length for the country; `valid` also checks the"
+        " numbering plan (stricter; refuses fictional numbers such as the test bed's +1555...)",
+    )
+    # The destination policy: every number the PBX may dial (domain/numbers.py).
+    blocked_number_types: list[Annotated[str, AfterValidator(known_number_type)]] = Field(
+        sorted(DEFAULT_BLOCKED_TYPES),
+        description="number types (libphonenumber's) never called back; emergency numbers are"
+        " always refused",
+    )
+    allowed_regions: list[str] = Field(
+        [],
+        description="regions (ISO 3166 codes, or 001 for the international networks) the PBX"
+        " may call back; none: number_region alone",
+    )
+    allowed_number_prefixes: list[Annotated[str, Field(pattern=r"^\+[0-9]{1,14}$")]] = Field(
+        [],
+        description="E.164 prefixes dialable whatever their region and type (never emergency"
+        " numbers)",
+    )
     # Stored requests per hour from one caller number, and to one callback number (0: no limit).
-    rate_limit_per_caller: int = Field(10, ge=0)
-    rate_limit_per_destination: int = Field(5, ge=0)
+    rate_limit_per_caller: int = Field(
+        10, ge=0, description="new requests per hour from one caller number (0: no limit)"
+    )
+    rate_limit_per_destination: int = Field(
+        5,
+        ge=0,
+        description="new requests per hour to one callback number, from anyone (0: no limit)",
+    )
 
     # Calling hours: named schedules, and the schedule of each queue (a component option
     # `schedule=` overrides it per flow). A queue with none is always open.
-    schedules: dict[str, ScheduleSettings] = {}
-    queue_schedules: dict[str, str] = {}
+    schedules: dict[str, ScheduleSettings] = Field(
+        {}, description="calling hours by name: time zone, hours per day, closed dates"
+    )
+    queue_schedules: dict[str, str] = Field(
+        {},
+        description="the schedule of each queue (a component option `schedule=` overrides it"
+        " per flow); a queue with none is always open",
+    )
     # Scheduled callbacks (ask_time=yes): how many later times are offered, every how many
     # minutes from midnight, and at least how far ahead.
-    later_slots: int = Field(3, ge=1, le=9)
-    later_slot_minutes: int = Field(60, ge=1, le=24 * 60)
-    later_lead_minutes: int = Field(30, ge=0, le=7 * 24 * 60)
+    later_slots: int = Field(
+        3, ge=1, le=9, description="scheduled callbacks (ask_time=yes): later times offered"
+    )
+    later_slot_minutes: int = Field(
+        60,
+        ge=1,
+        le=24 * 60,
+        description="scheduled callbacks: the later times are every this many minutes from"
+        " midnight",
+    )
+    later_lead_minutes: int = Field(
+        30,
+        ge=0,
+        le=7 * 24 * 60,
+        description="scheduled callbacks: minutes ahead of now the first later time is at least",
+    )
 
     # The request API (agi_app/api/routes.py): API tokens with scopes (request, read, cancel), kept
     # as SHA-256 (`python -m agi_app.config.credentials NAME api request,read`); the queues it takes
     # requests for (besides those with calling hours in queue_schedules); how long an API
     # request may wait for an agent, and how far ahead it may be scheduled.
-    api_credentials: Annotated[list[ApiCredential], AfterValidator(unique_names)] = []
-    api_queues: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]] = []
-    api_max_wait: int = Field(1800, ge=60, le=7 * 24 * 3600)
-    api_schedule_days: int = Field(30, ge=1, le=366)
+    api_credentials: Annotated[list[ApiCredential], AfterValidator(unique_names)] = Field(
+        [],
+        description="the request API's tokens with their scopes (request, read, cancel), kept as"
+        " SHA-256 (`python -m agi_app.config.credentials NAME api request,read` makes one)",
+    )
+    api_queues: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]] = Field(
+        [],
+        description="queues the request API takes requests for (besides those with calling"
+        " hours in queue_schedules)",
+    )
+    api_max_wait: int = Field(
+        1800,
+        ge=60,
+        le=7 * 24 * 3600,
+        description="seconds an API request may wait for an agent (from its `at` when scheduled)",
+    )
+    api_schedule_days: int = Field(
+        30, ge=1, le=366, description="days ahead an API request's `at` may be"
+    )
     # Requests per hour per API token (by name; counted in memory per process, 0: no limit), and
     # how long an Idempotency-Key is kept (then purged, and free again).
-    api_rate_limit_per_hour: int = Field(600, ge=0)
-    api_idempotency_hours: int = Field(24, ge=1, le=24 * 366)
+    api_rate_limit_per_hour: int = Field(
+        600,
+        ge=0,
+        description="calls per hour per API token (by name; counted in memory per process; 0:"
+        " no limit)",
+    )
+    api_idempotency_hours: int = Field(
+        24,
+        ge=1,
+        le=24 * 366,
+        description="hours an `Idempotency-Key` is kept (then purged, and free again)",
+    )
 
     # Webhooks (agi_app/webhooks/delivery.py): each subscription gets the events of the log it
     # wants,
     # in order, signed with its secret; https, or http to a loopback address only.
-    webhooks: Webhooks = []
+    webhooks: Webhooks = Field(
+        [],
+        description="webhook subscriptions: each gets the events of the log it wants, in order,"
+        " signed with its secret; https, or http to a loopback address only",
+    )
 
     # Where requests are kept (agi_app/store/open.py): unset, the SQLite file store_path
     # (sqlite:///relative/path, sqlite:////absolute/path); postgresql://user@host:port/db, a
     # PostgreSQL database several services share (libpq's URL; its password in PGPASSWORD
     # or ~/.pgpass, not here). PostgreSQL: at most store_pool_size connections, and every
     # wait for it (a connection, a lock, a statement) bounded by store_timeout seconds.
-    store_url: str | None = Field(None, pattern=r"^(sqlite:///|postgres(ql)?://)")
-    store_pool_size: int = Field(10, ge=1, le=100)
-    store_timeout: float = Field(5.0, gt=0, le=60)
+    store_url: str | None = Field(
+        None,
+        pattern=r"^(sqlite:///|postgres(ql)?://)",
+        description="where requests are kept: `sqlite:///relative/path`,"
+        " `sqlite:////absolute/path`, or `postgresql://user@host:port/db` (libpq's URL, a"
+        " database several services share; its password in PGPASSWORD or ~/.pgpass, not"
+        " here); unset: the SQLite file store_path",
+    )
+    store_pool_size: int = Field(
+        10, ge=1, le=100, description="PostgreSQL: connections at most (a pool)"
+    )
+    store_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="PostgreSQL: seconds any wait may take (a connection, a lock, a statement);"
+        " past it the request is refused as store-unavailable",
+    )
 
-    log_level: Annotated[str, AfterValidator(known_level)] = "INFO"
+    log_level: Annotated[str, AfterValidator(known_level)] = Field(
+        "INFO",
+        description="a `logging` level, any case: DEBUG, INFO, WARNING, ERROR, CRITICAL (and"
+        " NOTSET, WARN, FATAL)",
+    )
 
     # The supervisor's screen (/supervisor): the centre's time zone for the times it shows
     # and for the days of its figures, the CLI's report and audit (unset: the server's), the
     # service level's threshold per queue (seconds from the
     # original queue entry to an agent answering), and Asterisk's queue_log it reads the
     # day's live callers from.
-    supervisor_timezone: str | None = None
-    service_level_seconds: dict[str, Annotated[int, Field(ge=1, le=86400)]] = {}
-    service_level_default_seconds: int = Field(60, ge=1, le=86400)
-    queue_log_path: Path = Path("/var/log/asterisk/queue_log")
+    supervisor_timezone: str | None = Field(
+        None,
+        description="the centre's time zone (IANA name): the times the supervisor's screen"
+        " shows, and the days of its figures, `report` and `audit`; unset: the server's",
+    )
+    service_level_seconds: dict[str, Annotated[int, Field(ge=1, le=86400)]] = Field(
+        {},
+        description="per queue, the service level's threshold: seconds from the original queue"
+        " entry to an agent answering (`{support = 30}`)",
+    )
+    service_level_default_seconds: int = Field(
+        60,
+        ge=1,
+        le=86400,
+        description="the service level's threshold of queues not in service_level_seconds",
+    )
+    queue_log_path: Path = Field(
+        Path("/var/log/asterisk/queue_log"),
+        description="Asterisk's queue_log, read for the day's live callers",
+    )
 
     # `agi-callback serve`'s event loop: uvloop (libuv; less CPU per AMI event and AGI round
     # trip, BENCHMARKS.md section 6) or Python's own asyncio loop.
-    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop",
+        description="`agi-callback serve`'s event loop: `uvloop` (libuv: less CPU per AMI event"
+        " and AGI round trip) or `asyncio` (Python's own, the way back should uvloop misbehave);"
+        " needs a restart",
+    )
 
     def centre_zone(self) -> tuple[tzinfo, str]:
         """The centre's time zone and its name (unset: the server's own): one calendar day for
