@@ -52,11 +52,3 @@ def request_from_row(row: Row) -> CallbackRequest:
             values[name] = enum(values[name])
     values["declined_by"] = frozenset(json.loads(values["declined_by"]))
     return CallbackRequest(**values)
-
-
-# A subscription's webhook attempts but the latest N (parameters: subscription twice, N), in
-# the %s placeholders of psycopg; SQLite's store swaps them for its ?.
-PRUNE_ATTEMPTS = (
-    "DELETE FROM webhook_attempts WHERE subscription = %s AND id < (SELECT min(id) FROM"
-    " (SELECT id FROM webhook_attempts WHERE subscription = %s ORDER BY id DESC LIMIT %s) AS kept)"
-)
