@@ -60,7 +60,7 @@ from agi_app.domain.report import ReportRow, day_of, report
 from agi_app.domain.request import WAITING_STATES, CallbackRequest
 from agi_app.pbx.queue_log import DEFAULT_PATH as DEFAULT_QUEUE_LOG
 from agi_app.pbx.queue_log import read_queue_log
-from agi_app.store.open import open_store
+from agi_app.store.open import StoreConfig, open_store
 from agi_app.store.port import RequestStore
 from agi_app.webhooks.status import status_text, webhook_status
 
@@ -122,7 +122,7 @@ def _reload(service: Service, source: SettingsSource) -> None:
 
 async def _read(settings: Settings, args: argparse.Namespace) -> int:
     # A command that only reads never creates a store: a wrong path must not look empty.
-    async with open_store(settings, existing=True) as store:
+    async with open_store(StoreConfig.of(settings), existing=True) as store:
         if args.command == "show":
             request = await store.get(args.id)
             if request is None:

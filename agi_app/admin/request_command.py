@@ -21,11 +21,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from agi_app.admin.service_client import Unreachable, post_json
+from agi_app.api.config import ApiConfig
 from agi_app.api.intake import build_api_request
 from agi_app.api.models import CallbackIn
 from agi_app.config.settings import Settings
 from agi_app.domain.errors import CallbackError
-from agi_app.store.open import open_store
+from agi_app.store.open import StoreConfig, open_store
 
 
 def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -76,12 +77,12 @@ async def _direct(settings: Settings, body: dict[str, Any]) -> int:
     try:
         request = build_api_request(
             payload,
-            settings,
+            ApiConfig.of(settings),
             request_id=request_id,
             now=datetime.now(UTC),
             requested_by=f"cli:{getpass.getuser()}",  # written into the store by this user
         )
-        async with open_store(settings) as s:
+        async with open_store(StoreConfig.of(settings)) as s:
             stored = await s.add(request, settings.rate_limits())
     except CallbackError as exc:
         print(f"request refused ({exc.code}): {exc.message}", file=sys.stderr)

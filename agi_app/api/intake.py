@@ -10,8 +10,8 @@ at the time of the request.
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from agi_app.api.config import ApiConfig
 from agi_app.api.models import CallbackIn
-from agi_app.config.settings import Settings
 from agi_app.domain.errors import CallbackError, UnknownQueue
 from agi_app.domain.numbers import normalize_extension
 from agi_app.domain.options import ComponentOptions
@@ -24,14 +24,9 @@ class InvalidTime(CallbackError):
     code = "invalid-time"
 
 
-def api_queues(settings: Settings) -> list[str]:
-    """The queues the API takes requests for: api_queues, and those with calling hours."""
-    return sorted(set(settings.api_queues) | set(settings.queue_schedules))
-
-
 def build_api_request(
     payload: CallbackIn,
-    settings: Settings,
+    config: ApiConfig,
     *,
     request_id: str,
     now: datetime,
@@ -39,11 +34,11 @@ def build_api_request(
 ) -> CallbackRequest:
     """The request ``payload`` asks for, or a CallbackError saying why it cannot be taken;
     ``requested_by`` is the credential that asks (kept with it)."""
-    if payload.queue not in api_queues(settings):
-        known = ", ".join(api_queues(settings)) or "none"
+    if payload.queue not in config.queues:
+        known = ", ".join(config.queues) or "none"
         raise UnknownQueue(f"queue {payload.queue!r} takes no API requests (known: {known})")
     options = ComponentOptions(
-        queue=payload.queue, priority=payload.priority, max_wait=settings.api_max_wait
+        queue=payload.queue, priority=payload.priority, max_wait=config.max_wait
     )
     facts = CallFacts(
         channel=f"{SOURCE}-{request_id}",
@@ -53,29 +48,27 @@ def build_api_request(
         dialed_number="",
         queue_entered_at=now,
     )
-    schedule = settings.schedule_name(payload.queue, None)
+    schedule = config.queue_schedules.get(payload.queue)
     request = build_request(
-        facts, options, settings.number_rules(), request_id=request_id, now=now, schedule=schedule
+        facts, options, config.number_rules, request_id=request_id, now=now, schedule=schedule
     )
     extension = normalize_extension(payload.extension) if payload.extension else None
     request = replace(request, extension=extension, source=SOURCE, requested_by=requested_by)
     if payload.at is None:
         return request  # as soon as possible: outside hours it waits for the opening
-    return scheduled(request, _check_time(payload.at, settings, schedule, now))
+    return scheduled(request, _check_time(payload.at, config, schedule, now))
 
 
-def _check_time(at: datetime, settings: Settings, schedule: str | None, now: datetime) -> datetime:
+def _check_time(at: datetime, config: ApiConfig, schedule: str | None, now: datetime) -> datetime:
     """A scheduled time is in the future, not too far, and within its queue's calling hours:
     a client asking for a closed time has its clock or its idea of the hours wrong, and
     moving the call silently to the next opening would call the customer when they did not
     ask to be called."""
     if at <= now:
         raise InvalidTime(f"at {at.isoformat()} is not in the future")
-    if at > now + timedelta(days=settings.api_schedule_days):
-        raise InvalidTime(
-            f"at {at.isoformat()} is more than {settings.api_schedule_days} days ahead"
-        )
-    hours = settings.calling_hours().get(schedule) if schedule is not None else None
+    if at > now + timedelta(days=config.schedule_days):
+        raise InvalidTime(f"at {at.isoformat()} is more than {config.schedule_days} days ahead")
+    hours = config.calling_hours.get(schedule) if schedule is not None else None
     if hours is not None and not hours.is_open(at):
         opening = hours.next_opening(at)
         after = f"; it opens next at {opening.isoformat()}" if opening else ""

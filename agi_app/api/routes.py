@@ -19,7 +19,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Self
 
 from starlette.requests import Request
@@ -28,15 +28,15 @@ from starlette.routing import Route
 from starlette.types import ExceptionHandler
 
 from agi_app.api.auth import Caller, Realm, allowed
+from agi_app.api.config import ApiConfig
 from agi_app.api.input import Refused, events_page, parse_body, read_body
 from agi_app.api.intake import build_api_request
 from agi_app.api.limits import TokenLimits
 from agi_app.api.models import CallbackDetail, CallbackOut, CallbackRef
 from agi_app.api.openapi import openapi_document
 from agi_app.config.credentials import ApiPrincipal, Scope
-from agi_app.config.settings import Settings
 from agi_app.domain.errors import CallbackError, RateLimited, StoreUnavailable
-from agi_app.domain.request import CallbackRequest, CallOutcome, RateLimits, State
+from agi_app.domain.request import CallbackRequest, CallOutcome, State
 from agi_app.serving import Serving
 from agi_app.serving.all_servers import ServingSet
 from agi_app.store.port import IdempotencyKey, KeptAnswer, RequestStore
@@ -50,14 +50,12 @@ _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 @dataclass(frozen=True)
 class ApiContext:
     """What the API's endpoints work on (``app.state.api``), made once with the app: the
-    limits are those of the settings it started with (a reload keeps them)."""
+    settings it started with (ApiConfig; a reload keeps them)."""
 
     serving: Serving | ServingSet
     store: RequestStore
-    settings: Settings
-    limits: RateLimits
+    config: ApiConfig
     token_limits: TokenLimits
-    keys_kept: timedelta
     clock: Callable[[], datetime]
     background: set[asyncio.Task[None]] = field(default_factory=set)  # placements under way
 
@@ -66,19 +64,11 @@ class ApiContext:
         cls,
         serving: Serving | ServingSet,
         store: RequestStore,
-        settings: Settings,
+        config: ApiConfig,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> Self:
-        return cls(
-            serving,
-            store,
-            settings,
-            settings.rate_limits(),
-            TokenLimits(settings.api_rate_limit_per_hour),
-            timedelta(hours=settings.api_idempotency_hours),
-            clock,
-        )
+        return cls(serving, store, config, TokenLimits(config.rate_limit_per_hour), clock)
 
 
 def _api(request: Request) -> ApiContext:
@@ -139,7 +129,7 @@ class ApiRealm(Realm[ApiPrincipal]):
         api = _api(request)
         if (wait := api.token_limits.retry_after(principal.name)) is None:
             return None
-        most = api.settings.api_rate_limit_per_hour
+        most = api.config.rate_limit_per_hour
         message = f"this token made {most} requests within the hour: retry in {wait} s"
         headers = {"Retry-After": str(wait)}
         return _refusal(request, Refused(429, "too-many-requests", message, headers=headers))
@@ -194,7 +184,7 @@ async def create(request: Request, principal: ApiPrincipal) -> Response:
         raise Refused(415, "unsupported-media-type", "send the body as application/json")
     payload_raw = await read_body(request)
     now = api.clock()
-    since = now - api.keys_kept  # a key kept before has expired (add_once purges it)
+    since = now - api.config.keys_kept  # a key kept before has expired (add_once purges it)
     if keyed is not None and (kept := await api.store.kept_answer(*keyed, since)) is not None:
         return await _replay(api, kept, parse_body(payload_raw)[1], principal)
     payload, digest = parse_body(payload_raw)
@@ -202,16 +192,16 @@ async def create(request: Request, principal: ApiPrincipal) -> Response:
     try:
         new = build_api_request(
             payload,
-            api.settings,
+            api.config,
             request_id=request_id,
             now=now,
             requested_by=f"api:{principal.name}",
         )
         if keyed is None:
-            stored = await api.store.add(new, api.limits)
+            stored = await api.store.add(new, api.config.limits)
         else:
             key = IdempotencyKey(*keyed, body_sha256=digest)
-            stored, kept = await api.store.add_once(new, api.limits, key, since)
+            stored, kept = await api.store.add_once(new, api.config.limits, key, since)
             if kept.request_id != request_id:  # a repeat, or a key kept just before
                 return await _replay(api, kept, digest, principal)
     except RateLimited as exc:

@@ -30,10 +30,12 @@ from agi_app.store.open import (
     Leadership,
     ServiceStore,
     SoloLeadership,
+    StoreConfig,
     open_backend,
     shown,
 )
 from agi_app.web.app import create_app
+from agi_app.web.config import WebConfig
 from agi_app.webhooks.delivery import Webhooks
 
 log = logging.getLogger(__name__)
@@ -89,7 +91,7 @@ class Service:
         try:
             self._start_systemd_watchdog()
             backend = await self._stack.enter_async_context(  # closed last
-                open_backend(s, stored_elsewhere=self._stored_elsewhere)
+                open_backend(StoreConfig.of(s), stored_elsewhere=self._stored_elsewhere)
             )
             self.store = store = backend.store
             self.leadership = backend.leadership
@@ -215,7 +217,7 @@ class Service:
 
     async def _start_web(self, serving: Serving | ServingSet) -> None:
         s = self.settings
-        self.web_app = create_app(serving, s, estimates=self.estimates)
+        self.web_app = create_app(serving, WebConfig.of(s), estimates=self.estimates)
         config = uvicorn.Config(
             self.web_app,
             host=s.web_host,

@@ -1,5 +1,6 @@
-"""The store the settings name: ``store_url`` (sqlite:///path or postgresql://...), else the
-SQLite file ``store_path`` as before, so nothing changes for an existing install.
+"""The store the settings name (StoreConfig): ``store_url`` (sqlite:///path or
+postgresql://...), else the SQLite file ``store_path`` as before, so nothing changes for an
+existing install.
 
 The commands open the store alone (``open_store``); the service opens the backend
 (``open_backend``): the store with the serving role, the store serving writes through and
@@ -16,8 +17,9 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from agi_app.config.settings import SQLITE, Settings
+from agi_app.config.settings import SQLITE
 from agi_app.domain.errors import DriverMissing, NotLeader, StoreMissing
+from agi_app.store.config import StoreConfig
 from agi_app.store.port import RequestStore, WebhookOutbox
 from agi_app.store.sqlite.store import Store
 
@@ -27,6 +29,7 @@ __all__ = [
     "NotLeader",  # a write refused, or the role lost: another process serves now
     "ServiceStore",
     "SoloLeadership",
+    "StoreConfig",
     "open_backend",
     "open_store",
     "shown",
@@ -98,30 +101,30 @@ def shown(url: str) -> str:
 
 
 @asynccontextmanager
-async def open_store(settings: Settings, *, existing: bool = False) -> AsyncIterator[ServiceStore]:
-    """Open the settings' store, checked and migrated (StoreUnavailable, or StoreCorrupt for
+async def open_store(config: StoreConfig, *, existing: bool = False) -> AsyncIterator[ServiceStore]:
+    """Open the configured store, checked and migrated (StoreUnavailable, or StoreCorrupt for
     a damaged SQLite file, if it cannot be); ``existing``: one that is there already, else
     StoreMissing (for the commands that only read)."""
-    async with open_backend(settings, existing=existing) as backend:
+    async with open_backend(config, existing=existing) as backend:
         yield backend.store
 
 
 @asynccontextmanager
 async def open_backend(
-    settings: Settings,
+    config: StoreConfig,
     *,
     stored_elsewhere: Callable[[str], None] | None = None,
     existing: bool = False,
 ) -> AsyncIterator[Backend]:
-    """The settings' store (as ``open_store``) with its serving role: SQLite's one process
+    """The configured store (as ``open_store``) with its serving role: SQLite's one process
     always leads; on PostgreSQL the database chooses one process, which, while it leads, hands
     ``stored_elsewhere`` the id of each request another process stored (to place it now)."""
-    url = settings.store_address()
+    url = config.url
     if url.startswith(SQLITE):
         path = Path(url.removeprefix(SQLITE))
         if existing and not await asyncio.to_thread(path.exists):
             raise StoreMissing(f"no store at {path} (store_path or store_url in the settings)")
-        async with Store.open(path, busy_timeout=settings.store_busy_timeout) as store:
+        async with Store.open(path, busy_timeout=config.busy_timeout) as store:
             yield Backend(store, SoloLeadership(), lambda epoch: store)
         return
     try:  # an extra (agi-callback[postgresql]): a SQLite-only site has no driver to import
@@ -132,9 +135,9 @@ async def open_backend(
             f"store_url names PostgreSQL, but its driver is not installed ({exc.name}):"
             " pip install 'agi-callback[postgresql]'"
         ) from exc
-    timeout = settings.store_timeout
+    timeout = config.timeout
     async with PgStore.open(
-        url, pool_size=settings.store_pool_size, timeout=timeout, existing=existing
+        url, pool_size=config.pool_size, timeout=timeout, existing=existing
     ) as on_postgres:
         # No connection until acquire(): the commands, which never lead, open none.
         leadership = PgLeadership(

@@ -25,13 +25,13 @@ from starlette.routing import Route
 
 from agi_app.api.auth import BearerTokens, allowed
 from agi_app.api.routes import API_EXCEPTION_HANDLERS, ApiContext, api_routes
-from agi_app.config.credentials import ApiCredentials, Credentials, Principal, Role
-from agi_app.config.settings import Settings
+from agi_app.config.credentials import Principal, Role
 from agi_app.domain.request import CallbackRequest, CallOutcome, State
 from agi_app.serving import Serving
 from agi_app.serving.all_servers import ServingSet
 from agi_app.serving.estimates import QueueEstimates
 from agi_app.web.broadcast import Broadcaster, Snapshot, StreamLimits
+from agi_app.web.config import WebConfig
 from agi_app.web.pages import (
     PAGE_HEADERS,
     WEB,
@@ -58,17 +58,17 @@ class LiveView:
     def __init__(
         self,
         serving: Serving | ServingSet,
-        settings: Settings,
+        scheduled_queues: frozenset[str],
         estimates: QueueEstimates | None,
     ) -> None:
-        self.serving, self.settings, self.estimates = serving, settings, estimates
+        self.serving, self.scheduled_queues, self.estimates = serving, scheduled_queues, estimates
         self.broadcaster = Broadcaster(self.snapshot, lambda: serving.changed)
 
     async def snapshot(self) -> Snapshot:
         callbacks = await self.serving.live_view()
         # Each queue's expected wait (the offer check's estimate): the queues with callbacks
         # waiting, with calling hours, or asked about by an offer check.
-        queues = {str(c["queue"]) for c in callbacks} | set(self.settings.queue_schedules)
+        queues = {str(c["queue"]) for c in callbacks} | self.scheduled_queues
         return {
             "callbacks": callbacks,
             "screen_pops": await self.serving.screen_pop_view(),
@@ -166,22 +166,15 @@ async def metrics(request: Request, _principal: Principal) -> Response:
     return await public_metrics(request)
 
 
-def allowed_hosts(settings: Settings) -> list[str]:
-    return settings.web_allowed_hosts or [settings.web_host, "localhost", "127.0.0.1"]
-
-
 def create_app(
     serving: Serving | ServingSet,
-    settings: Settings,
+    config: WebConfig,
     *,
     estimates: QueueEstimates | None = None,
 ) -> Starlette:
     """The web for one server's serving, or for several (ServingSet: the supervisor's screen
     and the request API's intake are the first server's)."""
-    token = settings.web_token.get_secret_value() if settings.web_token else None
-    tokens = BearerTokens(
-        Credentials(settings.web_credentials, token), ApiCredentials(settings.api_credentials)
-    )
+    tokens = BearerTokens(config.credentials, config.api_credentials)
     app = Starlette(
         routes=[
             Route("/", live_page),
@@ -196,7 +189,7 @@ def create_app(
             Route("/api/callbacks", callbacks),
             Route("/api/events", events),
             Route("/api/callbacks/{request_id}/{action:str}", act, methods=["POST"]),
-            Route("/metrics", public_metrics if settings.web_metrics_public else metrics),
+            Route("/metrics", public_metrics if config.metrics_public else metrics),
             # The request API (its own tokens with scopes): agi_app/api/routes.py.
             *api_routes(),
             # The supervisor's screen (/supervisor): agi_app/web/supervisor.py.
@@ -204,17 +197,17 @@ def create_app(
         ],
         middleware=[
             Middleware(SecurityHeaders),  # outermost: on the Host refusals too
-            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings)),
+            Middleware(TrustedHostMiddleware, allowed_hosts=config.allowed_hosts),
             Middleware(AuthenticationMiddleware, backend=tokens),  # request.user, request.auth
         ],
         exception_handlers=API_EXCEPTION_HANDLERS,
     )
-    live = LiveView(serving, settings, estimates)
+    live = LiveView(serving, config.scheduled_queues, estimates)
     app.state.live = live
     app.state.broadcaster = live.broadcaster  # the tests and the benchmark count its snapshots
     first = serving.first if isinstance(serving, ServingSet) else serving
-    app.state.supervisor = SupervisorScreen(first, settings)
+    app.state.supervisor = SupervisorScreen(first, config.supervisor)
     # The Live view's streams and the supervisor screen's, counted together (web_broadcast).
-    app.state.stream_limits = StreamLimits(settings.web_sse_max_clients)
-    app.state.api = ApiContext.of(serving, serving.views.store, settings)
+    app.state.stream_limits = StreamLimits(config.sse_max_clients)
+    app.state.api = ApiContext.of(serving, serving.views.store, config.api)
     return app

@@ -18,10 +18,10 @@ from starlette.routing import Route
 
 from agi_app.api.auth import allowed
 from agi_app.config.credentials import Principal, Role
-from agi_app.config.settings import Settings
 from agi_app.pbx.ami import AmiError
 from agi_app.serving import Serving
 from agi_app.web.broadcast import Broadcaster
+from agi_app.web.config import SupervisorConfig
 from agi_app.web.pages import PAGE_HEADERS, WEB, asset, open_stream, static_text
 from agi_app.web.supervisor_view import SupervisorView
 
@@ -43,9 +43,9 @@ class SupervisorScreen:
     """What the screen's endpoints work on: the first server's serving (its AMI link for
     pauses), the view, and one snapshot for every stream (its Broadcaster)."""
 
-    def __init__(self, serving: Serving, settings: Settings) -> None:
+    def __init__(self, serving: Serving, config: SupervisorConfig) -> None:
         self.serving = serving
-        self.view = SupervisorView(serving, settings)
+        self.view = SupervisorView(serving, config)
         self.broadcaster = Broadcaster(self.view.snapshot, lambda: serving.changed)
 
 

@@ -11,17 +11,17 @@ more than a tick of the live view, so the figures are recomputed at most every
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from agi_app.config.settings import Settings
 from agi_app.domain.day_figures import DayFigures, day_figures
 from agi_app.domain.queue_day import build_calls
 from agi_app.domain.report import day_of, report
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.pbx.queue_log import read_queue_log
 from agi_app.store.port import RequestStore
+from agi_app.web.config import SupervisorConfig
 from agi_app.web.svg_charts import bar_chart, line_chart
 
 log = logging.getLogger(__name__)
@@ -35,17 +35,16 @@ class DayBoard:
     def __init__(
         self,
         store: RequestStore,
-        settings: Settings,
-        zone: tzinfo,
+        config: SupervisorConfig,
         clock: Callable[[], datetime],
         *,
         refresh_s: float = 5.0,
     ) -> None:
         self._store = store
-        self._queue_log: Path = settings.queue_log_path
-        self._thresholds = settings.service_level_seconds
-        self._default_threshold = settings.service_level_default_seconds
-        self._zone = zone
+        self._queue_log: Path = config.queue_log_path
+        self._thresholds = config.service_level_seconds
+        self._default_threshold = config.service_level_default_seconds
+        self._zone = config.zone
         self._clock = clock
         self._refresh = timedelta(seconds=refresh_s)
         self._ended: dict[str, datetime] = {}  # a finished request's end never changes

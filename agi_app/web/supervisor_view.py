@@ -13,12 +13,12 @@ from typing import Any
 
 from panoramisk.message import Message
 
-from agi_app.config.settings import Settings
 from agi_app.domain.agent_board import AgentRow, Member, StateClock, agent_board
 from agi_app.domain.request import State
 from agi_app.domain.serving_order import Entry, Part, Row, serving_order
 from agi_app.pbx.ami import AmiError
 from agi_app.serving import Serving
+from agi_app.web.config import SupervisorConfig
 from agi_app.web.supervisor_day import DayBoard
 
 _NOT_DONE = tuple(s for s in State if s is not State.DONE)
@@ -69,15 +69,15 @@ class SupervisorView:
     def __init__(
         self,
         serving: Serving,
-        settings: Settings,
+        config: SupervisorConfig,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._serving = serving
         self._store = serving.views.store
         self._clock = clock
-        self.zone, self.zone_name = settings.centre_zone()
+        self.zone, self.zone_name = config.zone, config.zone_name
         self._agent_clock = StateClock()
-        self.day = DayBoard(self._store, settings, self.zone, clock)
+        self.day = DayBoard(self._store, config, clock)
         self._lost_since: datetime | None = None
 
     def _local(self, t: datetime | None) -> str | None:

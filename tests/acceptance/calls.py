@@ -12,7 +12,7 @@ from panoramisk import Manager
 from agi_app.app.service import Service
 from agi_app.config.settings import Settings
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
-from agi_app.store.open import ServiceStore, open_store
+from agi_app.store.open import ServiceStore, StoreConfig, open_store
 from tests.support.ami import action, eventually, eventually_local, queue_callers
 from tests.support.rtp import RtpSink, load_prompt, match_score, wait_heard
 from tests.support.sipp import Caller
@@ -145,7 +145,7 @@ async def stored_requests(
 ) -> None:
     """Requests already in the store before the service starts, oldest first."""
     now = datetime.now(UTC)
-    async with open_store(settings) as stored:
+    async with open_store(StoreConfig.of(settings)) as stored:
         for i, number in enumerate(numbers):
             seconds = max_wait[i] if max_wait else 3600
             await stored.add(CallbackRequest(

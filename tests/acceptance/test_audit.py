@@ -20,7 +20,7 @@ from panoramisk import Manager
 from agi_app.app.service import Service
 from agi_app.config.settings import Settings
 from agi_app.domain.request import CallbackRequest, State
-from agi_app.store.open import open_store
+from agi_app.store.open import StoreConfig, open_store
 from tests.acceptance.calls import (
     AGENT1,
     Phones,
@@ -62,7 +62,7 @@ def audit(settings: Settings, since: datetime) -> dict[str, Any]:
 async def two_stored_callbacks(settings: Settings, since: datetime) -> tuple[str, str]:
     """A (older) and B, both level 5, in the store before the service starts."""
     ids = str(uuid.uuid4()), str(uuid.uuid4())
-    async with open_store(settings) as stored:
+    async with open_store(StoreConfig.of(settings)) as stored:
         for i, (rid, number) in enumerate(zip(ids, ("+15551250001", "+15551250002"), strict=True)):
             entered = since + timedelta(milliseconds=10 * (i + 1))
             await stored.add(CallbackRequest(

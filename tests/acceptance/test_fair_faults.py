@@ -11,7 +11,7 @@ from agi_app.app.service import Service
 from agi_app.config.settings import Settings
 from agi_app.domain.lifecycle import MAX_ATTEMPTS
 from agi_app.domain.request import CallOutcome, State
-from agi_app.store.open import ServiceStore, open_store
+from agi_app.store.open import ServiceStore, StoreConfig, open_store
 from tests.acceptance.calls import Phones, hang_up_agent, stored_requests, the_request
 from tests.support.ami import ami_client, eventually, queue_callers
 from tests.support.testbed import AGENTS, current
@@ -90,7 +90,7 @@ async def test_a_failing_placement_keeps_the_head_of_the_line(
     used up its attempts, which only such refusals count."""
     numbers = ["+15551231101", "+15551231102"]
     await stored_requests(settings, numbers)
-    async with open_store(settings) as kept:
+    async with open_store(StoreConfig.of(settings)) as kept:
         first = next(r for r in await kept.requests() if r.callback_number == numbers[0])
         # No timeout prompt: its informative call would outlive the test.
         tampered = replace(first, extension="1,2", timeout_prompt=None)

@@ -17,7 +17,7 @@ from panoramisk import Manager
 from agi_app.app.service import Service
 from agi_app.config.settings import Settings
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
-from agi_app.store.open import ServiceStore, open_store
+from agi_app.store.open import ServiceStore, StoreConfig, open_store
 from tests.acceptance.calls import (
     AGENT1,
     ERROR,
@@ -71,7 +71,7 @@ async def process(
 @pytest.fixture
 async def store(process: ServiceProcess, settings: Settings) -> AsyncIterator[ServiceStore]:
     """The test's own connection to the service's store."""
-    async with open_store(settings) as opened:
+    async with open_store(StoreConfig.of(settings)) as opened:
         yield opened
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from agi_app.config.settings import Settings
 from agi_app.domain.request import CallbackRequest, State
-from agi_app.store.open import open_store
+from agi_app.store.open import StoreConfig, open_store
 from tests.acceptance.calls import set_paused
 from tests.support.ami import ami_client, cli
 
@@ -30,7 +30,7 @@ async def quiet_pbx() -> None:
 
 async def stored_waiting(settings: Settings, n: int, tag: str) -> None:
     """``n`` pending requests, oldest first, each with a number of its own."""
-    async with open_store(settings) as store:
+    async with open_store(StoreConfig.of(settings)) as store:
         for i in range(n):
             await store.add(replace(
                 TEMPLATE, id=str(uuid.uuid4()), channel=f"{tag}.{i}",

@@ -21,6 +21,7 @@ from agi_app.serving import Serving
 from agi_app.serving.config import ServingConfig
 from agi_app.store.postgres import PgStore
 from agi_app.web.app import create_app
+from agi_app.web.config import WebConfig
 from tests.support.fake_pbx import FakePbx
 from tests.unit.serving.rig import Rig, serving_on, settings_for
 
@@ -138,7 +139,7 @@ async def api_on(
         else _on_postgres(tmp_path, store_url, login=login, **(settings | values))
     )
     async with serving as rig:
-        app = create_app(rig.serving, rig.settings)
+        app = create_app(rig.serving, WebConfig.of(rig.settings))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             yield Api(rig, client, app, store_url)

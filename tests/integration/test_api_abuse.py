@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from agi_app.api.config import ApiConfig
 from agi_app.api.intake import build_api_request
 from agi_app.api.models import CallbackIn
 from agi_app.config.settings import Settings
@@ -94,7 +95,7 @@ async def test_repeats_in_a_loop_add_one_repeated_event_and_no_rows(api: Api) ->
     later = datetime.now(UTC) + REPEAT_NOTED_EVERY + timedelta(seconds=1)
     again = build_api_request(
         CallbackIn(number=NUMBER, queue="support"),
-        settings,
+        ApiConfig.of(settings),
         request_id=str(uuid.uuid4()),
         now=later,
     )

@@ -5,6 +5,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from agi_app.api.config import ApiConfig
 from agi_app.api.intake import build_api_request
 from agi_app.api.models import CallbackIn
 from agi_app.config.settings import Settings
@@ -98,7 +99,8 @@ async def test_two_processes_with_one_key_store_one_request(tmp_path: Path) -> N
     payload = CallbackIn(number=NUMBER, queue="support")
     now = datetime.now(UTC)
     one_request, two_request = (
-        build_api_request(payload, settings, request_id=rid, now=now) for rid in ("r1", "r2")
+        build_api_request(payload, ApiConfig.of(settings), request_id=rid, now=now)
+        for rid in ("r1", "r2")
     )
     key = IdempotencyKey("crm", "k", "h" * 64)
     path = tmp_path / "shared.sqlite3"

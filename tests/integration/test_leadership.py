@@ -18,7 +18,7 @@ from psycopg import AsyncConnection
 from agi_app.config.settings import Settings
 from agi_app.domain.errors import NotLeader
 from agi_app.domain.request import State
-from agi_app.store.open import SoloLeadership, open_backend
+from agi_app.store.open import SoloLeadership, StoreConfig, open_backend
 from agi_app.store.postgres import PgStore, locks
 from agi_app.store.postgres.fenced import FencedStore
 from agi_app.store.postgres.leadership import SERVING, PgLeadership
@@ -270,7 +270,9 @@ async def test_the_leader_alone_hears_what_other_processes_tell_serving(
 
 
 async def test_one_process_on_sqlite_always_leads(tmp_path: Path) -> None:
-    async with open_backend(Settings(store_path=tmp_path / "callbacks.db")) as backend:
+    async with open_backend(
+        StoreConfig.of(Settings(store_path=tmp_path / "callbacks.db"))
+    ) as backend:
         solo = backend.leadership
         assert isinstance(solo, SoloLeadership)
         assert await solo.acquire() == 1
@@ -284,7 +286,9 @@ async def test_on_postgresql_the_backend_leads_fenced_and_steps_down_when_closed
 ) -> None:
     """What the service gets from open_backend: the database's leadership, a store fenced
     by its epoch, and the role given up when the backend closes."""
-    async with open_backend(Settings(store_url=postgres_url, store_timeout=T)) as backend:
+    async with open_backend(
+        StoreConfig.of(Settings(store_url=postgres_url, store_timeout=T))
+    ) as backend:
         assert isinstance(backend.leadership, PgLeadership)
         assert isinstance(backend.store, PgStore)
         fenced = backend.fenced(await backend.leadership.acquire())

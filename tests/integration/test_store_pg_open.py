@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from agi_app.config.settings import Settings
 from agi_app.domain.errors import StoreMissing, StoreUnavailable
 from agi_app.domain.request import CallbackRequest
-from agi_app.store.open import open_store, shown
+from agi_app.store.open import StoreConfig, open_store, shown
 from agi_app.store.postgres import PgStore, locks
 from agi_app.store.postgres.migrations import MIGRATIONS
 from agi_app.store.rows import COLUMNS
@@ -50,12 +50,15 @@ async def test_a_read_only_command_creates_no_store_in_a_new_database(
 ) -> None:
     settings = Settings(store_url=new_postgres_url)
     with pytest.raises(StoreMissing, match="no callback store in the PostgreSQL database"):
-        async with open_store(settings, existing=True):
+        async with open_store(StoreConfig.of(settings), existing=True):
             pass
     async with session(new_postgres_url) as test:
         cursor = await test.execute("SELECT to_regclass('schema_version') IS NULL")
         assert await cursor.fetchone() == (True,)
-    async with open_store(settings), open_store(settings, existing=True) as store:
+    async with (
+        open_store(StoreConfig.of(settings)),
+        open_store(StoreConfig.of(settings), existing=True) as store,
+    ):
         assert await store.requests() == []  # once there, it opens
 
 
@@ -137,12 +140,14 @@ def _reads(store: PgStore) -> Callable[[], Awaitable[CallbackRequest | None]]:
 async def test_the_settings_choose_the_backend(tmp_path: Path, postgres_url: str) -> None:
     path = tmp_path / "var" / "cb.sqlite3"
     assert Settings(store_path=path).store_address() == f"sqlite:///{path}"  # as before
-    async with open_store(Settings(store_path=path)) as store:
+    async with open_store(StoreConfig.of(Settings(store_path=path))) as store:
         assert isinstance(store, Store)
         await store.add(REQUEST)
-    async with open_store(Settings(store_url=f"sqlite:///{path}")) as store:
+    async with open_store(StoreConfig.of(Settings(store_url=f"sqlite:///{path}"))) as store:
         assert await store.get("r1") == REQUEST
-    async with open_store(Settings(store_url=postgres_url, store_pool_size=2)) as store:
+    async with open_store(
+        StoreConfig.of(Settings(store_url=postgres_url, store_pool_size=2))
+    ) as store:
         assert isinstance(store, PgStore)
         assert await store.get("r1") is None  # another store altogether
     with pytest.raises(ValidationError):

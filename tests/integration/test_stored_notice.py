@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from agi_app.config.settings import Settings
-from agi_app.store.open import open_backend
+from agi_app.store.open import StoreConfig, open_backend
 from agi_app.store.postgres import PgStore
 from agi_app.store.postgres.leadership import PgLeadership
 from agi_app.store.postgres.notices import PROCESS, STORED, stored_elsewhere
@@ -53,7 +53,7 @@ async def test_the_leading_backend_hands_the_service_the_ids_other_processes_sto
     heard: list[str] = []
     settings = Settings(store_url=postgres_url, store_timeout=1.0)
     async with (
-        open_backend(settings, stored_elsewhere=heard.append) as backend,
+        open_backend(StoreConfig.of(settings), stored_elsewhere=heard.append) as backend,
         session(postgres_url) as other_process,
     ):
         await backend.store.add(REQUEST)  # before it leads: found by its reconciliation

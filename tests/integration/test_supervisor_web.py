@@ -21,6 +21,7 @@ from agi_app.config.credentials import WebCredential, digest
 from agi_app.domain.priority import queue_prio
 from agi_app.pbx.ami import Fields
 from agi_app.web.app import create_app
+from agi_app.web.config import WebConfig
 from tests.support.fake_pbx import FakePbx
 from tests.support.poll import eventually
 from tests.unit.serving.rig import Rig, serving_on
@@ -86,7 +87,7 @@ async def screen(tmp_path: Path, **more: object) -> AsyncIterator[Screen]:
         **more,
     }
     async with serving_on(tmp_path, pbx, **settings) as rig:  # type: ignore[arg-type]
-        app = create_app(rig.serving, rig.settings)
+        app = create_app(rig.serving, WebConfig.of(rig.settings))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             yield Screen(rig, pbx, client, app)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from agi_app.api.config import ApiConfig
 from agi_app.api.intake import InvalidTime, build_api_request
 from agi_app.api.limits import TokenLimits
 from agi_app.api.models import CallbackIn
@@ -104,7 +105,7 @@ def build(now: datetime = MONDAY_9, **fields: object) -> CallbackRequest:
     """As the API reads it: from JSON (strict: times are ISO 8601 text there)."""
     body = {"number": "+15551230701", "queue": "support"} | fields
     payload = CallbackIn.model_validate_json(json.dumps(body))
-    return build_api_request(payload, settings(), request_id="r1", now=now)
+    return build_api_request(payload, ApiConfig.of(settings()), request_id="r1", now=now)
 
 
 def test_an_api_request_has_the_facts_of_a_request_without_a_call() -> None:
@@ -112,7 +113,7 @@ def test_an_api_request_has_the_facts_of_a_request_without_a_call() -> None:
     assert request == build_api_request(
         CallbackIn(number="+15551230701", queue="support", caller_name="Ann\x07 \u202e Smith",
                    extension="12#", priority=3),
-        settings(), request_id="r1", now=MONDAY_9,
+        ApiConfig.of(settings()), request_id="r1", now=MONDAY_9,
     )  # fmt: skip
     assert request.channel == "api-r1" and request.source == "api"
     assert request.state is State.PENDING and request.position is None

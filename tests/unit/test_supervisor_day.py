@@ -3,14 +3,12 @@
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from agi_app.config.settings import Settings
 from agi_app.store.memory import MemoryStore
+from agi_app.web.config import SupervisorConfig
 from agi_app.web.supervisor_day import DayBoard
 from tests.support.samples import PENDING
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 async def test_today_starts_at_the_centres_midnight(tmp_path: Path) -> None:
@@ -30,6 +28,6 @@ async def test_today_starts_at_the_centres_midnight(tmp_path: Path) -> None:
         )
     settings = Settings(queue_log_path=tmp_path / "queue_log", supervisor_timezone="Europe/Paris")
     now = datetime(2026, 11, 26, 23, 20, tzinfo=UTC)  # 00:20 on the 27th in Paris
-    board = DayBoard(store, settings, PARIS, lambda: now)
+    board = DayBoard(store, SupervisorConfig.of(settings), lambda: now)
     figures = await board.figures({"support"}, set())
     assert figures["support"]["requested"] == 1
