@@ -2,7 +2,6 @@
 (or a PostgreSQL one: ``store_url``), called through httpx's ASGI transport (same event loop,
 no sockets), with API tokens."""
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,13 +16,9 @@ import pytest
 from starlette.applications import Starlette
 
 from agi_app.config.credentials import ApiCredential, digest
-from agi_app.serving import Serving
-from agi_app.serving.config import ServingConfig
-from agi_app.store.postgres import PgStore
 from agi_app.web.app import create_app
 from agi_app.web.config import WebConfig
-from tests.support.fake_pbx import FakePbx
-from tests.unit.serving.rig import Rig, serving_on, settings_for
+from tests.unit.serving.rig import Rig, serving_on
 
 TOKENS = {  # token -> (name, scopes)
     "all-token": ("crm", ["request", "read", "cancel"]),
@@ -102,29 +97,6 @@ class Api:
 
 
 @asynccontextmanager
-async def _on_postgres(
-    tmp_path: Path, url: str, *, login: bool, **values: object
-) -> AsyncIterator[Rig]:
-    """serving_on (tests/unit/serving/rig.py), on a PostgreSQL store."""
-    settings = settings_for(tmp_path, **values)
-    agents = ["PJSIP/agent1", "PJSIP/agent2"]
-    pbx = FakePbx({"support": agents, "sales": agents})
-    async with PgStore.open(url) as store:
-        serving = Serving(store, pbx, ServingConfig.of(settings))
-        pbx.on_login, pbx.on_lost = serving.resume, serving.link_lost
-        # The rig reads and writes through RequestStore's methods, which both stores have.
-        rig = Rig(store, pbx, serving, settings, lambda: datetime.now(UTC))  # type: ignore[arg-type]
-        task = asyncio.ensure_future(serving.run())
-        try:
-            if login:
-                pbx.login()
-            yield rig
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-
-@asynccontextmanager
 async def api_on(
     tmp_path: Path, *, login: bool = True, store_url: str | None = None, **values: object
 ) -> AsyncIterator[Api]:
@@ -133,12 +105,9 @@ async def api_on(
         "api_queues": ["support", "sales"],
         "web_credentials": [],
     }
-    serving = (
-        serving_on(tmp_path, login=login, **(settings | values))  # type: ignore[arg-type]
-        if store_url is None
-        else _on_postgres(tmp_path, store_url, login=login, **(settings | values))
-    )
-    async with serving as rig:
+    if store_url is not None:
+        settings["store_url"] = store_url
+    async with serving_on(tmp_path, login=login, **(settings | values)) as rig:  # type: ignore[arg-type]
         app = create_app(rig.serving, WebConfig.of(rig.settings))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:

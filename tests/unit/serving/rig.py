@@ -1,4 +1,5 @@
-"""Serving on the in-memory PBX (tests/support/fake_pbx.py) and a SQLite store in tmp_path."""
+"""Serving on the in-memory PBX (tests/support/fake_pbx.py) and the store the settings name: a
+SQLite file in tmp_path, or the PostgreSQL server of ``store_url``."""
 
 import asyncio
 import uuid
@@ -13,7 +14,7 @@ from agi_app.domain.hours import AtClosing
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.serving import Serving
 from agi_app.serving.config import ServingConfig
-from agi_app.store.sqlite.store import Store
+from agi_app.store.open import ServiceStore, StoreConfig, open_store
 from tests.support.fake_pbx import FakePbx
 from tests.support.poll import eventually
 
@@ -22,7 +23,7 @@ WITHIN = 3.0  # seconds: everything here happens in milliseconds, bar the 1 s re
 
 @dataclass
 class Rig:
-    store: Store
+    store: ServiceStore
     pbx: FakePbx
     serving: Serving
     settings: Settings
@@ -118,7 +119,7 @@ async def serving_on(
     settings = settings_for(tmp_path, **values)
     agents = ["PJSIP/agent1", "PJSIP/agent2"]
     pbx = pbx or FakePbx({"support": agents, "sales": agents})
-    async with Store.open(settings.store_path) as store:
+    async with open_store(StoreConfig.of(settings)) as store:
         serving = Serving(store, pbx, ServingConfig.of(settings), clock=clock, leads=leads)
         pbx.on_login, pbx.on_lost = serving.resume, serving.link_lost
         rig = Rig(store, pbx, serving, settings, clock)
