@@ -17,7 +17,7 @@ from psycopg.rows import dict_row
 from agi_app.domain.event_log import LoggedEvent
 from agi_app.domain.request import State
 from agi_app.store.postgres import PgStore
-from agi_app.store.postgres.base import append_event
+from agi_app.store.postgres.request_log import append_event
 from tests.integration.pg_locks import session, waiting
 from tests.support.store_samples import NOW, REQUEST, nth
 

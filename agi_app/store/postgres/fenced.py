@@ -18,8 +18,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from agi_app.domain.errors import NotLeader
+from agi_app.store.postgres import outbox
 from agi_app.store.postgres.connection import Conn
-from agi_app.store.postgres.outbox import advance
 from agi_app.store.postgres.sql_files import QUERIES
 from agi_app.store.postgres.store import PgStore
 
@@ -42,7 +42,7 @@ class FencedStore(PgStore):
     async def advance_webhook(self, subscription: str, seq: int) -> None:
         """A write the store makes outside a transaction: fenced as the others."""
         async with self._transaction(f"cannot move webhook {subscription}") as conn:
-            await advance(conn, subscription, seq)
+            await outbox.advance_webhook(conn, subscription, seq)
 
 
 async def fence(conn: Conn, epoch: int) -> None:

@@ -4,7 +4,8 @@ request API's idempotency keys kept in the request's own transaction under the k
 
 Each add is one transaction: the request, its "requested" (or the repeated one's "repeated")
 event and, for add_once, its key commit together or not at all; add_once also purges keys
-expired by then.
+expired by then. Each function runs on a connection the store took for one call (store.py):
+add and add_once in that call's transaction.
 """
 
 from datetime import UTC, datetime
@@ -12,15 +13,13 @@ from datetime import UTC, datetime
 from agi_app.domain.errors import RateLimited, StoreUnavailable
 from agi_app.domain.request import CallbackRequest, RateLimits
 from agi_app.store.port import REPEAT_NOTED_EVERY, IdempotencyKey, KeptAnswer
-from agi_app.store.postgres import locks, notices
-from agi_app.store.postgres.base import PgBase, append_event
+from agi_app.store.postgres import locks, notices, request_log
 from agi_app.store.postgres.connection import Conn
 from agi_app.store.postgres.rows import COLUMN_LIST, PLACEHOLDERS, request_from, values
 from agi_app.store.postgres.sql_files import QUERIES
 
 _INSERT = QUERIES["insert_request"].format(columns=COLUMN_LIST, values=PLACEHOLDERS)
 _REPEAT = QUERIES["repeat_of"]
-_REQUEST = QUERIES["request"]
 _COUNT_RECENT = QUERIES["count_recent"]
 _REPEATED_SINCE = QUERIES["repeated_since"]
 _KEPT = QUERIES["kept_key"]
@@ -31,52 +30,14 @@ _DELETE_EXPIRED = QUERIES["delete_expired_key"]
 _TRIES = 3  # a repeat that ended between our insert and our read: insert again
 
 
-class PgIntake(PgBase):
-    async def add(
-        self, request: CallbackRequest, limits: RateLimits | None = None
-    ) -> CallbackRequest:
-        """Store a new request, or return the one it repeats (store_port.RequestStore.add)."""
-        async with self._transaction("cannot store request") as conn:
-            return await _add(conn, request, limits)
-
-    async def kept_answer(
-        self, credential: str, key: str, since: datetime | None = None
-    ) -> KeptAnswer | None:
-        async with self._connection("cannot read an idempotency key") as conn:
-            return await _kept(conn, credential, key, since)
-
-    async def add_once(
-        self,
-        request: CallbackRequest,
-        limits: RateLimits | None,
-        key: IdempotencyKey,
-        since: datetime | None = None,
-    ) -> tuple[CallbackRequest, KeptAnswer]:
-        """The key's lock first: another process with the same key waits for this
-        transaction, then finds the key kept (its primary key backs the lock). Then expired
-        keys go: others' (a batch), and this one, free again, under its lock."""
-        async with self._transaction("cannot store request") as conn:
-            await locks.take(conn, locks.idempotency_key(key.credential, key.key))
-            if since is not None:
-                await conn.execute(_PURGE, (since,))
-                await conn.execute(_DELETE_EXPIRED, (key.credential, key.key, since))
-            if (kept := await _kept(conn, key.credential, key.key)) is not None:
-                cursor = await conn.execute(_REQUEST, (kept.request_id,))
-                row = await cursor.fetchone()
-                if row is None:  # the foreign key forbids it
-                    raise StoreUnavailable(f"idempotency key for unknown request {kept.request_id}")
-                return request_from(row), kept
-            stored = await _add(conn, request, limits, key)
-            status = 201 if stored.id == request.id else 200
-            return stored, KeptAnswer(key.body_sha256, stored.id, status, request.requested_at)
-
-
-async def _add(
+async def add(
     conn: Conn,
     request: CallbackRequest,
     limits: RateLimits | None,
     key: IdempotencyKey | None = None,
 ) -> CallbackRequest:
+    """In a transaction: store a new request, or return the one it repeats
+    (store_port.RequestStore.add); with ``key``, keep its answer too."""
     if limits is not None:
         await locks.take_numbers(conn, request.caller_number, request.callback_number)
         if why := await _over_limit(conn, request, limits):
@@ -109,7 +70,7 @@ async def _answered(
         )
     if stored is request:
         asked = {"credential": request.requested_by} if request.requested_by else {}
-        await append_event(conn, request, "requested", request.requested_at, asked)
+        await request_log.append_event(conn, request, "requested", request.requested_at, asked)
         await notices.tell_stored(conn, request.id)  # the leader places it, wherever it is
     elif stored.channel != request.channel:
         await _note_repeat(conn, stored, request)
@@ -126,7 +87,7 @@ async def _note_repeat(conn: Conn, stored: CallbackRequest, request: CallbackReq
     )
     if await cursor.fetchone() is None:
         detail = {"channel": request.channel, "dialed_number": request.dialed_number}
-        await append_event(conn, stored, "repeated", request.requested_at, detail)
+        await request_log.append_event(conn, stored, "repeated", request.requested_at, detail)
 
 
 async def _over_limit(conn: Conn, request: CallbackRequest, limits: RateLimits) -> str | None:
@@ -149,7 +110,8 @@ async def _repeat_of(conn: Conn, request: CallbackRequest) -> CallbackRequest | 
     return request_from(row) if row else None
 
 
-async def _kept(
+# ---- the request API's idempotency keys ----------------------------------------------------
+async def kept_answer(
     conn: Conn, credential: str, key: str, since: datetime | None = None
 ) -> KeptAnswer | None:
     params: tuple[object, ...] = (credential, key) if since is None else (credential, key, since)
@@ -159,3 +121,27 @@ async def _kept(
         return None
     at: datetime = row["created_at"]
     return KeptAnswer(row["body_sha256"], row["request_id"], row["status"], at.astimezone(UTC))
+
+
+async def add_once(
+    conn: Conn,
+    request: CallbackRequest,
+    limits: RateLimits | None,
+    key: IdempotencyKey,
+    since: datetime | None,
+) -> tuple[CallbackRequest, KeptAnswer]:
+    """In a transaction, the key's lock first: another process with the same key waits for
+    this transaction, then finds the key kept (its primary key backs the lock). Then expired
+    keys go: others' (a batch), and this one, free again, under its lock."""
+    await locks.take(conn, locks.idempotency_key(key.credential, key.key))
+    if since is not None:
+        await conn.execute(_PURGE, (since,))
+        await conn.execute(_DELETE_EXPIRED, (key.credential, key.key, since))
+    if (kept := await kept_answer(conn, key.credential, key.key)) is not None:
+        stored = await request_log.get(conn, kept.request_id)
+        if stored is None:  # the foreign key forbids it
+            raise StoreUnavailable(f"idempotency key for unknown request {kept.request_id}")
+        return stored, kept
+    stored = await add(conn, request, limits, key)
+    status = 201 if stored.id == request.id else 200
+    return stored, KeptAnswer(key.body_sha256, stored.id, status, request.requested_at)

@@ -1,10 +1,13 @@
 """The PostgreSQL store: opened on a URL, checked and migrated, its requests read and saved.
 
-Every change is one transaction with its event log row, committed before the call returns,
-as the SQLite store's; adding requests: intake.py, webhooks: outbox.py, offer checks:
-offer_log.py. Those parts are subclasses of one concrete base (base.py's PgBase: the pool
-and its bounded transactions), not mixins that declare each other's attributes: each part
-stands alone, and FencedStore (fenced.py) changes only how a transaction begins.
+It is the RequestStore and WebhookOutbox of the SQLite store (agi_app/store/sqlite/store.py),
+in the same shape. Every change is one transaction with its event log row, committed before
+the call returns. Each method takes one transaction, or one connection for reads, from the
+store's pool (each bounded, each failure a StoreUnavailable: connection.py) and runs one
+function of the part that does it: request_log.py (requests read, saved, noted; the event
+log's writer), intake.py (requests added, rate limits, idempotency keys), outbox.py (the
+webhooks' outbox), offer_log.py (offer checks). Each part is plain functions taking that
+connection, as SQLite's are; FencedStore (fenced.py) changes only how a transaction begins.
 """
 
 from collections.abc import AsyncIterator
@@ -13,27 +16,31 @@ from datetime import datetime
 from typing import Any
 
 from agi_app.domain.errors import StoreMissing
-from agi_app.domain.event_log import Event
-from agi_app.domain.request import CallbackRequest, State
-from agi_app.store.port import StaleUpdate
-from agi_app.store.postgres import migrations
-from agi_app.store.postgres.base import append_event
-from agi_app.store.postgres.connection import connect, make_pool, open_pool, unavailable
-from agi_app.store.postgres.intake import PgIntake
-from agi_app.store.postgres.offer_log import PgOfferLog
-from agi_app.store.postgres.outbox import PgOutbox
-from agi_app.store.postgres.rows import ASSIGNMENTS, event_from, request_from, values_but_id
-from agi_app.store.postgres.sql_files import QUERIES
+from agi_app.domain.event_log import Event, LoggedEvent
+from agi_app.domain.offer import OfferCheck
+from agi_app.domain.request import CallbackRequest, RateLimits, State
+from agi_app.store.port import ATTEMPTS_KEPT, IdempotencyKey, KeptAnswer, WebhookAttempt
+from agi_app.store.postgres import intake, migrations, offer_log, outbox, request_log
+from agi_app.store.postgres.connection import (
+    Conn,
+    Pool,
+    connect,
+    make_pool,
+    open_pool,
+    unavailable,
+)
 
-_UPDATE = QUERIES["update_request"].format(assignments=ASSIGNMENTS)
-_REQUEST = QUERIES["request"]
-_REQUESTS = QUERIES["requests"]
-_REQUESTS_IN = QUERIES["requests_in_states"]
-_ACTIVE_FOR = QUERIES["active_for"]
-_EVENT_LOG = QUERIES["request_event_log"]
+_READ_LOG = "cannot read the event log"
 
 
-class PgStore(PgIntake, PgOutbox, PgOfferLog):
+class PgStore:
+    def __init__(self, pool: Pool, timeout: float) -> None:
+        self._pool = pool
+        # The server gives up on a statement or a lock wait after ``timeout``; a transaction
+        # has a few of them, and a server that stopped answering gets this long in all.
+        self._timeout = timeout
+        self._deadline = 3 * timeout + 1
+
     @classmethod
     @asynccontextmanager
     async def open(
@@ -56,9 +63,50 @@ class PgStore(PgIntake, PgOutbox, PgOfferLog):
         finally:
             await pool.close()
 
+    @asynccontextmanager
+    async def _transaction(self, what: str) -> AsyncIterator[Conn]:
+        """One transaction, committed when the block ends (durable: the commit waits for the
+        server's WAL flush, synchronous_commit being the server's to choose), rolled back if
+        it raises."""
+        async with (
+            unavailable(what, self._deadline),
+            self._pool.connection() as conn,
+            conn.transaction(),
+        ):
+            yield conn
+
+    @asynccontextmanager
+    async def _connection(self, what: str) -> AsyncIterator[Conn]:
+        """A connection for reads, each statement its own (autocommit)."""
+        async with unavailable(what, self._deadline), self._pool.connection() as conn:
+            yield conn
+
     async def schema_version(self) -> int:
         async with self._connection("cannot read the schema version") as conn:
             return await migrations.schema_version(conn)
+
+    # ---- requests (RequestStore) ---------------------------------------------------------
+    async def add(
+        self, request: CallbackRequest, limits: RateLimits | None = None
+    ) -> CallbackRequest:
+        async with self._transaction("cannot store request") as conn:
+            return await intake.add(conn, request, limits)
+
+    async def add_once(
+        self,
+        request: CallbackRequest,
+        limits: RateLimits | None,
+        key: IdempotencyKey,
+        since: datetime | None = None,
+    ) -> tuple[CallbackRequest, KeptAnswer]:
+        async with self._transaction("cannot store request") as conn:
+            return await intake.add_once(conn, request, limits, key, since)
+
+    async def kept_answer(
+        self, credential: str, key: str, since: datetime | None = None
+    ) -> KeptAnswer | None:
+        async with self._connection("cannot read an idempotency key") as conn:
+            return await intake.kept_answer(conn, credential, key, since)
 
     async def save(
         self,
@@ -68,47 +116,77 @@ class PgStore(PgIntake, PgOutbox, PgOfferLog):
         at: datetime,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        """Write ``after`` and its event row, only if the row still is ``before`` (its
-        state and attempt); a second active request for (number, queue) is refused."""
         async with self._transaction("cannot update request") as conn:
-            # Read committed: a row changed by a transaction that committed while this one
-            # waited for it is checked again as it is now, so a stale save matches nothing.
-            cursor = await conn.execute(
-                _UPDATE,
-                (*values_but_id(after), at, after.id, before.state.value, before.attempt),
-            )
-            if cursor.rowcount != 1:
-                raise StaleUpdate(f"request {after.id} changed under us")
-            await append_event(conn, after, event, at, detail or {})
+            await request_log.save(conn, before, after, event, at, detail or {})
 
     async def note(
         self, request: CallbackRequest, event: str, at: datetime, detail: dict[str, Any]
     ) -> None:
-        """An event log row that changes nothing in the request (a placement's reasons)."""
         async with self._transaction(f"cannot record {event}") as conn:
-            await append_event(conn, request, event, at, detail)
+            await request_log.append_event(conn, request, event, at, detail)
 
     async def get(self, request_id: str) -> CallbackRequest | None:
-        row = await self._one("cannot read request", _REQUEST, (request_id,))
-        return request_from(row) if row else None
+        async with self._connection("cannot read request") as conn:
+            return await request_log.get(conn, request_id)
 
     async def requests(self, *states: State) -> list[CallbackRequest]:
-        """Requests in serving order (priority level, then original queue entry)."""
-        params: tuple[object, ...] = ([s.value for s in states],) if states else ()
-        rows = await self._rows(
-            "cannot read requests", _REQUESTS_IN if states else _REQUESTS, params
-        )
-        return [request_from(row) for row in rows]
+        async with self._connection("cannot read requests") as conn:
+            return await request_log.requests(conn, states)
 
     async def active_for(self, number: str, queue: str) -> list[CallbackRequest]:
-        """Requests of ``queue`` not done, asked from or calling back ``number``."""
-        if not number:
+        if not number:  # a withheld caller is nobody in particular
             return []
-        rows = await self._rows(
-            f"cannot read requests for {number}", _ACTIVE_FOR, (number, number, queue)
-        )
-        return [request_from(row) for row in rows]
+        async with self._connection(f"cannot read requests for {number}") as conn:
+            return await request_log.active_for(conn, number, queue)
 
     async def events(self, request_id: str) -> list[Event]:
-        rows = await self._rows("cannot read the event log", _EVENT_LOG, (request_id,))
-        return [event_from(row) for row in rows]
+        async with self._connection(_READ_LOG) as conn:
+            return await request_log.events(conn, request_id)
+
+    async def request_events(self, request_id: str, after: int, limit: int) -> list[LoggedEvent]:
+        async with self._connection(_READ_LOG) as conn:
+            return await outbox.request_events(conn, request_id, after, limit)
+
+    # ---- offer checks --------------------------------------------------------------------
+    async def record_offer_check(self, check: OfferCheck) -> None:
+        async with self._connection("cannot record an offer check") as conn:
+            await offer_log.record_offer_check(conn, check)
+
+    async def offer_checks(self, since: datetime | None = None) -> list[OfferCheck]:
+        async with self._connection("cannot read offer checks") as conn:
+            return await offer_log.offer_checks(conn, since)
+
+    # ---- the webhooks' outbox (WebhookOutbox) --------------------------------------------
+    async def events_after(self, seq: int, limit: int) -> list[LoggedEvent]:
+        async with self._connection(_READ_LOG) as conn:
+            return await outbox.events_after(conn, seq, limit)
+
+    async def last_event_seq(self) -> int:
+        async with self._connection(_READ_LOG) as conn:
+            return await outbox.last_event_seq(conn)
+
+    async def count_events_after(self, seq: int, names: frozenset[str] | None = None) -> int:
+        async with self._connection(_READ_LOG) as conn:
+            return await outbox.count_events_after(conn, seq, names)
+
+    async def start_webhook(self, subscription: str, seq: int) -> int:
+        async with self._transaction(f"cannot start webhook {subscription}") as conn:
+            return await outbox.start_webhook(conn, subscription, seq)
+
+    async def webhook_cursor(self, subscription: str) -> int | None:
+        async with self._connection("cannot read a webhook cursor") as conn:
+            return await outbox.webhook_cursor(conn, subscription)
+
+    async def advance_webhook(self, subscription: str, seq: int) -> None:
+        async with self._connection(f"cannot move webhook {subscription}") as conn:
+            await outbox.advance_webhook(conn, subscription, seq)
+
+    async def record_webhook_attempt(
+        self, attempt: WebhookAttempt, keep: int = ATTEMPTS_KEPT
+    ) -> None:
+        async with self._transaction("cannot record a webhook attempt") as conn:
+            await outbox.record_webhook_attempt(conn, attempt, keep)
+
+    async def webhook_attempts(self, subscription: str, limit: int) -> list[WebhookAttempt]:
+        async with self._connection("cannot read webhook attempts") as conn:
+            return await outbox.webhook_attempts(conn, subscription, limit)

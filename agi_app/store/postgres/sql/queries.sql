@@ -24,7 +24,7 @@ ON CONFLICT (one) DO UPDATE SET version = excluded.version;
 -- name: advisory_xact_lock
 SELECT pg_advisory_xact_lock(%s);
 
--- ---- requests (store.py, intake.py) -----------------------------------------------------
+-- ---- requests (request_log.py, intake.py) -----------------------------------------------------
 
 -- name: request
 SELECT * FROM requests WHERE id = %s;
@@ -91,7 +91,7 @@ DELETE FROM idempotency_keys WHERE (token, key) IN (SELECT token, key
 -- name: delete_expired_key
 DELETE FROM idempotency_keys WHERE token = %s AND key = %s AND created_at < %s;
 
--- ---- the event log (base.py, store.py, intake.py, outbox.py) ----------------------------
+-- ---- the event log (request_log.py, intake.py, outbox.py) ----------------------------
 
 -- name: insert_event
 INSERT INTO request_events (request_id, at, event, state, detail)
