@@ -15,6 +15,7 @@ from agi_app.ivr.offer_check import OFFER_SCRIPT, OfferChecker
 from agi_app.ivr.request_dialogue import RequestHandler
 from agi_app.ivr.status_check import STATUS_SCRIPT, CallerStatus
 from agi_app.pbx.ami import Ami, AmiError
+from agi_app.pbx.versions import MINIMUM, NEEDED_FOR, below_minimum
 from agi_app.serving import Serving
 from agi_app.serving.estimates import QueueEstimates
 from agi_app.serving.metrics import Metrics
@@ -35,7 +36,7 @@ class AsteriskSite:
     estimates: QueueEstimates  # the offer check's, shown in the Live view
     agi: FastAgiServer | None = None
     ami: Ami | None = None
-    system_name: str | None = None  # Asterisk's systemname, read at each AMI login
+    system_name: str | None = None  # Asterisk's systemname, read at each AMI login (several)
 
     @classmethod
     def of(
@@ -92,17 +93,27 @@ class AsteriskSite:
         )
         return self.agi
 
-    async def read_system_name(self, others: list["AsteriskSite"]) -> None:
-        """At each AMI login with several servers: Asterisk's uniqueids must differ across
-        them (a request is kept by its channel's uniqueid), which each server's own
-        ``systemname`` in asterisk.conf ensures. Two alike are said loudly, not refused: a
-        clash would only make a caller hear the error prompt (never another's request)."""
-        if self.ami is None or not others:
+    async def read_core_settings(self, others: list["AsteriskSite"]) -> None:
+        """At each AMI login: an Asterisk older than the component needs is said loudly
+        (agi_app/pbx/versions.py), and, with several servers, so are two with one
+        systemname: a request is kept by its channel's uniqueid, which each server's own
+        ``systemname`` in asterisk.conf keeps apart. Neither is refused: the service takes
+        and keeps requests either way, and the log says what to fix."""
+        if self.ami is None:
             return
         try:
             answer = await self.ami.send({"Action": "CoreSettings"})
         except AmiError as exc:
-            log.warning("asterisk server %s: cannot read its systemname: %s", self.name, exc)
+            log.warning("asterisk server %s: cannot read its version: %s", self.name, exc)
+            return
+        version = str(answer.get("AsteriskVersion", "") or "")
+        if below_minimum(version):
+            log.error(
+                "asterisk server %s runs Asterisk %s: the component needs %d.%d or later (%s);"
+                " callbacks may not keep the caller's place: upgrade Asterisk",
+                self.name, version, *MINIMUM, NEEDED_FOR,
+            )  # fmt: skip
+        if not others:
             return
         self.system_name = str(answer.get("SystemName", "") or "")
         for other in others:

@@ -185,7 +185,7 @@ class Service:
         others = [other for other in self.sites.values() if other is not site]
 
         async def login() -> None:
-            await site.read_system_name(others)
+            await site.read_core_settings(others)
             await serving.resume()
 
         ami.on_login, ami.on_lost = login, serving.link_lost  # both exist: wire them
