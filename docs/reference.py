@@ -20,11 +20,9 @@ as a change of its reference, and the check runs with the unit tests.
 import argparse
 import ast
 import inspect
-import io
 import json
 import sys
 import textwrap
-import tokenize
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -75,37 +73,12 @@ def anchor(name: str) -> str:
 # ---- pydantic models --------------------------------------------------------------------------
 
 
-def _comments(cls: type) -> dict[str, str]:
-    """Each annotated attribute's comment in the class's source: the comment lines right above
-    it and the one at the end of its statement (for fields that have no description yet)."""
-    lines, _ = inspect.getsourcelines(cls)
-    source = textwrap.dedent("".join(lines))
-    on_line: dict[int, str] = {}
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type == tokenize.COMMENT:
-            on_line[token.start[0]] = token.string.lstrip("#").strip()
-    split = source.splitlines()
-    found: dict[str, str] = {}
-    definition = ast.parse(source).body[0]
-    assert isinstance(definition, ast.ClassDef)
-    for node in definition.body:
-        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
-            continue
-        above: list[str] = []
-        line = node.lineno - 1
-        while line >= 1 and split[line - 1].strip().startswith("#"):
-            above.insert(0, on_line[line])
-            line -= 1
-        after = [on_line[node.end_lineno]] if node.end_lineno in on_line else []
-        if said := " ".join([*above, *after]).strip():
-            found[node.target.id] = said
-    return found
-
-
 def description(model: type[BaseModel], name: str) -> str:
-    """The field's description, else (until it has one) its comment in the source."""
+    """The field's description: every field of a model the reference shows has one."""
     given = model.model_fields[name].description
-    return given if given else _comments(model).get(name, "")
+    if not given:
+        raise SystemExit(f"{model.__name__}.{name} has no description= to describe it")
+    return given
 
 
 def _is_model(tp: Any) -> bool:
@@ -598,8 +571,7 @@ def metrics_page() -> list[str]:
 # ---- webhooks.md ------------------------------------------------------------------------------
 
 # The events the store and the placer write themselves (not lifecycle classes): when, and the
-# detail they carry. The lifecycle events are described by their classes' docstrings; one that
-# has none yet is described here until it has (then its entry must go: the check says so).
+# detail they carry. The lifecycle events are described by their classes' docstrings.
 STORE_EVENTS = {
     "requested": (
         "the request is stored (by the caller's phone, the API or the CLI)",
@@ -609,14 +581,6 @@ STORE_EVENTS = {
         "an active request was asked for again (noted at most once per interval)",
         "`channel`, `dialed_number` of the repeat",
     ),
-}
-PENDING_DOCSTRINGS = {
-    "Joined": "the placeholder joined the queue",
-    "Offered": "an agent's phone rings for the callback",
-    "AgentAnswered": "the agent answered; the customer is dialed next",
-    "CustomerDialed": "the customer's number is being dialed",
-    "CustomerAnswered": "the customer answered and talks to the agent",
-    "CustomerUnreached": "the customer was not reached (Dial's status): a retry, or the end",
 }
 
 
@@ -692,11 +656,9 @@ def event_rows() -> list[list[str]]:
         elif name in classes:
             cls = classes[name]
             own = _docstring(cls)
-            if own and name in PENDING_DOCSTRINGS:
-                raise SystemExit(f"{name} has a docstring now: remove it from PENDING_DOCSTRINGS")
-            if not own and name not in PENDING_DOCSTRINGS:
+            if not own:
                 raise SystemExit(f"the event {name} has no docstring to describe it")
-            when = own.split("\n\n")[0] if own else PENDING_DOCSTRINGS[name]
+            when = own.split("\n\n")[0]
             assert is_dataclass(cls)
             detail = ", ".join(code(f.name) for f in fields(cls) if f.name != "at")
         else:

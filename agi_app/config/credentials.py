@@ -29,12 +29,32 @@ class Role(StrEnum):
 
 
 class WebCredential(BaseModel):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
-    role: Role
-    token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    agent: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]+/[A-Za-z0-9_.@-]+$")
-    # Live streams it may hold open at once; none: web_broadcast.PER_CREDENTIAL (10).
-    max_streams: int | None = Field(None, ge=1)
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_.@-]{1,64}$",
+        description="the credential's name: its actions' default `by` and their `credential`"
+        " (`web:NAME`) in the event log; its live streams are counted by it",
+    )
+    role: Role = Field(
+        description="`viewer` reads every callback and screen-pop; `supervisor` also cancels"
+        " and reprioritizes callbacks and pauses agents; `agent` reads its own screen-pop only"
+    )
+    token_sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="the SHA-256 of its bearer token, in lower-case hex (the token itself is"
+        " not kept)",
+    )
+    agent: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]+/[A-Za-z0-9_.@-]+$",
+        description="the agent's member interface (`PJSIP/agent1`), whose screen-pop it reads:"
+        " required with role `agent`, refused with another role",
+    )
+    max_streams: int | None = Field(
+        None,
+        ge=1,
+        description="live streams it may hold open at once (at most web_sse_max_clients);"
+        " unset: 10",
+    )
 
     @model_validator(mode="after")
     def _agent_iff_agent_role(self) -> Self:
@@ -62,9 +82,22 @@ class Scope(StrEnum):
 
 
 class ApiCredential(BaseModel):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")  # event logs, idempotency keys
-    token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    scopes: frozenset[Scope] = Field(min_length=1)
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_.@-]{1,64}$",
+        description="the token's name, unique: `by` and `credential` (`api:NAME`) in the event"
+        " log, a request's `requested_by`; its idempotency keys and rate limit go by it",
+    )
+    token_sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="the SHA-256 of its bearer token, in lower-case hex (the token itself is"
+        " not kept)",
+    )
+    scopes: frozenset[Scope] = Field(
+        min_length=1,
+        description="what it may call: `request` (POST /api/callbacks), `read` (GET"
+        " /api/callbacks/{id}, and the whole callback in the other answers), `cancel` (DELETE"
+        " /api/callbacks/{id})",
+    )
 
 
 def unique_names(credentials: list[ApiCredential]) -> list[ApiCredential]:

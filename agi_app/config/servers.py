@@ -17,14 +17,39 @@ SERVER_NAME = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 class AsteriskServer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ami_host: str
-    ami_port: int = Field(5038, ge=1, le=65535)
-    ami_username: str = "callback"
-    ami_secret: SecretStr | None = None  # unset: the top-level ami_secret / ami_secret_file
-    ami_secret_file: Path | None = None
-    agi_host: str  # where this server's FastAGI connections arrive (its dialplan's AGI URL)
-    agi_port: int = Field(4573, ge=0, le=65535)
-    agi_allowed_peers: list[str] | None = None  # unset: the top-level agi_allowed_peers
+    ami_host: str = Field(description="this Asterisk's AMI address")
+    ami_port: int = Field(5038, ge=1, le=65535, description="this Asterisk's AMI port")
+    ami_username: str = Field(
+        "callback",
+        description="the service's AMI account on this Asterisk (not taken from the top-level"
+        " ami_username)",
+    )
+    ami_secret: SecretStr | None = Field(
+        None,
+        description="this server's AMI secret (before ami_secret_file when both are set); with"
+        " neither set: the top-level ami_secret or ami_secret_file",
+    )
+    ami_secret_file: Path | None = Field(
+        None,
+        description="a file holding this server's AMI secret (surrounding whitespace removed);"
+        " with neither set: the top-level ami_secret or ami_secret_file",
+    )
+    agi_host: str = Field(
+        description="the address this server's own FastAGI listener binds to: the one its"
+        " dialplan's AGI URLs name; a request belongs to the server whose listener took it"
+    )
+    agi_port: int = Field(
+        4573,
+        ge=0,
+        le=65535,
+        description="this server's FastAGI listener's port (no two servers on one address and"
+        " port)",
+    )
+    agi_allowed_peers: list[str] | None = Field(
+        None,
+        description="addresses allowed to open FastAGI sessions on this server's listener;"
+        " unset: the top-level agi_allowed_peers",
+    )
 
     def overrides(self) -> dict[str, object]:
         """The top-level settings this server replaces."""

@@ -49,20 +49,45 @@ def _safe_url(url: str) -> str:
 class WebhookSubscription(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    url: Annotated[str, AfterValidator(_safe_url)]
-    secret: SecretStr | None = None
-    secret_file: Path | None = None
-    # Event names (as in the event log: requested, Joined, Offered, CallEnded, ...) or "*".
-    events: list[str] = Field(["*"], min_length=1)
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="the subscription's name, unique: the store keeps its place in the event log"
+        " under it (renamed, it is a new subscription)",
+    )
+    url: Annotated[str, AfterValidator(_safe_url)] = Field(
+        description="where the events are POSTed: `https://...`, or `http://` to a loopback"
+        " address only; no credentials and no fragment in it (it is logged)"
+    )
+    secret: SecretStr | None = Field(
+        None,
+        description="the HMAC key the POSTs are signed with, 16 characters or more; give this or"
+        " secret_file, not both",
+    )
+    secret_file: Path | None = Field(
+        None,
+        description="a file holding the HMAC key (surrounding whitespace removed), its owner's"
+        " alone (mode 0600 or 0400: else refused at start); this or secret, not both",
+    )
+    events: list[str] = Field(
+        ["*"],
+        min_length=1,
+        description="the event names wanted, as in the event log (`requested`, `Joined`,"
+        " `CallEnded`, ...), or `*` for all; an unknown name is refused",
+    )
     timeout: float = Field(10.0, gt=0, le=120, description="seconds per POST")
-    # An event that still fails when older than this is given up (recorded as gave_up).
-    max_age: float = Field(24 * 3600.0, gt=0, description="seconds")
+    max_age: float = Field(
+        24 * 3600.0,
+        gt=0,
+        description="seconds: an event whose attempt fails when it is older than this is given"
+        " up (recorded `gave_up`), and the next one goes",
+    )
     retry_initial: float = Field(1.0, gt=0, description="seconds before the first retry")
     retry_max: float = Field(300.0, gt=0, description="longest wait between retries")
-    # Where a subscription that has never delivered starts: events from now on, or the log's
-    # beginning. Once it has a cursor in the store, it goes on from there.
-    start: Literal["now", "beginning"] = "now"
+    start: Literal["now", "beginning"] = Field(
+        "now",
+        description="where a subscription with no place in the store yet starts: `now`, the"
+        " events from now on; `beginning`, the whole log; once it has one, it goes on from there",
+    )
 
     @model_validator(mode="after")
     def _one_secret(self) -> Self:

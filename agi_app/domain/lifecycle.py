@@ -33,12 +33,23 @@ class PlacementDue:
 
 @dataclass(frozen=True)
 class Joined:
+    """The placeholder joined the queue: the callback waits there for an agent.
+
+    From AMI's QueueCallerJoin of the placeholder, or at login, the placeholder found in the
+    queue; a pending request of that attempt becomes waiting.
+    """
+
     attempt: int
     at: datetime
 
 
 @dataclass(frozen=True)
 class Offered:
+    """An agent's phone rings for the callback (``agent``); the agent gets the screen-pop.
+
+    From AMI's AgentCalled of the placeholder.
+    """
+
     attempt: int
     agent: str  # the member interface, e.g. PJSIP/agent1
     at: datetime
@@ -56,6 +67,12 @@ class Declined:
 
 @dataclass(frozen=True)
 class AgentAnswered:
+    """The agent answered: the customer is dialed next.
+
+    From AMI's AgentConnect of the placeholder, or at login, a call found under way or served
+    while the service was away (``agent``: the one last offered, if known).
+    """
+
     attempt: int
     agent: str
     at: datetime
@@ -63,18 +80,37 @@ class AgentAnswered:
 
 @dataclass(frozen=True)
 class CustomerDialed:
+    """The customer's number is being dialed, the agent waiting on the line.
+
+    From AMI's DialBegin on the customer leg, or at login, that leg's record in AstDB.
+    """
+
     attempt: int
     at: datetime
 
 
 @dataclass(frozen=True)
 class CustomerAnswered:
+    """The customer answered and talks to the agent.
+
+    From AMI's DialEnd with ANSWER on the customer leg, or at login, that leg found bridged or
+    its record in AstDB.
+    """
+
     attempt: int
     at: datetime
 
 
 @dataclass(frozen=True)
 class CustomerUnreached:
+    """The customer was not reached (Dial's ``status``): the agent hears the no-answer prompt;
+    the request is retried while it has a retry left (its retries option), else it ends
+    Missed Call.
+
+    From AMI's DialEnd with another status than ANSWER on the customer leg, or at login, that
+    leg's record in AstDB.
+    """
+
     attempt: int
     status: str  # Dial's DIALSTATUS: NOANSWER, BUSY, CONGESTION, CHANUNAVAIL, ...
     at: datetime

@@ -27,17 +27,34 @@ _DAY = 24 * 3600
 class OfferOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    queue: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-    max_wait: Annotated[int, Field(ge=1, le=7 * _DAY)] = 1800
-    schedule: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None
-    # Offer only when the expected wait is at least this: a caller about to be served is
-    # better off waiting than hanging up and being called back.
-    min_wait: Annotated[int, Field(ge=0, le=_DAY)] = 60
-    # Slack on the estimate: the callback must be expected served this long before max_wait
-    # and before the queue's hours close.
-    margin: Annotated[int, Field(ge=0, le=_DAY)] = 60
-    # Callbacks waiting in the queue at which no more are offered (0: no cap).
-    max_callbacks: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    queue: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = Field(
+        description="the queue the callback would wait in"
+    )
+    max_wait: Annotated[int, Field(ge=1, le=7 * _DAY)] = Field(
+        1800,
+        description="as the request's: the callback must be expected served within it (with"
+        " margin)",
+    )
+    schedule: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = Field(
+        None,
+        description="calling hours, as the request's: a schedule named in the settings; unset:"
+        " the queue's (`queue_schedules`)",
+    )
+    min_wait: Annotated[int, Field(ge=0, le=_DAY)] = Field(
+        60,
+        description="seconds: offer only when the expected wait is at least this (a caller about"
+        " to be served is better off waiting)",
+    )
+    margin: Annotated[int, Field(ge=0, le=_DAY)] = Field(
+        60,
+        description="seconds of slack on the estimate: the callback must be expected served this"
+        " long before max_wait and before the calling hours close",
+    )
+    max_callbacks: Annotated[int, Field(ge=0, le=1_000_000)] = Field(
+        0,
+        description="callbacks of the queue waiting for an agent (stored, placed or ringing) at"
+        " which no more are offered; 0: no cap",
+    )
 
 
 def parse_offer_options(args: Sequence[str]) -> OfferOptions:

@@ -33,27 +33,100 @@ class Destination(StrEnum):
 class ComponentOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    queue: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-    priority: Annotated[int | None, Field(ge=1, le=10)] = None
-    destination: Destination = Destination.ORIGINAL
-    number_var: VariableName | None = None
-    extension_var: VariableName | None = None
-    max_wait: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] = 1800
-    success: Prompt = DEFAULT_SUCCESS
-    error: Prompt = DEFAULT_ERROR
-    timeout_prompt: Prompt | None = None
-    key: Annotated[str, Field(pattern=r"^[0-9*#]$")] = "1"
-    offer: Prompt | None = None
-    offer_timeout: Annotated[int, Field(ge=1, le=60)] = 5
-    # destination=number: read the number back and have the caller confirm or re-enter it.
-    readback: bool = False
-    retries: Annotated[int, Field(ge=0, le=10)] = 0
-    retry_interval: Annotated[int, Field(ge=1, le=24 * 3600)] = 300
-    # Calling hours: a schedule named in the settings (default: the queue's, if any).
-    schedule: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None
-    at_closing: AtClosing = AtClosing.CARRY
-    # Scheduled callbacks: the caller chooses "as soon as possible" or a later time.
-    ask_time: bool = False
+    queue: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = Field(
+        description="the Asterisk queue the callback waits in (one Asterisk does not know is"
+        " refused)"
+    )
+    priority: Annotated[int | None, Field(ge=1, le=10)] = Field(
+        None,
+        description="the callback's level, 1 served first; it outweighs waiting time; unset:"
+        " the caller's level in the queue (from `QUEUE_PRIO`), else 5",
+    )
+    destination: Destination = Field(
+        Destination.ORIGINAL,
+        description="who is called back: `original`, the caller's number; `number`, the number"
+        " in number_var; `extension`, the caller's number, then the digits in extension_var as"
+        " DTMF once answered",
+    )
+    number_var: VariableName | None = Field(
+        None,
+        description="with destination=number (and required by it): the channel variable holding"
+        " the number to call back, e.g. filled by `Read()`",
+    )
+    extension_var: VariableName | None = Field(
+        None,
+        description="with destination=extension (and required by it): the channel variable"
+        " holding the extension's digits (1 to 20 of `0-9 * #`)",
+    )
+    max_wait: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] = Field(
+        1800,
+        description="seconds the callback may wait for an agent, then it ends Expired; counted"
+        " anew from a retry's or a scheduled callback's time, paused while the calling hours"
+        " are closed",
+    )
+    success: Prompt = Field(
+        DEFAULT_SUCCESS,
+        description="the prompt the caller hears once the request is stored (or found stored"
+        " already)",
+    )
+    error: Prompt = Field(
+        DEFAULT_ERROR,
+        description="the prompt the caller hears when the request is refused or fails (nothing"
+        " stored)",
+    )
+    timeout_prompt: Prompt | None = Field(
+        None,
+        description="the message of an informative call to the customer when the callback ends"
+        " without reaching an agent (expired, declined by every agent, an error); unset: no"
+        " such call",
+    )
+    key: Annotated[str, Field(pattern=r"^[0-9*#]$")] = Field(
+        "1",
+        description="the callback key: with offer, the key that takes the callback; from the"
+        " queue, the exit context's extension (`agi-callback check` looks for it)",
+    )
+    offer: Prompt | None = Field(
+        None,
+        description="makes it an IVR step: the service plays this prompt and reads one key; the"
+        " callback key takes the callback, another key or none returns to the flow; unset: the"
+        " caller chose already (the queue's key)",
+    )
+    offer_timeout: Annotated[int, Field(ge=1, le=60)] = Field(
+        5, description="with offer: seconds to wait for the key"
+    )
+    readback: bool = Field(
+        False,
+        description="with destination=number only: before storing, the service reads the number"
+        " back digit by digit and the caller presses 1 to confirm it or 2 to type another"
+        " (three read-backs at most)",
+    )
+    retries: Annotated[int, Field(ge=0, le=10)] = Field(
+        0,
+        description="new dials when the customer is busy, does not answer or is unreachable"
+        " (each after retry_interval, an agent answering first again); 0: one dial only",
+    )
+    retry_interval: Annotated[int, Field(ge=1, le=24 * 3600)] = Field(
+        300,
+        description="seconds a callback to retry is held in the store before it is placed in"
+        " the queue again, at its original place",
+    )
+    schedule: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = Field(
+        None,
+        description="calling hours: a schedule named in the settings (`schedules`); unset: the"
+        " queue's (`queue_schedules`), else always open",
+    )
+    at_closing: AtClosing = Field(
+        AtClosing.CARRY,
+        description="a callback still waiting at closing: `carry`, held in the store and placed"
+        " at its place at the next opening; `expire`, it ends Expired and the customer is told"
+        " timeout_prompt",
+    )
+    ask_time: bool = Field(
+        False,
+        description="scheduled callbacks: the caller chooses as soon as possible or one of the"
+        " next later times within its calling hours (settings later_slots,"
+        " later_slot_minutes, later_lead_minutes)",
+    )
 
     @model_validator(mode="after")
     def _destination_has_its_variable(self) -> Self:

@@ -50,18 +50,54 @@ class Status(StrEnum):
 class StatusOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    queue: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-    keep_key: Key = "1"
-    cancel_key: Key = "2"
-    choice_timeout: Annotated[int, Field(ge=1, le=60)] = 5
-    after_keep: After = After.HANGUP
-    after_cancel: After = After.CONTINUE
-    waiting_prompt: Prompt = "callback/status-waiting"
-    position_prompt: Prompt = "callback/status-position"
-    choice_prompt: Prompt = "callback/status-choice"
-    kept_prompt: Prompt = "callback/status-kept"
-    cancelled_prompt: Prompt = "callback/status-cancelled"
-    error: Prompt = DEFAULT_ERROR
+    queue: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = Field(
+        description="the queue to look in: its callbacks from or to the caller's number that"
+        " still wait for an agent (of several, the one to be served first)"
+    )
+    keep_key: Key = Field("1", description="the key that keeps the callback, as no key does")
+    cancel_key: Key = Field(
+        "2",
+        description="the key that cancels the callback (another than keep_key; change"
+        " choice_prompt with the keys)",
+    )
+    choice_timeout: Annotated[int, Field(ge=1, le=60)] = Field(
+        5, description="seconds to wait for the key after choice_prompt; no key keeps it"
+    )
+    after_keep: After = Field(
+        After.HANGUP,
+        description="after a kept callback: `hangup`, the call ends (the callback holds the"
+        " caller's place); `continue`, the flow goes on",
+    )
+    after_cancel: After = Field(
+        After.CONTINUE,
+        description="after a cancel: `continue`, the flow goes on (into the queue as a live"
+        " caller, say); `hangup`, the call ends",
+    )
+    waiting_prompt: Prompt = Field(
+        "callback/status-waiting",
+        description='played first: "You have a callback waiting."',
+    )
+    position_prompt: Prompt = Field(
+        "callback/status-position",
+        description='then, when the callback has a place: "Your place in the queue is", and the'
+        " number (`SAY NUMBER`)",
+    )
+    choice_prompt: Prompt = Field(
+        "callback/status-choice",
+        description='then: "To keep it, press 1. To cancel it, press 2."; a key during any of'
+        " these prompts answers at once",
+    )
+    kept_prompt: Prompt = Field(
+        "callback/status-kept", description="played when the callback is kept"
+    )
+    cancelled_prompt: Prompt = Field(
+        "callback/status-cancelled", description="played when the callback is cancelled"
+    )
+    error: Prompt = Field(
+        DEFAULT_ERROR,
+        description="played on another key (the callback is kept) or a cancel that came too"
+        " late; then the call ends",
+    )
 
     @model_validator(mode="after")
     def _keys_differ(self) -> Self:
