@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := sip-tester debootstrap chromium baresip espeak-ng sox postgresql systemd procps
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo bench serve docs test test-unit test-integration test-acceptance test-acceptance-pg load trials lint deps sandbox-up sandbox-down sounds clean
+.PHONY: run demo bench serve docs wheel test test-unit test-integration test-acceptance test-acceptance-pg load trials lint deps sandbox-up sandbox-down sounds clean
 
 run: deps sandbox-up serve
 
@@ -76,6 +76,13 @@ trials: deps sandbox-up
 # Addresses of the test bed live in tests/support/testbed.py alone: one written anywhere
 # else in the tiers that use the bed would pin a test to one worker's Asterisk.
 BED_USERS := tests/acceptance tests/support tests/bench tests/trials tests/demo.py
+
+# The wheel an admin installs (dist/agi_callback-<version>-py3-none-any.whl): the package is
+# not on a package index. Built in an isolated environment from pyproject.toml (build/ is
+# removed first: setuptools would otherwise pack a module deleted since the last build).
+wheel: $(STAMP)
+	rm -rf build
+	$(PY) -m build --wheel --outdir dist .
 
 # The documentation site (mkdocs.yml) into site/: the generated reference rewritten from the
 # code first (docs/reference.py, docs/modules.py; commit what changed), then built strictly.

@@ -26,6 +26,7 @@ import contextlib
 import csv
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -57,7 +58,7 @@ from agi_app.domain.audit import audit, explain_placements
 from agi_app.domain.errors import StoreUnavailable
 from agi_app.domain.json_values import jsonable
 from agi_app.domain.report import ReportRow, day_of, report
-from agi_app.domain.request import WAITING_STATES, CallbackRequest
+from agi_app.domain.request import CallbackRequest, State
 from agi_app.pbx.queue_log import DEFAULT_PATH as DEFAULT_QUEUE_LOG
 from agi_app.pbx.queue_log import read_queue_log
 from agi_app.store.open import StoreConfig, open_store
@@ -142,7 +143,9 @@ async def _read(settings: Settings, args: argparse.Namespace) -> int:
             print(status_text(hooks, args.json))
             return 0
         if args.command == "list":
-            requests = await store.requests(*(() if args.all else WAITING_STATES))
+            # Not finished: waiting, and being served (the agent or the customer on the line).
+            unfinished = tuple(s for s in State if s is not State.DONE)
+            requests = await store.requests(*(() if args.all else unfinished))
             if args.json:
                 print(json.dumps([_row(r) for r in requests], indent=2))
                 return 0
@@ -285,6 +288,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # here, where a reader gone is caught, not at the exit
+    except BrokenPipeError:
+        # The reader went away (`agi-callback show ID | head`): stop quietly, as any Unix
+        # filter does, and keep Python's flush at exit from failing again on the dead pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == cli_install.COMMAND and args.config is None:  # needs no settings
         return cli_install.run(args)
