@@ -23,16 +23,23 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     parser.add_argument("config_dir", nargs="?", default="/etc/asterisk", metavar="CONFIG_DIR")
     parser.add_argument(
+        "--sounds-dir",
+        metavar="DIR",
+        help="Asterisk's sounds directory, as install-asterisk-config takes it (default:"
+        " astdatadir/sounds, astdatadir from asterisk.conf): the prompts are looked for in"
+        f" DIR/en and DIR, the silent twins in DIR/{PLACEHOLDER_LANGUAGE}",
+    )
+    parser.add_argument(
         "--sounds",
         action="append",
         metavar="DIR",
         help="a sounds directory of the callers' language (repeatable; default:"
-        " astdatadir/sounds/en and astdatadir/sounds, astdatadir from asterisk.conf)",
+        " SOUNDS/en and SOUNDS, SOUNDS being --sounds-dir or astdatadir/sounds)",
     )
     parser.add_argument(
         "--placeholder-sounds",
         metavar="DIR",
-        help=f"the silent twins (default: astdatadir/sounds/{PLACEHOLDER_LANGUAGE})",
+        help=f"the silent twins (default: SOUNDS/{PLACEHOLDER_LANGUAGE})",
     )
     parser.add_argument(
         "--mount",
@@ -53,11 +60,14 @@ def target_of(args: argparse.Namespace) -> Target:
         if not sep or not path.startswith("/"):
             raise ValueError(f"--mount {mount!r} is not /PATH=DIR")
         mounts[path] = Path(directory)
-    data = Path(data_dir(Reader(config_dir, mounts)))
+    if args.sounds_dir:
+        sounds_dir = Path(args.sounds_dir)
+    else:
+        sounds_dir = Path(data_dir(Reader(config_dir, mounts))) / "sounds"
     # Asterisk looks in sounds/<language>/ and then in sounds/ itself.
-    default = (data / "sounds" / "en", data / "sounds")
+    default = (sounds_dir / "en", sounds_dir)
     sounds = tuple(Path(d) for d in args.sounds) if args.sounds else default
-    placeholder = Path(args.placeholder_sounds or data / "sounds" / PLACEHOLDER_LANGUAGE)
+    placeholder = Path(args.placeholder_sounds or sounds_dir / PLACEHOLDER_LANGUAGE)
     return Target(config_dir, Sounds(sounds, placeholder), mounts)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agi_app.admin.check_command import target_of
-from agi_app.admin.cli import main
+from agi_app.admin.cli import build_parser, main
 from tests.unit.config_check.bed import AMI_SECRET, REPO, SECRETS, TESTBED, Bed
 
 
@@ -79,13 +79,25 @@ def test_an_error_exits_one_and_comes_before_the_warnings(
 def test_sound_directories_default_to_asterisk_conf(tmp_path: Path) -> None:
     (tmp_path / "asterisk.conf").write_text("[directories](!)\nastdatadir => /opt/ast\n")
     args = argparse.Namespace(
-        config_dir=str(tmp_path), sounds=None, placeholder_sounds=None, mount=[]
+        config_dir=str(tmp_path), sounds_dir=None, sounds=None, placeholder_sounds=None, mount=[]
     )
     target = target_of(args)
     assert target.sounds.dirs == (Path("/opt/ast/sounds/en"), Path("/opt/ast/sounds"))
     assert target.sounds.placeholder == Path("/opt/ast/sounds/callback-placeholder")
     (tmp_path / "asterisk.conf").unlink()
     assert target_of(args).sounds.dirs[0] == Path("/usr/share/asterisk/sounds/en")
+
+
+def test_sounds_dir_is_the_installers(tmp_path: Path) -> None:
+    """--sounds-dir names what install-asterisk-config's does: the prompts in DIR/en and DIR,
+    the silent twins in DIR/callback-placeholder (astdatadir is then not asked)."""
+    (tmp_path / "asterisk.conf").write_text("[directories](!)\nastdatadir => /opt/ast\n")
+    sounds = tmp_path / "sounds"
+    target = target_of(
+        build_parser().parse_args(["check", str(tmp_path), "--sounds-dir", str(sounds)])
+    )
+    assert target.sounds.dirs == (sounds / "en", sounds)
+    assert target.sounds.placeholder == sounds / "callback-placeholder"
 
 
 def test_a_bad_mount_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
