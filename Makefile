@@ -16,7 +16,7 @@ run: deps sandbox-up serve
 
 # The AMI secret comes from the sandbox's cache unless CALLBACK_AMI_SECRET(_FILE) is set.
 # Without a settings file, the test bed's fictional +1555 customers are let through the
-# destination policy (they belong to no region; see README "Destination policy").
+# destination policy (they belong to no region; see docs/how-to/destination-policy.md).
 serve: $(STAMP)
 	@if [ -z "$$CALLBACK_AMI_SECRET$$CALLBACK_AMI_SECRET_FILE" ]; then \
 		export CALLBACK_AMI_SECRET_FILE=$$(docker/sandbox secret callback); fi; \
@@ -25,7 +25,7 @@ serve: $(STAMP)
 	exec $(VENV)/bin/agi-callback serve
 
 # Parallel workers for make test (each its own pair of Asterisks, tests/support/testbed.py):
-# the tiers mostly wait on real time, not on the 2 cores (README "Tests" has the measurement).
+# the tiers mostly wait on real time, not on the 2 cores (docs/explanation/tests.md has the measurement).
 WORKERS ?= 5
 PYTEST_PARALLEL := $(PY) -m pytest -q -n $(WORKERS) --dist worksteal --durations=15
 

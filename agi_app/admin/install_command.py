@@ -1,11 +1,12 @@
 """``agi-callback install-asterisk-config CONFIG_DIR``: the Callback component added to an
-existing Asterisk configuration (see README "Add it to your Asterisk").
+existing Asterisk configuration (see docs/tutorials/add-to-asterisk.md).
 
 It writes its own files (the component's dialplan, the FastAGI address, the AMI account, the
 prompts and the placeholders' silent sounds) and adds one ``#include`` line to
 ``extensions.conf`` (and to ``manager.conf`` unless it includes ``manager.d/*.conf``, as
 Debian's does); no other line of the admin's is touched. Run twice, the second run changes
-nothing and says so. Queues and flows stay the admin's: the README shows what to add.
+nothing and says so. Queues and flows stay the admin's: docs/tutorials/add-to-asterisk.md
+shows what to add.
 """
 
 import argparse
@@ -110,9 +111,9 @@ def run(args: argparse.Namespace, settings: Settings | None = None) -> int:
         return 0
     if not args.dry_run:
         print(
-            "Next: add the callback key to your queues and flows (README: Add it to your "
-            'Asterisk), then asterisk -rx "module reload manager" and asterisk -rx '
-            '"dialplan reload". The service needs CALLBACK_AMI_USERNAME='
+            "Next (docs/tutorials/add-to-asterisk.md): the callback key in your queues and"
+            ' flows, agi-callback check, then asterisk -rx for "module reload manager",'
+            ' "queue reload all" and "dialplan reload". The service needs CALLBACK_AMI_USERNAME='
             f"{options.ami_username}, CALLBACK_AMI_SECRET_FILE={options.ami_secret_file} and "
             f"CALLBACK_AGI_PORT={options.agi_port}."
         )

@@ -1,5 +1,5 @@
-"""Attacks over real SIP (README "Security"): toll fraud through the callback, rate limits,
-and caller-controlled text that tries to become AGI or AMI syntax. Each attack hears the
+"""Attacks over real SIP (docs/explanation/security.md): toll fraud through the callback, rate
+limits, and caller-controlled text that tries to become AGI or AMI syntax. Each attack hears the
 error prompt (or is stored exactly as an honest call would be), and the carrier never gets
 an INVITE for a number the policy refuses.
 """

@@ -1,7 +1,7 @@
 """Issue 17 item 1: the component installed into Debian's stock Asterisk configuration (the
 asterisk-config package's sample files, in the sandbox root) serves a callback over SIP.
 
-The test plays the admin of README "Add it to your Asterisk": a copy of the stock
+The test plays the admin of docs/tutorials/add-to-asterisk.md: a copy of the stock
 /etc/asterisk gets their SIP endpoints (agents, the carrier trunk named pstn), a queue whose
 exit context is the component's and a flow that puts callers into it at a level; then
 `agi-callback install-asterisk-config` adds the component, twice (the second run changes
@@ -47,7 +47,8 @@ pytestmark = ONE_STORE
 REPO = Path(__file__).resolve().parents[2]
 ASTERISK = current().asterisk
 
-# The admin's queue, as the README shows it: the component's exit context takes key 1.
+# The admin's queue, as docs/tutorials/add-to-asterisk.md shows it: the component's exit
+# context takes key 1.
 QUEUE = """
 [support]
 strategy = rrmemory
@@ -64,8 +65,8 @@ member => PJSIP/agent2
 member => PJSIP/agent3
 """
 
-# The admin's flow, as the README shows it: the callback options, then the caller into the
-# queue at level 5 (QUEUE_PRIO as callbacks get it).
+# The admin's flow, as docs/tutorials/add-to-asterisk.md shows it: the callback options, then
+# the caller into the queue at level 5 (QUEUE_PRIO as callbacks get it).
 FLOW = """
 [from-pstn]
 exten => 5000,1,Answer()

@@ -1,6 +1,6 @@
 """Serving over real SIP: the placeholder keeps the place, the agent is rung first with a
-screen-pop, then the customer is dialed; declines, no answer and expiry end as the README's
-"Lifecycle and states" says.
+screen-pop, then the customer is dialed; declines, no answer and expiry end as
+docs/explanation/lifecycle.md says.
 
 SIPp phones play the agents (5071-5073) and the carrier's customers (5090); what they
 received (INVITEs, headers, RTP audio, RFC 4733 digits) is what the tests check, together

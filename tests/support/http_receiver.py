@@ -1,7 +1,8 @@
 """A real HTTP receiver for the webhook tests: an asyncio HTTP/1.1 server on LOOPBACK that keeps
-every POST in arrival order, checks each signature with the README's verification snippet
-(written here independently of the product's code), answers ``status``, and can be taken down
-(connections refused, open ones closed) and brought back on the same port.
+every POST in arrival order, checks each signature with the verification snippet of
+docs/how-to/webhooks.md (written here independently of the product's code), answers
+``status``, and can be taken down (connections refused, open ones closed) and brought back on
+the same port.
 """
 
 import asyncio
@@ -19,7 +20,8 @@ from tests.support.testbed import LOOPBACK
 
 
 def verify(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
-    """The README's snippet: header is X-Callback-Signature, body the raw request body."""
+    """The snippet of docs/how-to/webhooks.md: header is X-Callback-Signature, body the raw
+    request body."""
     fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
     timestamp, sent = fields.get("t", ""), fields.get("v1", "")
     if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > tolerance:

@@ -4,7 +4,8 @@ The order check compares the first offer each call got (an agent phone's INVITE,
 caller's number) with the ideal single queue: priority level, then the time the caller first
 joined the queue, live callers and callbacks alike. A call Y that belongs ahead of X is an
 order violation when an agent was offered X while Y was waiting and Y's first offer came
-later (or never). Allowed, and why (README "Randomized trials"):
+later (or never). Allowed, and why (docs/explanation/faults.md, "Randomized trials on the real
+stack"):
 
 1. Concurrent offers: offers less than OFFER_SLACK apart are simultaneous. With several agents
    free, app_queue rings the first k callers at once, each from its own thread, which checks

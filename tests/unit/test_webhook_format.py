@@ -53,7 +53,8 @@ def test_the_signature_is_hmac_sha256_over_timestamp_dot_body() -> None:
         "t=1795650000,v1=e85784982a0a1093fed036fcb7340f80412e54a1afd7417a4f57ccaccc5d1a29"
     )
     assert verify(SECRET.encode(), header, body, now=1795650000)
-    # The README's snippet (as the test receiver uses it) agrees with the product.
+    # The docs' snippet (docs/how-to/webhooks.md, as the test receiver uses it) agrees with
+    # the product.
     now_header = signature(SECRET.encode(), int(datetime.now(UTC).timestamp()), body)
     assert http_receiver.verify(SECRET, now_header, body)
 
