@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := sip-tester debootstrap chromium baresip espeak-ng sox postgresql systemd procps
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo bench serve docs wheel test test-unit test-integration test-acceptance test-acceptance-pg load trials lint deps sandbox-up sandbox-down sounds clean
+.PHONY: run demo bench serve docs wheel screenshots test test-unit test-integration test-acceptance test-acceptance-pg load trials lint deps sandbox-up sandbox-down sounds clean
 
 run: deps sandbox-up serve
 
@@ -83,6 +83,12 @@ BED_USERS := tests/acceptance tests/support tests/bench tests/trials tests/demo.
 wheel: $(STAMP)
 	rm -rf build
 	$(PY) -m build --wheel --outdir dist .
+
+# The site's screenshots (docs/*.png) taken again by the browser tests that take them
+# (SITE_SHOTS in tests/acceptance/web.py), so they show what the product shows; commit them.
+screenshots: deps sandbox-up
+	CALLBACK_SCREENSHOTS=docs CALLBACK_TEST_STORE=sqlite $(PY) -m pytest -q \
+		tests/acceptance/test_live.py tests/acceptance/test_supervisor_screen.py
 
 # The documentation site (mkdocs.yml) into site/: the generated reference rewritten from the
 # code first (docs/reference.py, docs/modules.py; commit what changed), then built strictly.

@@ -29,11 +29,12 @@ from tests.acceptance.calls import (
 from tests.acceptance.web import (
     AGENT1,
     AGENT2,
-    ARTIFACTS,
     BOSS,
     TOKEN,
     VIEWER,
     base,
+    keep_shot,
+    shot,
     sign_in,
     web_service,
 )
@@ -310,7 +311,6 @@ async def test_live_view_and_screen_pop_in_a_browser(
 
     assert live.store is not None
     await phones.start(5071, Behaviour.NO_ANSWER, "agent1")
-    ARTIFACTS.mkdir(exist_ok=True)
     async with async_playwright() as pw, AsyncExitStack() as stack:
         browser = await chromium(pw)
         page = await browser.new_page(viewport={"width": 1100, "height": 520})
@@ -329,7 +329,8 @@ async def test_live_view_and_screen_pop_in_a_browser(
             "+15551230221",
             "+15551230222",
         ]
-        await page.screenshot(path=str(ARTIFACTS / "live-view.png"), full_page=True)
+        await page.screenshot(path=str(shot("live-view.png")), full_page=True)
+        keep_shot("live-view.png")
 
         page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.dismiss()))
         await row.nth(1).locator("button.cancel").click()
@@ -348,7 +349,8 @@ async def test_live_view_and_screen_pop_in_a_browser(
         assert await pop.locator('dd[data-field="CallbackNumber"]').inner_text() == "+15551230221"
         assert await pop.locator('dd[data-field="Queue"]').inner_text() == "support"
         assert await pop.locator('dd[data-field="DialedNumber"]').inner_text() == "5000"
-        await agents.screenshot(path=str(ARTIFACTS / "agent-panel.png"))
+        await agents.screenshot(path=str(shot("agent-panel.png")))
+        keep_shot("agent-panel.png")
         await set_paused(ami, "PJSIP/agent1", True)
         await hang_up_agent(ami, "PJSIP/agent1")  # the agent rejects: the screen-pop clears
         await pop.wait_for(state="detached", timeout=10000)

@@ -32,7 +32,7 @@ from tests.acceptance.calls import (
     request_callback,
     set_paused,
 )
-from tests.acceptance.web import ARTIFACTS, BOSS, base, sign_in, web_service
+from tests.acceptance.web import BOSS, base, keep_shot, shot, sign_in, web_service
 from tests.support.ami import eventually
 from tests.support.browser import chromium, policy_violations
 from tests.support.cli_env import cli_env
@@ -95,8 +95,9 @@ async def press_pause(page: "Page") -> None:
     await page.keyboard.press("Enter")
 
 
-def shot(name: str) -> Path:
-    return ARTIFACTS / f"supervisor-{name}.png"
+async def screenshot(page: "Page", name: str) -> None:
+    await page.screenshot(path=str(shot(f"supervisor-{name}.png")), full_page=True)
+    keep_shot(f"supervisor-{name}.png")
 
 
 async def test_a_morning_on_the_supervisors_screen(
@@ -106,7 +107,6 @@ async def test_a_morning_on_the_supervisors_screen(
 
     await phones.start(5071, Behaviour.ANSWER, "agent1")
     await phones.start(5090, Behaviour.ANSWER, "carrier")
-    ARTIFACTS.mkdir(exist_ok=True)
     centre = {"supervisor_timezone": CENTRE, "queue_log_path": current().asterisk.queue_log()}
     async with (
         web_service(settings, **centre) as live,
@@ -135,7 +135,7 @@ async def test_a_morning_on_the_supervisors_screen(
             within=10,
             what="every agent paused on the screen",
         )
-        await page.screenshot(path=str(shot("1-quiet")), full_page=True)
+        await screenshot(page, "1-quiet")
 
         # The line: a callback, a live caller who came after its caller, a later callback.
         await request_callback(stack, ami, tmp_path, "5000", "+15551230301", name="Dana Scully")
@@ -155,7 +155,7 @@ async def test_a_morning_on_the_supervisors_screen(
         entered = first.queue_entered_at.astimezone(ZoneInfo(CENTRE)).strftime("%H:%M:%S")
         cell = page.locator(f'tr[data-id="{first.id}"] td.entered')
         assert await cell.inner_text() == entered  # the centre's time, not the server's
-        await page.screenshot(path=str(shot("2-line")), full_page=True)
+        await screenshot(page, "2-line")
 
         # One that may wait 5 s only (5005): it expires, and the day counts it.
         await request_callback(stack, ami, tmp_path, "5005", "+15551230303")
@@ -191,7 +191,7 @@ async def test_a_morning_on_the_supervisors_screen(
             within=10,
             what="agent1 paused while on the callback",
         )
-        await page.screenshot(path=str(shot("3-serving")), full_page=True)
+        await screenshot(page, "3-serving")
         await hang_up_agent(ami, AGENT1)
         await eventually(
             lambda: store.requests(State.DONE),
@@ -226,9 +226,9 @@ async def test_a_morning_on_the_supervisors_screen(
             assert (key, await figure(page, key)) == (key, str(report[column]))
         assert await figure(page, "waiting") == "2"
         assert await page.locator("svg.chart").count() == 3
-        await page.screenshot(path=str(shot("4-day")), full_page=True)
+        await screenshot(page, "4-day")
         await page.set_viewport_size({"width": 1920, "height": 1080})
-        await page.screenshot(path=str(shot("5-wall")), full_page=True)
+        await screenshot(page, "5-wall")
         await browser.close()
     assert refused == []  # the Content-Security-Policy blocks nothing the page needs
 

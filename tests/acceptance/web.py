@@ -1,6 +1,8 @@
 """The service's web side in the acceptance tests: the service with its web server on a free
 port and its users' tokens, its address, and signing in to its pages in a browser."""
 
+import os
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,6 +35,26 @@ CREDENTIALS = [
 ]
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
+# The site's screenshots (docs/), each what a browser test saw: the test's shot -> the page's
+# image. `make screenshots` runs those tests with SCREENSHOTS_ENV=docs, which copies them there.
+SITE_SHOTS = {
+    "live-view.png": "live-view.png",
+    "agent-panel.png": "agent-panel.png",
+    "supervisor-3-serving.png": "supervisor.png",
+}
+SCREENSHOTS_ENV = "CALLBACK_SCREENSHOTS"
+
+
+def shot(name: str) -> Path:
+    """Where a browser test saves its screenshot ``name`` (test-artifacts/)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / name
+
+
+def keep_shot(name: str) -> None:
+    """After the test saved ``name``: the site's copy too, when the screenshots are refreshed."""
+    if os.environ.get(SCREENSHOTS_ENV) == "docs" and name in SITE_SHOTS:
+        shutil.copyfile(ARTIFACTS / name, REPO / "docs" / SITE_SHOTS[name])
 
 
 @asynccontextmanager

@@ -1,6 +1,7 @@
 """The docs that are generated from the code are up to date, and the site's pages all reachable."""
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,19 @@ def test_every_page_is_in_the_nav() -> None:
 
     written = {p.relative_to(REPO / "docs").as_posix() for p in (REPO / "docs").rglob("*.md")}
     assert pages(config["nav"]) == written
+
+
+def test_every_screenshot_of_the_site_is_taken_by_a_browser_test() -> None:
+    """An image the pages show is one a browser test saves (`make screenshots` refreshes
+    them), not a picture of how the product once looked."""
+    from tests.acceptance.web import SITE_SHOTS
+
+    pages = [*(REPO / "docs").rglob("*.md"), REPO / "README.md"]
+    shown = {
+        Path(link).name
+        for page in pages
+        for link in re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", page.read_text())
+    }
+    assert shown, "no screenshot found: the pattern no longer matches the pages"
+    assert shown <= set(SITE_SHOTS.values())
+    assert all((REPO / "docs" / name).is_file() for name in SITE_SHOTS.values())
