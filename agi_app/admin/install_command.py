@@ -2,7 +2,8 @@
 existing Asterisk configuration (see docs/tutorials/add-to-asterisk.md).
 
 It writes its own files (the component's dialplan, the FastAGI address, the AMI account, the
-prompts and the placeholders' silent sounds) and adds one ``#include`` line to
+prompts and the placeholders' silent sounds; ``amd.conf``, which app_amd needs, when there is
+none: one that exists is the admin's and kept as it is) and adds one ``#include`` line to
 ``extensions.conf`` (and to ``manager.conf`` unless it includes ``manager.d/*.conf``, as
 Debian's does); no other line of the admin's is touched. Run twice, the second run changes
 nothing and says so. Queues and flows stay the admin's: docs/tutorials/add-to-asterisk.md
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 
 from agi_app.admin.install.apply import apply, outcomes, report
-from agi_app.admin.install.plan import Options, default_sounds_dir, make_plan
+from agi_app.admin.install.plan import AMD_CONF, Options, default_sounds_dir, make_plan
 from agi_app.admin.install.text import InstallError
 from agi_app.config.settings import Settings
 
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace, settings: Settings | None = None) -> int:
     except (InstallError, OSError) as exc:
         print(f"agi-callback {COMMAND}: {exc}", file=sys.stderr)
         return 1
-    for line in report(done, args.dry_run):
+    for line in report(done, args.dry_run, plan.kept):
         print(line)
     for note in plan.notes:
         print(f"warning: {note}")
@@ -110,11 +111,17 @@ def run(args: argparse.Namespace, settings: Settings | None = None) -> int:
         print(f"Nothing to change: the component is already installed in {options.config_dir}.")
         return 0
     if not args.dry_run:
+        amd = options.config_dir / AMD_CONF
+        new_amd = any(o.write.path == amd and o.state == "created" for o in done)
+        commands = ["module reload manager", "queue reload all", "dialplan reload"]
+        if new_amd:  # without amd.conf Asterisk declined app_amd at its start: load it now
+            commands.append("module load app_amd.so")
+        quoted = [f'"{c}"' for c in commands]
         print(
             "Next (docs/tutorials/add-to-asterisk.md): the callback key in your queues and"
-            ' flows, agi-callback check, then asterisk -rx for "module reload manager",'
-            ' "queue reload all" and "dialplan reload". The service needs CALLBACK_AMI_USERNAME='
-            f"{options.ami_username}, CALLBACK_AMI_SECRET_FILE={options.ami_secret_file} and "
-            f"CALLBACK_AGI_PORT={options.agi_port}."
+            f" flows, agi-callback check, then asterisk -rx for {', '.join(quoted[:-1])} and"
+            f" {quoted[-1]}. The service needs CALLBACK_AMI_USERNAME={options.ami_username},"
+            f" CALLBACK_AMI_SECRET_FILE={options.ami_secret_file} and"
+            f" CALLBACK_AGI_PORT={options.agi_port}."
         )
     return 0

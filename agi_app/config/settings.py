@@ -225,6 +225,44 @@ class Settings(BaseSettings):
         30, ge=5, le=120, description="seconds the customer's phone rings"
     )
 
+    # Machine detection (the amd option): AMD()'s parameters, passed as its arguments, so
+    # that amd.conf only has to exist. amd.conf's defaults (app_amd's), but for the number
+    # of words: docs/explanation/callback-modes.md says why.
+    amd_initial_silence: int = Field(
+        2500,
+        ge=100,
+        le=10000,
+        description="AMD: ms of silence before a greeting that make a machine",
+    )
+    amd_greeting: int = Field(
+        1500, ge=100, le=10000, description="AMD: ms of greeting beyond which it is a machine"
+    )
+    amd_after_greeting_silence: int = Field(
+        800, ge=100, le=10000, description="AMD: ms of silence after a greeting that make a person"
+    )
+    amd_total_analysis_time: int = Field(
+        5000, ge=500, le=30000, description="AMD: ms it may listen before it says NOTSURE"
+    )
+    amd_min_word_length: int = Field(
+        100, ge=10, le=5000, description="AMD: ms of voice that count as a word"
+    )
+    amd_between_words_silence: int = Field(
+        50, ge=10, le=5000, description="AMD: ms of silence that end a word"
+    )
+    amd_maximum_number_of_words: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="AMD: words in a greeting beyond which it is a machine (amd.conf's 2 takes"
+        " 'Hello, Sarah speaking' for one)",
+    )
+    amd_silence_threshold: int = Field(
+        256, ge=1, le=32767, description="AMD: average level (0..32767) below which it is silence"
+    )
+    amd_maximum_word_length: int = Field(
+        5000, ge=100, le=30000, description="AMD: ms of one word beyond which it is a machine"
+    )
+
     # The Live view, agent panel, supervisor API and /metrics.
     web_enabled: bool = Field(
         True, description="serve the Live view, agent panel, supervisor API and /metrics"

@@ -19,6 +19,7 @@ from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
 
 IN_QUEUE = frozenset({State.WAITING, State.OFFERED})
+MACHINE = "MACHINE"  # AMD()'s AMDSTATUS for an answering machine
 # A request that cannot hold a place after this many placements ends in Error.
 MAX_ATTEMPTS = 10
 
@@ -102,6 +103,22 @@ class CustomerAnswered:
 
 
 @dataclass(frozen=True)
+class AmdVerdict:
+    """AMD() judged who answered the customer's phone (the amd option), before the agent is
+    connected: ``status`` HUMAN, MACHINE, NOTSURE or HANGUP, ``cause`` why (AMDCAUSE). On a
+    machine the dialplan tells the agent (callback/machine-answered) before it connects
+    them: they may leave a message.
+
+    From the UserEvent CallbackAmd that the dialplan's [callback-amd] sends.
+    """
+
+    attempt: int
+    status: str
+    cause: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class CustomerUnreached:
     """The customer was not reached (Dial's ``status``): the agent hears the no-answer prompt;
     the request is retried while it has a retry left (its retries option), else it ends
@@ -181,8 +198,8 @@ class Reprioritized:
 
 Event = (
     PlacementDue | Cancelled | Reprioritized | HoursClosed | Joined | Offered | Declined
-    | AgentAnswered | CustomerDialed | CustomerAnswered | CustomerUnreached | CallEnded | LeftQueue
-    | PlaceholderLost
+    | AgentAnswered | CustomerDialed | AmdVerdict | CustomerAnswered | CustomerUnreached
+    | CallEnded | LeftQueue | PlaceholderLost
 )  # fmt: skip
 
 # Every name the event log holds: the store's own (a request kept, a repeat of one), the
@@ -261,6 +278,8 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
             agent=None,
             declined_by=frozenset(),
             not_before=None,
+            amd_status="",
+            amd_cause="",
         )
         return placed, [Place(placed)]
     if isinstance(event, Cancelled):
@@ -307,6 +326,9 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
             return replace(request, state=State.DIALING, agent=agent, agent_answered_at=at), []
         case CustomerDialed(at=at) if state is State.DIALING:
             return replace(request, customer_dialed_at=at), []
+        case AmdVerdict(status=status, cause=cause) if state in (State.DIALING, State.CONNECTED):
+            # Kept for the outcome; the dialplan has told the agent already.
+            return replace(request, amd_status=status, amd_cause=cause), []
         case CustomerAnswered(at=at) if state is State.DIALING:
             return replace(request, state=State.CONNECTED, customer_answered_at=at), []
         case CustomerUnreached(at=at) if state is State.DIALING:
@@ -317,6 +339,18 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
             if ended.customer_attempts <= request.retries:
                 return _retry(ended, at), []
             return _finish(ended, CallOutcome.MISSED, ContactOutcome.ANSWERED)
+        case CallEnded(at=at) if state is State.CONNECTED and request.amd_status == MACHINE:
+            # A machine took the call: the agent may have left a message, yet the customer
+            # was not reached (its answer is not theirs); retried as an unanswered dial is.
+            ended = replace(
+                request,
+                customer_answered_at=None,
+                customer_ended_at=at,
+                customer_attempts=request.customer_attempts + 1,
+            )
+            if ended.customer_attempts <= request.retries:
+                return _retry(ended, at), []
+            return _finish(ended, CallOutcome.MACHINE, ContactOutcome.ANSWERED)
         case CallEnded(at=at) if state is State.CONNECTED:
             ended = replace(request, customer_ended_at=at)
             return _finish(ended, CallOutcome.ANSWERED, ContactOutcome.ANSWERED)

@@ -128,6 +128,15 @@ class ComponentOptions(BaseModel):
         " later_slot_minutes, later_lead_minutes)",
     )
 
+    amd: bool = Field(
+        False,
+        description="machine detection: when the customer's phone answers, AMD() listens"
+        " before the agent is connected; on an answering machine the agent hears a short"
+        " notice (they may leave a message or hang up), the request ends Machine Answered"
+        " and is retried while retries are left. Not with destination=extension (the"
+        " extension's own greeting would count as a machine)",
+    )
+
     @model_validator(mode="after")
     def _destination_has_its_variable(self) -> Self:
         if self.destination is Destination.NUMBER and self.number_var is None:
@@ -136,6 +145,11 @@ class ComponentOptions(BaseModel):
             raise ValueError("destination=extension needs extension_var")
         if self.readback and self.destination is not Destination.NUMBER:
             raise ValueError("readback needs destination=number")
+        if self.amd and self.destination is Destination.EXTENSION:
+            raise ValueError(
+                "amd does not go with destination=extension: the PBX that answers before the"
+                " extension's digits are sent would be taken for an answering machine"
+            )
         return self
 
 

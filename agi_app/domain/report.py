@@ -46,6 +46,10 @@ class ReportRow:
     not_offered: int = 0
     estimate_error_p50_s: float | None = None
     scheduled: int = 0  # for a later time the caller chose (the rest: as soon as possible)
+    # Machine detection (amd=yes): requests that ended with a machine on the line, and the
+    # share of the detected answers that were machines (None: no answer was judged).
+    machine_calls: int = 0
+    machine_rate: float | None = None
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -59,6 +63,13 @@ def percentile(values: list[float], p: float) -> float | None:
 def dials(request: CallbackRequest) -> int:
     """How many times its customer was dialed: the unanswered dials, and the answered one."""
     return request.customer_attempts + (request.customer_answered_at is not None)
+
+
+def _machine_rate(group: list[CallbackRequest]) -> float | None:
+    judged = [r for r in group if r.amd and r.state is State.DONE and r.amd_status]
+    if not judged:
+        return None
+    return sum(r.call_outcome is CallOutcome.MACHINE for r in judged) / len(judged)
 
 
 def day_of(at: datetime, zone: tzinfo) -> date:
@@ -120,6 +131,8 @@ def report(
                 not_offered=offers.not_offered,
                 estimate_error_p50_s=offers.estimate_error_p50_s,
                 scheduled=sum(r.scheduled_for is not None for r in group),
+                machine_calls=calls.count(CallOutcome.MACHINE),
+                machine_rate=_machine_rate(group),
             )
         )
     return rows

@@ -41,6 +41,7 @@ class CallOutcome(StrEnum):
     ANSWERED = "Answered Call"
     MISSED = "Missed Call"
     ABANDONED = "Abandoned Call"
+    MACHINE = "Machine Answered"  # an answering machine took the customer's call (amd=yes)
     EXPIRED = "Expired"
     CANCELLED = "Cancelled"
     ERROR = "Error"
@@ -117,6 +118,11 @@ class CallbackRequest:
     # The Asterisk server that took it (the settings' asterisk_servers): it waits in that
     # server's queue and the customer is dialed from there.
     server: str = DEFAULT_SERVER
+    # Machine detection on the customer's leg (the amd option), and its last verdict:
+    # AMD()'s AMDSTATUS (HUMAN, MACHINE, NOTSURE, HANGUP) and AMDCAUSE, "" before any.
+    amd: bool = False
+    amd_status: str = ""
+    amd_cause: str = ""
 
 
 @dataclass(frozen=True)
@@ -207,4 +213,5 @@ def build_request(
         retry_interval=options.retry_interval,
         schedule=schedule,
         at_closing=options.at_closing,
+        amd=options.amd,
     )

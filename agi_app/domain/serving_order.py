@@ -47,7 +47,7 @@ class Row:
     position: int | None  # 1-based place in the line (None out of it)
     level: int | None  # 1..10 (None: a live caller's QUEUE_PRIO outside our mapping)
     entered_at: datetime  # the original queue entry
-    state: str  # waiting, ringing, placing, held, dialing, talking, retry, scheduled
+    state: str  # waiting, ringing, placing, held, dialing, talking, machine, retry, scheduled
     agent: str | None = None
     number: str = ""  # caller number (live) or the number called back (callback)
     name: str = ""
@@ -66,7 +66,8 @@ def _callback_state(request: CallbackRequest, in_asterisk: bool, held: bool) -> 
     if request.state is State.DIALING:
         return "dialing"
     if request.state is State.CONNECTED:
-        return "talking"
+        # amd=yes and AMD() heard a greeting: the agent is on an answering machine.
+        return "machine" if request.amd_status == "MACHINE" else "talking"
     if in_asterisk:
         return "waiting"
     return "held" if held else "placing"

@@ -17,6 +17,13 @@ from agi_app.domain.channel_ids import Leg, channel_id
 LIFECYCLE = ("FullyBooted", "Shutdown")  # agi_app/pbx/ami.py: placement waits for a booted PBX
 # Serving acts on these for live callers too (their join times, a place opening up).
 LIVE_CALLER_EVENTS = ("QueueCallerJoin", "QueueCallerLeave")
+# The component's UserEvents (asterisk_conf/extensions_callback.conf), each with the leg that
+# sends it: the placeholder's Queue() result comes from the placeholder (its uniqueid ours),
+# machine detection's verdict from the customer's channel (Asterisk's own uniqueid: the
+# request is named in the event's Leg header).
+QUEUE_RESULT = "CallbackQueueResult"
+AMD_RESULT = "CallbackAmd"
+USER_EVENTS = {QUEUE_RESULT: True, AMD_RESULT: False}  # name: sent from a channel of ours
 
 _OPTION = re.compile(r"(action|name|header|method)\(([^()]*)\)")
 _METHODS = ("regex", "exact", "starts_with", "ends_with", "contains", "none")
@@ -108,7 +115,11 @@ def needed_events(handled: Iterable[str]) -> list[dict[str, str]]:
     for name in (*LIFECYCLE, *handled):
         event = {"Event": name, "Privilege": "call,all", "Uniqueid": ours}
         if name == "UserEvent":
-            event["UserEvent"] = "CallbackQueueResult"
+            samples += [
+                {**event, "UserEvent": user, "Uniqueid": ours if from_ours else "1700000000.2"}
+                for user, from_ours in USER_EVENTS.items()
+            ]
+            continue
         samples.append(event)
         if name in LIVE_CALLER_EVENTS:
             samples.append({**event, "Uniqueid": "1700000000.1"})

@@ -15,6 +15,7 @@ class Dialing:
 
     outbound_caller_id: str
     customer_ring_seconds: int
+    amd_arguments: tuple[int, ...] = ()  # AMD()'s, in its order (the amd_* settings)
 
 
 @dataclass(frozen=True)
@@ -30,5 +31,19 @@ class ServingConfig:
             settings.calling_hours(),
             settings.number_rules(),
             settings.placement_window,
-            Dialing(settings.outbound_caller_id, settings.customer_ring_seconds),
+            Dialing(
+                settings.outbound_caller_id,
+                settings.customer_ring_seconds,
+                (
+                    settings.amd_initial_silence,
+                    settings.amd_greeting,
+                    settings.amd_after_greeting_silence,
+                    settings.amd_total_analysis_time,
+                    settings.amd_min_word_length,
+                    settings.amd_between_words_silence,
+                    settings.amd_maximum_number_of_words,
+                    settings.amd_silence_threshold,
+                    settings.amd_maximum_word_length,
+                ),
+            ),
         )

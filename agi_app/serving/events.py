@@ -16,6 +16,7 @@ from agi_app.domain import lifecycle as lc
 from agi_app.domain.channel_ids import ChannelRef, Leg, parse_channel_id
 from agi_app.domain.errors import StoreUnavailable
 from agi_app.domain.request import State
+from agi_app.pbx.event_filters import AMD_RESULT, QUEUE_RESULT
 from agi_app.serving.backoff import Retry
 from agi_app.serving.pbx import Pbx
 from agi_app.serving.placer import Placer
@@ -90,17 +91,32 @@ class AmiEvents:
         """QueueCallerLeave: a place opened, the first held request of that queue may come in."""
         self.placer.room_opened(str(message.get("Queue", "")))
 
+    async def user_event(self, message: Message) -> None:
+        """The component's UserEvents (agi_app/pbx/event_filters.py USER_EVENTS)."""
+        name = message.get("UserEvent")
+        if name == QUEUE_RESULT:
+            await self.queue_result(message)
+        elif name == AMD_RESULT:
+            await self.amd_result(message)
+
     async def queue_result(self, message: Message) -> None:
         """UserEvent CallbackQueueResult: the placeholder's Queue() returned without an agent
         (TIMEOUT: max wait reached; WITHDRAW: every available agent declined)."""
-        if message.get("UserEvent") != "CallbackQueueResult":
-            return
         ref = _ref(message)
         if ref is not None and ref.leg is Leg.PLACEHOLDER:
             status = str(message.get("Status", ""))
             await self.unit_of_work.apply(
                 ref.request_id, lc.LeftQueue(ref.attempt, status, self.clock())
             )
+
+    async def amd_result(self, message: Message) -> None:
+        """UserEvent CallbackAmd: AMD()'s verdict on the customer's answer (amd=yes), sent
+        from the customer's channel, which names the request's leg in its Leg header."""
+        ref = parse_channel_id(str(message.get("Leg", "")))
+        if ref is not None and ref.leg is Leg.CUSTOMER:
+            status, cause = str(message.get("Status", "")), str(message.get("Cause", ""))
+            event = lc.AmdVerdict(ref.attempt, status, cause, self.clock())
+            await self.unit_of_work.apply(ref.request_id, event)
 
     # ---- the agent ----------------------------------------------------------------------------
     async def agent_called(self, message: Message) -> None:
@@ -181,7 +197,7 @@ Handler = Callable[[AmiEvents, Message], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {
     "QueueCallerJoin": AmiEvents.caller_joined,
     "QueueCallerLeave": AmiEvents.caller_left,
-    "UserEvent": AmiEvents.queue_result,
+    "UserEvent": AmiEvents.user_event,
     "AgentCalled": AmiEvents.agent_called,
     "AgentRingNoAnswer": AmiEvents.agent_ring_no_answer,  # an agent declined
     "AgentConnect": AmiEvents.agent_connect,

@@ -48,6 +48,12 @@ class Metrics:
             buckets=(10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200),
             registry=self.registry,
         )
+        self.amd_verdicts = Counter(
+            "callback_amd_verdicts",
+            "Machine detection's verdicts on customers' answers (amd=yes), by AMD() status",
+            ["queue", "status"],
+            registry=self.registry,
+        )
         # The offer check: each check by outcome (offered or not, and why), and the offers a
         # request followed on the same channel (acceptance rate = accepted / offered checks).
         self.offer_checks = Counter(
@@ -104,6 +110,8 @@ class Metrics:
             self.waiting.labels(after.queue).inc()
         if after.customer_attempts > before.customer_attempts and after.state is State.PENDING:
             self.retries.labels(after.queue).inc()
+        if after.amd_status and after.amd_status != before.amd_status:
+            self.amd_verdicts.labels(after.queue, after.amd_status).inc()
         if after.carried_over > before.carried_over:
             self.carried_over.labels(after.queue).inc()
         if after.state is State.DONE and before.state is not State.DONE:

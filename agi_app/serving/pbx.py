@@ -164,6 +164,9 @@ class Pbx:
         s = self._dialing
         remaining = math.ceil((request.expires_at - self._clock()).total_seconds())
         dial_options = f"D(ww{request.extension})" if request.extension else ""
+        # Machine detection: AMD()'s parameters, for [callback-amd] on the customer's channel
+        # (inherited there: __); none, no detection.
+        amd = ":".join(map(str, s.amd_arguments)) if request.amd else ""
         variables = originate_variables(
             {
                 "__CB_ID": request.id,
@@ -181,6 +184,8 @@ class Pbx:
                 "CB_TIMEOUT": max(1, remaining),
                 "CB_RING_SECONDS": s.customer_ring_seconds,
                 "CB_DIAL_OPTIONS": dial_options,
+                "__CB_AMD_ARGS": amd,
+                "__CB_AMD_LEG": channel_id(request.id, request.attempt, Leg.CUSTOMER),
                 "CB_OUTBOUND_CALLERID_B64": _b64(s.outbound_caller_id),
             }
         )

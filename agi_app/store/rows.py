@@ -1,6 +1,6 @@
 """A request as a row of the ``requests`` table and back: times as ISO 8601 text, outcomes
-and states as their names, ``declined_by`` as a JSON list. Any backend's rows read by
-column name."""
+and states as their names, ``declined_by`` as a JSON list, flags as 0/1 (SQLite). Any
+backend's rows read by column name."""
 
 import json
 from dataclasses import fields
@@ -22,6 +22,7 @@ COLUMNS = tuple(f.name for f in fields(CallbackRequest))
 _TIMES = frozenset(
     f.name for f in fields(CallbackRequest) if "datetime" in str(f.type)
 )  # fmt: skip
+_BOOLS = frozenset(f.name for f in fields(CallbackRequest) if f.type is bool)  # SQLite: 0/1
 _ENUMS: dict[str, type[StrEnum]] = {
     "state": State,
     "call_outcome": CallOutcome,
@@ -50,5 +51,7 @@ def request_from_row(row: Row) -> CallbackRequest:
     for name, enum in _ENUMS.items():
         if values[name] is not None:
             values[name] = enum(values[name])
+    for name in _BOOLS:
+        values[name] = bool(values[name])
     values["declined_by"] = frozenset(json.loads(values["declined_by"]))
     return CallbackRequest(**values)

@@ -167,6 +167,7 @@ class SupervisorView:
             "held": "held in the store (placed as it nears the head)",
             "dialing": f"dialing the customer for {agent}",
             "talking": f"talking with {agent}",
+            "machine": f"answering machine, with {agent}",
             "retry": f"retry at {self._local(row.not_before)} ({row.customer_attempts} unanswered)",
             "scheduled": f"scheduled for {self._local(row.not_before)}",
         }.get(row.state, row.state)

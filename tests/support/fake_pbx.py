@@ -270,6 +270,14 @@ class FakePbx:
         for entry in [e for e in entries if e.uniqueid == placeholder]:
             entries.remove(entry)
             self.emit(Event="QueueCallerLeave", Queue=queue, Uniqueid=placeholder)
+        # The placeholder and the agent's channel are bridged from now on.
+        bridge = f"bridge-{placeholder}"
+        if placeholder in self.channels:
+            self.channels[placeholder]["BridgeId"] = bridge
+        agent_channel = f"{agent}-{next(self._names):08x}"
+        self.channels[agent_channel] = {
+            "Uniqueid": agent_channel, "Channel": agent_channel, "BridgeId": bridge
+        }  # fmt: skip
         self.emit(Event="AgentConnect", Queue=queue, Interface=agent, Uniqueid=placeholder)
 
     def dial_customer(self, request_id: str, attempt: int, status: str | None) -> None:
@@ -280,6 +288,18 @@ class FakePbx:
             self.emit(Event="DialEnd", Uniqueid=customer, DialStatus=status)
             if status == "ANSWER" and customer in self.channels:
                 self.channels[customer]["BridgeId"] = "bridge-1"
+
+    def machine_detection(self, request_id: str, attempt: int, status: str) -> None:
+        """AMD()'s verdict on the customer's answer ([callback-amd]), from the customer's
+        channel, which names the request's leg."""
+        self.emit(
+            Event="UserEvent",
+            UserEvent="CallbackAmd",
+            Uniqueid="1795680000.77",
+            Leg=channel_id(request_id, attempt, Leg.CUSTOMER),
+            Status=status,
+            Cause="MAXWORDS-3-3" if status == "MACHINE" else "HUMAN-1-1",
+        )
 
     def time_out(self, request_id: str, attempt: int, queue: str = "support") -> None:
         """The placeholder's Queue() reached its max wait."""

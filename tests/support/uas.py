@@ -11,6 +11,11 @@ What the phone received is read back from SIPp's message trace: :meth:`Phone.inv
 gives the headers of each call's INVITE (screen-pop data, caller ID), :meth:`Phone.received`
 counts BYEs, CANCELs and the like. Audio goes to the port put in the SDP of the 200 OK,
 normally an :class:`~tests.support.rtp.RtpSink`'s.
+
+A phone that speaks (PERSON, PERSON_PRESSES_1, MACHINE) plays, from its answer on, a pcap of
+RTP to the address and port of the SDP Asterisk sent (SIPp's play_pcap_audio, from the
+phone's media port): a person's "Hello?" or an answering machine's greeting and beep
+(tests/support/speech.py), for Asterisk's AMD().
 """
 
 import asyncio
@@ -23,9 +28,11 @@ from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+from xml.sax.saxutils import escape
 
 from tests.support.poll import eventually_local
 from tests.support.sipp import free_udp_port, scenario
+from tests.support.speech import Answer, answer_pcap
 from tests.support.testbed import LOOPBACK, current
 
 
@@ -34,6 +41,18 @@ class Behaviour(StrEnum):
     DECLINE = "decline"  # 603 Decline
     NO_ANSWER = "no-answer"  # 180 Ringing until Asterisk gives up (CANCEL, 487)
     BUSY = "busy"  # 486 Busy Here
+    # 180, 200, then speech over RTP (tests/support/speech.py) to Asterisk; then wait for its BYE.
+    PERSON = "person"  # "Hello?", then silence
+    PERSON_PRESSES_1 = "person-presses-1"  # as PERSON, and the key 1 at Phone.key_after_s
+    MACHINE = "machine"  # an answering machine: a 4.6 s greeting, a beep, then silence
+
+
+# What each speaking phone says (tests/support/speech.py).
+_SPEECH = {
+    Behaviour.PERSON: Answer.PERSON,
+    Behaviour.PERSON_PRESSES_1: Answer.PERSON,
+    Behaviour.MACHINE: Answer.MACHINE,
+}
 
 
 _BYE_TIMEOUT_MS = 10 * 60 * 1000
@@ -91,6 +110,7 @@ class Phone:
     name: str = ""
     cancel_timeout_s: int = 600  # NO_ANSWER: how long to ring before the call fails
     host: str = ""  # the address it binds (-bind_local): the worker's Asterisk's unless given
+    key_after_s: float = 3.0  # PERSON_PRESSES_1: when the key 1 is sent, from the answer on
 
     def __post_init__(self) -> None:
         self.host = self.host or current().host
@@ -112,7 +132,19 @@ class Phone:
             media_host=LOOPBACK,
             bye_timeout_ms=_BYE_TIMEOUT_MS,
             cancel_timeout_ms=self.cancel_timeout_s * 1000,
+            pcap=escape(str(self.speech_pcap()), {'"': "&quot;"}) if self.speaks else "",
         )
+
+    @property
+    def speaks(self) -> bool:
+        """Whether the phone sends audio of its own after answering (PERSON and the like)."""
+        return self.behaviour in _SPEECH
+
+    def speech_pcap(self) -> Path:
+        """The RTP the phone plays to Asterisk from its answer on (made and cached on first
+        use, tests/support/speech.py)."""
+        key_after_s = self.key_after_s if self.behaviour is Behaviour.PERSON_PRESSES_1 else None
+        return answer_pcap(_SPEECH[self.behaviour], key_after_s)
 
     async def start(self) -> None:
         """Start SIPp; returns once it listens on the port (fails if it exited instead)."""

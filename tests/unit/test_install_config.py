@@ -3,6 +3,7 @@ with nothing of theirs changed but the #include lines, its files the shipped byt
 second run that changes nothing and says so."""
 
 import difflib
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -59,7 +60,7 @@ def test_admin_files_get_only_the_include_line(tmp_path: Path, conf: Path) -> No
         else:  # manager.conf includes manager.d/*.conf: untouched, as queues.conf
             assert after[path][0] == data, path
     new = sorted(str(p.relative_to(conf)) for p in set(after) - set(before))
-    assert new == ["extensions_agi_callback.conf", "extensions_callback.conf",
+    assert new == ["amd.conf", "extensions_agi_callback.conf", "extensions_callback.conf",
                    "manager.d/agi-callback.conf"]  # fmt: skip
 
 
@@ -99,6 +100,60 @@ def test_second_run_changes_nothing_and_says_so(
     assert snapshot(tmp_path) == before  # not even rewritten with the same bytes
     assert "Nothing to change: the component is already installed" in out
     assert "created" not in out and "updated" not in out and "added" not in out
+
+
+def test_a_missing_amd_conf_is_written_like_the_component(
+    tmp_path: Path, conf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """app_amd declines to load without amd.conf, and AMD() would not exist."""
+    (conf / "extensions.conf").chmod(0o640)
+    assert install(tmp_path, conf) == 0
+    out = capsys.readouterr().out
+    amd = conf / "amd.conf"
+    assert amd.read_bytes() == (SHIPPED / "amd.conf").read_bytes()
+    assert amd.stat().st_mode & 0o777 == 0o640
+    assert amd.stat().st_mode == (conf / "extensions_callback.conf").stat().st_mode
+    assert f"{amd}: created" in out
+    assert '"module load app_amd.so"' in out  # Asterisk declined app_amd when it started
+
+
+def test_an_existing_amd_conf_is_the_admins_and_kept(
+    tmp_path: Path, conf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    amd = conf / "amd.conf"
+    amd.write_bytes(b"[general]\r\ntotal_analysis_time = 3500 ; mine\r\n")
+    before = snapshot(conf)[amd]
+    assert install(tmp_path, conf) == 0
+    out = capsys.readouterr().out
+    assert snapshot(conf)[amd] == before  # bytes, mtime, mode
+    assert f"{amd}: exists, kept as it is" in out
+    assert "module load app_amd.so" not in out
+
+
+@pytest.mark.parametrize("target", ["../elsewhere/amd.conf", "/nonexistent/amd.conf"])
+def test_an_amd_conf_link_is_kept_and_a_broken_one_noted(
+    tmp_path: Path, conf: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    """A link is not written through nor replaced, even one out of the configuration (the
+    installer only reads and writes the files it must)."""
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "amd.conf").write_text("[general]\n")
+    (conf / "amd.conf").symlink_to(target)
+    assert install(tmp_path, conf) == 0
+    out = capsys.readouterr().out
+    assert os.readlink(conf / "amd.conf") == target
+    assert (tmp_path / "elsewhere" / "amd.conf").read_text() == "[general]\n"
+    assert f"{conf / 'amd.conf'}: exists, kept as it is" in out
+    broken = f"warning: {conf / 'amd.conf'} is a symbolic link to {target}, which does not exist"
+    assert (broken in out) == target.startswith("/nonexistent")
+
+
+def test_dry_run_writes_no_amd_conf(
+    tmp_path: Path, conf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert install(tmp_path, conf, "--dry-run") == 0
+    assert f"{conf / 'amd.conf'}: would be created" in capsys.readouterr().out
+    assert not (conf / "amd.conf").exists()
 
 
 def test_ami_account_has_the_shipped_rights_and_the_service_secret(
@@ -208,6 +263,7 @@ def test_warns_of_what_it_must_not_change(
     out = capsys.readouterr().out
     assert "AMI is not enabled" in out
     assert re.search(r"not loaded: pbx_config\.so, app_queue\.so", out)
+    assert re.search(r"app_amd\.so, app_waitforsilence\.so", out)
     assert "enabled = no" in (conf / "manager.conf").read_text()
 
 
@@ -216,12 +272,13 @@ def test_the_wheel_carries_every_file_the_installer_reads() -> None:
     package-data patterns cover all of it (setuptools copies the links' targets)."""
     data = REPO / "agi_app" / "admin" / "asterisk_files"
     assert (data / "extensions_callback.conf").resolve() == SHIPPED / "extensions_callback.conf"
+    assert (data / "amd.conf").resolve() == SHIPPED / "amd.conf"
     assert (data / "sounds").resolve() == SOUNDS
     patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
         "package-data"
     ]["agi_app.admin"]
     packaged = {p for pattern in patterns for p in (REPO / "agi_app" / "admin").glob(pattern)}
-    read = {data / "extensions_callback.conf", data / "manager.conf"}
+    read = {data / "extensions_callback.conf", data / "manager.conf", data / "amd.conf"}
     read |= set((data / "sounds" / "callback").glob("*.wav"))
     read |= set((data / "sounds" / "placeholder").rglob("*.wav"))
     assert read <= packaged

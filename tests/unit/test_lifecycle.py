@@ -282,3 +282,55 @@ def test_closing_leaves_a_call_in_progress_alone() -> None:
     assert lc.transition(dialing, lc.HoursClosed(at(900), expire=True, at=at(60))) == (
         dialing, []
     )  # fmt: skip
+
+
+def _machine_answers(
+    request: CallbackRequest, status: str = "MACHINE"
+) -> tuple[CallbackRequest, list[lc.Command]]:
+    return run(
+        request,
+        lc.Offered(1, "PJSIP/agent1", at(10)),
+        lc.AgentAnswered(1, "PJSIP/agent1", at(12)),
+        lc.CustomerDialed(1, at(12)),
+        lc.AmdVerdict(1, status, "MAXWORDS-3-3", at(16)),
+        lc.CustomerAnswered(1, at(16)),
+    )
+
+
+def test_a_machine_is_kept_and_ends_machine_answered() -> None:
+    """amd=yes: the verdict is kept, the call goes on (the agent may leave a message), and
+    it ends Machine Answered, not Answered Call."""
+    connected, commands = _machine_answers(replace(waiting(), amd=True))
+    assert connected.state is State.CONNECTED
+    assert (connected.amd_status, connected.amd_cause) == ("MACHINE", "MAXWORDS-3-3")
+    assert [type(c) for c in commands] == [lc.ScreenPop]  # the dialplan told the agent
+    done, _ = lc.transition(connected, lc.CallEnded(1, at(40)))
+    assert (done.state, done.call_outcome, done.contact_outcome) == (
+        State.DONE,
+        CallOutcome.MACHINE,
+        ContactOutcome.ANSWERED,
+    )
+
+
+def test_a_machine_is_retried_like_an_unanswered_call() -> None:
+    connected, _ = _machine_answers(replace(waiting(), amd=True, retries=1, retry_interval=300))
+    retried, _ = lc.transition(connected, lc.CallEnded(1, at(40)))
+    assert (retried.state, retried.customer_attempts) == (State.PENDING, 1)
+    assert retried.not_before == at(340)
+    again, _ = lc.transition(retried, lc.PlacementDue(at(340)))
+    assert (again.attempt, again.amd_status, again.amd_cause) == (2, "", "")  # a new verdict
+
+
+@pytest.mark.parametrize("status", ["HUMAN", "NOTSURE", "HANGUP"])
+def test_a_person_or_no_verdict_is_an_answered_call(status: str) -> None:
+    connected, _ = _machine_answers(replace(waiting(), amd=True), status)
+    done, _ = lc.transition(connected, lc.CallEnded(1, at(40)))
+    assert (done.call_outcome, done.amd_status) == (CallOutcome.ANSWERED, status)
+
+
+def test_a_verdict_of_another_attempt_or_state_changes_nothing() -> None:
+    request = replace(waiting(), amd=True)
+    assert lc.transition(request, lc.AmdVerdict(1, "MACHINE", "", at(5))) == (request, [])
+    stale, _ = run(request, lc.Offered(1, "PJSIP/agent1", at(10)),
+                   lc.AgentAnswered(1, "PJSIP/agent1", at(12)))  # fmt: skip
+    assert lc.transition(stale, lc.AmdVerdict(0, "MACHINE", "", at(16))) == (stale, [])

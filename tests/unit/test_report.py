@@ -66,3 +66,19 @@ def test_days_are_the_centres() -> None:
     (utc,) = report([late])
     (paris,) = report([late], zone=ZoneInfo("Europe/Paris"))
     assert (utc.day.isoformat(), paris.day.isoformat()) == ("2026-11-26", "2026-11-27")
+
+
+def test_machine_calls_and_the_machine_rate() -> None:
+    """Of the answers machine detection judged (amd=yes), the share that were machines."""
+    judged = replace(PENDING, amd=True, state=State.DONE, contact_outcome=ContactOutcome.ANSWERED)
+    group = [
+        replace(judged, id="m1", amd_status="MACHINE", call_outcome=CallOutcome.MACHINE),
+        replace(judged, id="p1", amd_status="HUMAN", call_outcome=CallOutcome.ANSWERED),
+        replace(judged, id="p2", amd_status="NOTSURE", call_outcome=CallOutcome.ANSWERED),
+        replace(judged, id="u1", amd_status="", call_outcome=CallOutcome.MISSED),  # no answer
+        replace(PENDING, id="x1", state=State.DONE, call_outcome=CallOutcome.ANSWERED),  # no amd
+    ]
+    (row,) = report(group)
+    assert (row.machine_calls, row.machine_rate) == (1, 1 / 3)
+    (none,) = report(group[3:])
+    assert (none.machine_calls, none.machine_rate) == (0, None)

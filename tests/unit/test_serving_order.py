@@ -109,3 +109,14 @@ def test_a_caller_asking_for_a_callback_is_listed_once() -> None:
 
 def test_an_empty_queue() -> None:
     assert serving_order([], [], held=set(), joined_at=lambda _u: None, now=NOW) == []
+
+
+def test_an_agent_on_an_answering_machine_is_shown_so() -> None:
+    """amd=yes and AMD() heard a machine: the supervisor sees it is not a conversation."""
+    machine = replace(
+        request(1, 0, state=State.CONNECTED, agent="PJSIP/agent1", attempt=1),
+        amd=True,
+        amd_status="MACHINE",
+    )
+    (row,) = serving_order([], [machine], held=set(), joined_at=lambda _u: None, now=NOW)
+    assert (row.part, row.state) == (Part.IN_SERVICE, "machine")

@@ -14,7 +14,7 @@ from agi_app.admin.check.rules_dialplan import (
     check_priorities,
 )
 from agi_app.admin.check.rules_events import check_event_filters
-from agi_app.admin.check.rules_modules import check_modules
+from agi_app.admin.check.rules_modules import check_module_files, check_modules
 from agi_app.admin.check.rules_options import check_options
 from agi_app.admin.check.rules_pjsip import check_pjsip
 from agi_app.admin.check.rules_prompts import Sounds, check_prompts
@@ -77,6 +77,7 @@ def check(target: Target, settings: Settings) -> list[Finding]:
     found += check_event_filters(manager, settings)
     found += check_pjsip(pjsip, queues)
     found += check_modules(modules, plan)
+    found += check_module_files(reader, plan)
     return ordered(found)
 
 

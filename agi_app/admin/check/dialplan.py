@@ -19,6 +19,7 @@ COMPONENT_CONTEXTS = frozenset(
         "callback-agent-predial",
         "callback-customer",
         "callback-customer-end",
+        "callback-amd",
     }
 )
 # pbx_config's priority: a number, n(ext), s(ame) or hint, then +N, then (label); a +N after

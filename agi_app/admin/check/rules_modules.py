@@ -1,11 +1,14 @@
 """modules.conf: Asterisk loads every module the component's contexts run (and those these
-require), else the line that uses one fails when a call reaches it."""
+require), else the line that uses one fails when a call reaches it.
+
+And the files some of these modules decline to load without, whatever modules.conf says
+(amd.conf for app_amd)."""
 
 import re
 
-from agi_app.admin.check.dialplan import COMPONENT_CONTEXTS, Dialplan
+from agi_app.admin.check.dialplan import COMPONENT_CONTEXTS, Dialplan, Line
 from agi_app.admin.check.findings import Finding, Location, error
-from agi_app.admin.check.reading import ConfFile, Entry
+from agi_app.admin.check.reading import ConfFile, Entry, Reader
 
 # What the component's contexts run and which module provides it (Set, GotoIf, Answer and
 # Hangup are Asterisk's own).
@@ -19,17 +22,24 @@ APPLICATION_MODULES = {
     "Read": "app_read",
     "Dial": "app_dial",
     "UserEvent": "app_userevent",
+    "AMD": "app_amd",
+    "WaitForSilence": "app_waitforsilence",
+    "ChanSpy": "app_chanspy",
 }
 _APPLICATIONS = {name.lower(): name for name in APPLICATION_MODULES}
 FUNCTION_MODULES = {
     "BASE64_DECODE": "func_base64",
     "CALLERID": "func_callerid",
     "CHANNEL": "func_channel",
+    "CUT": "func_cut",
+    "IMPORT": "func_logic",
+    "CHANNEL_EXISTS": "func_channel",
     "DB": "func_db",
     "PJSIP_HEADER": "res_pjsip_header_funcs",
     "STRFTIME": "func_strings",
 }
-# Their AST_MODULE_INFO .requires: without these loaded too, Asterisk declines to load them.
+# Their AST_MODULE_INFO .requires: without these loaded too, Asterisk declines to load them
+# (app_amd, app_waitforsilence and app_chanspy require none).
 REQUIRES = {
     "res_agi": ("res_speech",),
     "chan_pjsip": ("res_pjsip", "res_pjsip_session", "res_pjsip_pubsub"),
@@ -39,6 +49,9 @@ REQUIRES = {
     "res_pjsip_pubsub": ("res_pjsip",),
     "res_pjproject": ("res_sorcery_config",),
 }
+# Files in the configuration directory a module's load_module() declines without: app_amd
+# logs "Configuration file amd.conf missing" and AMD() does not exist.
+MODULE_FILES = {"app_amd": "amd.conf"}
 _FUNCTION = re.compile(r"([A-Z][A-Z0-9_]*)\(")
 _TRUE = ("yes", "true", "y", "t", "1", "on")  # ast_true
 
@@ -102,6 +115,36 @@ def check_modules(conf: ConfFile, plan: Dialplan) -> list[Finding]:
         else:
             continue
         found.append(error(where, f"{cause}: Asterisk does not load {module}.so, {why}{at}"))
+    return found
+
+
+def check_module_files(reader: Reader, plan: Dialplan) -> list[Finding]:
+    """A file a module the component runs needs (MODULE_FILES): missing, or unreadable as
+    Asterisk reads it, the module declines to load, whatever modules.conf says. Named by the
+    first line that runs it (by file, then line: a "(+)" adds lines to an earlier context)."""
+    first: dict[str, Line] = {}
+    for line in plan.lines:
+        module = APPLICATION_MODULES.get(_APPLICATIONS.get(line.app, ""))
+        if line.context not in COMPONENT_CONTEXTS or line.duplicate_of is not None or not module:
+            continue
+        if module not in first or line.where < first[module].where:
+            first[module] = line
+    found: list[Finding] = []
+    for module, name in MODULE_FILES.items():
+        if module not in first:
+            continue
+        line = first[module]
+        conf = reader.read(name)
+        if not conf.exists:
+            what = f"{_APPLICATIONS[line.app]}() at {line.where}"
+            found.append(
+                error(
+                    None,
+                    f"{name} missing: {module} does not load without it ({what}):"
+                    f" agi-callback install-asterisk-config writes one",
+                )
+            )
+        found += conf.problems
     return found
 
 

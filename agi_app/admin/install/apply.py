@@ -4,6 +4,7 @@ never reads half of one), only where its bytes differ; and the report of what ch
 import os
 import tempfile
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,9 +55,9 @@ def _write(write: Write) -> None:
         raise
 
 
-def report(done: list[Outcome], dry_run: bool) -> list[str]:
+def report(done: list[Outcome], dry_run: bool, kept: Sequence[Path] = ()) -> list[str]:
     """One line per configuration file, one per group of sounds; admins' files by the line
-    added to them."""
+    added to them; the files left as they are because they exist (``kept``)."""
     lines: list[str] = []
     groups: dict[str, Counter[str]] = {}
     for outcome in done:
@@ -70,6 +71,7 @@ def report(done: list[Outcome], dry_run: bool) -> list[str]:
         else:
             would = dry_run and outcome.state != "unchanged"
             lines.append(f"{write.path}: {'would be ' if would else ''}{outcome.state}")
+    lines += [f"{path}: exists, kept as it is" for path in kept]
     for label, counts in groups.items():
         parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
         lines.append(f"{label}: {parts}" + (" (dry run)" if dry_run else ""))

@@ -6,6 +6,7 @@ links to asterisk_conf/ and sounds/, in a wheel their copies), so the sandbox's 
 an installation use the same bytes.
 """
 
+import os
 import secrets
 from dataclasses import dataclass, field
 from importlib.abc import Traversable
@@ -20,6 +21,7 @@ COMPONENT = "extensions_callback.conf"
 WRAPPER = "extensions_agi_callback.conf"
 ACCOUNT_IN_DIR = "manager.d/agi-callback.conf"  # Debian's manager.conf includes manager.d/*.conf
 ACCOUNT_FILE = "manager_agi_callback.conf"
+AMD_CONF = "amd.conf"  # app_amd declines to load without it: written when absent, else kept
 PROMPTS = "callback"  # under the sounds dir, no language: found for every caller's language
 SILENT = "callback-placeholder"  # the language placeholders wait with
 # Modules the component's dialplan and the service's AMI actions need (modules.conf with
@@ -32,11 +34,14 @@ MODULES = (
     "app_playback.so",
     "app_dial.so",
     "app_userevent.so",
+    "app_amd.so",
+    "app_waitforsilence.so",
     "func_base64.so",
     "func_db.so",
     "func_channel.so",
     "func_callerid.so",
     "func_strings.so",
+    "func_cut.so",
     "func_logic.so",
     "res_pjsip_header_funcs.so",
 )
@@ -70,6 +75,7 @@ class Write:
 class Plan:
     writes: list[Write] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)  # present, so the admin's: never written
 
 
 def package_files() -> Traversable:
@@ -103,6 +109,7 @@ def _admin_file(config_dir: Path, name: str) -> tuple[Path, str]:
 def make_plan(options: Options) -> Plan:
     plan = Plan()
     _dialplan(options, plan)
+    _amd(options, plan)
     _manager(options, plan)
     _sounds(options, plan)
     _modules(options, plan)
@@ -144,6 +151,24 @@ def _dialplan(options: Options, plan: Plan) -> None:
         Write(extensions, _encode(edited), mode, extensions, "extensions.conf",
               f'#include "{WRAPPER}" (line {line})')
     )  # fmt: skip
+
+
+def _amd(options: Options, plan: Plan) -> None:
+    """amd.conf, which app_amd needs to load at all: the shipped one (app_amd's defaults; the
+    component passes its own values to AMD()) when absent, with the owner, group and mode of
+    the component's dialplan; an existing one is the admin's, kept as it is."""
+    path = options.config_dir / AMD_CONF
+    if path.is_symlink() or path.exists():  # a link, even a broken one, is not replaced
+        plan.kept.append(path)
+        if not path.exists():
+            plan.notes.append(
+                f"{path} is a symbolic link to {os.readlink(path)}, which does not exist:"
+                " app_amd does not load without amd.conf, so AMD() fails"
+            )
+        return
+    component = next(w for w in plan.writes if w.path == options.config_dir / COMPONENT)
+    shipped = (package_files() / AMD_CONF).read_bytes()
+    plan.writes.append(Write(path, shipped, component.mode, component.owner_of, AMD_CONF))
 
 
 def _added_line(before: str, after: str) -> int:

@@ -23,7 +23,9 @@ def test_each_broken_configuration_is_reported_as_expected(case: Path, tmp_path:
     spec: dict[str, Any] = tomllib.loads(case.read_text())
     bed = Bed.make(tmp_path)
     for edit in spec.get("edit", []):
-        if "append" in edit:
+        if edit.get("remove"):
+            bed.path(edit["file"]).unlink()
+        elif "append" in edit:
             bed.append(edit["file"], edit["append"])
         else:
             bed.replace(edit["file"], edit["replace"], edit["with"])

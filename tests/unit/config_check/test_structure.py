@@ -8,7 +8,7 @@ from agi_app.admin.check.dialplan import Dialplan, read_dialplan
 from agi_app.admin.check.findings import Finding
 from agi_app.admin.check.reading import Reader
 from agi_app.admin.check.rules_dialplan import check_priorities, unbalanced
-from agi_app.admin.check.rules_modules import check_modules
+from agi_app.admin.check.rules_modules import check_module_files, check_modules
 
 
 def plan_of(
@@ -116,3 +116,73 @@ def test_modules_loaded_by_autoload_or_by_name_in_any_case(tmp_path: Path) -> No
     ]:
         reader, (plan, _) = plan_of(tmp_path, component, modules)
         assert [str(f) for f in check_modules(reader.read("modules.conf"), plan)] == found
+
+
+AMD_COMPONENT = (
+    "[callback-customer]\n"
+    "exten => s,1,Answer()\n"
+    " same => n,AMD(2500,1500)\n"
+    " same => n,WaitForSilence(800,1,10)\n"
+    " same => n,amd()\n"  # any case, as Asterisk finds applications
+    "exten => spy,1,ChanSpy(PJSIP/agent1,q)\n"
+)
+
+
+def test_amd_waitforsilence_and_chanspy_need_their_modules(tmp_path: Path) -> None:
+    modules = "[modules]\nautoload = no\nload = pbx_config.so\n"
+    reader, (plan, _) = plan_of(tmp_path, AMD_COMPONENT, modules)
+    assert [str(f) for f in check_modules(reader.read("modules.conf"), plan)] == [
+        f"modules.conf:2: error: autoload = no and no load => {module}.so: Asterisk does not"
+        f" load {module}.so, which {app}() needs (extensions.conf:{line})"
+        for module, app, line in [
+            ("app_amd", "AMD", 3),
+            ("app_waitforsilence", "WaitForSilence", 4),
+            ("app_chanspy", "ChanSpy", 6),
+        ]
+    ]
+    loaded = modules + "load = app_amd.so\nload = app_waitforsilence\nload = APP_CHANSPY.so\n"
+    reader, (plan, _) = plan_of(tmp_path, AMD_COMPONENT, loaded)
+    assert check_modules(reader.read("modules.conf"), plan) == []
+
+
+def test_amd_without_amd_conf_is_an_error_naming_its_first_line(tmp_path: Path) -> None:
+    """app_amd declines to load without amd.conf, whatever modules.conf says."""
+    reader, (plan, _) = plan_of(tmp_path, AMD_COMPONENT, "[modules]\nautoload = yes\n")
+    assert [str(f) for f in check_module_files(reader, plan)] == [
+        "error: amd.conf missing: app_amd does not load without it (AMD() at"
+        " extensions.conf:3): agi-callback install-asterisk-config writes one"
+    ]
+    (tmp_path / "amd.conf").write_text("[general]\ntotal_analysis_time = 5000\n")
+    assert check_module_files(reader, plan) == []
+
+
+def test_amd_conf_that_asterisk_cannot_load_is_reported(tmp_path: Path) -> None:
+    reader, (plan, _) = plan_of(tmp_path, AMD_COMPONENT)
+    (tmp_path / "amd.conf").write_text('[general]\n#include "amd-site.conf"\n')
+    assert [str(f) for f in check_module_files(reader, plan)] == [
+        "amd.conf:2: error: #include amd-site.conf: no such file (Asterisk will not load amd.conf)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[callback-customer]\nexten => s,1,Answer()\n same => n,Hangup()\n",  # no AMD()
+        "[from-pstn]\nexten => s,1,AMD()\n",  # the admin's own context: not the component's
+        "[callback-customer]\nexten => s,1,Answer()\nexten => s,1,AMD()\n",  # dropped line
+    ],
+)
+def test_amd_conf_matters_only_where_the_component_runs_amd(tmp_path: Path, text: str) -> None:
+    reader, (plan, _) = plan_of(tmp_path, text)
+    assert check_module_files(reader, plan) == []
+
+
+def test_amd_conf_missing_names_the_first_amd_line_by_file_and_line(tmp_path: Path) -> None:
+    """A "(+)" adds its lines to an earlier context: still named after an earlier line."""
+    reader, (plan, _) = plan_of(
+        tmp_path,
+        "[callback-customer]\nexten => s,1,Answer()\n"
+        "[callback-amd]\nexten => s,1,AMD()\n"
+        "[callback-customer](+)\nexten => x,1,AMD()\n",
+    )
+    assert "(AMD() at extensions.conf:4)" in str(check_module_files(reader, plan)[0])

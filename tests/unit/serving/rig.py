@@ -44,6 +44,7 @@ class Rig:
         schedule: str | None = None,
         at_closing: AtClosing = AtClosing.CARRY,
         channel: str | None = None,
+        amd: bool = False,
     ) -> CallbackRequest:
         """A stored request, as the FastAGI handler keeps it (then in ``state``)."""
         now = self.clock()
@@ -67,6 +68,7 @@ class Rig:
             retry_interval=retry_interval,
             schedule=schedule,
             at_closing=at_closing,
+            amd=amd,
         )
         stored = await self.store.add(request)
         if state is not State.PENDING or attempt:

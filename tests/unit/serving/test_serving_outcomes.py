@@ -151,3 +151,38 @@ async def test_a_request_between_dials_can_be_cancelled(tmp_path: Path) -> None:
         done = await rig.serving.cancel(request.id, "ann", credential="web:ann")
         assert done is not None and done.call_outcome is CallOutcome.CANCELLED
         assert len([a for a in rig.pbx.actions("Originate") if not a.get("Application")]) == 1
+
+
+async def test_a_machine_verdict_is_kept_and_ends_machine_answered(tmp_path: Path) -> None:
+    """amd=yes: the placeholder carries AMD()'s parameters for [callback-amd] on the
+    customer's channel; its verdict comes back as a UserEvent from that channel, which names
+    the request's leg, even after the customer leg counts as answered (Dial's G())."""
+    async with serving_on(tmp_path) as rig:
+        request = await rig.add("+15551230001", amd=True)
+        await rig.serving.request_stored(request)
+        await rig.until(request.id, lambda r: r.state is State.WAITING, "waiting")
+        (placed,) = rig.pbx.placed
+        assert placed.variables["__CB_AMD_ARGS"] == "2500:1500:800:5000:100:50:3:256:5000"
+        assert placed.variables["__CB_AMD_LEG"] == f"cb-{request.id}-1-c"
+        rig.pbx.ring(request.id, 1, "PJSIP/agent1")
+        rig.pbx.answer(request.id, 1, "PJSIP/agent1")
+        rig.pbx.dial_customer(request.id, 1, "ANSWER")
+        await rig.until(request.id, lambda r: r.state is State.CONNECTED, "connected")
+        rig.pbx.machine_detection(request.id, 1, "MACHINE")
+        judged = await rig.until(request.id, lambda r: r.amd_status == "MACHINE", "judged")
+        assert judged.amd_cause == "MAXWORDS-3-3"
+        rig.pbx.hang_up(f"cb-{request.id}-1-c")
+        done = await rig.until(request.id, lambda r: r.state is State.DONE, "done")
+        assert (done.call_outcome, done.contact_outcome) == (
+            CallOutcome.MACHINE,
+            ContactOutcome.ANSWERED,
+        )
+        names = [e.event for e in await rig.store.events(request.id)]
+        assert "AmdVerdict" in names and set(names) <= EVENT_NAMES
+
+
+async def test_without_amd_the_customer_is_dialed_without_detection(tmp_path: Path) -> None:
+    async with serving_on(tmp_path) as rig:
+        await placed(rig)
+        (placed_one,) = rig.pbx.placed
+        assert placed_one.variables["__CB_AMD_ARGS"] == ""  # no detection

@@ -1,0 +1,25 @@
+"""The Prometheus figures serving keeps, from the changes it saves."""
+
+from dataclasses import replace
+
+from agi_app.domain.request import CallOutcome, ContactOutcome, State
+from agi_app.serving.metrics import Metrics
+from tests.support.samples import PENDING, T0
+
+
+def test_each_machine_detection_verdict_is_counted_once() -> None:
+    metrics = Metrics()
+    dialing = replace(PENDING, amd=True, state=State.DIALING)
+    judged = replace(dialing, amd_status="MACHINE")
+    metrics.changed(dialing, judged, T0)
+    metrics.changed(judged, replace(judged, state=State.CONNECTED), T0)  # the same verdict
+    done = replace(
+        judged, state=State.DONE, call_outcome=CallOutcome.MACHINE,
+        contact_outcome=ContactOutcome.ANSWERED,
+    )  # fmt: skip
+    metrics.changed(judged, done, T0)
+    value = metrics.registry.get_sample_value
+    assert value("callback_amd_verdicts_total", {"queue": "support", "status": "MACHINE"}) == 1
+    outcome = {"queue": "support", "call_outcome": "Machine Answered",
+               "contact_outcome": "Answered Contact"}  # fmt: skip
+    assert value("callback_outcomes_total", outcome) == 1
