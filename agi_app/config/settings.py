@@ -43,6 +43,7 @@ from agi_app.domain.numbers import (
     REGIONS,
     NumberRules,
 )
+from agi_app.domain.presentation import CALLER_ID, Presentation
 from agi_app.domain.request import DEFAULT_SERVER, RateLimits
 
 CONFIG_ENV = "CALLBACK_CONFIG"
@@ -218,8 +219,24 @@ class Settings(BaseSettings):
     # The customer leg: who the customer sees calling, how long it rings.
     outbound_caller_id: str = Field(
         '"Support" <5000>',
-        pattern=r'^("[^"\r\n]*" )?<\+?[0-9]+>$',
-        description="the caller ID the customer sees on the callback and the informative call",
+        pattern=CALLER_ID,
+        description="the caller ID the customer sees on the callback and the informative call"
+        " when neither the number they called (present_dialed_number) nor their queue's"
+        " (queue_caller_ids) is presented",
+    )
+    present_dialed_number: bool = Field(
+        True,
+        description="the customer sees the number they called (the DID kept with the request)"
+        " when called back, if the destination policy would let the PBX call that number;"
+        " the name is that of queue_caller_ids or outbound_caller_id",
+    )
+    queue_caller_ids: dict[
+        Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")],
+        Annotated[str, Field(pattern=CALLER_ID)],
+    ] = Field(
+        default_factory=dict,
+        description='per queue, the caller ID its customers see ("Name" <number>) when the'
+        " number they called is not presented; else outbound_caller_id",
     )
     customer_ring_seconds: int = Field(
         30, ge=5, le=120, description="seconds the customer's phone rings"
@@ -578,6 +595,12 @@ class Settings(BaseSettings):
             lead=timedelta(minutes=self.later_lead_minutes),
         )
         return slots, hours.zone.key if hours is not None else "UTC"
+
+    def presentation(self) -> Presentation:
+        """The caller ID a customer sees (agi_app/domain/presentation.py)."""
+        return Presentation(
+            self.outbound_caller_id, dict(self.queue_caller_ids), self.present_dialed_number
+        )
 
     def rate_limits(self) -> RateLimits:
         return RateLimits(self.rate_limit_per_caller, self.rate_limit_per_destination)

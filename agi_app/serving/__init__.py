@@ -51,7 +51,7 @@ class Serving:
         self.join_times = JoinTimes()
         self._store = store
         self._clock = clock
-        self.pbx = Pbx(ami, config.dialing, clock, leads)
+        self.pbx = Pbx(ami, config.dialing, config.number_rules, clock, leads)
         self.notifier = Notifier(self.pbx, self.metrics)
         self.hours = CallingHours(config.calling_hours, clock)
         self.unit_of_work = UnitOfWork(

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from agi_app.config.settings import Settings
 from agi_app.domain.hours import Schedule
 from agi_app.domain.numbers import NumberRules
+from agi_app.domain.presentation import Presentation
 
 
 @dataclass(frozen=True)
 class Dialing:
     """How the customer is called (serving/pbx.py): who they see calling, how long it rings."""
 
-    outbound_caller_id: str
+    presentation: Presentation
     customer_ring_seconds: int
     amd_arguments: tuple[int, ...] = ()  # AMD()'s, in its order (the amd_* settings)
 
@@ -32,7 +33,7 @@ class ServingConfig:
             settings.number_rules(),
             settings.placement_window,
             Dialing(
-                settings.outbound_caller_id,
+                settings.presentation(),
                 settings.customer_ring_seconds,
                 (
                     settings.amd_initial_silence,

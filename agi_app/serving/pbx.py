@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from panoramisk.message import Message
 
 from agi_app.domain.channel_ids import Leg, channel_id, parse_channel_id
+from agi_app.domain.numbers import NumberRules
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest
 from agi_app.domain.screen_pop import screen_pop_fields
@@ -37,13 +38,19 @@ class Pbx:
         self,
         ami: AmiLink,
         dialing: Dialing,
+        rules: NumberRules,  # the destination policy: which dialed number may be presented
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         leads: Callable[[], bool] = lambda: True,
     ) -> None:
         self.ami = ami
         self._dialing = dialing
+        self._rules = rules
         self._clock = clock
         self._leads = leads
+
+    def caller_id(self, request: CallbackRequest) -> str:
+        """Who the customer sees calling: the number they called, if it may be presented."""
+        return self._dialing.presentation.caller_id(request, self._rules)
 
     def _may_dial(self, request: CallbackRequest) -> None:
         """Asked right before an Originate, the one action the store cannot fence: a process
@@ -186,7 +193,7 @@ class Pbx:
                 "CB_DIAL_OPTIONS": dial_options,
                 "__CB_AMD_ARGS": amd,
                 "__CB_AMD_LEG": channel_id(request.id, request.attempt, Leg.CUSTOMER),
-                "CB_OUTBOUND_CALLERID_B64": _b64(s.outbound_caller_id),
+                "CB_OUTBOUND_CALLERID_B64": _b64(self.caller_id(request)),
             }
         )
         fields: Fields = {
@@ -279,7 +286,7 @@ class Pbx:
                 "Channel": f"PJSIP/{request.callback_number}@pstn",
                 "Application": "Playback",
                 "Data": prompt,
-                "CallerID": s.outbound_caller_id,
+                "CallerID": self.caller_id(request),
                 "Timeout": str(s.customer_ring_seconds * 1000),
                 "ChannelId": channel_id(request.id, request.attempt, Leg.INFORM),
                 "Async": "true",

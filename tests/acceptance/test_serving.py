@@ -344,3 +344,24 @@ async def test_max_wait_expiry_with_message(
     assert (request.expires_at - request.requested_at).total_seconds() == 5
     assert await queue_callers(ami, "support") == []
     assert not_heard(customer_heard, SUCCESS)
+
+
+async def test_the_customer_sees_the_number_they_called(
+    service: Service, ami: Manager, phones: Phones, tmp_path: Path
+) -> None:
+    """present_dialed_number (on by default): called on the DID +15557770100, the customer is
+    called back from it, with the outbound caller ID's name; on 5000 (a short internal
+    number, no number to present) from outbound_caller_id."""
+    agent, _ = await phones.start(5071, Behaviour.ANSWER, "agent1")
+    customer, _ = await phones.start(5090, Behaviour.ANSWER, "carrier")
+    async with AsyncExitStack() as stack:
+        await request_callback(stack, ami, tmp_path, "+15557770100", "+15551230091")
+    request = await the_request(store(service), State.WAITING)
+    assert request.dialed_number == "+15557770100"
+    await set_paused(ami, AGENT1, False)
+    await invites(agent, 1)
+    (dialed,) = await invites(customer, 1)
+    assert dialed["from_user"] == "+15557770100"
+    assert dialed["from"].startswith('"Support"')
+    await hang_up_agent(ami, AGENT1)
+    await the_request(store(service), State.DONE)

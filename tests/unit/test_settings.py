@@ -158,3 +158,16 @@ def test_check_loads_the_settings_and_refuses_a_wrong_name(
     monkeypatch.setenv("CALLBACK_CONFIG", str(config))
     assert main(["check", str(tmp_path)]) == 2
     assert "allowed_regions: 'UK' is not a region" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "caller_id",
+    ["Sales <+441632960999>", '"Sales" <+44 1632 960999>', '"Sa\nles" <1>', "<>", "+441632960999"],
+)
+def test_a_queue_caller_id_is_name_and_number_or_refused(caller_id: str) -> None:
+    with pytest.raises(ValidationError, match="queue_caller_ids"):
+        Settings(queue_caller_ids={"sales": caller_id})
+    ok = Settings(
+        queue_caller_ids={"sales": '"Sales" <+441632960999>'}, present_dialed_number=False
+    )
+    assert ok.presentation().per_queue == {"sales": '"Sales" <+441632960999>'}
