@@ -14,9 +14,10 @@ class Leg(StrEnum):
     CUSTOMER = "c"  # the Local ;1 half: dials the customer once an agent answered
     PLACEHOLDER = "q"  # the Local ;2 half: waits in the queue
     INFORM = "i"  # the informative call to the customer
+    CALLED = "f"  # customer first: the customer's own channel, called before any agent
 
 
-_PATTERN = re.compile(r"^cb-(?P<request>[0-9a-f-]{36})-(?P<attempt>\d+)-(?P<leg>[cqi])$")
+_PATTERN = re.compile(r"^cb-(?P<request>[0-9a-f-]{36})-(?P<attempt>\d+)-(?P<leg>[cqif])$")
 
 
 @dataclass(frozen=True)

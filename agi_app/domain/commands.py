@@ -38,4 +38,11 @@ class Inform:
     prompt: str
 
 
-Command = Place | ScreenPop | Withdraw | Unplace | Inform
+@dataclass(frozen=True)
+class CallCustomer:
+    """Customer first: call the customer now, no agent rung ([callback-customer-first])."""
+
+    request: CallbackRequest
+
+
+Command = Place | ScreenPop | Withdraw | Unplace | Inform | CallCustomer

@@ -9,12 +9,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import get_args
 
+from agi_app.domain.commands import CallCustomer as CallCustomer
 from agi_app.domain.commands import Command as Command  # re-exported: lc.Place, ...
 from agi_app.domain.commands import Inform as Inform
 from agi_app.domain.commands import Place as Place
 from agi_app.domain.commands import ScreenPop as ScreenPop
 from agi_app.domain.commands import Unplace as Unplace
 from agi_app.domain.commands import Withdraw as Withdraw
+from agi_app.domain.options import Mode
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
 
@@ -119,6 +121,42 @@ class AmdVerdict:
 
 
 @dataclass(frozen=True)
+class CustomerDue:
+    """Customer first: the placeholder's turn came (fewer callers before it than available
+    members, as app_queue counts them): the customer is called now, no agent rung.
+
+    From the service's reading of the queue (QueueStatus) while the placeholder waits.
+    """
+
+    attempt: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class HumanCheck:
+    """Customer first: the customer's answer to "press 1" (``key``: "" for none).
+
+    From the UserEvent CallbackHumanCheck that [callback-customer-first] sends.
+    """
+
+    attempt: int
+    key: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerJoined:
+    """Customer first: the customer, having pressed 1, joined the queue at the head of their
+    level; their placeholder leaves it.
+
+    From AMI's QueueCallerJoin of the customer's channel.
+    """
+
+    attempt: int
+    at: datetime
+
+
+@dataclass(frozen=True)
 class CustomerUnreached:
     """The customer was not reached (Dial's ``status``): the agent hears the no-answer prompt;
     the request is retried while it has a retry left (its retries option), else it ends
@@ -199,7 +237,7 @@ class Reprioritized:
 Event = (
     PlacementDue | Cancelled | Reprioritized | HoursClosed | Joined | Offered | Declined
     | AgentAnswered | CustomerDialed | AmdVerdict | CustomerAnswered | CustomerUnreached
-    | CallEnded | LeftQueue | PlaceholderLost
+    | CallEnded | LeftQueue | PlaceholderLost | CustomerDue | HumanCheck | CustomerJoined
 )  # fmt: skip
 
 # Every name the event log holds: the store's own (a request kept, a repeat of one), the
@@ -280,6 +318,8 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
             not_before=None,
             amd_status="",
             amd_cause="",
+            customer_key="",
+            customer_joined_at=None,
         )
         return placed, [Place(placed)]
     if isinstance(event, Cancelled):
@@ -303,7 +343,16 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
         return moved, [Unplace(request)] if state in IN_QUEUE else []
     if event.attempt != request.attempt:
         return request, []  # from an earlier placement
+    if request.mode is Mode.CUSTOMER_FIRST and state not in (State.PENDING, *IN_QUEUE):
+        return _customer_first(request, event)
+    if request.mode is Mode.CUSTOMER_FIRST and isinstance(event, CustomerDue):
+        return _customer_first(request, event)
+    return _agent_first(request, event)
 
+
+def _agent_first(request: CallbackRequest, event: Event) -> tuple[CallbackRequest, list[Command]]:
+    """The placeholder's own events (both modes), and agent first's serving."""
+    state = request.state
     match event:
         case Joined() if state is State.PENDING:
             return replace(request, state=State.WAITING), []
@@ -373,3 +422,54 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
         case LeftQueue() if state in IN_QUEUE or state is State.PENDING:
             return replace(request, state=State.PENDING, agent=None), []
     return request, []
+
+
+def _customer_first(
+    request: CallbackRequest, event: Event
+) -> tuple[CallbackRequest, list[Command]]:
+    """Customer first, from its turn on: the customer called and checked (CALLING), waiting
+    on the line for an agent (QUEUED), then talking (CONNECTED). Its placeholder keeps the
+    turn until the customer joins the queue, and leaves then, or when the call fails."""
+    state = request.state
+    match event:
+        case CustomerDue(at=at) if state is State.WAITING:
+            calling = replace(request, state=State.CALLING, customer_dialed_at=at)
+            return calling, [CallCustomer(calling)]
+        case CustomerAnswered(at=at) if state is State.CALLING:
+            return replace(request, customer_answered_at=at), []
+        case AmdVerdict(status=status, cause=cause) if state is State.CALLING:
+            return replace(request, amd_status=status, amd_cause=cause), []
+        case HumanCheck(key=key) if state is State.CALLING:
+            return replace(request, customer_key=key), []
+        case CustomerJoined(at=at) if state is State.CALLING:
+            joined = replace(request, state=State.QUEUED, customer_joined_at=at)
+            return joined, [Unplace(request)]  # one place: theirs now
+        case CustomerUnreached(at=at) | CallEnded(at=at) if state is State.CALLING:
+            # Not answered, a machine, or no key 1: as an unanswered dial, retried or ended;
+            # the placeholder gives up its turn meanwhile.
+            ended = replace(
+                request,
+                customer_answered_at=None,
+                customer_ended_at=at,
+                customer_attempts=request.customer_attempts + 1,
+            )
+            if ended.customer_attempts <= request.retries:
+                return _retry(ended, at), [Unplace(request)]
+            call = CallOutcome.MACHINE if request.amd_status == MACHINE else CallOutcome.MISSED
+            done, _ = _finish(ended, call, ContactOutcome.MISSED)
+            return done, [Unplace(request)]
+        case Offered(agent=agent) if state is State.QUEUED:
+            offered = replace(request, agent=agent)
+            return offered, [ScreenPop(offered, agent)]
+        case Declined() if state is State.QUEUED:
+            return replace(request, agent=None), []  # app_queue rings the next agent
+        case AgentAnswered(agent=agent, at=at) if state is State.QUEUED:
+            return replace(request, state=State.CONNECTED, agent=agent, agent_answered_at=at), []
+        case CallEnded(at=at) if state is State.QUEUED:
+            # They said yes, then hung up before an agent came: customer first's own loss.
+            ended = replace(request, customer_ended_at=at)
+            return _finish(ended, CallOutcome.ABANDONED, ContactOutcome.MISSED)
+        case CallEnded(at=at) if state is State.CONNECTED:
+            ended = replace(request, customer_ended_at=at)
+            return _finish(ended, CallOutcome.ANSWERED, ContactOutcome.ANSWERED)
+    return request, []  # the placeholder's end, and anything late or out of turn

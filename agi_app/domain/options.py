@@ -30,6 +30,13 @@ class Destination(StrEnum):
     EXTENSION = "extension"  # the caller's number, then the extension as DTMF
 
 
+class Mode(StrEnum):
+    """Who is called first when a callback's turn comes (docs/explanation/callback-modes.md)."""
+
+    AGENT_FIRST = "agent_first"  # the agent's phone rings; the customer is dialed once they answer
+    CUSTOMER_FIRST = "customer_first"  # the customer is called; an agent once they press 1
+
+
 class ComponentOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -136,6 +143,32 @@ class ComponentOptions(BaseModel):
         " and is retried while retries are left. Not with destination=extension (the"
         " extension's own greeting would count as a machine)",
     )
+    cancel_on_live_answer: bool = Field(
+        True,
+        description="no stale duplicate: when the same number calls again and an agent of the"
+        " same queue answers it as a live call, the callback still waiting for an agent"
+        " (pending, waiting or offered) is cancelled, its placeholder leaves the queue and"
+        " nobody is dialed; one already being served goes on. `no`: the callback is kept and"
+        " served as well",
+    )
+
+    mode: Mode = Field(
+        Mode.AGENT_FIRST,
+        description="who is called first when the callback's turn comes: `agent_first`, the"
+        " agent's phone rings with the screen-pop and the customer is dialed once they answer;"
+        " `customer_first`, no agent is rung: the customer is called, judged by AMD(), asked"
+        " to press 1, and then joins the queue at the head of their level for the next agent"
+        " (a machine gets machine_message and a retry)",
+    )
+    greeting: Prompt = Field(
+        "callback/customer-first-greeting",
+        description="customer_first: what the customer hears on answering, who calls and why,"
+        " ending with the request to press 1",
+    )
+    machine_message: Prompt = Field(
+        "callback/machine-message",
+        description="customer_first: the message left after the beep when a machine answers",
+    )
 
     @model_validator(mode="after")
     def _destination_has_its_variable(self) -> Self:
@@ -145,6 +178,11 @@ class ComponentOptions(BaseModel):
             raise ValueError("destination=extension needs extension_var")
         if self.readback and self.destination is not Destination.NUMBER:
             raise ValueError("readback needs destination=number")
+        if self.mode is Mode.CUSTOMER_FIRST and self.destination is Destination.EXTENSION:
+            raise ValueError(
+                "mode=customer_first does not go with destination=extension: the PBX that"
+                " answers would be judged, and asked to press 1, before the extension is dialed"
+            )
         if self.amd and self.destination is Destination.EXTENSION:
             raise ValueError(
                 "amd does not go with destination=extension: the PBX that answers before the"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 
 from agi_app.domain.offer import OfferCheck, summarize_offers
+from agi_app.domain.options import Mode
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
 
 
@@ -50,6 +51,12 @@ class ReportRow:
     # share of the detected answers that were machines (None: no answer was judged).
     machine_calls: int = 0
     machine_rate: float | None = None
+    # Customer first: of the people asked to press 1, the share who did; how long those who
+    # did waited on the line for an agent (median), and how many waited past the bound
+    # (customer first's own failure: called back, then kept waiting).
+    human_check_rate: float | None = None
+    customer_wait_p50_s: float | None = None
+    customer_waits_over_bound: int = 0
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -63,6 +70,35 @@ def percentile(values: list[float], p: float) -> float | None:
 def dials(request: CallbackRequest) -> int:
     """How many times its customer was dialed: the unanswered dials, and the answered one."""
     return request.customer_attempts + (request.customer_answered_at is not None)
+
+
+# Customer first: a customer who pressed 1 and waits longer than this for an agent is
+# customer first's own failure, counted (report, metrics).
+CUSTOMER_WAIT_BOUND_S = 60.0
+
+
+def customer_wait(request: CallbackRequest, now: datetime) -> float:
+    """Customer first: seconds the customer waited on the line after pressing 1, until an
+    agent answered, they hung up, or ``now``."""
+    assert request.customer_joined_at is not None
+    end = request.agent_answered_at or request.customer_ended_at or now
+    return max(0.0, (end - request.customer_joined_at).total_seconds())
+
+
+def _human_check_rate(group: list[CallbackRequest]) -> float | None:
+    """Customer first: of the people asked to press 1 (on each request's last call), the
+    share who did."""
+    asked = [r for r in group if r.mode is Mode.CUSTOMER_FIRST and _asked(r)]
+    if not asked:
+        return None
+    return sum(r.customer_key == "1" for r in asked) / len(asked)
+
+
+def _asked(request: CallbackRequest) -> bool:
+    """Asked to press 1: a person or not sure by AMD, with the check over (a key, or none
+    and the call ended)."""
+    checked = request.customer_key != "" or request.state is not State.CALLING
+    return request.amd_status in ("HUMAN", "NOTSURE") and checked
 
 
 def _machine_rate(group: list[CallbackRequest]) -> float | None:
@@ -82,8 +118,12 @@ def report(
     requests: Iterable[CallbackRequest],
     offer_checks: Iterable[OfferCheck] = (),
     zone: tzinfo = UTC,
+    *,
+    customer_wait_bound_s: float = CUSTOMER_WAIT_BOUND_S,
+    now: datetime | None = None,
 ) -> list[ReportRow]:
     """One row per queue and day, days in the centre's time zone."""
+    now = now or datetime.now(UTC)
     requests = list(requests)
     groups: dict[tuple[str, date], list[CallbackRequest]] = defaultdict(list)
     for request in requests:
@@ -102,6 +142,7 @@ def report(
             for r in group
             if r.agent_answered_at is not None
         ]
+        customer_waits = [customer_wait(r, now) for r in group if r.customer_joined_at]
         rows.append(
             ReportRow(
                 queue=queue,
@@ -133,6 +174,9 @@ def report(
                 scheduled=sum(r.scheduled_for is not None for r in group),
                 machine_calls=calls.count(CallOutcome.MACHINE),
                 machine_rate=_machine_rate(group),
+                human_check_rate=_human_check_rate(group),
+                customer_wait_p50_s=percentile(customer_waits, 50),
+                customer_waits_over_bound=sum(w > customer_wait_bound_s for w in customer_waits),
             )
         )
     return rows

@@ -16,7 +16,7 @@ from agi_app.domain.numbers import (
     normalize_extension,
     normalize_number,
 )
-from agi_app.domain.options import ComponentOptions, Destination
+from agi_app.domain.options import ComponentOptions, Destination, Mode
 from agi_app.domain.priority import level_from_queue_prio
 
 DEFAULT_LEVEL = 5
@@ -30,6 +30,9 @@ class State(StrEnum):
     OFFERED = "offered"  # an agent's phone rings for it
     DIALING = "dialing"  # the agent answered; the customer is being dialed
     CONNECTED = "connected"  # the customer answered and talks to the agent
+    # Customer first (mode=customer_first): no agent is rung before the customer said yes.
+    CALLING = "calling"  # its turn came: the customer is called and checked (AMD, key 1)
+    QUEUED = "queued"  # the customer pressed 1 and waits on the line for the next agent
     DONE = "done"  # finished, with its outcomes
 
 
@@ -123,6 +126,16 @@ class CallbackRequest:
     amd: bool = False
     amd_status: str = ""
     amd_cause: str = ""
+    # No stale duplicate (the cancel_on_live_answer option): cancelled while it waits for an
+    # agent when its number is answered as a live caller of its queue.
+    cancel_on_live_answer: bool = True
+    # Who is called first (the mode option), and in customer first the customer's key at
+    # the human check ("" none) and when they joined the queue after it.
+    mode: Mode = Mode.AGENT_FIRST
+    greeting: str = ""  # customer first: the prompts of the human check and for a machine
+    machine_message: str = ""
+    customer_key: str = ""
+    customer_joined_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -214,4 +227,8 @@ def build_request(
         schedule=schedule,
         at_closing=options.at_closing,
         amd=options.amd,
+        cancel_on_live_answer=options.cancel_on_live_answer,
+        mode=options.mode,
+        greeting=options.greeting if options.mode is Mode.CUSTOMER_FIRST else "",
+        machine_message=options.machine_message if options.mode is Mode.CUSTOMER_FIRST else "",
     )

@@ -47,7 +47,9 @@ class Row:
     position: int | None  # 1-based place in the line (None out of it)
     level: int | None  # 1..10 (None: a live caller's QUEUE_PRIO outside our mapping)
     entered_at: datetime  # the original queue entry
-    state: str  # waiting, ringing, placing, held, dialing, talking, machine, retry, scheduled
+    # waiting, ringing, placing, held, dialing, talking, machine, retry, scheduled; customer
+    # first: calling, on the line
+    state: str
     agent: str | None = None
     number: str = ""  # caller number (live) or the number called back (callback)
     name: str = ""
@@ -61,8 +63,12 @@ class Row:
 
 
 def _callback_state(request: CallbackRequest, in_asterisk: bool, held: bool) -> str:
-    if request.state is State.OFFERED:
+    if request.state is State.OFFERED or (request.state is State.QUEUED and request.agent):
         return "ringing"
+    if request.state is State.CALLING:
+        return "calling"  # customer first: its turn came, the customer is called
+    if request.state is State.QUEUED:
+        return "on the line"  # customer first: pressed 1, waits for the next agent
     if request.state is State.DIALING:
         return "dialing"
     if request.state is State.CONNECTED:

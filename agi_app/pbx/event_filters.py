@@ -3,9 +3,10 @@ to tell whether an account's filters let through every event serving acts on.
 
 Serving needs the events of ``serving.events`` and ``ami`` (FullyBooted, Shutdown), for a
 callback's own channels (their uniqueids are ``channel_ids``'), and for live callers where
-they join and leave a queue. Without filters Asterisk sends an account every event of every
-call its read classes allow; the shipped account (asterisk_conf/manager.conf) asks for no
-more than these. Responses to actions are never filtered.
+they join and leave a queue and where an agent answers them. Without filters Asterisk sends
+an account every event of every call its read classes allow; the shipped account
+(asterisk_conf/manager.conf) asks for no more than these. Responses to actions are never
+filtered.
 """
 
 import re
@@ -15,15 +16,18 @@ from dataclasses import dataclass
 from agi_app.domain.channel_ids import Leg, channel_id
 
 LIFECYCLE = ("FullyBooted", "Shutdown")  # agi_app/pbx/ami.py: placement waits for a booted PBX
-# Serving acts on these for live callers too (their join times, a place opening up).
-LIVE_CALLER_EVENTS = ("QueueCallerJoin", "QueueCallerLeave")
+# Serving acts on these for live callers too (their join times, a place opening up, their
+# number answered: its callbacks still waiting in that queue are cancelled).
+LIVE_CALLER_EVENTS = ("QueueCallerJoin", "QueueCallerLeave", "AgentConnect")
 # The component's UserEvents (asterisk_conf/extensions_callback.conf), each with the leg that
 # sends it: the placeholder's Queue() result comes from the placeholder (its uniqueid ours),
 # machine detection's verdict from the customer's channel (Asterisk's own uniqueid: the
 # request is named in the event's Leg header).
 QUEUE_RESULT = "CallbackQueueResult"
 AMD_RESULT = "CallbackAmd"
-USER_EVENTS = {QUEUE_RESULT: True, AMD_RESULT: False}  # name: sent from a channel of ours
+HUMAN_CHECK = "CallbackHumanCheck"  # customer first: from the customer's channel, ours too
+# name: sent from a channel whose uniqueid is ours
+USER_EVENTS = {QUEUE_RESULT: True, AMD_RESULT: False, HUMAN_CHECK: True}
 
 _OPTION = re.compile(r"(action|name|header|method)\(([^()]*)\)")
 _METHODS = ("regex", "exact", "starts_with", "ends_with", "contains", "none")

@@ -7,6 +7,7 @@
 - placer.py: what is due, in which order, the placement window, head of line
 - calling_hours.py: which schedule a request keeps, and the sweep at each closing
 - pbx.py: every AMI action and the reading of its replies (placing a request, withdrawing)
+- turns.py: customer first, each placeholder's turn watched, its customer called then
 - reconcile.py: at each login, the store made to agree with Asterisk
 - notifier.py: watchers, screen-pops, metrics, queue_log
 - views.py: the web's read models
@@ -28,6 +29,7 @@ from agi_app.serving.pbx import Pbx
 from agi_app.serving.placer import Placer
 from agi_app.serving.queue_calls import JoinTimes
 from agi_app.serving.reconcile import Reconciler
+from agi_app.serving.turns import TurnWatcher
 from agi_app.serving.unit_of_work import UnitOfWork
 from agi_app.serving.views import Views
 from agi_app.store.port import RequestStore
@@ -68,11 +70,18 @@ class Serving:
             self.hours,
         )
         self.closing = ClosingSweep(self.hours, store, self.unit_of_work, clock)
+        self.turns = TurnWatcher(store, self.pbx, self.unit_of_work, clock)
         self.reconciler = Reconciler(
             store, self.pbx, self.unit_of_work, self.placer, self.notifier, clock
         )
         self.events = AmiEvents(
-            store, self.pbx, self.unit_of_work, self.placer, self.join_times, clock
+            store,
+            self.pbx,
+            self.unit_of_work,
+            self.placer,
+            self.join_times,
+            clock,
+            config.number_rules,
         )
         self.views = Views(store, self.pbx, self.placer.held, self.notifier, self.join_times, clock)
         # All built: now the one loop among them (a change tells the placer of a lost or
@@ -86,6 +95,7 @@ class Serving:
             tasks.create_task(self.events.consume())
             tasks.create_task(self.placer.run())
             tasks.create_task(self.closing.run())
+            tasks.create_task(self.turns.run())
 
     async def resume(self) -> None:
         """At each AMI login (Ami.on_login)."""

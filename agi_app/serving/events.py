@@ -2,7 +2,9 @@
 
 One task consumes AMI events in order and applies each to its request through the unit of
 work, so a request's transitions never interleave. "An agent declined" is
-``AmiEvents.agent_ring_no_answer``.
+``AmiEvents.agent_ring_no_answer``; "a live caller was answered", which cancels the callbacks
+of their number still waiting in that queue (no stale duplicate), is
+``AmiEvents.live_caller_answered``.
 """
 
 import logging
@@ -14,9 +16,11 @@ from panoramisk.message import Message
 
 from agi_app.domain import lifecycle as lc
 from agi_app.domain.channel_ids import ChannelRef, Leg, parse_channel_id
-from agi_app.domain.errors import StoreUnavailable
-from agi_app.domain.request import State
-from agi_app.pbx.event_filters import AMD_RESULT, QUEUE_RESULT
+from agi_app.domain.errors import CallbackError, StoreUnavailable
+from agi_app.domain.numbers import NumberRules, is_withheld, normalize_caller_number
+from agi_app.domain.options import Mode
+from agi_app.domain.request import WAITING_STATES, State
+from agi_app.pbx.event_filters import AMD_RESULT, HUMAN_CHECK, QUEUE_RESULT
 from agi_app.serving.backoff import Retry
 from agi_app.serving.pbx import Pbx
 from agi_app.serving.placer import Placer
@@ -27,6 +31,11 @@ from agi_app.store.port import RequestStore
 log = logging.getLogger(__name__)
 
 _EVENT_TRIES = 5  # an event that fails for a reason other than the store, then dropped
+# The channels of a request that wait in a queue for an agent: its placeholder, and in
+# customer first the customer who pressed 1.
+_IN_QUEUE = (Leg.PLACEHOLDER, Leg.CALLED)
+# OriginateResponse's Reason (the outgoing channel's last state) as Dial would say it.
+_ORIGINATE_REASONS = {"3": "NOANSWER", "5": "BUSY", "8": "CONGESTION"}
 
 
 def _ref(message: Message) -> ChannelRef | None:
@@ -46,6 +55,7 @@ class AmiEvents:
     placer: Placer
     join_times: JoinTimes
     clock: Callable[[], datetime]
+    rules: NumberRules  # a live caller's number read as the requests' numbers were
 
     async def consume(self) -> None:
         """Apply every AMI event, in order, until cancelled."""
@@ -86,6 +96,8 @@ class AmiEvents:
                 await self.pbx.hangup(str(message.get("Channel", "")))
                 return
             await self.unit_of_work.apply(ref.request_id, lc.Joined(ref.attempt, now))
+        elif ref.leg is Leg.CALLED:  # customer first: the customer, having pressed 1
+            await self.unit_of_work.apply(ref.request_id, lc.CustomerJoined(ref.attempt, now))
 
     async def caller_left(self, message: Message) -> None:
         """QueueCallerLeave: a place opened, the first held request of that queue may come in."""
@@ -98,6 +110,8 @@ class AmiEvents:
             await self.queue_result(message)
         elif name == AMD_RESULT:
             await self.amd_result(message)
+        elif name == HUMAN_CHECK:
+            await self.human_check(message)
 
     async def queue_result(self, message: Message) -> None:
         """UserEvent CallbackQueueResult: the placeholder's Queue() returned without an agent
@@ -113,16 +127,24 @@ class AmiEvents:
         """UserEvent CallbackAmd: AMD()'s verdict on the customer's answer (amd=yes), sent
         from the customer's channel, which names the request's leg in its Leg header."""
         ref = parse_channel_id(str(message.get("Leg", "")))
-        if ref is not None and ref.leg is Leg.CUSTOMER:
+        if ref is not None and ref.leg in (Leg.CUSTOMER, Leg.CALLED):
             status, cause = str(message.get("Status", "")), str(message.get("Cause", ""))
             event = lc.AmdVerdict(ref.attempt, status, cause, self.clock())
             await self.unit_of_work.apply(ref.request_id, event)
 
+    async def human_check(self, message: Message) -> None:
+        """UserEvent CallbackHumanCheck: customer first, the customer's key at "press 1"."""
+        ref = parse_channel_id(str(message.get("Leg", "")))
+        if ref is not None and ref.leg is Leg.CALLED:
+            event = lc.HumanCheck(ref.attempt, str(message.get("Key", "")), self.clock())
+            await self.unit_of_work.apply(ref.request_id, event)
+
     # ---- the agent ----------------------------------------------------------------------------
     async def agent_called(self, message: Message) -> None:
-        """AgentCalled: an agent's phone rings for a placeholder (the screen-pop follows)."""
+        """AgentCalled: an agent's phone rings for a placeholder, or for a customer called first
+        who joined the queue (the screen-pop follows)."""
         ref = _ref(message)
-        if ref is not None and ref.leg is Leg.PLACEHOLDER:
+        if ref is not None and ref.leg in _IN_QUEUE:
             event = lc.Offered(ref.attempt, _agent(message), self.clock())
             await self.unit_of_work.apply(ref.request_id, event)
 
@@ -130,18 +152,40 @@ class AmiEvents:
         """AgentRingNoAnswer: an agent declined (rejected or let it ring out). When every
         available member has, the lifecycle withdraws the placeholder."""
         ref = _ref(message)
-        if ref is None or ref.leg is not Leg.PLACEHOLDER:
+        if ref is None or ref.leg not in _IN_QUEUE:
             return
         available = await self.pbx.available_members(str(message.get("Queue", "")))
         event = lc.Declined(ref.attempt, _agent(message), frozenset(available), self.clock())
         await self.unit_of_work.apply(ref.request_id, event)
 
     async def agent_connect(self, message: Message) -> None:
-        """AgentConnect: the agent answered; the dialplan now dials the customer."""
+        """AgentConnect: the agent answered a placeholder (the dialplan now dials the
+        customer) or a live caller."""
         ref = _ref(message)
-        if ref is not None and ref.leg is Leg.PLACEHOLDER:
+        if ref is None:
+            await self.live_caller_answered(message)
+        elif ref.leg in _IN_QUEUE:  # customer first: the agent talks to the customer who waited
             event = lc.AgentAnswered(ref.attempt, _agent(message), self.clock())
             await self.unit_of_work.apply(ref.request_id, event)
+
+    async def live_caller_answered(self, message: Message) -> None:
+        """AgentConnect of a live caller (CallerIDNum, Queue, Uniqueid: the caller's): their
+        number reached an agent of that queue, so its callbacks still waiting there for an
+        agent are stale duplicates: each with cancel_on_live_answer is cancelled (its
+        placeholder leaves the queue) and never dialed. One being served goes on."""
+        raw, queue = str(message.get("CallerIDNum", "")), str(message.get("Queue", ""))
+        if is_withheld(raw) or not queue:
+            return
+        try:
+            number = normalize_caller_number(raw, self.rules)
+        except CallbackError:
+            return  # not a phone number: no request has it
+        uniqueid, agent = str(message.get("Uniqueid", "")), _agent(message)
+        by = f"answered as a live call: {uniqueid} by {agent}"
+        for request in await self.store.active_for(number, queue):
+            if request.state in WAITING_STATES and request.cancel_on_live_answer:
+                await self.unit_of_work.apply(request.id, lc.Cancelled(by, self.clock()))
+                self.placer.cancelled(request.id)
 
     # ---- the customer leg ---------------------------------------------------------------------
     async def dial_begin(self, message: Message) -> None:
@@ -165,12 +209,18 @@ class AmiEvents:
             )
 
     async def hangup(self, message: Message) -> None:
-        """Hangup: the customer leg ended the call; a placeholder gone lost its place."""
+        """Hangup: the customer leg ended the call; a placeholder gone lost its place. In
+        customer first the call is the customer's own channel: the placeholder's Local half
+        (its customer leg in agent first) ends with the placeholder, and says nothing."""
         ref = _ref(message)
         if ref is None:
             return
         now = self.clock()
         if ref.leg is Leg.CUSTOMER:
+            request = await self.store.get(ref.request_id)
+            if request is not None and request.mode is not Mode.CUSTOMER_FIRST:
+                await self.unit_of_work.apply(ref.request_id, lc.CallEnded(ref.attempt, now))
+        elif ref.leg is Leg.CALLED:
             await self.unit_of_work.apply(ref.request_id, lc.CallEnded(ref.attempt, now))
         elif ref.leg is Leg.PLACEHOLDER:
             await self.unit_of_work.apply(ref.request_id, lc.PlaceholderLost(ref.attempt, now))
@@ -186,6 +236,14 @@ class AmiEvents:
                 message.get("Response"),
                 message.get("Reason"),
             )
+        elif ref.leg is Leg.CALLED:  # customer first: answered, or why not
+            now = self.clock()
+            if message.get("Response") == "Success":
+                await self.unit_of_work.apply(ref.request_id, lc.CustomerAnswered(ref.attempt, now))
+            else:
+                status = _ORIGINATE_REASONS.get(str(message.get("Reason", "")), "CHANUNAVAIL")
+                unreached = lc.CustomerUnreached(ref.attempt, status, now)
+                await self.unit_of_work.apply(ref.request_id, unreached)
         elif ref.leg is Leg.CUSTOMER and message.get("Response") == "Failure":
             # The placeholder could not be made, or ended without an agent.
             event = lc.PlaceholderLost(ref.attempt, self.clock())

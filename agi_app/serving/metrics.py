@@ -4,6 +4,7 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from agi_app.domain.report import CUSTOMER_WAIT_BOUND_S, customer_wait
 from agi_app.domain.request import WAITING_STATES, CallbackRequest, State
 
 
@@ -52,6 +53,20 @@ class Metrics:
             "callback_amd_verdicts",
             "Machine detection's verdicts on customers' answers (amd=yes), by AMD() status",
             ["queue", "status"],
+            registry=self.registry,
+        )
+        self.customer_first_wait = Histogram(
+            "callback_customer_first_wait_seconds",
+            "Customer first: from the customer pressing 1 to an agent answering (or their"
+            " hanging up)",
+            ["queue"],
+            buckets=(5, 10, 20, 30, 60, 120, 300, 600),
+            registry=self.registry,
+        )
+        self.customer_first_over_bound = Counter(
+            "callback_customer_first_waits_over_bound",
+            "Customer first: customers who pressed 1 and then waited past the bound for an agent",
+            ["queue"],
             registry=self.registry,
         )
         # The offer check: each check by outcome (offered or not, and why), and the offers a
@@ -110,6 +125,11 @@ class Metrics:
             self.waiting.labels(after.queue).inc()
         if after.customer_attempts > before.customer_attempts and after.state is State.PENDING:
             self.retries.labels(after.queue).inc()
+        if before.state is State.QUEUED and after.state is not State.QUEUED:
+            waited = customer_wait(after, at)
+            self.customer_first_wait.labels(after.queue).observe(waited)
+            if waited > CUSTOMER_WAIT_BOUND_S:
+                self.customer_first_over_bound.labels(after.queue).inc()
         if after.amd_status and after.amd_status != before.amd_status:
             self.amd_verdicts.labels(after.queue, after.amd_status).inc()
         if after.carried_over > before.carried_over:

@@ -56,7 +56,10 @@ class Notifier:
 
     def _track_screen_pop(self, before: CallbackRequest, after: CallbackRequest) -> None:
         # Shown while the agent's phone rings and the call lasts; cleared when it is over.
-        if after.state is State.OFFERED and after.agent:
+        ringing = after.state is State.OFFERED or (  # customer first: the customer waits
+            after.state is State.QUEUED and after.agent != before.agent
+        )
+        if ringing and after.agent:
             self.screen_pops[after.agent] = after.id
         ended = after.agent != before.agent or after.state is State.DONE
         if before.agent and ended and self.screen_pops.get(before.agent) == after.id:

@@ -33,6 +33,22 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
+def _screen_pop_variables(request: CallbackRequest) -> dict[str, object]:
+    """What [callback-agent-predial] puts in the agent's screen-pop headers (inherited by the
+    agent's channel: __), the caller name base64 encoded (it may hold commas and quotes)."""
+    return {
+        "__CB_ID": request.id,
+        "__CB_CALLER_NAME_B64": _b64(request.caller_name),
+        "__CB_CALLER_NUMBER": request.caller_number,
+        "__CB_CALLBACK_NUMBER": request.callback_number,
+        "__CB_EXTENSION": request.extension or "",
+        "__CB_REQUESTED_AT": request.requested_at.isoformat(),
+        "__CB_QUEUE": request.queue,
+        "__CB_DIALED_NUMBER": request.dialed_number,
+        "__CB_PRIORITY": request.priority,
+    }
+
+
 class Pbx:
     def __init__(
         self,
@@ -176,16 +192,9 @@ class Pbx:
         amd = ":".join(map(str, s.amd_arguments)) if request.amd else ""
         variables = originate_variables(
             {
-                "__CB_ID": request.id,
+                **_screen_pop_variables(request),
                 "CB_ATTEMPT": request.attempt,
-                "__CB_CALLER_NAME_B64": _b64(request.caller_name),
-                "__CB_CALLER_NUMBER": request.caller_number,
-                "__CB_CALLBACK_NUMBER": request.callback_number,
-                "__CB_EXTENSION": request.extension or "",
-                "__CB_REQUESTED_AT": request.requested_at.isoformat(),
-                "__CB_QUEUE": request.queue,
-                "__CB_DIALED_NUMBER": request.dialed_number,
-                "__CB_PRIORITY": request.priority,
+                "CB_MODE": request.mode.value,
                 "QUEUE_PRIO": queue_prio(request.priority),
                 "CB_POSITION": position,
                 "CB_TIMEOUT": max(1, remaining),
@@ -219,6 +228,38 @@ class Pbx:
             request.priority,
             request.attempt,
         )
+
+    async def call_customer(self, request: CallbackRequest) -> None:
+        """Customer first: call the customer now, into [callback-customer-first] (AMD, the
+        human check, then the queue at the head of their level); no agent is rung."""
+        s = self._dialing
+        leg = channel_id(request.id, request.attempt, Leg.CALLED)
+        variables = originate_variables(
+            {
+                **_screen_pop_variables(request),
+                "QUEUE_PRIO": queue_prio(request.priority),
+                "CB_AMD_ARGS": ":".join(map(str, s.amd_arguments)),
+                "CB_AMD_LEG": leg,
+                "CB_GREETING": request.greeting,
+                "CB_MACHINE_MESSAGE": request.machine_message,
+            }
+        )
+        self._may_dial(request)
+        await self.ami.send(
+            {
+                "Action": "Originate",
+                "Channel": f"PJSIP/{request.callback_number}@pstn",
+                "Context": "callback-customer-first",
+                "Exten": "s",
+                "Priority": "1",
+                "CallerID": self.caller_id(request),
+                "Timeout": str(s.customer_ring_seconds * 1000),
+                "ChannelId": leg,
+                "Variable": variables,
+                "Async": "true",
+            }
+        )
+        log.info("callback %s: calling the customer first (%s)", request.id, leg)
 
     async def screen_pop(self, request: CallbackRequest, agent: str) -> None:
         fields = {k: str(v) for k, v in screen_pop_fields(request, agent).items()}

@@ -11,6 +11,7 @@ from panoramisk.message import Message
 from agi_app.domain import lifecycle as lc
 from agi_app.domain.channel_ids import Leg, channel_id
 from agi_app.domain.errors import StoreUnavailable
+from agi_app.domain.options import Mode
 from agi_app.domain.request import WAITING_STATES, CallbackRequest, State
 from agi_app.pbx.ami import AmiError
 from agi_app.serving.backoff import Retry
@@ -69,9 +70,7 @@ class Reconciler:
         else lost its place and is placed again, one at a time in serving order so that each
         sees the ones before it.
         """
-        active = await self.store.requests(
-            State.PENDING, State.WAITING, State.OFFERED, State.DIALING, State.CONNECTED
-        )
+        active = await self.store.requests(*(s for s in State if s is not State.DONE))
         await self.pbx.until_booted()
         await self.pbx.until_queues_answer()
         queued = await self.pbx.queued_uniqueids(r.queue for r in active)
@@ -104,6 +103,11 @@ class Reconciler:
         customer_leg = channel_id(request.id, attempt, Leg.CUSTOMER)
         if attempt == 0:
             return  # never placed: placement follows
+        if request.state in (State.CALLING, State.QUEUED) or (
+            request.mode is Mode.CUSTOMER_FIRST and request.state is State.CONNECTED
+        ):
+            await self._reconcile_customer_first(request, queued, up)
+            return
         if placeholder in queued:
             await apply(request.id, lc.Joined(attempt, now))  # if not yet known
         elif customer_leg in up and placeholder in up:
@@ -120,6 +124,20 @@ class Reconciler:
             await self._recover_leg(request, record)
         else:
             await apply(request.id, lc.PlaceholderLost(request.attempt, now))
+
+    async def _reconcile_customer_first(
+        self, request: CallbackRequest, queued: set[str], up: dict[str, Message]
+    ) -> None:
+        """Customer first, served from its turn on: the customer's own channel tells. Still
+        up, it goes on reporting (one found in the queue joined meanwhile); gone, its call
+        ended unseen (a retry while checked, abandoned while waiting, answered if talking)."""
+        now = self.clock()
+        called = channel_id(request.id, request.attempt, Leg.CALLED)
+        if called in queued:
+            await self.unit_of_work.apply(request.id, lc.CustomerJoined(request.attempt, now))
+        elif called not in up:
+            log.warning("callback %s: the customer's call ended unseen", request.id)
+            await self.unit_of_work.apply(request.id, lc.CallEnded(request.attempt, now))
 
     async def _recover_leg(self, request: CallbackRequest, record: list[str] | None = None) -> None:
         """The customer leg ended while we were away: read how from AstDB."""

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from agi_app.domain.hours import AtClosing
+from agi_app.domain.options import Mode
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
 
 
@@ -28,6 +29,7 @@ _ENUMS: dict[str, type[StrEnum]] = {
     "call_outcome": CallOutcome,
     "contact_outcome": ContactOutcome,
     "at_closing": AtClosing,
+    "mode": Mode,
 }
 
 

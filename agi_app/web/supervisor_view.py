@@ -168,6 +168,8 @@ class SupervisorView:
             "dialing": f"dialing the customer for {agent}",
             "talking": f"talking with {agent}",
             "machine": f"answering machine, with {agent}",
+            "calling": "its turn came: calling the customer",
+            "on the line": "the customer is on the line, waiting for an agent",
             "retry": f"retry at {self._local(row.not_before)} ({row.customer_attempts} unanswered)",
             "scheduled": f"scheduled for {self._local(row.not_before)}",
         }.get(row.state, row.state)

@@ -240,10 +240,43 @@ class FakePbx:
         return [_success()]
 
     # ---- what callers, agents and the dialplan do -------------------------------------------
-    def live_caller(self, queue: str, uniqueid: str, prio: int = 5) -> None:
-        """A live caller enters ``queue`` at the end of its priority."""
-        self.channels[uniqueid] = {"Uniqueid": uniqueid, "Channel": f"PJSIP/pstn-{uniqueid}"}
-        self._join(queue, Entry(uniqueid, f"PJSIP/pstn-{uniqueid}", prio, self._now()), 0)
+    def live_caller(self, queue: str, uniqueid: str, prio: int = 5, number: str = "") -> None:
+        """A live caller (calling from ``number``) enters ``queue`` at the end of its
+        priority."""
+        channel = f"PJSIP/pstn-{uniqueid}"
+        self.channels[uniqueid] = {"Uniqueid": uniqueid, "Channel": channel}
+        if number:
+            self.channels[uniqueid]["CallerIDNum"] = number
+        self._join(queue, Entry(uniqueid, channel, prio, self._now()), 0)
+
+    def answer_live(self, uniqueid: str, agent: str, queue: str = "support") -> None:
+        """An agent answered a live caller: it leaves the queue, bridged to the agent, and
+        AgentConnect names the caller's channel, number and queue, as Asterisk 22's does
+        (the agent's channel in the Dest headers)."""
+        entries = self.queues[queue]
+        for entry in [e for e in entries if e.uniqueid == uniqueid]:
+            entries.remove(entry)
+            self.emit(Event="QueueCallerLeave", Queue=queue, Uniqueid=uniqueid)
+        caller = self.channels[uniqueid]
+        bridge = f"bridge-{uniqueid}"
+        caller["BridgeId"] = bridge
+        agent_channel = f"{agent}-{next(self._names):08x}"
+        self.channels[agent_channel] = {
+            "Uniqueid": agent_channel, "Channel": agent_channel, "BridgeId": bridge
+        }  # fmt: skip
+        self.emit(
+            Event="AgentConnect",
+            Channel=caller["Channel"],
+            CallerIDNum=caller.get("CallerIDNum", ""),
+            Uniqueid=uniqueid,
+            DestChannel=agent_channel,
+            DestUniqueid=agent_channel,
+            Queue=queue,
+            MemberName=agent,
+            Interface=agent,
+            HoldTime="3",
+            RingTime="1",
+        )
 
     def ring(self, request_id: str, attempt: int, agent: str, queue: str = "support") -> None:
         """The agent's phone rings for the placeholder."""
@@ -300,6 +333,20 @@ class FakePbx:
             Status=status,
             Cause="MAXWORDS-3-3" if status == "MACHINE" else "HUMAN-1-1",
         )
+
+    def customer_first_answers(
+        self, request_id: str, attempt: int, key: str, *, prio: int = 5, queue: str = "support"
+    ) -> None:
+        """Customer first: the customer called answers ([callback-customer-first]): AMD()
+        says HUMAN, they press ``key``; on 1 they join the queue at the head of their level."""
+        leg = channel_id(request_id, attempt, Leg.CALLED)
+        self.emit(Event="UserEvent", UserEvent="CallbackAmd", Uniqueid=leg, Leg=leg,
+                  Status="HUMAN", Cause="HUMAN-800-800")  # fmt: skip
+        self.emit(Event="UserEvent", UserEvent="CallbackHumanCheck", Uniqueid=leg, Leg=leg, Key=key)
+        if key == "1":
+            channel = f"PJSIP/pstn-{next(self._names):08x}"
+            self.channels[leg] = {"Uniqueid": leg, "Channel": channel}
+            self._join(queue, Entry(leg, channel, prio, self._now()), 1)
 
     def time_out(self, request_id: str, attempt: int, queue: str = "support") -> None:
         """The placeholder's Queue() reached its max wait."""

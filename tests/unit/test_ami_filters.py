@@ -1,14 +1,15 @@
 """The service's AMI account is sent only the events serving acts on: every one of them (for
-a callback's channels, and for live callers where they join and leave a queue) passes the
-shipped eventfilters, and the events of ordinary calls do not, both as shipped and as
-`agi-callback install-asterisk-config` writes the account. The filters are read as
-Asterisk 22's manager.c reads them (agi_app/pbx/event_filters.py)."""
+a callback's channels, and for live callers where they join and leave a queue and where an
+agent answers them) passes the shipped eventfilters, and the events of ordinary calls do not,
+both as shipped and as `agi-callback install-asterisk-config` writes the account. The filters
+are read as Asterisk 22's manager.c reads them (agi_app/pbx/event_filters.py)."""
 
 from pathlib import Path
 
 import pytest
 
 from agi_app.admin.check.reading import Reader
+from agi_app.domain.channel_ids import parse_channel_id
 from agi_app.pbx.event_filters import EventFilter, needed_events, parse_filter, passes
 from agi_app.serving.events import HANDLERS
 from tests.unit.admin_config import install, write_config
@@ -27,7 +28,6 @@ ORDINARY = [
     {"Event": "DialBegin", "Uniqueid": LIVE, "DestUniqueid": "1700000000.43"},
     {"Event": "DialEnd", "Uniqueid": LIVE, "DestUniqueid": "1700000000.43"},
     {"Event": "AgentCalled", "Uniqueid": LIVE, "DestUniqueid": "1700000000.43"},
-    {"Event": "AgentConnect", "Uniqueid": LIVE, "DestUniqueid": "1700000000.43"},
     {"Event": "BridgeEnter", "Uniqueid": LIVE},
     {"Event": "UserEvent", "UserEvent": "CallbackScreenPop", "Uniqueid": LIVE},
     {"Event": "QueueMemberStatus", "Interface": "PJSIP/agent1"},
@@ -46,6 +46,21 @@ def test_shipped_account_gets_every_event_serving_acts_on_and_no_ordinary_call()
     assert {e["Event"] for e in needed} >= {"FullyBooted", "Shutdown", "Hangup", "UserEvent"}
     assert [e for e in needed if not passes(filters, e)] == []
     assert [e for e in ORDINARY if passes(filters, e)] == []
+
+
+def test_a_live_caller_answered_reaches_the_service_and_the_old_filter_dropped_it() -> None:
+    """AgentConnect of a live caller (its number's waiting callbacks are cancelled) passes the
+    shipped filters; the filter of earlier versions, for a callback's own channels alone, drops
+    it, and check says so (agi_app/admin/check/rules_events.py)."""
+    live = {"Event": "AgentConnect", "Uniqueid": LIVE, "CallerIDNum": "+15551230001"}
+    live |= {"Queue": "support", "DestUniqueid": "1700000000.43"}
+    assert passes(account_filters(REPO / "asterisk_conf" / "manager.conf"), live)
+    samples = [e for e in needed_events(HANDLERS) if e["Event"] == "AgentConnect"]
+    assert any(parse_channel_id(e["Uniqueid"]) is None for e in samples)  # a live caller's
+    old = parse_filter(
+        "eventfilter(name(AgentConnect),header(Uniqueid),method(starts_with))", "cb-"
+    )
+    assert not passes([old], live)
 
 
 def test_installed_account_keeps_the_filters_as_shipped(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from agi_app.domain import lifecycle as lc
+from agi_app.domain.options import Mode
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
 from tests.support.samples import PENDING, T0
 
@@ -334,3 +335,99 @@ def test_a_verdict_of_another_attempt_or_state_changes_nothing() -> None:
     stale, _ = run(request, lc.Offered(1, "PJSIP/agent1", at(10)),
                    lc.AgentAnswered(1, "PJSIP/agent1", at(12)))  # fmt: skip
     assert lc.transition(stale, lc.AmdVerdict(0, "MACHINE", "", at(16))) == (stale, [])
+
+
+def customer_first(**fields: object) -> CallbackRequest:
+    return replace(waiting(), mode=Mode.CUSTOMER_FIRST, **fields)  # type: ignore[arg-type]
+
+
+def test_customer_first_calls_the_customer_when_its_turn_comes_and_no_agent_before() -> None:
+    request, commands = run(
+        customer_first(),
+        lc.CustomerDue(1, at(20)),
+        lc.CustomerAnswered(1, at(25)),
+        lc.AmdVerdict(1, "HUMAN", "HUMAN-800-800", at(27)),
+        lc.HumanCheck(1, "1", at(33)),
+    )
+    assert request.state is State.CALLING and request.agent is None
+    assert [type(c) for c in commands] == [lc.CallCustomer]
+    assert (request.customer_dialed_at, request.customer_answered_at) == (at(20), at(25))
+    assert request.customer_key == "1"
+    joined, unplace = lc.transition(request, lc.CustomerJoined(1, at(34)))
+    assert (joined.state, joined.customer_joined_at) == (State.QUEUED, at(34))
+    assert unplace == [lc.Unplace(request)]  # the placeholder leaves as they join
+    # Its placeholder ending now changes nothing: the customer holds the place.
+    assert lc.transition(joined, lc.PlaceholderLost(1, at(35))) == (joined, [])
+    assert lc.transition(joined, lc.LeftQueue(1, "WITHDRAW", at(35))) == (joined, [])
+    done, commands = run(
+        joined,
+        lc.Offered(1, "PJSIP/agent2", at(40)),
+        lc.Declined(1, "PJSIP/agent2", AGENTS, at(50)),  # the customer stays, the next agent
+        lc.Offered(1, "PJSIP/agent1", at(51)),
+        lc.AgentAnswered(1, "PJSIP/agent1", at(53)),
+        lc.CallEnded(1, at(200)),
+    )
+    assert [type(c) for c in commands] == [lc.ScreenPop, lc.ScreenPop]
+    assert (done.call_outcome, done.contact_outcome, done.agent) == (
+        CallOutcome.ANSWERED,
+        ContactOutcome.ANSWERED,
+        "PJSIP/agent1",
+    )
+    assert done.agent_answered_at == at(53)
+
+
+def test_customer_first_ignores_the_turn_in_agent_first_and_out_of_turn() -> None:
+    assert lc.transition(waiting(), lc.CustomerDue(1, at(20))) == (waiting(), [])
+    calling, _ = lc.transition(customer_first(), lc.CustomerDue(1, at(20)))
+    assert lc.transition(calling, lc.CustomerDue(1, at(21))) == (calling, [])
+
+
+@pytest.mark.parametrize(
+    ("events", "outcome"),
+    [
+        ([lc.CustomerUnreached(1, "NOANSWER", at(50))], CallOutcome.MISSED),
+        (
+            [lc.CustomerAnswered(1, at(25)), lc.AmdVerdict(1, "MACHINE", "", at(27)),
+             lc.CallEnded(1, at(40))],
+            CallOutcome.MACHINE,
+        ),
+        (
+            [lc.CustomerAnswered(1, at(25)), lc.AmdVerdict(1, "HUMAN", "", at(27)),
+             lc.HumanCheck(1, "", at(35)), lc.CallEnded(1, at(36))],
+            CallOutcome.MISSED,
+        ),
+    ],
+)  # fmt: skip
+def test_customer_first_not_reached_a_machine_or_no_key_is_retried_then_ends(
+    events: list[lc.Event], outcome: CallOutcome
+) -> None:
+    calling, _ = lc.transition(
+        customer_first(retries=1, retry_interval=60), lc.CustomerDue(1, at(20))
+    )
+    retried, commands = run(calling, *events)
+    assert (retried.state, retried.customer_attempts, retried.not_before) == (
+        State.PENDING,
+        1,
+        events[-1].at + timedelta(seconds=60),
+    )
+    assert [type(c) for c in commands] == [lc.Unplace]  # the turn is given up meanwhile
+    done, _ = run(replace(calling, customer_attempts=1, retries=1), *events)  # none left
+    assert (done.state, done.call_outcome, done.contact_outcome) == (
+        State.DONE,
+        outcome,
+        ContactOutcome.MISSED,
+    )
+
+
+def test_customer_first_customer_hanging_up_while_waiting_is_abandoned() -> None:
+    queued, _ = run(
+        customer_first(),
+        lc.CustomerDue(1, at(20)),
+        lc.HumanCheck(1, "1", at(30)),
+        lc.CustomerJoined(1, at(31)),
+    )
+    done, _ = lc.transition(queued, lc.CallEnded(1, at(90)))
+    assert (done.call_outcome, done.contact_outcome) == (
+        CallOutcome.ABANDONED,
+        ContactOutcome.MISSED,
+    )

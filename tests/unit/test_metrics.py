@@ -1,7 +1,9 @@
 """The Prometheus figures serving keeps, from the changes it saves."""
 
 from dataclasses import replace
+from datetime import timedelta
 
+from agi_app.domain.options import Mode
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
 from agi_app.serving.metrics import Metrics
 from tests.support.samples import PENDING, T0
@@ -23,3 +25,18 @@ def test_each_machine_detection_verdict_is_counted_once() -> None:
     outcome = {"queue": "support", "call_outcome": "Machine Answered",
                "contact_outcome": "Answered Contact"}  # fmt: skip
     assert value("callback_outcomes_total", outcome) == 1
+
+
+def test_a_customer_first_wait_past_the_bound_is_counted() -> None:
+    metrics = Metrics()
+    joined = T0 + timedelta(minutes=1)
+    queued = replace(
+        PENDING, mode=Mode.CUSTOMER_FIRST, state=State.QUEUED, customer_joined_at=joined
+    )
+    answered = joined + timedelta(seconds=75)
+    metrics.changed(
+        queued, replace(queued, state=State.CONNECTED, agent_answered_at=answered), answered
+    )
+    value = metrics.registry.get_sample_value
+    assert value("callback_customer_first_waits_over_bound_total", {"queue": "support"}) == 1
+    assert value("callback_customer_first_wait_seconds_sum", {"queue": "support"}) == 75

@@ -2,6 +2,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from agi_app.domain.options import Mode
 from agi_app.domain.report import percentile, report
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
 from tests.support.samples import PENDING, T0
@@ -82,3 +83,24 @@ def test_machine_calls_and_the_machine_rate() -> None:
     assert (row.machine_calls, row.machine_rate) == (1, 1 / 3)
     (none,) = report(group[3:])
     assert (none.machine_calls, none.machine_rate) == (0, None)
+
+
+def test_customer_first_human_checks_and_waits_on_the_line() -> None:
+    """Of the people asked to press 1, the share who did; the wait after pressing it, and
+    how many waited past the bound (customer first's own failure)."""
+    first = replace(PENDING, mode=Mode.CUSTOMER_FIRST, state=State.DONE, amd_status="HUMAN")
+    joined = T0 + timedelta(minutes=1)
+    group = [
+        replace(first, id="a", customer_key="1", customer_joined_at=joined,
+                agent_answered_at=joined + timedelta(seconds=20)),
+        replace(first, id="b", customer_key="1", customer_joined_at=joined,
+                agent_answered_at=joined + timedelta(seconds=90)),  # past the 60 s bound
+        replace(first, id="c", customer_key=""),  # asked, no key
+        replace(first, id="d", amd_status="MACHINE"),  # never asked
+        replace(PENDING, id="e", amd=True, amd_status="HUMAN", state=State.DONE),  # agent first
+    ]  # fmt: skip
+    (row,) = report(group)
+    assert row.human_check_rate == 2 / 3
+    assert (row.customer_wait_p50_s, row.customer_waits_over_bound) == (20, 1)
+    (strict,) = report(group, customer_wait_bound_s=10)
+    assert strict.customer_waits_over_bound == 2

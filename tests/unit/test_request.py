@@ -48,6 +48,11 @@ def test_component_priority_wins_over_the_live_level() -> None:
     assert build(replace(FACTS, queue_prio=9), "queue=support").priority == 1
 
 
+def test_cancel_on_live_answer_is_on_unless_the_dialplan_says_no() -> None:
+    assert build(FACTS, "queue=support").cancel_on_live_answer is True
+    assert build(FACTS, "queue=support", "cancel_on_live_answer=no").cancel_on_live_answer is False
+
+
 def test_ivr_request_has_no_position_and_enters_now() -> None:
     facts = replace(FACTS, queue_position=None, queue_prio=None, queue_wait=None)
     request = build(facts, "queue=support")

@@ -179,7 +179,7 @@ def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_an_event_waits_out_refusals_and_is_dropped_at_its_fifth_try_of_a_bug(
     no_wait: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    events = AmiEvents(NONE, NONE, NONE, NONE, NONE, NONE)
+    events = AmiEvents(NONE, NONE, NONE, NONE, NONE, NONE, NONE)
 
     async def apply(step: Step) -> None:
         async def handler(_events: AmiEvents, _message: Message) -> None:

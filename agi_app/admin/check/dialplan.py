@@ -20,6 +20,7 @@ COMPONENT_CONTEXTS = frozenset(
         "callback-customer",
         "callback-customer-end",
         "callback-amd",
+        "callback-customer-first",
     }
 )
 # pbx_config's priority: a number, n(ext), s(ame) or hint, then +N, then (label); a +N after

@@ -32,10 +32,13 @@ def test_every_option_of_the_service_is_accepted(tmp_path: Path) -> None:
         "timeout_prompt": "callback/timeout", "key": "1", "offer": "callback/ivr-offer",
         "offer_timeout": "5", "readback": "yes", "retries": "1", "retry_interval": "60",
         "schedule": "office", "at_closing": "expire", "ask_time": "no", "amd": "yes",
+        "cancel_on_live_answer": "no", "mode": "agent_first",
+        "greeting": "callback/customer-first-greeting",
+        "machine_message": "callback/machine-message",
     }  # fmt: skip
     assert set(every) == set(ComponentOptions.model_fields)
     options = ",".join(f"{k}={v}" for k, v in every.items())
-    assert len(every) <= 19
+    assert len(every) <= 23
     bed.append(
         "extensions.conf",
         f"\n[from-pstn](+)\nexten => 5094,1,Set(A={options})\n"  # too many for one Gosub
@@ -46,5 +49,7 @@ def test_every_option_of_the_service_is_accepted(tmp_path: Path) -> None:
     # All valid; only [callback]'s limit of 16 arguments on the way to the service.
     assert [f.message for f in found] == [
         "more than 16 options: [callback] passes only ARG1..ARG16 to the service,"
-        " which never gets at_closing=expire, ask_time=no, amd=yes"
+        " which never gets at_closing=expire, ask_time=no, amd=yes, cancel_on_live_answer=no,"
+        " mode=agent_first, greeting=callback/customer-first-greeting,"
+        " machine_message=callback/machine-message"
     ]

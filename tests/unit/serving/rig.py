@@ -11,6 +11,7 @@ from pathlib import Path
 
 from agi_app.config.settings import Settings
 from agi_app.domain.hours import AtClosing
+from agi_app.domain.options import Mode
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.serving import Serving
 from agi_app.serving.config import ServingConfig
@@ -45,6 +46,8 @@ class Rig:
         at_closing: AtClosing = AtClosing.CARRY,
         channel: str | None = None,
         amd: bool = False,
+        cancel_on_live_answer: bool = True,
+        mode: Mode = Mode.AGENT_FIRST,
     ) -> CallbackRequest:
         """A stored request, as the FastAGI handler keeps it (then in ``state``)."""
         now = self.clock()
@@ -69,6 +72,9 @@ class Rig:
             schedule=schedule,
             at_closing=at_closing,
             amd=amd,
+            mode=mode,
+            greeting="callback/customer-first-greeting" if mode is Mode.CUSTOMER_FIRST else "",
+            cancel_on_live_answer=cancel_on_live_answer,
         )
         stored = await self.store.add(request)
         if state is not State.PENDING or attempt:

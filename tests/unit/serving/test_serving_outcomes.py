@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agi_app.domain.lifecycle import EVENT_NAMES
+from agi_app.domain.options import Mode
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
 from tests.support.poll import eventually_local
 from tests.unit.serving.rig import Rig, serving_on
@@ -186,3 +187,61 @@ async def test_without_amd_the_customer_is_dialed_without_detection(tmp_path: Pa
         await placed(rig)
         (placed_one,) = rig.pbx.placed
         assert placed_one.variables["__CB_AMD_ARGS"] == ""  # no detection
+
+
+async def test_customer_first_calls_the_customer_at_its_turn_and_an_agent_after_key_1(
+    tmp_path: Path,
+) -> None:
+    """mode=customer_first: the placeholder waits unrung (QUEUE_MIN_PENALTY); at its turn
+    (an agent free, nobody before it) the customer is called, judged, presses 1 and joins at
+    the head of the level; the placeholder leaves; an agent then takes the customer."""
+    async with serving_on(tmp_path) as rig:
+        request = await rig.add("+15551230001", mode=Mode.CUSTOMER_FIRST)
+        await rig.serving.request_stored(request)
+        await rig.until(request.id, lambda r: r.state is State.CALLING, "its turn came")
+        (placed,) = rig.pbx.placed
+        assert placed.variables["CB_MODE"] == "customer_first"
+        (call,) = [a for a in rig.pbx.actions("Originate") if a.get("Context")
+                   == "callback-customer-first"]  # fmt: skip
+        assert call["Channel"] == "PJSIP/+15551230001@pstn"
+        assert call["ChannelId"] == f"cb-{request.id}-1-f"
+        variables = dict(v.split("=", 1) for v in call["Variable"])
+        assert variables["CB_GREETING"] == "callback/customer-first-greeting"
+        assert variables["__CB_ID"] == request.id  # the agent's screen-pop, later
+        rig.pbx.customer_first_answers(request.id, 1, "1")
+        queued = await rig.until(request.id, lambda r: r.state is State.QUEUED, "queued")
+        assert (queued.customer_key, queued.amd_status) == ("1", "HUMAN")
+        await eventually_local(
+            lambda: rig.pbx.waiting(), lambda w: w == [f"cb-{request.id}-1-f"], within=5,
+            what="the placeholder gone, the customer in its place",
+        )  # fmt: skip
+        leg = f"cb-{request.id}-1-f"
+        rig.pbx.emit(Event="AgentCalled", Queue="support", Interface="PJSIP/agent1", Uniqueid=leg)
+        await eventually_local(
+            lambda: rig.serving.screen_pops, lambda p: p == {"PJSIP/agent1": request.id},
+            within=5, what="the screen-pop",
+        )  # fmt: skip
+        rig.pbx.emit(Event="AgentConnect", Queue="support", Interface="PJSIP/agent1", Uniqueid=leg)
+        await rig.until(request.id, lambda r: r.state is State.CONNECTED, "connected")
+        rig.pbx.hang_up(leg)
+        done = await rig.until(request.id, lambda r: r.state is State.DONE, "done")
+        assert (done.call_outcome, done.contact_outcome) == (
+            CallOutcome.ANSWERED,
+            ContactOutcome.ANSWERED,
+        )
+
+
+async def test_customer_first_waits_for_its_turn(tmp_path: Path) -> None:
+    """No agent available: its turn has not come, nothing is dialed."""
+    async with serving_on(tmp_path) as rig:
+        for member in rig.pbx.members["support"]:
+            member.paused = True
+        request = await rig.add("+15551230001", mode=Mode.CUSTOMER_FIRST)
+        await rig.serving.request_stored(request)
+        await rig.until(request.id, lambda r: r.state is State.WAITING, "waiting")
+        await rig.serving.turns.check()
+        assert (await rig.get(request.id)).state is State.WAITING
+        assert [a for a in rig.pbx.actions("Originate") if a.get("Context")
+                == "callback-customer-first"] == []  # fmt: skip
+        rig.pbx.members["support"][0].paused = False
+        await rig.until(request.id, lambda r: r.state is State.CALLING, "its turn came")

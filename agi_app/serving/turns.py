@@ -1,0 +1,88 @@
+"""Customer first: each placeholder's turn, watched; when it comes, its customer is called
+(lifecycle CustomerDue, then the CallCustomer command). The placeholder waits in the queue
+without being offered to any member (QUEUE_MIN_PENALTY in [callback-placeholder]), so only
+this reading of the queue says when an agent would have been rung for it.
+
+Checked every second while a customer-first placeholder waits, from one QueueStatus per
+queue that holds one: members available as app_queue counts them (not paused, device not in
+use: status unknown or not in use), the line in queue order (domain/turn.py).
+"""
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
+
+from agi_app.domain import lifecycle as lc
+from agi_app.domain.channel_ids import Leg, channel_id
+from agi_app.domain.errors import StoreUnavailable
+from agi_app.domain.options import Mode
+from agi_app.domain.request import CallbackRequest, State
+from agi_app.domain.turn import whose_turn
+from agi_app.pbx.ami import AmiError
+from agi_app.serving.backoff import Retry
+from agi_app.serving.pbx import Pbx
+from agi_app.serving.unit_of_work import UnitOfWork
+from agi_app.store.port import RequestStore
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY_S = 1.0
+_AVAILABLE = frozenset({"0", "1"})  # AST_DEVICE_UNKNOWN, AST_DEVICE_NOT_INUSE
+
+
+class TurnWatcher:
+    def __init__(
+        self,
+        store: RequestStore,
+        pbx: Pbx,
+        unit_of_work: UnitOfWork,
+        clock: Callable[[], datetime],
+        every: float = CHECK_EVERY_S,
+    ) -> None:
+        self._store = store
+        self._pbx = pbx
+        self._uow = unit_of_work
+        self._clock = clock
+        self._every = every
+
+    async def run(self) -> None:
+        retry = Retry(
+            "customer-first turn check failed", log, expected=(StoreUnavailable, AmiError)
+        )
+        while True:
+            await retry.until_passed(self.check, bug_tries=None)
+            await asyncio.sleep(self._every)
+
+    async def check(self) -> None:
+        """Call the customers whose placeholders' turn has come."""
+        waiting: dict[str, list[CallbackRequest]] = defaultdict(list)
+        for request in await self._store.requests(State.WAITING):
+            if request.mode is Mode.CUSTOMER_FIRST:
+                waiting[request.queue].append(request)
+        for queue, requests in waiting.items():
+            status = await self._pbx.queue_status(queue)
+            line = [
+                str(e.get("Uniqueid"))
+                for e in sorted(
+                    (e for e in status if e.get("Event") == "QueueEntry"),
+                    key=lambda e: int(str(e.get("Position", "0")) or 0),
+                )
+            ]
+            available = sum(
+                1
+                for m in status
+                if m.get("Event") == "QueueMember"
+                and m.get("Paused") == "0"
+                and m.get("Status") in _AVAILABLE
+            )
+            due = whose_turn(line, available)
+            for request in requests:
+                if channel_id(request.id, request.attempt, Leg.PLACEHOLDER) in due:
+                    log.info(
+                        "callback %s: its turn in %s came: calling the customer", request.id, queue
+                    )
+                    await self._uow.apply(
+                        request.id, lc.CustomerDue(request.attempt, self._clock())
+                    )
