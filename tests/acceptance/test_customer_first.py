@@ -14,7 +14,9 @@ from tests.acceptance.calls import (
     AGENT1,
     SOUNDS,
     Phones,
+    calling,
     hang_up_agent,
+    in_queue,
     invites,
     placeholder_at,
     request_callback,
@@ -45,6 +47,7 @@ async def test_the_customer_is_called_first_and_an_agent_only_after_key_1(
     assert agent.invites() == []  # no agent rung before the customer said yes
     (offer,) = await invites(agent, 1)
     assert offer["x-callback-request-id"] == request.id  # the screen-pop, as agent first's
+    assert offer["from_user"] == NUMBER  # the agent sees the customer
     talking = await the_request(store(service), State.CONNECTED)
     assert (talking.amd_status, talking.customer_key) == ("HUMAN", "1")
     assert talking.customer_joined_at is not None and talking.agent == AGENT1
@@ -86,3 +89,49 @@ async def test_a_machine_gets_the_message_and_a_retry_and_no_agent_is_rung(
         ContactOutcome.MISSED,
     )
     assert agent.invites() == []  # no agent ever rung for a machine
+
+
+async def test_a_person_who_does_not_press_1_is_a_retry_and_no_agent_is_rung(
+    service: Service, ami: Manager, phones: Phones, tmp_path: Path
+) -> None:
+    """AMD is a hint, the key press is the proof: "Hello?" and no key is not a yes."""
+    agent, _ = await phones.start(5071, Behaviour.ANSWER, "agent1")
+    person, person_heard = await phones.start(CARRIER_PORT, Behaviour.PERSON, "silent")
+    async with AsyncExitStack() as stack:
+        await request_callback(stack, ami, tmp_path, "5014", NUMBER)
+    await the_request(store(service), State.WAITING)
+    await set_paused(ami, AGENT1, False)
+    await invites(person, 1)
+    await wait_heard(person_heard, SOUNDS / "customer-first-greeting.wav", timeout=30)
+    held = await eventually(
+        lambda: the_request(store(service), State.PENDING),
+        lambda r: r.customer_attempts == 1,
+        within=30,
+        what="the retry decided",
+    )
+    assert (held.amd_status, held.customer_key) == ("HUMAN", "")
+    assert agent.invites() == []
+
+
+async def test_the_customer_who_pressed_1_goes_before_a_later_caller_of_their_level(
+    service: Service, ami: Manager, phones: Phones, tmp_path: Path
+) -> None:
+    """The placeholder holds the turn while the customer is called (a live caller of the
+    same level who came later is not served by the free agent), and the customer joins at the
+    head of the level: the agent gets the customer first, then the live caller."""
+    agent, _ = await phones.start(5071, Behaviour.ANSWER, "agent1")
+    customer, _ = await phones.start(CARRIER_PORT, Behaviour.PERSON_PRESSES_1, "person")
+    live_number = "+15551230112"
+    async with AsyncExitStack() as stack:
+        await request_callback(stack, ami, tmp_path, "5014", NUMBER)
+        await the_request(store(service), State.WAITING)
+        await stack.enter_async_context(calling(tmp_path, "5000", live_number, []))
+        await in_queue(ami, live_number)
+        await set_paused(ami, AGENT1, False)
+        await invites(customer, 1)
+        (first,) = await invites(agent, 1, within=40)
+        assert first["from_user"] == NUMBER  # the customer, though the live caller waited
+        await the_request(store(service), State.CONNECTED)
+        await hang_up_agent(ami, AGENT1)
+        second = (await invites(agent, 2, within=40))[1]
+        assert second["from_user"] == live_number
