@@ -173,7 +173,8 @@ async def _read(settings: Settings, args: argparse.Namespace) -> int:
         ]
         # The offer checks: a day's offers with that day's requests.
         checks = [c for c in await store.offer_checks() if not since or day_of(c.at, zone) >= since]
-        _print_report(report(requests, checks, zone), args.format)
+        bound = settings.customer_first_wait_bound
+        _print_report(report(requests, checks, zone, customer_wait_bound_s=bound), args.format)
         return 0
 
 

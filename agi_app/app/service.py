@@ -55,7 +55,8 @@ class Service:
         self.sites: dict[str, AsteriskSite] = {}  # each Asterisk server, the first one first
         self.web_port: int | None = None
         self.leadership: Leadership = SoloLeadership()
-        self.metrics = Metrics()  # serving's, the offer check's and the webhooks' alike
+        # Serving's, the offer check's and the webhooks' alike.
+        self.metrics = Metrics(settings.customer_first_wait_bound)
 
     @property
     def failed(self) -> "asyncio.Future[BaseException] | None":

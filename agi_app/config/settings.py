@@ -242,6 +242,14 @@ class Settings(BaseSettings):
         30, ge=5, le=120, description="seconds the customer's phone rings"
     )
 
+    customer_first_wait_bound: int = Field(
+        60,
+        ge=5,
+        le=3600,
+        description="customer first: seconds a customer who pressed 1 may wait for an agent"
+        " before the wait counts as customer first's own failure (report, metrics)",
+    )
+
     # Machine detection (the amd option): AMD()'s parameters, passed as its arguments, so
     # that amd.conf only has to exist. amd.conf's defaults (app_amd's), but for the number
     # of words: docs/explanation/callback-modes.md says why.

@@ -9,7 +9,8 @@ from agi_app.domain.request import WAITING_STATES, CallbackRequest, State
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, customer_wait_bound_s: float = CUSTOMER_WAIT_BOUND_S) -> None:
+        self._customer_wait_bound_s = customer_wait_bound_s
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "callback_requests", "Callback requests stored", ["queue"], registry=self.registry
@@ -128,7 +129,7 @@ class Metrics:
         if before.state is State.QUEUED and after.state is not State.QUEUED:
             waited = customer_wait(after, at)
             self.customer_first_wait.labels(after.queue).observe(waited)
-            if waited > CUSTOMER_WAIT_BOUND_S:
+            if waited > self._customer_wait_bound_s:
                 self.customer_first_over_bound.labels(after.queue).inc()
         if after.amd_status and after.amd_status != before.amd_status:
             self.amd_verdicts.labels(after.queue, after.amd_status).inc()

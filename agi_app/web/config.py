@@ -21,6 +21,7 @@ class SupervisorConfig:
     queue_log_path: Path
     service_level_seconds: dict[str, int]
     service_level_default_seconds: int
+    customer_first_wait_bound: int
 
     @classmethod
     def of(cls, settings: Settings) -> Self:
@@ -31,6 +32,7 @@ class SupervisorConfig:
             settings.queue_log_path,
             dict(settings.service_level_seconds),
             settings.service_level_default_seconds,
+            settings.customer_first_wait_bound,
         )
 
 

@@ -44,6 +44,7 @@ class DayBoard:
         self._queue_log: Path = config.queue_log_path
         self._thresholds = config.service_level_seconds
         self._default_threshold = config.service_level_default_seconds
+        self._customer_wait_bound = config.customer_first_wait_bound
         self._zone = config.zone
         self._clock = clock
         self._refresh = timedelta(seconds=refresh_s)
@@ -76,7 +77,8 @@ class DayBoard:
         end = datetime.combine(day + timedelta(days=1), time(), self._zone)
         requests = await self._store.requests()
         today = [r for r in requests if day_of(r.requested_at, self._zone) == day]
-        rows = {row.queue: row for row in report(today, zone=self._zone) if row.day == day}
+        rows_all = report(today, zone=self._zone, customer_wait_bound_s=self._customer_wait_bound)
+        rows = {row.queue: row for row in rows_all if row.day == day}
         ended = {}
         for request in today:
             if request.state is State.DONE:

@@ -3,6 +3,7 @@
 from dataclasses import replace
 from datetime import timedelta
 
+from agi_app.config.settings import Settings
 from agi_app.domain.options import Mode
 from agi_app.domain.request import CallOutcome, ContactOutcome, State
 from agi_app.serving.metrics import Metrics
@@ -40,3 +41,19 @@ def test_a_customer_first_wait_past_the_bound_is_counted() -> None:
     value = metrics.registry.get_sample_value
     assert value("callback_customer_first_waits_over_bound_total", {"queue": "support"}) == 1
     assert value("callback_customer_first_wait_seconds_sum", {"queue": "support"}) == 75
+
+
+def test_the_customer_first_wait_bound_is_the_settings() -> None:
+    metrics = Metrics(
+        customer_wait_bound_s=Settings(customer_first_wait_bound=90).customer_first_wait_bound
+    )
+    joined = T0 + timedelta(minutes=1)
+    queued = replace(
+        PENDING, mode=Mode.CUSTOMER_FIRST, state=State.QUEUED, customer_joined_at=joined
+    )
+    answered = joined + timedelta(seconds=75)
+    metrics.changed(
+        queued, replace(queued, state=State.CONNECTED, agent_answered_at=answered), answered
+    )
+    value = metrics.registry.get_sample_value
+    assert value("callback_customer_first_waits_over_bound_total", {"queue": "support"}) is None
