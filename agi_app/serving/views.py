@@ -6,7 +6,7 @@ from datetime import datetime
 
 from agi_app.domain.channel_ids import Leg, channel_id
 from agi_app.domain.placement import HeldRequests, QueueOrder
-from agi_app.domain.request import WAITING_STATES
+from agi_app.domain.request import WAITING_STATES, State
 from agi_app.domain.screen_pop import screen_pop_fields
 from agi_app.pbx.ami import AmiError
 from agi_app.serving.notifier import Notifier
@@ -25,8 +25,9 @@ class Views:
     clock: Callable[[], datetime]
 
     async def live_view(self) -> list[dict[str, object]]:
-        """The requests not yet served, with their live place in the queue."""
-        waiting = await self.store.requests(*WAITING_STATES)
+        """The requests not yet served, with their live place in the queue; in customer
+        first also those whose customer is being called or waits on the line."""
+        waiting = await self.store.requests(*WAITING_STATES, State.CALLING, State.QUEUED)
         in_asterisk: dict[str, int] = {}  # placeholder uniqueid -> its position in the queue
         in_store: dict[str, int] = {}  # held request id -> its true position
         for queue in {r.queue for r in waiting}:
@@ -49,6 +50,7 @@ class Views:
                 "id": r.id,
                 "queue": r.queue,
                 "position": in_asterisk.get(channel_id(r.id, r.attempt, Leg.PLACEHOLDER))
+                or in_asterisk.get(channel_id(r.id, r.attempt, Leg.CALLED))
                 or in_store.get(r.id),
                 "held": r.id in self.held,
                 "priority": r.priority,
@@ -64,6 +66,11 @@ class Views:
                 "not_before": r.not_before.isoformat() if r.not_before else None,
                 "customer_attempts": r.customer_attempts,
                 "scheduled_for": r.scheduled_for.isoformat() if r.scheduled_for else None,
+                # Who is called first, and machine detection's verdict and the human
+                # check's key on the last call ("" before any).
+                "mode": r.mode.value,
+                "amd_status": r.amd_status,
+                "customer_key": r.customer_key,
             }
             for r in waiting
         ]

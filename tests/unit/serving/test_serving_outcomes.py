@@ -201,6 +201,12 @@ async def test_customer_first_calls_the_customer_at_its_turn_and_an_agent_after_
         await rig.until(request.id, lambda r: r.state is State.CALLING, "its turn came")
         (placed,) = rig.pbx.placed
         assert placed.variables["CB_MODE"] == "customer_first"
+        (shown,) = await rig.serving.views.live_view()  # the Live view shows it being called
+        assert (shown["state"], shown["mode"], shown["position"]) == (
+            "calling",
+            "customer_first",
+            1,
+        )
         (call,) = [a for a in rig.pbx.actions("Originate") if a.get("Context")
                    == "callback-customer-first"]  # fmt: skip
         assert call["Channel"] == "PJSIP/+15551230001@pstn"
