@@ -274,6 +274,22 @@ def _retry(request: CallbackRequest, at: datetime) -> CallbackRequest:
     )
 
 
+def _unanswered(
+    request: CallbackRequest, at: datetime, call: CallOutcome, contact: ContactOutcome
+) -> CallbackRequest:
+    """The customer was not reached on this dial (no answer, a machine, no key): retried
+    while a retry is left, else ended with ``call`` and ``contact``."""
+    ended = replace(
+        request,
+        customer_answered_at=None,
+        customer_ended_at=at,
+        customer_attempts=request.customer_attempts + 1,
+    )
+    if ended.customer_attempts <= request.retries:
+        return _retry(ended, at)
+    return _finish(ended, call, contact)[0]
+
+
 def _closed(request: CallbackRequest, event: HoursClosed) -> tuple[CallbackRequest, list[Command]]:
     """Outside calling hours no agent is rung for it and no customer dialed: it leaves the
     queue and either waits in the store for the opening (its max wait paused meanwhile) or
@@ -382,24 +398,11 @@ def _agent_first(request: CallbackRequest, event: Event) -> tuple[CallbackReques
             return replace(request, state=State.CONNECTED, customer_answered_at=at), []
         case CustomerUnreached(at=at) if state is State.DIALING:
             # The agent hears the no-answer prompt from the dialplan.
-            ended = replace(
-                request, customer_ended_at=at, customer_attempts=request.customer_attempts + 1
-            )
-            if ended.customer_attempts <= request.retries:
-                return _retry(ended, at), []
-            return _finish(ended, CallOutcome.MISSED, ContactOutcome.ANSWERED)
+            return _unanswered(request, at, CallOutcome.MISSED, ContactOutcome.ANSWERED), []
         case CallEnded(at=at) if state is State.CONNECTED and request.amd_status == MACHINE:
             # A machine took the call: the agent may have left a message, yet the customer
             # was not reached (its answer is not theirs); retried as an unanswered dial is.
-            ended = replace(
-                request,
-                customer_answered_at=None,
-                customer_ended_at=at,
-                customer_attempts=request.customer_attempts + 1,
-            )
-            if ended.customer_attempts <= request.retries:
-                return _retry(ended, at), []
-            return _finish(ended, CallOutcome.MACHINE, ContactOutcome.ANSWERED)
+            return _unanswered(request, at, CallOutcome.MACHINE, ContactOutcome.ANSWERED), []
         case CallEnded(at=at) if state is State.CONNECTED:
             ended = replace(request, customer_ended_at=at)
             return _finish(ended, CallOutcome.ANSWERED, ContactOutcome.ANSWERED)
@@ -447,17 +450,8 @@ def _customer_first(
         case CustomerUnreached(at=at) | CallEnded(at=at) if state is State.CALLING:
             # Not answered, a machine, or no key 1: as an unanswered dial, retried or ended;
             # the placeholder gives up its turn meanwhile.
-            ended = replace(
-                request,
-                customer_answered_at=None,
-                customer_ended_at=at,
-                customer_attempts=request.customer_attempts + 1,
-            )
-            if ended.customer_attempts <= request.retries:
-                return _retry(ended, at), [Unplace(request)]
             call = CallOutcome.MACHINE if request.amd_status == MACHINE else CallOutcome.MISSED
-            done, _ = _finish(ended, call, ContactOutcome.MISSED)
-            return done, [Unplace(request)]
+            return _unanswered(request, at, call, ContactOutcome.MISSED), [Unplace(request)]
         case Offered(agent=agent) if state is State.QUEUED:
             offered = replace(request, agent=agent)
             return offered, [ScreenPop(offered, agent)]

@@ -28,32 +28,29 @@ def test_each_machine_detection_verdict_is_counted_once() -> None:
     assert value("callback_outcomes_total", outcome) == 1
 
 
-def test_a_customer_first_wait_past_the_bound_is_counted() -> None:
-    metrics = Metrics()
+def customer_waited(metrics: Metrics, seconds: int) -> None:
+    """Customer first: a customer pressed 1, then an agent answered ``seconds`` later."""
     joined = T0 + timedelta(minutes=1)
     queued = replace(
         PENDING, mode=Mode.CUSTOMER_FIRST, state=State.QUEUED, customer_joined_at=joined
     )
-    answered = joined + timedelta(seconds=75)
+    answered = joined + timedelta(seconds=seconds)
     metrics.changed(
         queued, replace(queued, state=State.CONNECTED, agent_answered_at=answered), answered
     )
+
+
+def test_a_customer_first_wait_past_the_bound_is_counted() -> None:
+    metrics = Metrics()
+    customer_waited(metrics, 75)
     value = metrics.registry.get_sample_value
     assert value("callback_customer_first_waits_over_bound_total", {"queue": "support"}) == 1
     assert value("callback_customer_first_wait_seconds_sum", {"queue": "support"}) == 75
 
 
 def test_the_customer_first_wait_bound_is_the_settings() -> None:
-    metrics = Metrics(
-        customer_wait_bound_s=Settings(customer_first_wait_bound=90).customer_first_wait_bound
-    )
-    joined = T0 + timedelta(minutes=1)
-    queued = replace(
-        PENDING, mode=Mode.CUSTOMER_FIRST, state=State.QUEUED, customer_joined_at=joined
-    )
-    answered = joined + timedelta(seconds=75)
-    metrics.changed(
-        queued, replace(queued, state=State.CONNECTED, agent_answered_at=answered), answered
-    )
+    bound = Settings(customer_first_wait_bound=90).customer_first_wait_bound
+    metrics = Metrics(customer_wait_bound_s=bound)
+    customer_waited(metrics, 75)
     value = metrics.registry.get_sample_value
     assert value("callback_customer_first_waits_over_bound_total", {"queue": "support"}) is None
