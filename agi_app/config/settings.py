@@ -32,6 +32,7 @@ from pydantic_settings import (
 )
 
 from agi_app.config.credentials import ApiCredential, WebCredential, unique_names
+from agi_app.config.missed_calls import MissedCallQueues
 from agi_app.config.servers import SERVER_NAME, AsteriskServer, distinct_listeners
 from agi_app.config.webhooks import Webhooks
 from agi_app.domain.errors import InvalidOptions
@@ -242,6 +243,12 @@ class Settings(BaseSettings):
         30, ge=5, le=120, description="seconds the customer's phone rings"
     )
 
+    missed_call_queues: MissedCallQueues = Field(
+        default_factory=dict,
+        description="missed calls called back, per queue (off for a queue not named): a live"
+        " caller who hangs up after waiting min_wait seconds gets a callback request; see"
+        " docs/how-to/missed-calls.md before turning it on (consent)",
+    )
     customer_first_wait_bound: int = Field(
         60,
         ge=5,

@@ -54,6 +54,7 @@ class ReportRow:
     # Customer first: of the people asked to press 1, the share who did; how long those who
     # did waited on the line for an agent (median), and how many waited past the bound
     # (customer first's own failure: called back, then kept waiting).
+    missed_call_callbacks: int = 0  # made for live callers who hung up (missed_call_queues)
     human_check_rate: float | None = None
     customer_wait_p50_s: float | None = None
     customer_waits_over_bound: int = 0
@@ -174,6 +175,7 @@ def report(
                 scheduled=sum(r.scheduled_for is not None for r in group),
                 machine_calls=calls.count(CallOutcome.MACHINE),
                 machine_rate=_machine_rate(group),
+                missed_call_callbacks=sum(r.source == "missed" for r in group),
                 human_check_rate=_human_check_rate(group),
                 customer_wait_p50_s=percentile(customer_waits, 50),
                 customer_waits_over_bound=sum(w > customer_wait_bound_s for w in customer_waits),

@@ -18,7 +18,7 @@ from agi_app.domain.channel_ids import Leg, channel_id
 LIFECYCLE = ("FullyBooted", "Shutdown")  # agi_app/pbx/ami.py: placement waits for a booted PBX
 # Serving acts on these for live callers too (their join times, a place opening up, their
 # number answered: its callbacks still waiting in that queue are cancelled).
-LIVE_CALLER_EVENTS = ("QueueCallerJoin", "QueueCallerLeave", "AgentConnect")
+LIVE_CALLER_EVENTS = ("QueueCallerAbandon", "QueueCallerJoin", "QueueCallerLeave", "AgentConnect")
 # The component's UserEvents (asterisk_conf/extensions_callback.conf), each with the leg that
 # sends it: the placeholder's Queue() result comes from the placeholder (its uniqueid ours),
 # machine detection's verdict from the customer's channel (Asterisk's own uniqueid: the

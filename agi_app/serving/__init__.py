@@ -8,12 +8,14 @@
 - calling_hours.py: which schedule a request keeps, and the sweep at each closing
 - pbx.py: every AMI action and the reading of its replies (placing a request, withdrawing)
 - turns.py: customer first, each placeholder's turn watched, its customer called then
+- missed_calls.py: a live caller who hung up after waiting, called back (opt-in per queue)
 - reconcile.py: at each login, the store made to agree with Asterisk
 - notifier.py: watchers, screen-pops, metrics, queue_log
 - views.py: the web's read models
 """
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -24,6 +26,7 @@ from agi_app.serving.calling_hours import CallingHours, ClosingSweep
 from agi_app.serving.config import ServingConfig
 from agi_app.serving.events import AmiEvents
 from agi_app.serving.metrics import Metrics
+from agi_app.serving.missed_calls import MissedCalls
 from agi_app.serving.notifier import Notifier
 from agi_app.serving.pbx import Pbx
 from agi_app.serving.placer import Placer
@@ -71,6 +74,9 @@ class Serving:
         )
         self.closing = ClosingSweep(self.hours, store, self.unit_of_work, clock)
         self.turns = TurnWatcher(store, self.pbx, self.unit_of_work, clock)
+        self.missed_calls = MissedCalls(
+            store, config, self.join_times, clock, lambda: str(uuid.uuid4())
+        )
         self.reconciler = Reconciler(
             store, self.pbx, self.unit_of_work, self.placer, self.notifier, clock
         )
@@ -82,11 +88,13 @@ class Serving:
             self.join_times,
             clock,
             config.number_rules,
+            self.missed_calls,
         )
         self.views = Views(store, self.pbx, self.placer.held, self.notifier, self.join_times, clock)
         # All built: now the one loop among them (a change tells the placer of a lost or
         # joined placeholder; the placer applies changes).
         self.unit_of_work.wire(self.placer)
+        self.missed_calls.on_stored = self.request_stored
 
     # ---- running ----------------------------------------------------------------------------
     async def run(self) -> None:

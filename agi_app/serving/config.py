@@ -2,12 +2,14 @@
 destination policy, the placement window and how the customer is dialed. Made from the
 settings once (``ServingConfig.of``); each part receives only its share."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from agi_app.config.missed_calls import MissedCallRule
 from agi_app.config.settings import Settings
 from agi_app.domain.hours import Schedule
 from agi_app.domain.numbers import NumberRules
 from agi_app.domain.presentation import Presentation
+from agi_app.domain.request import RateLimits
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,10 @@ class ServingConfig:
     number_rules: NumberRules
     placement_window: int
     dialing: Dialing
+    # Missed calls called back: the queues that do it, and the rules every request follows.
+    missed_calls: dict[str, MissedCallRule] = field(default_factory=dict)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    queue_schedules: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, settings: Settings) -> "ServingConfig":
@@ -47,4 +53,7 @@ class ServingConfig:
                     settings.amd_maximum_word_length,
                 ),
             ),
+            dict(settings.missed_call_queues),
+            settings.rate_limits(),
+            dict(settings.queue_schedules),
         )

@@ -22,6 +22,7 @@ from agi_app.domain.options import Mode
 from agi_app.domain.request import WAITING_STATES, State
 from agi_app.pbx.event_filters import AMD_RESULT, HUMAN_CHECK, QUEUE_RESULT
 from agi_app.serving.backoff import Retry
+from agi_app.serving.missed_calls import MissedCalls
 from agi_app.serving.pbx import Pbx
 from agi_app.serving.placer import Placer
 from agi_app.serving.queue_calls import JoinTimes
@@ -56,6 +57,7 @@ class AmiEvents:
     join_times: JoinTimes
     clock: Callable[[], datetime]
     rules: NumberRules  # a live caller's number read as the requests' numbers were
+    missed_calls: MissedCalls | None = None  # missed calls called back (opt-in per queue)
 
     async def consume(self) -> None:
         """Apply every AMI event, in order, until cancelled."""
@@ -98,6 +100,12 @@ class AmiEvents:
             await self.unit_of_work.apply(ref.request_id, lc.Joined(ref.attempt, now))
         elif ref.leg is Leg.CALLED:  # customer first: the customer, having pressed 1
             await self.unit_of_work.apply(ref.request_id, lc.CustomerJoined(ref.attempt, now))
+
+    async def caller_abandoned(self, message: Message) -> None:
+        """QueueCallerAbandon: a live caller hung up while waiting (missed calls called back);
+        a placeholder hung up is ours, and says nothing here."""
+        if _ref(message) is None and self.missed_calls is not None:
+            await self.missed_calls.abandoned(message)
 
     async def caller_left(self, message: Message) -> None:
         """QueueCallerLeave: a place opened, the first held request of that queue may come in."""
@@ -255,6 +263,7 @@ Handler = Callable[[AmiEvents, Message], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {
     "QueueCallerJoin": AmiEvents.caller_joined,
     "QueueCallerLeave": AmiEvents.caller_left,
+    "QueueCallerAbandon": AmiEvents.caller_abandoned,
     "UserEvent": AmiEvents.user_event,
     "AgentCalled": AmiEvents.agent_called,
     "AgentRingNoAnswer": AmiEvents.agent_ring_no_answer,  # an agent declined

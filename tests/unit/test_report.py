@@ -104,3 +104,9 @@ def test_customer_first_human_checks_and_waits_on_the_line() -> None:
     assert (row.customer_wait_p50_s, row.customer_waits_over_bound) == (20, 1)
     (strict,) = report(group, customer_wait_bound_s=10)
     assert strict.customer_waits_over_bound == 2
+
+
+def test_missed_calls_called_back_are_counted_apart() -> None:
+    group = [replace(PENDING, id="m", source="missed"), replace(PENDING, id="p")]
+    (row,) = report(group)
+    assert (row.requests, row.missed_call_callbacks) == (2, 1)

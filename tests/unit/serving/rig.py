@@ -96,6 +96,13 @@ class Rig:
 
         return await eventually(probe, accept, within=WITHIN, what=what, interval=0.01)
 
+    async def eventually_requests(self, count: int) -> list[CallbackRequest]:
+        """The store's requests, once there are ``count``."""
+        return await eventually(
+            self.store.requests, lambda rs: len(rs) == count, within=WITHIN,
+            what=f"{count} requests", interval=0.01,
+        )  # fmt: skip
+
     async def until_placed(self, count: int) -> None:
         async def probe() -> int:
             return len(self.pbx.placed)
