@@ -50,9 +50,13 @@ class CallbackOut(BaseModel):
 
     id: str
     state: Annotated[
-        str, Field(description="pending, waiting, offered, dialing, connected or done")
+        str,
+        Field(
+            description="pending, waiting, offered, dialing, connected or done; customer first"
+            " also calling and queued"
+        ),
     ]
-    source: Annotated[str, Field(description="phone or api")]
+    source: Annotated[str, Field(description="phone, api or missed (a missed call)")]
     requested_by: Annotated[
         str, Field(description="the credential that asked (api:NAME, cli:USER); empty: a phone")
     ]
@@ -73,6 +77,12 @@ class CallbackOut(BaseModel):
     customer_dialed_at: datetime | None
     customer_answered_at: datetime | None
     customer_ended_at: datetime | None
+    mode: Annotated[str, Field(description="agent_first or customer_first")]
+    amd_status: Annotated[
+        str,
+        Field(description="machine detection's last verdict (HUMAN, MACHINE, ...); empty: none"),
+    ]
+    disposition: Annotated[str, Field(description="the agent's wrap-up code; empty: none")]
 
     @classmethod
     def of(cls, request: CallbackRequest) -> "CallbackOut":
@@ -98,6 +108,9 @@ class CallbackOut(BaseModel):
             customer_dialed_at=request.customer_dialed_at,
             customer_answered_at=request.customer_answered_at,
             customer_ended_at=request.customer_ended_at,
+            mode=request.mode.value,
+            amd_status=request.amd_status,
+            disposition=request.disposition,
         )
 
 

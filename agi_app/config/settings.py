@@ -243,6 +243,11 @@ class Settings(BaseSettings):
         30, ge=5, le=120, description="seconds the customer's phone rings"
     )
 
+    disposition_codes: list[Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")]] = Field(
+        default_factory=list,
+        description="the wrap-up codes an agent may set on a callback they answered (the agent"
+        " panel, POST /api/callbacks/ID/disposition); none: no disposition",
+    )
     missed_call_queues: MissedCallQueues = Field(
         default_factory=dict,
         description="missed calls called back, per queue (off for a queue not named): a live"

@@ -234,10 +234,23 @@ class Reprioritized:
     credential: str = "service"  # as Cancelled's
 
 
+@dataclass(frozen=True)
+class Disposed:
+    """The agent (or a supervisor) set the call's wrap-up code, during the call or after it:
+    ``code`` one of the settings' disposition_codes, ``by`` and ``credential`` as for
+    Cancelled. Only a callback an agent answered has one; a later one replaces it."""
+
+    code: str
+    by: str
+    at: datetime
+    credential: str = "service"
+
+
 Event = (
     PlacementDue | Cancelled | Reprioritized | HoursClosed | Joined | Offered | Declined
     | AgentAnswered | CustomerDialed | AmdVerdict | CustomerAnswered | CustomerUnreached
     | CallEnded | LeftQueue | PlaceholderLost | CustomerDue | HumanCheck | CustomerJoined
+    | Disposed
 )  # fmt: skip
 
 # Every name the event log holds: the store's own (a request kept, a repeat of one), the
@@ -317,6 +330,10 @@ def _closed(request: CallbackRequest, event: HoursClosed) -> tuple[CallbackReque
 
 def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest, list[Command]]:
     state = request.state
+    if isinstance(event, Disposed):
+        if request.agent_answered_at is None:
+            return request, []  # no agent took it: nothing to wrap up
+        return replace(request, disposition=event.code), []
     if state is State.DONE:
         return request, []
     if isinstance(event, PlacementDue):

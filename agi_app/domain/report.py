@@ -5,7 +5,7 @@ The wait is from the caller's original queue entry to an agent answering the cal
 """
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
@@ -55,6 +55,7 @@ class ReportRow:
     # did waited on the line for an agent (median), and how many waited past the bound
     # (customer first's own failure: called back, then kept waiting).
     missed_call_callbacks: int = 0  # made for live callers who hung up (missed_call_queues)
+    dispositions: str = ""  # the agents' wrap-up codes and how many of each: "sale:3 no_sale:1"
     human_check_rate: float | None = None
     customer_wait_p50_s: float | None = None
     customer_waits_over_bound: int = 0
@@ -176,6 +177,12 @@ def report(
                 machine_calls=calls.count(CallOutcome.MACHINE),
                 machine_rate=_machine_rate(group),
                 missed_call_callbacks=sum(r.source == "missed" for r in group),
+                dispositions=" ".join(
+                    f"{code}:{n}"
+                    for code, n in sorted(
+                        Counter(r.disposition for r in group if r.disposition).items()
+                    )
+                ),
                 human_check_rate=_human_check_rate(group),
                 customer_wait_p50_s=percentile(customer_waits, 50),
                 customer_waits_over_bound=sum(w > customer_wait_bound_s for w in customer_waits),

@@ -136,6 +136,8 @@ class CallbackRequest:
     machine_message: str = ""
     customer_key: str = ""
     customer_joined_at: datetime | None = None
+    # The agent's wrap-up code for the call (one of the settings' disposition_codes).
+    disposition: str = ""
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,13 @@ class Serving:
         self.placer.reprioritized(request_id)
         return await self._store.get(request_id)
 
+    async def dispose(
+        self, request_id: str, code: str, by: str, *, credential: str
+    ) -> CallbackRequest | None:
+        """The call's wrap-up code, set by its agent (or a supervisor)."""
+        await self.unit_of_work.apply(request_id, lc.Disposed(code, by, self._clock(), credential))
+        return await self._store.get(request_id)
+
     # ---- what the web reads -------------------------------------------------------------------
     @property
     def changed(self) -> asyncio.Event:

@@ -67,6 +67,14 @@ class ServingSet:
             return None
         return await serving.reprioritize(request_id, level, by, credential=credential)
 
+    async def dispose(
+        self, request_id: str, code: str, by: str, *, credential: str
+    ) -> CallbackRequest | None:
+        serving = await self._serving_of(request_id)
+        if serving is None:
+            return None
+        return await serving.dispose(request_id, code, by, credential=credential)
+
     async def request_stored(self, request: CallbackRequest) -> None:
         if (serving := self._servings.get(request.server)) is not None:
             await serving.request_stored(request)

@@ -51,6 +51,10 @@ class _Priority(_Action):
     level: int = Field(ge=1, le=10)
 
 
+class _Disposition(_Action):
+    code: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+
+
 class LiveView:
     """What the Live view's and the agent panel's endpoints work on: the serving they show and
     steer, and one snapshot for every stream (its Broadcaster)."""
@@ -60,8 +64,10 @@ class LiveView:
         serving: Serving | ServingSet,
         scheduled_queues: frozenset[str],
         estimates: QueueEstimates | None,
+        disposition_codes: tuple[str, ...] = (),
     ) -> None:
         self.serving, self.scheduled_queues, self.estimates = serving, scheduled_queues, estimates
+        self.disposition_codes = disposition_codes
         self.broadcaster = Broadcaster(self.snapshot, lambda: serving.changed)
 
     async def snapshot(self) -> Snapshot:
@@ -156,6 +162,32 @@ async def act(request: Request, principal: Principal) -> Response:
     return JSONResponse(_summary(done))
 
 
+@allowed(WEB, Role.AGENT, Role.SUPERVISOR)
+async def dispose(request: Request, principal: Principal) -> Response:
+    """The call's wrap-up code: by the agent who answered it (any other agent learns nothing
+    of it: 404), or a supervisor."""
+    live = _live(request)
+    request_id = request.path_params["request_id"]
+    try:
+        body = await request.json() if await request.body() else {}
+        change = _Disposition.model_validate(body)
+    except (ValidationError, ValueError) as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    if change.code not in live.disposition_codes:
+        known = ", ".join(live.disposition_codes) or "none"
+        return JSONResponse({"error": f"no code {change.code!r} (known: {known})"}, status_code=400)
+    found = await live.serving.views.store.get(request_id)
+    if found is None or not (principal.reads_all or found.agent == principal.agent):
+        return JSONResponse({"error": "no such request"}, status_code=404)
+    by = change.by or principal.name
+    done = await live.serving.dispose(
+        request_id, change.code, by, credential=f"web:{principal.name}"
+    )
+    if done is None or done.disposition != change.code:
+        return JSONResponse({"error": "no agent answered it", **_summary(found)}, status_code=409)
+    return JSONResponse({**_summary(done), "disposition": done.disposition})
+
+
 async def public_metrics(request: Request) -> Response:
     registry = _live(request).serving.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
@@ -188,6 +220,7 @@ def create_app(
             Route("/api/whoami", whoami),
             Route("/api/callbacks", callbacks),
             Route("/api/events", events),
+            Route("/api/callbacks/{request_id}/disposition", dispose, methods=["POST"]),
             Route("/api/callbacks/{request_id}/{action:str}", act, methods=["POST"]),
             Route("/metrics", public_metrics if config.metrics_public else metrics),
             # The request API (its own tokens with scopes): agi_app/api/routes.py.
@@ -202,7 +235,7 @@ def create_app(
         ],
         exception_handlers=API_EXCEPTION_HANDLERS,
     )
-    live = LiveView(serving, config.scheduled_queues, estimates)
+    live = LiveView(serving, config.scheduled_queues, estimates, config.disposition_codes)
     app.state.live = live
     app.state.broadcaster = live.broadcaster  # the tests and the benchmark count its snapshots
     first = serving.first if isinstance(serving, ServingSet) else serving

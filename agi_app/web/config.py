@@ -44,6 +44,7 @@ class WebConfig:
     metrics_public: bool
     sse_max_clients: int
     scheduled_queues: frozenset[str]  # the queues with calling hours (their estimates shown)
+    disposition_codes: tuple[str, ...]  # the wrap-up codes agents may set
     supervisor: SupervisorConfig
     api: ApiConfig
 
@@ -58,6 +59,7 @@ class WebConfig:
             settings.web_metrics_public,
             settings.web_sse_max_clients,
             frozenset(settings.queue_schedules),
+            tuple(settings.disposition_codes),
             SupervisorConfig.of(settings),
             ApiConfig.of(settings),
         )

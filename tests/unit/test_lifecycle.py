@@ -431,3 +431,17 @@ def test_customer_first_customer_hanging_up_while_waiting_is_abandoned() -> None
         CallOutcome.ABANDONED,
         ContactOutcome.MISSED,
     )
+
+
+def test_a_disposition_needs_an_agent_who_answered_and_the_last_one_holds() -> None:
+    assert lc.transition(waiting(), lc.Disposed("sale", "a1", at(5))) == (waiting(), [])
+    done, _ = run(
+        waiting(),
+        lc.Offered(1, "PJSIP/agent1", at(10)),
+        lc.AgentAnswered(1, "PJSIP/agent1", at(12)),
+        lc.CustomerAnswered(1, at(15)),
+        lc.CallEnded(1, at(75)),
+        lc.Disposed("sale", "a1", at(80)),  # after the call: done, yet it takes it
+        lc.Disposed("follow_up", "ann", at(90)),
+    )
+    assert (done.state, done.disposition) == (State.DONE, "follow_up")

@@ -110,3 +110,10 @@ def test_missed_calls_called_back_are_counted_apart() -> None:
     group = [replace(PENDING, id="m", source="missed"), replace(PENDING, id="p")]
     (row,) = report(group)
     assert (row.requests, row.missed_call_callbacks) == (2, 1)
+
+
+def test_the_wrap_up_codes_of_the_day() -> None:
+    group = [replace(PENDING, id=str(i), disposition=code)
+             for i, code in enumerate(["sale", "no_sale", "sale", ""])]  # fmt: skip
+    (row,) = report(group)
+    assert row.dispositions == "no_sale:1 sale:2"
