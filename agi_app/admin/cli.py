@@ -312,7 +312,8 @@ def _main(argv: Sequence[str] | None) -> int:
             startup_problems(settings)
     except SettingsError as exc:  # before logging is set up: nothing else is said first
         return report_refused(exc)
-    setup_logging(settings.log_level)  # journald's form under systemd (agi_app/app/log_format.py)
+    # journald's form under systemd; numbers shortened (agi_app/app/log_format.py)
+    setup_logging(settings.log_level, numbers=settings.log_numbers)
     if args.command == "cancel":
         return _act(settings, args.id, "cancel", {"by": args.by})
     if args.command == "reprioritize":

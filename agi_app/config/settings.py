@@ -248,6 +248,11 @@ class Settings(BaseSettings):
         description="the wrap-up codes an agent may set on a callback they answered (the agent"
         " panel, POST /api/callbacks/ID/disposition); none: no disposition",
     )
+    log_numbers: bool = Field(
+        False,
+        description="log phone numbers in full (for debugging); by default a log line keeps"
+        " only their last four digits (+…0111)",
+    )
     missed_call_queues: MissedCallQueues = Field(
         default_factory=dict,
         description="missed calls called back, per queue (off for a queue not named): a live"

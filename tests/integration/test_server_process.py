@@ -187,6 +187,8 @@ async def test_sighup_applies_the_new_settings_without_a_restart(served: Served)
     await served.start()
     assert process_id(served) and (await call(1).run(served.port))[-1] == SUCCESS
     pid = process_id(served)
+    # The stored request's line names the caller by the last four digits alone.
+    assert "+…0001" in served.log() and "+15551230001" not in served.log()
 
     # The fictional numbers no longer let through, quieter logs, and one change that waits.
     served.write_config(
@@ -202,7 +204,7 @@ async def test_sighup_applies_the_new_settings_without_a_restart(served: Served)
     served.write_config(**{**SETTINGS, "log_level": "WARNING"})
     await reload(served, 2)
     assert (await call(3).run(served.port))[-1] == SUCCESS
-    assert "+15551230003" not in served.log()
+    assert "…0003" not in served.log()
 
     # A file that does not parse changes nothing.
     served.config.write_text("allowed_number_prefixes = [\n")
