@@ -53,7 +53,10 @@ def build_api_request(
         facts, options, config.number_rules, request_id=request_id, now=now, schedule=schedule
     )
     extension = normalize_extension(payload.extension) if payload.extension else None
-    request = replace(request, extension=extension, source=SOURCE, requested_by=requested_by)
+    consent = f"api: asked by {requested_by or 'an API client'}"
+    request = replace(
+        request, extension=extension, source=SOURCE, requested_by=requested_by, consent=consent
+    )
     if payload.at is None:
         return request  # as soon as possible: outside hours it waits for the opening
     return scheduled(request, _check_time(payload.at, config, schedule, now))

@@ -83,6 +83,13 @@ class CallbackOut(BaseModel):
         Field(description="machine detection's last verdict (HUMAN, MACHINE, ...); empty: none"),
     ]
     disposition: Annotated[str, Field(description="the agent's wrap-up code; empty: none")]
+    consent: Annotated[
+        str,
+        Field(
+            description="how the customer agreed: the key in which flow, who asked, or the"
+            " missed-call rule"
+        ),
+    ]
 
     @classmethod
     def of(cls, request: CallbackRequest) -> "CallbackOut":
@@ -111,6 +118,7 @@ class CallbackOut(BaseModel):
             mode=request.mode.value,
             amd_status=request.amd_status,
             disposition=request.disposition,
+            consent=request.consent,
         )
 
 

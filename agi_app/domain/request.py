@@ -138,6 +138,9 @@ class CallbackRequest:
     customer_joined_at: datetime | None = None
     # The agent's wrap-up code for the call (one of the settings' disposition_codes).
     disposition: str = ""
+    # How the customer agreed to be called back: the key in which flow, the credential that
+    # asked, or the missed-call rule (shown by `show` and the request API).
+    consent: str = ""
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,12 @@ def clean_name(raw: str) -> str:
     spaced = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in raw)
     name = " ".join(spaced.split())[:_MAX_NAME]
     return "" if name.lower() in ("unknown", "anonymous") else name
+
+
+def _phone_consent(options: ComponentOptions, facts: CallFacts) -> str:
+    where = f"the IVR step {options.offer}" if options.offer else f"queue {options.queue}"
+    dialed = f", having called {facts.dialed_number}" if facts.dialed_number else ""
+    return f"phone: the caller pressed the callback key in {where}{dialed}"
 
 
 def build_request(
@@ -233,4 +242,5 @@ def build_request(
         mode=options.mode,
         greeting=options.greeting if options.mode is Mode.CUSTOMER_FIRST else "",
         machine_message=options.machine_message if options.mode is Mode.CUSTOMER_FIRST else "",
+        consent=_phone_consent(options, facts),
     )

@@ -74,7 +74,11 @@ class MissedCalls:
                 now=now,
                 schedule=self._config.queue_schedules.get(queue),
             )
-            request = replace(request, source=SOURCE)
+            consent = (
+                f"missed call: waited {waited} s in queue {queue} (min_wait {rule.min_wait} s)"
+                " and hung up"
+            )
+            request = replace(request, source=SOURCE, consent=consent)
             stored = await self._store.add(request, self._config.rate_limits)
         except CallbackError as exc:
             log.info("missed call %s in %s not called back (%s): %s", uniqueid, queue, exc.code,

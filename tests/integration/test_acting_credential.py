@@ -71,3 +71,4 @@ async def test_the_read_scope_sees_who_asked(api: Api) -> None:
     made = await api.post({"number": NUMBER, "queue": "support"}, "request-token")
     read = await api.client.get(made.headers["location"], headers=auth("read-token"))
     assert read.json()["requested_by"] == "api:form"
+    assert read.json()["consent"] == "api: asked by api:form"  # how they agreed

@@ -125,3 +125,11 @@ def test_refusals(facts: CallFacts, args: tuple[str, ...], error: type[Exception
 )
 def test_caller_names_are_cleaned(raw: str, clean: str) -> None:
     assert clean_name(raw) == clean
+
+
+def test_the_consent_says_where_the_caller_pressed_the_key() -> None:
+    assert build(FACTS, "queue=support").consent == (
+        "phone: the caller pressed the callback key in queue support, having called 5000"
+    )
+    ivr = build(FACTS, "queue=support", "offer=callback/ivr-offer").consent
+    assert ivr.startswith("phone: the caller pressed the callback key in the IVR step callback/")

@@ -18,6 +18,9 @@ async def test_a_caller_who_hangs_up_after_min_wait_is_called_back(tmp_path: Pat
         (request,) = await rig.eventually_requests(1)
         assert (request.source, request.callback_number, request.priority) == ("missed", NUMBER, 3)
         assert request.channel == "1795680000.5" and request.caller_name == "Ann Smith"
+        assert request.consent == (
+            "missed call: waited 25 s in queue support (min_wait 20 s) and hung up"
+        )
         placed = await rig.until(request.id, lambda r: r.state is State.WAITING, "placed")
         assert placed.queue_entered_at <= placed.requested_at  # their original place
 
