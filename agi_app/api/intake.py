@@ -53,7 +53,8 @@ def build_api_request(
         facts, options, config.number_rules, request_id=request_id, now=now, schedule=schedule
     )
     extension = normalize_extension(payload.extension) if payload.extension else None
-    consent = f"api: asked by {requested_by or 'an API client'}"
+    how = "command line" if requested_by.startswith("cli:") else "api"
+    consent = f"{how}: asked by {requested_by or 'an API client'}"
     request = replace(
         request, extension=extension, source=SOURCE, requested_by=requested_by, consent=consent
     )

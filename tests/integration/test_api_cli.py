@@ -73,6 +73,7 @@ async def test_direct_is_placed_at_the_next_login(
         request_id = capsys.readouterr().out.strip()
         stored = await api.rig.get(request_id)
         assert (stored.source, stored.extension, stored.callback_number) == ("api", "12#", NUMBER)
+        assert stored.consent.startswith("command line: asked by cli:")
         api.rig.pbx.login()  # reconciliation reads the store
         await api.rig.until(request_id, lambda r: r.state is State.WAITING, "placed")
 
