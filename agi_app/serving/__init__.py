@@ -73,7 +73,7 @@ class Serving:
             self.hours,
         )
         self.closing = ClosingSweep(self.hours, store, self.unit_of_work, clock)
-        self.turns = TurnWatcher(store, self.pbx, self.unit_of_work, clock)
+        self.turns = TurnWatcher(store, self.pbx, self.unit_of_work, clock, config.number_rules)
         self.missed_calls = MissedCalls(
             store, config, self.join_times, clock, lambda: str(uuid.uuid4())
         )

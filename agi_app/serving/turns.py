@@ -17,6 +17,7 @@ from datetime import datetime
 from agi_app.domain import lifecycle as lc
 from agi_app.domain.channel_ids import Leg, channel_id
 from agi_app.domain.errors import StoreUnavailable
+from agi_app.domain.numbers import NumberRules, dialable
 from agi_app.domain.options import Mode
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.domain.turn import whose_turn
@@ -39,8 +40,10 @@ class TurnWatcher:
         pbx: Pbx,
         unit_of_work: UnitOfWork,
         clock: Callable[[], datetime],
+        rules: NumberRules,
         every: float = CHECK_EVERY_S,
     ) -> None:
+        self._rules = rules
         self._store = store
         self._pbx = pbx
         self._uow = unit_of_work
@@ -79,7 +82,13 @@ class TurnWatcher:
             )
             due = whose_turn(line, available)
             for request in requests:
-                if channel_id(request.id, request.attempt, Leg.PLACEHOLDER) in due:
+                if channel_id(request.id, request.attempt, Leg.PLACEHOLDER) not in due:
+                    continue
+                # A policy tightened since it was placed: never dialed (as the placer does).
+                if (why := dialable(request.callback_number, self._rules)) is not None:
+                    event = lc.Cancelled(f"destination policy: {why}", self._clock())
+                    await self._uow.apply(request.id, event)
+                else:
                     log.info(
                         "callback %s: its turn in %s came: calling the customer", request.id, queue
                     )

@@ -1,5 +1,6 @@
 """Serving a placed request on the fake PBX: offers, declines, expiry, the customer leg."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -251,3 +252,20 @@ async def test_customer_first_waits_for_its_turn(tmp_path: Path) -> None:
                 == "callback-customer-first"] == []  # fmt: skip
         rig.pbx.members["support"][0].paused = False
         await rig.until(request.id, lambda r: r.state is State.CALLING, "its turn came")
+
+
+async def test_customer_first_never_dials_a_number_the_policy_now_refuses(tmp_path: Path) -> None:
+    """A policy tightened while it waited: at its turn it is cancelled, as the placer would."""
+    async with serving_on(tmp_path, allowed_number_prefixes=["+1555"]) as rig:
+        for member in rig.pbx.members["support"]:
+            member.paused = True
+        request = await rig.add("+15551230001", mode=Mode.CUSTOMER_FIRST)
+        await rig.serving.request_stored(request)
+        await rig.until(request.id, lambda r: r.state is State.WAITING, "waiting")
+        # As a tighter policy would be, for the turn watcher alone (the placer placed it).
+        rig.serving.turns._rules = replace(rig.serving.turns._rules, allowed_prefixes=())
+        rig.pbx.members["support"][0].paused = False
+        done = await rig.until(request.id, lambda r: r.state is State.DONE, "cancelled")
+        assert done.call_outcome is CallOutcome.CANCELLED
+        assert [a for a in rig.pbx.actions("Originate") if a.get("Context")
+                == "callback-customer-first"] == []  # fmt: skip
