@@ -132,13 +132,14 @@ class Pbx:
         }
 
     async def placeholders_queued(self) -> dict[str, str]:
-        """Every callback placeholder waiting in any queue: uniqueid -> channel."""
-        return {
-            str(entry.get("Uniqueid")): str(entry.get("Channel", ""))
-            for entry in await self.ami.send_list({"Action": "QueueStatus"})
-            if entry.get("Event") == "QueueEntry"
-            and parse_channel_id(str(entry.get("Uniqueid", ""))) is not None
-        }
+        """Every callback placeholder waiting in any queue: uniqueid -> channel. Not a
+        customer called first who waits there: a person on the line, never a stray."""
+        found: dict[str, str] = {}
+        for entry in await self.ami.send_list({"Action": "QueueStatus"}):
+            ref = parse_channel_id(str(entry.get("Uniqueid", "")))
+            if entry.get("Event") == "QueueEntry" and ref and ref.leg is Leg.PLACEHOLDER:
+                found[str(entry.get("Uniqueid"))] = str(entry.get("Channel", ""))
+        return found
 
     async def channels(self) -> dict[str, Message]:
         """The channels up now, by uniqueid."""

@@ -1,6 +1,7 @@
 """Asterisk applies the eventfilters of the service's AMI account (asterisk_conf/manager.conf):
 an ordinary caller, waiting in a queue and hung up, reaches that account only where it joins
-and leaves the queue; none of its channel, state, dial or hangup events does."""
+the queue, gives up waiting (missed calls called back) and leaves it; none of its channel,
+state, dial or hangup events does."""
 
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from tests.acceptance.calls import calling, in_queue
 from tests.support.ami import action, ami_client, eventually_local
 
 
-async def test_service_account_hears_a_live_caller_join_and_leave_only(
+async def test_service_account_hears_a_live_caller_join_abandon_and_leave_only(
     ami: Manager, tmp_path: Path
 ) -> None:
     seen: list[Message] = []
@@ -28,5 +29,9 @@ async def test_service_account_hears_a_live_caller_join_and_leave_only(
             )
     # FullyBooted is the login's own greeting, which Asterisk sends any account.
     heard = [e for e in seen if e.get("Event") != "FullyBooted"]
-    assert [e.get("Event") for e in heard] == ["QueueCallerJoin", "QueueCallerLeave"]
+    assert [e.get("Event") for e in heard] == [
+        "QueueCallerJoin",
+        "QueueCallerAbandon",
+        "QueueCallerLeave",
+    ]
     assert all(e.get("Uniqueid") == entry["Uniqueid"] for e in heard)

@@ -1,7 +1,7 @@
 """A smoke run of the randomized trials (``make trials`` runs many): two fixed seeds that
 between them kill -9 the service, restart Asterisk and freeze the AMI link, with agents that
-answer and decline, and customers that answer. (The store locked is test_store_faults'; seed
-29 adds it here when run by hand.)"""
+answer and decline, customers that answer, and customer first callbacks among agent first
+ones. (The store locked is test_store_faults'; seed 29 adds it here when run by hand.)"""
 
 import time
 
@@ -12,8 +12,9 @@ from tests.trials.__main__ import one
 # CPU-heavy: make test runs these after the parallel phase, alone.
 pytestmark = pytest.mark.serial
 
-# 28: freeze + kill -9 while callers arrive, declining agents, customer answers.
-# 31: Asterisk restarted while callers arrive, kill -9 while serving.
+# 28: freeze + kill -9 while callers arrive, declining agents, customer answers; one of its
+#     three callbacks is customer first.
+# 31: Asterisk restarted while callers arrive, kill -9 while serving; one customer first.
 SEEDS = (28, 31)
 
 

@@ -27,6 +27,7 @@ class Tally:
     failed: list[int] = field(default_factory=list)
     calls: int = 0
     callbacks: int = 0
+    customer_first: int = 0
     faults: Counter[str] = field(default_factory=Counter)
     lost: int = 0
     doubled: int = 0
@@ -36,11 +37,12 @@ class Tally:
     unfinished: int = 0
     errors: int = 0
 
-    def add(self, seed: int, calls: int, callbacks: int, faults: Counter[str], f: Findings,
-            finished: bool) -> None:  # fmt: skip
+    def add(self, seed: int, calls: int, callbacks: int, customer_first: int,
+            faults: Counter[str], f: Findings, finished: bool) -> None:  # fmt: skip
         self.trials += 1
         self.calls += calls
         self.callbacks += callbacks
+        self.customer_first += customer_first
         self.faults.update(faults)
         self.lost += len(f.lost)
         self.doubled += len(f.doubled)
@@ -56,7 +58,10 @@ class Tally:
         kinds = ", ".join(f"{k} {self.faults[k]}" for k in FaultKind) or "none"
         rows = [
             ("trials", f"{self.trials} in {minutes:.1f} min"),
-            ("callers (of which pressed 1)", f"{self.calls} ({self.callbacks})"),
+            (
+                "callers (of which pressed 1; of those, customer first)",
+                f"{self.calls} ({self.callbacks}; {self.customer_first})",
+            ),
             ("faults by kind", f"{sum(self.faults.values())}: {kinds}"),
             ("lost", str(self.lost)),
             ("doubled", str(self.doubled)),
@@ -153,7 +158,8 @@ async def main(argv: list[str] | None = None) -> int:
         findings, finished, elapsed, faults = await one(seed, deadline, args.keep, args.verbose)
         longest = max(longest if tally.trials else 0.0, elapsed)
         callbacks = sum(c.press for c in scenario.callers)
-        tally.add(seed, len(scenario.callers), callbacks, faults, findings, finished)
+        first = sum(c.customer_first for c in scenario.callers)
+        tally.add(seed, len(scenario.callers), callbacks, first, faults, findings, finished)
     print()
     print(tally.markdown((time.time() - started) / 60))
     return 0 if not tally.failed and tally.trials else 1

@@ -2,10 +2,14 @@
 
 The order check compares the first offer each call got (an agent phone's INVITE, From = the
 caller's number) with the ideal single queue: priority level, then the time the caller first
-joined the queue, live callers and callbacks alike. A call Y that belongs ahead of X is an
-order violation when an agent was offered X while Y was waiting and Y's first offer came
-later (or never). Allowed, and why (docs/explanation/faults.md, "Randomized trials on the real
-stack"):
+joined the queue, live callers and callbacks alike. A customer first callback (mode=
+customer_first) is never offered as a placeholder: its first offer is the agent INVITE after
+its customer pressed 1 and joined the queue, where it then stands at the head of its level
+(Queue()'s position 1: before every caller of its level who is not such a customer, after
+every caller of a higher level; among such customers of one level, the original order). A
+call Y that belongs ahead of X is an order violation when an agent was offered X while Y was
+waiting and Y's first offer came later (or never). Allowed, and why (docs/explanation/
+faults.md, "Randomized trials on the real stack"):
 
 1. Concurrent offers: offers less than OFFER_SLACK apart are simultaneous. With several agents
    free, app_queue rings the first k callers at once, each from its own thread, which checks
@@ -24,7 +28,9 @@ stack"):
    callback offer, 4.9 s, every 30 s from the caller's join) even to the caller at the head,
    and does not offer that caller to an agent while it plays; with autofill, an agent who
    frees up meanwhile takes the next caller. This is app_queue's, with or without callbacks
-   (placeholders hear 20 ms of silence instead, so it never holds them back).
+   (placeholders hear 20 ms of silence instead, so it never holds them back; a customer first
+   customer waiting in the queue after pressing 1 is a live call, and hears it every 30 s from
+   that join).
 7. Displaced by a better arrival: with N agents free, app_queue's autofill gives each of the
    first N calls present its turn at once, and each call's thread takes an agent when it next
    looks (once a second). A call Z that ranks ahead of Y and comes into the queue in that
@@ -37,6 +43,18 @@ stack"):
    offer, the calls offered with X in the same instant (exception 1) had no time to be
    offered in that epoch; they are judged in the next one (found by seed 885281: three agents
    unpaused, the third caller's thread took agent1 first, and the restart came 40 ms later).
+9. Customer first, in transit from its turn: when a customer first placeholder's turn comes
+   (as app_queue counts it: fewer calls before it than available agents) the service calls
+   the customer instead of any agent; AMD() listens, the greeting plays, the customer presses
+   1 and only then joins the queue (10 to 40 s). Meanwhile the placeholder keeps its turn but
+   is never offered, so an agent free beside the one its turn counted on takes the next
+   caller, as in exception 4. Y is in transit from OFFER_SLACK before the service's CustomerDue
+   (state calling: the service reads the queue once a second, so it sees the turn up to a
+   second after app_queue, whose thread for X may ring in that second) until its customer
+   joins the queue (state queued), or, when the call fails (no answer, busy, a machine, no
+   key), until its placeholder joins again for the retry (state waiting: from then on it
+   waits at its original place, with no allowance until its next turn). A placeholder that
+   waits before its turn gets none: a call behind it offered then is a violation.
 """
 
 import itertools
@@ -45,7 +63,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from tests.support.uas import Behaviour
-from tests.trials.scenario import FaultKind, Scenario
+from tests.trials.scenario import FaultKind, Scenario, answers
 from tests.trials.sip_trace import Invite
 
 OFFER_SLACK = 1.5  # seconds; app_queue's RECHECK is 1 s
@@ -86,6 +104,44 @@ class RequestSeen:
     declined_by: frozenset[str]
     first_waiting_at: float | None  # its placeholder first joined
     done_at: float | None
+    customer_first: bool = False  # mode=customer_first
+    # Its event log: the request's state after each event, and when (epoch seconds).
+    states: tuple[tuple[str, float], ...] = ()
+
+    def entered(self, state: str) -> list[float]:
+        """The times the request came into ``state`` (from another state), in order."""
+        out, previous = [], ""
+        for name, at in self.states:
+            if name == state and previous != state:
+                out.append(at)
+            previous = name
+        return out
+
+    @property
+    def queued_at(self) -> float | None:
+        """Customer first: when the customer, having pressed 1, first joined the queue."""
+        return next(iter(self.entered("queued")), None)
+
+    def rejoined_by(self, t: float) -> bool:
+        """Customer first: whether its customer stood in the queue at ``t``, at the head of
+        its level. The service records the join from AMI's QueueCallerJoin, after app_queue
+        may already have rung a free agent for the customer (seen: 2 ms after the INVITE),
+        so from OFFER_SLACK before the recorded join."""
+        queued = self.queued_at if self.customer_first else None
+        return queued is not None and t >= queued - OFFER_SLACK
+
+    def in_transit(self, t: float) -> bool:
+        """Customer first, exception 9: from (just before) a turn until the customer joined
+        the queue, or the placeholder joined again for a retry."""
+        if not self.customer_first:
+            return False
+        for turn in self.entered("calling"):
+            if t < turn - OFFER_SLACK:
+                continue
+            after = [at for name, at in self.states if at > turn and name in ("queued", "waiting")]
+            if not after or t < after[0]:
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -174,18 +230,22 @@ def _acknowledged(seen: Observed, out: Findings) -> None:
 
 def _outcomes(seen: Observed, out: Findings) -> None:
     restarted = any(f.kind is FaultKind.ASTERISK_RESTART for f in seen.faults)
-    carrier = seen.scenario.carrier
+    answering = answers(seen.scenario.carrier)
     for r in seen.requests:
         what = f"request {r.id} ({r.callback_number})"
         if r.state != "done":
             out.lost.append(f"{what} still {r.state} at the deadline (attempt {r.attempt})")
             continue
         outcome = r.call_outcome
-        if outcome == "Answered Call" and carrier is not Behaviour.ANSWER:
+        if outcome == "Answered Call" and not answering:
             out.lost.append(f"{what}: Answered, but the customer never answers")
-        elif outcome == "Missed Call" and carrier is Behaviour.ANSWER and not restarted:
+        elif outcome == "Missed Call" and answering and not restarted:
             out.lost.append(f"{what}: Missed, but the customer answers and no restart ended it")
-        elif outcome == "Abandoned Call" and not r.declined_by:
+        elif outcome == "Abandoned Call" and r.customer_first and not restarted:
+            # Customer first: the customer pressed 1 and hung up before an agent came; the
+            # test phone never hangs up, so only a restart of Asterisk ends such a call.
+            out.lost.append(f"{what}: Abandoned (customer first), but no restart ended it")
+        elif outcome == "Abandoned Call" and not r.customer_first and not r.declined_by:
             out.lost.append(f"{what}: Abandoned, but no agent declined it")
         elif outcome not in ("Answered Call", "Missed Call", "Abandoned Call"):
             out.lost.append(f"{what}: ended {outcome}")
@@ -195,6 +255,9 @@ def _dials(seen: Observed, out: Findings) -> None:
     """Each customer INVITE must follow its own agent's answer (an ANSWER phone's INVITE
     for the request), one per answer; an unserved request may get one informative call."""
     for r in seen.requests:
+        if r.customer_first:
+            _customer_first_dials(seen, r, out)
+            continue
         answers = sorted(
             o.invite.at
             for o in seen.offers
@@ -220,6 +283,41 @@ def _dials(seen: Observed, out: Findings) -> None:
             out.lost.append(f"{what}: {r.call_outcome} but the customer was never dialed")
 
 
+def _customer_first_dials(seen: Observed, r: RequestSeen, out: Findings) -> None:
+    """Customer first: each customer INVITE follows the service's CustomerDue (state
+    calling: its turn came), one per turn, so none while it waits for its turn and none twice
+    for one turn; no informative call (customer first has none)."""
+    turns = r.entered("calling")
+    dials = sorted(d.at for d in seen.dials if d.to_user == r.callback_number)
+    unmatched = []
+    for at in dials:
+        # The turn is stored before the Originate is sent: the INVITE comes after it.
+        earlier = [t for t in turns if t <= at]
+        if earlier:
+            turns.remove(earlier[-1])
+        else:
+            unmatched.append(at)
+    what = f"request {r.id} ({r.callback_number}, customer first)"
+    answered = min(
+        (o.invite.at for o in seen.offers
+         if o.invite.request_id == r.id and o.behaviour is Behaviour.ANSWER),
+        default=math.inf,
+    )  # fmt: skip
+    again = [at for at in dials if at > answered]
+    if again:  # an agent talked to its customer: served, never called again
+        out.doubled.append(
+            f"{what}: customer INVITE at {', '.join(f'{t:.3f}' for t in again)} after an"
+            f" agent answered its customer at {answered:.3f}"
+        )
+    if unmatched:
+        out.doubled.append(
+            f"{what}: {len(dials)} customer INVITEs, {len(unmatched)} without a turn of its own"
+            f" before them (at {', '.join(f'{t:.3f}' for t in unmatched)})"
+        )
+    if r.call_outcome in ("Answered Call", "Missed Call") and not dials:
+        out.lost.append(f"{what}: {r.call_outcome} but the customer was never dialed")
+
+
 def _order(seen: Observed, out: Findings) -> None:
     restarts = sorted(f.start for f in seen.faults if f.kind is FaultKind.ASTERISK_RESTART)
     bounds = [-math.inf, *restarts, math.inf]
@@ -237,6 +335,18 @@ def _order(seen: Observed, out: Findings) -> None:
             return request.done_at if request.done_at is not None else math.inf
         return c.ended_at if c.ended_at is not None else math.inf
 
+    def rank(c: CallerSeen, t: float) -> tuple[int, int, float]:
+        """Its place in the ideal single queue at ``t``: its level, then a customer first
+        customer who joined the queue (at the head of its level), then the first join."""
+        request = by_number.get(c.number) if c.press else None
+        assert c.joined_at is not None
+        return (c.level, 0 if request and request.rejoined_by(t) else 1, c.joined_at)
+
+    def rejoined(c: CallerSeen, t: float) -> str:
+        request = by_number.get(c.number) if c.press else None
+        queued = request.queued_at if request and request.rejoined_by(t) else None
+        return f", its customer in the queue from {queued:.3f}" if queued else ""
+
     def waiting(c: CallerSeen, t: float) -> bool:
         if c.joined_at is None or c.joined_at > t:  # 2
             return False
@@ -247,6 +357,11 @@ def _order(seen: Observed, out: Findings) -> None:
             joined = request.first_waiting_at if request else None
             if joined is None or t < joined:
                 return False
+            if request is not None and request.in_transit(t):  # 9
+                return False
+            queued = request.queued_at if request and request.rejoined_by(t) else None
+            if queued is not None and hearing_announcement(queued, t):  # 6, for its customer
+                return False
         elif hearing_announcement(c.joined_at, t):  # 6: still a live caller
             return False
         return True
@@ -255,11 +370,13 @@ def _order(seen: Observed, out: Findings) -> None:
         """When ``c`` came into Asterisk's queue: as a live caller, and as a placeholder."""
         request = by_number.get(c.number) if c.press else None
         times = [c.joined_at, request.first_waiting_at if request else None]
+        if request is not None and request.customer_first:
+            times += request.entered("queued")  # the customer, having pressed 1
         return [t for t in times if t is not None]
 
     def displaced(cy: CallerSeen, tx: float, first: dict[str, tuple[float, str]]) -> bool:  # 7
         return any(
-            (cz.level, cz.joined_at) < (cy.level, cy.joined_at)
+            rank(cz, tx) < rank(cy, tx)
             and any(abs(t - tx) <= OFFER_SLACK for t in entered(cz))
             and abs(first.get(cz.number, (math.inf, ""))[0] - tx) <= OFFER_SLACK
             for cz in ranked
@@ -267,6 +384,17 @@ def _order(seen: Observed, out: Findings) -> None:
         )
 
     ranked = [c for c in seen.callers.values() if c.joined_at is not None]
+    for r in seen.requests:  # a customer first placeholder is never offered
+        if not r.customer_first:
+            continue
+        queued = r.queued_at  # an offer from OFFER_SLACK before it is the customer's own
+        for o in seen.offers:
+            if o.invite.request_id == r.id and not r.rejoined_by(o.invite.at):
+                out.order.append(
+                    f"{o.agent} offered customer first request {r.id} ({r.callback_number})"
+                    f" at {o.invite.at:.3f}, before its customer joined the queue"
+                    + (f" at {queued:.3f}" if queued is not None else " (never)")
+                )
     for lo, hi in itertools.pairwise(bounds):  # 5
         first: dict[str, tuple[float, str]] = {}
         for o in sorted(seen.offers, key=lambda o: o.invite.at):
@@ -277,7 +405,7 @@ def _order(seen: Observed, out: Findings) -> None:
             if cx is None or cx.joined_at is None:
                 continue
             for cy in ranked:
-                if (cy.level, cy.joined_at) >= (cx.level, cx.joined_at):
+                if rank(cy, tx) >= rank(cx, tx):
                     continue
                 if not waiting(cy, tx):
                     continue
@@ -288,7 +416,7 @@ def _order(seen: Observed, out: Findings) -> None:
                     out.order.append(
                         f"{agent} offered {x} (level {cx.level}, joined {cx.joined_at:.3f})"
                         f" at {tx:.3f} while {cy.number} (level {cy.level}, joined"
-                        f" {cy.joined_at:.3f}) waited; its first offer"
+                        f" {cy.joined_at:.3f}{rejoined(cy, tx)}) waited; its first offer"
                         + (f" at {ty:.3f}" if ty < math.inf else " never came")
                         + ("" if lo == -math.inf else f" (epoch after the restart at {lo:.3f})")
                     )
@@ -329,6 +457,11 @@ def timeline(seen: Observed) -> list[str]:
     for r in seen.requests:
         if r.first_waiting_at is not None:
             rows.append((r.first_waiting_at, f"{r.callback_number} placeholder first joined"))
+        if r.customer_first:
+            for at in r.entered("calling"):
+                rows.append((at, f"{r.callback_number} its turn: calling the customer first"))
+            for at in r.entered("queued"):
+                rows.append((at, f"{r.callback_number} customer pressed 1, joined the queue"))
         if r.done_at is not None:
             rows.append(
                 (r.done_at, f"{r.callback_number} done {r.call_outcome} attempt={r.attempt}"

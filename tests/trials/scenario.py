@@ -8,7 +8,11 @@ from tests.support import testbed
 from tests.support.uas import Behaviour
 
 # The test bed's dialed numbers and the priority level their flow gives (extensions.conf).
-LEVEL_OF_DID = {"5000": 5, "5003": 1}
+# 5014 is 5000 with mode=customer_first (retries=1, retry_interval=5).
+LEVEL_OF_DID = {"5000": 5, "5003": 1, "5014": 5}
+CUSTOMER_FIRST_DIDS = frozenset({"5014"})
+# The share of the callbacks drawn on 5000 that are made on 5014 (customer first) instead.
+CUSTOMER_FIRST_SHARE = 0.4
 # Each agent's phone port (on the test bed's Asterisk's address), by its queue member.
 AGENT_PORTS = {f"PJSIP/{agent}": port for agent, port in testbed.AGENT_PORTS.items()}
 
@@ -37,6 +41,10 @@ class CallerPlan:
     def level(self) -> int:
         return LEVEL_OF_DID[self.did]
 
+    @property
+    def customer_first(self) -> bool:
+        return self.did in CUSTOMER_FIRST_DIDS
+
 
 @dataclass(frozen=True)
 class FaultPlan:
@@ -58,8 +66,10 @@ class Scenario:
         kinds = ",".join(f"{f.kind}@{f.phase}+{f.at:.1f}s" for f in self.faults) or "none"
         agents = ",".join(f"{a[-6:]}={b or 'off'}" for a, b in self.agents.items())
         presses = sum(c.press for c in self.callers)
+        first = sum(c.customer_first for c in self.callers)
         return (
-            f"callers={len(self.callers)} (callbacks={presses}) agents[{agents}]"
+            f"callers={len(self.callers)} (callbacks={presses}, customer first={first})"
+            f" agents[{agents}]"
             f" carrier={self.carrier} faults[{kinds}]"
         )
 
@@ -72,17 +82,29 @@ _FAULT_WEIGHTS = {
 }
 
 
+def answers(carrier: Behaviour) -> bool:
+    """Whether the carrier's phone answers the customers' calls."""
+    return carrier in (Behaviour.ANSWER, Behaviour.PERSON, Behaviour.PERSON_PRESSES_1)
+
+
 def generate(seed: int) -> Scenario:
     rng = random.Random(seed)
+    # Customer first is drawn from a stream of its own, so that a seed drawn before it existed
+    # keeps its callers, agents, customer, faults and moments (some of its callbacks on 5000
+    # are now made on 5014).
+    first = random.Random(f"customer-first-{seed}")
     count = rng.randint(3, 6)
     callers = []
     for i in range(count):
+        did = rng.choice(("5000", "5000", "5003"))
+        press = rng.random() < 0.65
+        customer_first = first.random() < CUSTOMER_FIRST_SHARE  # drawn for every caller
         callers.append(
             CallerPlan(
                 # +1555 then 7 digits: distinct within a trial, varied across seeds.
                 number=f"+1555{(seed * 7 + i) % 10_000_000:07d}",
-                did=rng.choice(("5000", "5000", "5003")),
-                press=rng.random() < 0.65,
+                did="5014" if press and did == "5000" and customer_first else did,
+                press=press,
                 # Joins at least 1.2 s apart: the queue's order of entry is then unambiguous
                 # to an observer polling the queue, yet a caller may press while the next joins.
                 start_after=0.0 if i == 0 else rng.uniform(1.2, 2.5),
@@ -95,6 +117,12 @@ def generate(seed: int) -> Scenario:
     carrier = rng.choices(
         (Behaviour.ANSWER, Behaviour.NO_ANSWER, Behaviour.BUSY), weights=(6, 2, 2)
     )[0]
+    # One phone answers every customer: a person who says "Hello?" and presses 1 three seconds
+    # after answering, as customer first needs (AMD() judges a person, then the key). An agent
+    # first customer is bridged to its agent at once, and nothing checked depends on what the
+    # agent hears; the draw above is unchanged, so older seeds keep their customer.
+    if carrier is Behaviour.ANSWER:
+        carrier = Behaviour.PERSON_PRESSES_1
     # Moments that matter: callers join after the 4-5 s welcome prompt, so an arrival fault
     # falls between the first join and a few seconds after the last press; serving lasts
     # a few seconds per caller.

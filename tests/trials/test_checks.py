@@ -128,3 +128,112 @@ def test_a_request_placed_again_after_its_withdrawal_is_reported() -> None:
     assert len(check(seen).replaced) == 1
     seen.queue_log = seen.queue_log[:2]
     assert not check(seen).replaced
+
+
+def _customer_first(
+    turns: list[tuple[str, float]], offers: list[tuple[float, str]], live_joined: float = 3.0
+) -> Observed:
+    """A customer first callback (NUMBERS[0], level 5, joined at 1 s, pressed at 2 s, its
+    placeholder in the queue from 10 s) with the states ``turns`` after that, and a live
+    caller behind it (NUMBERS[1], level 5, joined at ``live_joined``); every offer answered,
+    no fault, the customer answers and presses 1."""
+    first, live = NUMBERS[0], NUMBERS[1]
+    callers = {
+        first: CallerSeen(first, 5, True, 1.0, 2.0, True, ended_at=9.0),
+        live: CallerSeen(live, 5, False, live_joined, ended_at=90.0),
+    }
+    states = (("pending", 2.0), ("waiting", 10.0), *turns, ("connected", 70.0), ("done", 80.0))
+    request = RequestSeen(
+        "cf", first, "done", "Answered Call", 1, 0, frozenset(), 10.0, 80.0,
+        customer_first=True, states=states,
+    )  # fmt: skip
+    scenario = generate(1)
+    scenario = type(scenario)(1, scenario.callers, scenario.agents, Behaviour.PERSON_PRESSES_1, ())
+    # One customer INVITE per turn (the state calling entered; it stays while AMD listens).
+    calls = [t for i, (name, t) in enumerate(turns) if name == "calling" != turns[i - 1][0]]
+    return Observed(
+        scenario=scenario,
+        callers=callers,
+        requests=[request],
+        offers=[
+            Offer(
+                "PJSIP/agent1",
+                Behaviour.ANSWER,
+                Invite(at, n, "agent1", "cf" if n == first else "", f"c{at}"),
+            )
+            for at, n in offers
+        ],
+        dials=[Invite(at + 0.05, "5000", first, "", f"d{at}") for at in calls],
+        faults=[],
+        finished=True,
+    )
+
+
+def test_customer_first_in_transit_from_its_turn_may_be_passed() -> None:
+    """Exception 9: from its turn (the customer called, AMD, the greeting, the key) until its
+    customer joins the queue, a customer first callback is in transit, as after a key press;
+    an agent beside the one its turn counted on takes the live caller behind it."""
+    turns = [("calling", 30.5), ("calling", 34.0), ("queued", 45.0)]  # answered, AMD, key
+    seen = _customer_first(turns, [(31.0, NUMBERS[1]), (46.0, NUMBERS[0])])
+    assert check(seen).ok, check(seen)
+    # Its placeholder waiting before its turn (the turn noticed only at 40 s) gets no such
+    # allowance: the live caller behind it was offered first.
+    late = [("calling", 40.0), ("queued", 45.0)]
+    findings = check(_customer_first(late, [(31.0, NUMBERS[1]), (46.0, NUMBERS[0])]))
+    assert len(findings.order) == 1 and not findings.doubled and not findings.lost, findings
+
+
+def test_customer_first_turn_noticed_within_the_slack_counts() -> None:
+    """The service reads the queue once a second: app_queue may ring the caller behind in the
+    second before the service records the turn."""
+    turns = [("calling", 32.0), ("queued", 45.0)]
+    assert check(_customer_first(turns, [(31.0, NUMBERS[1]), (46.0, NUMBERS[0])])).ok
+
+
+def test_a_customer_who_pressed_1_rejoins_at_the_head_of_their_level() -> None:
+    """The customer joins ahead of a caller of their level who joined before them (Queue()'s
+    position 1); a caller of their level offered while the customer waits is a violation."""
+    turns = [("calling", 30.0), ("queued", 40.0)]
+    # The live caller joined before the callback: the customer, rejoined, goes first.
+    seen = _customer_first(turns, [(41.0, NUMBERS[0]), (50.0, NUMBERS[1])], live_joined=0.5)
+    assert check(seen).ok, check(seen)
+    # Seed 28's race: app_queue rang an agent for the customer 2 ms before the service
+    # recorded the join (QueueCallerJoin); the offer is the customer's, at the head.
+    seen = _customer_first(turns, [(39.998, NUMBERS[0]), (50.0, NUMBERS[1])], live_joined=0.5)
+    assert check(seen).ok, check(seen)
+    # The live caller offered while the customer waits in the queue: an inversion.
+    seen = _customer_first(turns, [(42.0, NUMBERS[1]), (50.0, NUMBERS[0])], live_joined=0.5)
+    assert len(check(seen).order) == 1
+
+
+def test_customer_first_retry_waits_at_its_place_without_the_allowance() -> None:
+    """No answer: held for the retry (in transit), then its placeholder waits again at its
+    original place, and a caller behind it offered then is a violation."""
+    turns = [("calling", 30.0), ("pending", 35.0), ("waiting", 40.5), ("calling", 50.0),
+             ("queued", 60.0)]  # fmt: skip
+    assert check(_customer_first(turns, [(38.0, NUMBERS[1]), (61.0, NUMBERS[0])])).ok
+    findings = check(_customer_first(turns, [(45.0, NUMBERS[1]), (61.0, NUMBERS[0])]))
+    assert len(findings.order) == 1
+
+
+def test_a_customer_first_placeholder_offered_to_an_agent_is_reported() -> None:
+    turns = [("calling", 30.0), ("queued", 45.0)]
+    findings = check(_customer_first(turns, [(20.0, NUMBERS[0]), (46.0, NUMBERS[1])]))
+    assert any("before its customer joined" in f for f in findings.order), findings
+
+
+def test_a_customer_first_dial_without_its_turn_is_doubled() -> None:
+    turns = [("calling", 30.0), ("queued", 45.0)]
+    seen = _customer_first(turns, [(46.0, NUMBERS[0]), (50.0, NUMBERS[1])])
+    assert check(seen).ok, check(seen)
+    seen.dials.append(Invite(20.0, "5000", NUMBERS[0], "", "early"))  # while it waited
+    assert len(check(seen).doubled) == 1
+
+
+def test_a_customer_first_customer_called_again_after_an_agent_answered_is_doubled() -> None:
+    """Seed 4128's case: an agent talked to the customer while the service was blind (AMI
+    frozen, then killed); the service took the call for unanswered and called again."""
+    turns = [("calling", 30.0), ("pending", 40.0), ("waiting", 45.0), ("calling", 50.0),
+             ("queued", 60.0)]  # fmt: skip
+    seen = _customer_first(turns, [(36.0, NUMBERS[0]), (61.0, NUMBERS[0]), (70.0, NUMBERS[1])])
+    assert any("after an agent answered" in d for d in check(seen).doubled), check(seen)

@@ -166,14 +166,21 @@ class Trial:
                 for task in background:
                     task.cancel()
                 await asyncio.gather(*background, return_exceptions=True)
+        requests = await self._requests()
+        known = {r.id for r in requests}
         return Observed(
             scenario=self.scenario,
             callers=self.callers,
-            requests=await self._requests(),
+            requests=requests,
+            # Not an INVITE for another trial's request: Asterisk retransmits an INVITE (and
+            # its CANCEL) for 32 s to a phone that is gone, and a phone of the next trial on
+            # the same port receives them (seen when a seed was rerun at once after a trial
+            # that ended in an error: the same caller numbers).
             offers=[
                 Offer(agent, phone.behaviour, invite)
                 for agent, phone in self.phones.items()
                 for invite in timed_invites(phone.messages)
+                if not invite.request_id or invite.request_id in known
             ],
             dials=timed_invites(self.carrier.messages) if self.carrier else [],
             faults=self.faults,
@@ -306,8 +313,13 @@ class Trial:
         while True:
             channels = await self.ami.events("CoreShowChannels", "CoreShowChannel")
             now = time.time()
+            # Ringing, not yet answered: a customer first customer waiting in the queue for an
+            # agent is up and unbridged too, and must not hold the desk back.
             ringing_customer = any(
-                c["Channel"].startswith("PJSIP/pstn-") and not c.get("BridgeId") for c in channels
+                c["Channel"].startswith("PJSIP/pstn-")
+                and not c.get("BridgeId")
+                and c.get("ChannelStateDesc") != "Up"
+                for c in channels
             )
             live = set()
             for c in channels:
@@ -377,6 +389,7 @@ class Trial:
                 events = await store.events(r.id)
                 waiting = [e.at for e in events if e.state == "waiting"]
                 done = [e.at for e in events if e.state == "done"]
+                states = tuple((e.state, _epoch(e.at)) for e in events)
                 out.append(
                     RequestSeen(
                         id=r.id,
@@ -388,6 +401,8 @@ class Trial:
                         declined_by=r.declined_by,
                         first_waiting_at=_epoch(waiting[0]) if waiting else None,
                         done_at=_epoch(done[0]) if done else None,
+                        customer_first=r.mode.value == "customer_first",
+                        states=states,
                     )
                 )
             return out

@@ -3,8 +3,10 @@
 from pathlib import Path
 
 from agi_app.domain.channel_ids import Leg, channel_id
+from agi_app.domain.options import Mode
 from agi_app.domain.request import CallOutcome, State
 from tests.support.fake_pbx import Entry
+from tests.support.poll import eventually_local
 from tests.unit.serving.rig import serving_on
 
 
@@ -73,3 +75,21 @@ async def test_a_placeholder_of_no_waiting_request_is_hung_up_at_login(tmp_path:
         hung = sorted(str(a["Channel"]) for a in rig.pbx.actions("Hangup"))
         assert hung == ["Local/s@x-1;2", "Local/s@x-2;2"]
         assert ours in rig.pbx.waiting("support") and "live-1" in rig.pbx.waiting("support")
+
+
+async def test_a_customer_called_first_waiting_in_the_queue_is_no_stray(tmp_path: Path) -> None:
+    """Found by the trials (seed 4134): at login the stray-placeholder sweep hung up the
+    customer's own channel, waiting in the queue after pressing 1."""
+    async with serving_on(tmp_path) as rig:
+        request = await rig.add("+15551230001", mode=Mode.CUSTOMER_FIRST)
+        await rig.serving.request_stored(request)
+        await rig.until(request.id, lambda r: r.state is State.CALLING, "its turn came")
+        rig.pbx.customer_first_answers(request.id, 1, "1")
+        await rig.until(request.id, lambda r: r.state is State.QUEUED, "on the line")
+        rig.pbx.lose_link()
+        rig.pbx.login()
+        await eventually_local(lambda: rig.serving.synced.is_set(), bool, within=5, what="resumed")
+        assert rig.pbx.waiting() == [f"cb-{request.id}-1-f"]
+        assert (await rig.get(request.id)).state is State.QUEUED
+        customer = rig.pbx.channels[f"cb-{request.id}-1-f"]["Channel"]
+        assert customer not in [a["Channel"] for a in rig.pbx.actions("Hangup")]
