@@ -238,6 +238,7 @@ class Pbx:
         variables = originate_variables(
             {
                 **_screen_pop_variables(request),
+                "CB_ATTEMPT": request.attempt,
                 "QUEUE_PRIO": queue_prio(request.priority),
                 "CB_AMD_ARGS": ":".join(map(str, s.amd_arguments)),
                 "CB_AMD_LEG": leg,

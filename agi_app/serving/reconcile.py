@@ -131,13 +131,28 @@ class Reconciler:
         """Customer first, served from its turn on: the customer's own channel tells. Still
         up, it goes on reporting (one found in the queue joined meanwhile); gone, its call
         ended unseen (a retry while checked, abandoned while waiting, answered if talking)."""
+        apply = self.unit_of_work.apply
         now = self.clock()
-        called = channel_id(request.id, request.attempt, Leg.CALLED)
+        attempt = request.attempt
+        called = channel_id(request.id, attempt, Leg.CALLED)
         if called in queued:
-            await self.unit_of_work.apply(request.id, lc.CustomerJoined(request.attempt, now))
-        elif called not in up:
-            log.warning("callback %s: the customer's call ended unseen", request.id)
-            await self.unit_of_work.apply(request.id, lc.CallEnded(request.attempt, now))
+            await apply(request.id, lc.CustomerJoined(attempt, now))
+            return
+        if called in up:
+            return
+        # Ended while we were away: [callback-customer-first-end] kept how, in AstDB.
+        record = await self.pbx.leg_record(request.id)
+        if record is not None and record[:2] == ["first", str(attempt)]:
+            _, _, key, member, ended = record
+            at = _epoch(ended) or now
+            if key == "1":
+                await apply(request.id, lc.CustomerJoined(attempt, at))
+            if member:
+                await apply(request.id, lc.AgentAnswered(attempt, member, at))
+            await apply(request.id, lc.CallEnded(attempt, at))
+            return
+        log.warning("callback %s: the customer's call ended unseen, no record", request.id)
+        await apply(request.id, lc.CallEnded(attempt, now))
 
     async def _recover_leg(self, request: CallbackRequest, record: list[str] | None = None) -> None:
         """The customer leg ended while we were away: read how from AstDB."""

@@ -80,6 +80,7 @@ def test_the_component_is_one_file_with_only_its_own_contexts() -> None:
         "callback-customer-end": "",
         "callback-amd": "",
         "callback-customer-first": "",
+        "callback-customer-first-end": "",
     }
     assert set(sections(SHIPPED / COMPONENT)["globals"]) == {
         "callback_agi", "callback_status_agi", "callback_offer_agi", "callback_fallback_error",

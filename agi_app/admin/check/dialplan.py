@@ -21,6 +21,7 @@ COMPONENT_CONTEXTS = frozenset(
         "callback-customer-end",
         "callback-amd",
         "callback-customer-first",
+        "callback-customer-first-end",
     }
 )
 # pbx_config's priority: a number, n(ext), s(ame) or hint, then +N, then (label); a +N after

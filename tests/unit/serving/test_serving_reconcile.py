@@ -93,3 +93,43 @@ async def test_a_customer_called_first_waiting_in_the_queue_is_no_stray(tmp_path
         assert (await rig.get(request.id)).state is State.QUEUED
         customer = rig.pbx.channels[f"cb-{request.id}-1-f"]["Channel"]
         assert customer not in [a["Channel"] for a in rig.pbx.actions("Hangup")]
+
+
+async def test_a_customer_first_call_served_while_away_is_answered_not_called_again(
+    tmp_path: Path,
+) -> None:
+    """Found by the trials (seed 4128): the customer pressed 1 and talked to an agent while
+    the service was away; at login its record in AstDB says so, and it is not redialed."""
+    async with serving_on(tmp_path) as rig:
+        request = await rig.add("+15551230001", mode=Mode.CUSTOMER_FIRST)
+        await rig.serving.request_stored(request)
+        await rig.until(request.id, lambda r: r.state is State.CALLING, "its turn came")
+        rig.pbx.lose_link()
+        # Meanwhile: key 1, agent1 answered, the call ended ([callback-customer-first-end]).
+        rig.pbx.channels.pop(f"cb-{request.id}-1-f", None)
+        rig.pbx.astdb[f"callback/{request.id}"] = "first|1|1|PJSIP/agent1|1796580000.5"
+        rig.pbx.login()
+        done = await rig.until(request.id, lambda r: r.state is State.DONE, "done")
+        assert (done.call_outcome, done.agent, done.customer_attempts) == (
+            CallOutcome.ANSWERED, "PJSIP/agent1", 0
+        )  # fmt: skip
+        calls = [a for a in rig.pbx.actions("Originate") if a.get("Context")
+                 == "callback-customer-first"]  # fmt: skip
+        assert len(calls) == 1  # called once
+
+
+async def test_a_customer_first_call_without_key_while_away_is_a_retry(tmp_path: Path) -> None:
+    async with serving_on(tmp_path) as rig:
+        request = await rig.add("+15551230001", mode=Mode.CUSTOMER_FIRST, retries=1,
+                                retry_interval=300)  # fmt: skip
+        await rig.serving.request_stored(request)
+        await rig.until(request.id, lambda r: r.state is State.CALLING, "its turn came")
+        rig.pbx.lose_link()
+        rig.pbx.channels.pop(f"cb-{request.id}-1-f", None)
+        rig.pbx.astdb[f"callback/{request.id}"] = "first|1||"
+        rig.pbx.astdb[f"callback/{request.id}"] += "|1796580000.5"
+        rig.pbx.login()
+        # An unanswered dial, as if seen: one attempt counted, and the retry follows (its
+        # interval counts from the recorded end, long past here).
+        retried = await rig.until(request.id, lambda r: r.customer_attempts == 1, "retry")
+        assert retried.call_outcome is None and retried.customer_key == ""
