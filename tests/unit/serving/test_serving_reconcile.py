@@ -107,7 +107,8 @@ async def test_a_customer_first_call_served_while_away_is_answered_not_called_ag
         rig.pbx.lose_link()
         # Meanwhile: key 1, agent1 answered, the call ended ([callback-customer-first-end]).
         rig.pbx.channels.pop(f"cb-{request.id}-1-f", None)
-        rig.pbx.astdb[f"callback/{request.id}"] = "first|1|1|PJSIP/agent1|1796580000.5"
+        ended = rig.clock().timestamp()
+        rig.pbx.astdb[f"callback/{request.id}"] = f"first|1|1|PJSIP/agent1|{ended}"
         rig.pbx.login()
         done = await rig.until(request.id, lambda r: r.state is State.DONE, "done")
         assert (done.call_outcome, done.agent, done.customer_attempts) == (
@@ -126,10 +127,8 @@ async def test_a_customer_first_call_without_key_while_away_is_a_retry(tmp_path:
         await rig.until(request.id, lambda r: r.state is State.CALLING, "its turn came")
         rig.pbx.lose_link()
         rig.pbx.channels.pop(f"cb-{request.id}-1-f", None)
-        rig.pbx.astdb[f"callback/{request.id}"] = "first|1||"
-        rig.pbx.astdb[f"callback/{request.id}"] += "|1796580000.5"
+        rig.pbx.astdb[f"callback/{request.id}"] = f"first|1|||{rig.clock().timestamp()}"
         rig.pbx.login()
-        # An unanswered dial, as if seen: one attempt counted, and the retry follows (its
-        # interval counts from the recorded end, long past here).
+        # An unanswered dial, as if seen: one attempt counted, held for the retry.
         retried = await rig.until(request.id, lambda r: r.customer_attempts == 1, "retry")
         assert retried.call_outcome is None and retried.customer_key == ""
