@@ -20,6 +20,11 @@ class Dialing:
     customer_ring_seconds: int
     amd_arguments: tuple[int, ...] = ()  # AMD()'s, in its order (the amd_* settings)
 
+    @property
+    def amd_text(self) -> str:
+        """AMD()'s arguments as the dialplan's CB_AMD_ARGS takes them: colon-separated."""
+        return ":".join(map(str, self.amd_arguments))
+
 
 @dataclass(frozen=True)
 class ServingConfig:

@@ -190,7 +190,7 @@ class Pbx:
         dial_options = f"D(ww{request.extension})" if request.extension else ""
         # Machine detection: AMD()'s parameters, for [callback-amd] on the customer's channel
         # (inherited there: __); none, no detection.
-        amd = ":".join(map(str, s.amd_arguments)) if request.amd else ""
+        amd = s.amd_text if request.amd else ""
         variables = originate_variables(
             {
                 **_screen_pop_variables(request),
@@ -240,7 +240,7 @@ class Pbx:
                 **_screen_pop_variables(request),
                 "CB_ATTEMPT": request.attempt,
                 "QUEUE_PRIO": queue_prio(request.priority),
-                "CB_AMD_ARGS": ":".join(map(str, s.amd_arguments)),
+                "CB_AMD_ARGS": s.amd_text,
                 "CB_AMD_LEG": leg,
                 "CB_GREETING": request.greeting,
                 "CB_MACHINE_MESSAGE": request.machine_message,

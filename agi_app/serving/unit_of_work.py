@@ -106,11 +106,8 @@ class UnitOfWork:
                     await self._pbx.withdraw(request)
                 case lc.Unplace(request=request):
                     await self._pbx.unplace(request)
-                case lc.CallCustomer(request=request):
-                    if (why := dialable(request.callback_number, self._rules)) is not None:
-                        log.warning("callback %s: customer not called: %s", request.id, why)
-                    else:
-                        await self._pbx.call_customer(request)
+                case lc.CallCustomer(request=request):  # the turn watcher checked the policy
+                    await self._pbx.call_customer(request)
                 case lc.Inform(request=request, prompt=prompt):
                     if (why := dialable(request.callback_number, self._rules)) is not None:
                         log.warning("callback %s: no informative call: %s", request.id, why)
