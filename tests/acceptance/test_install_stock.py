@@ -197,6 +197,8 @@ async def test_stock_debian_asterisk_with_the_component_serves_a_callback(
         assert offer["from_user"] == number
         (dialed,) = await invites(customer, 1)
         assert dialed["request_uri"].startswith(ASTERISK.carrier_uri(number))
+        # Hung up once the customer's answer is seen (the INVITE alone is not an answer).
+        await the_request(service.store, State.CONNECTED)
         await hang_up_agent(ami, AGENTS[0])
         done = await the_request(service.store, State.DONE)
     assert (done.call_outcome, done.contact_outcome) == (

@@ -54,6 +54,8 @@ async def test_a_busy_customer_is_called_again_after_the_interval(
     assert NUMBER in again["to"]
     offers = agent.invites()
     assert len(offers) == 2  # the agent was rung first again, then the customer
+    # Hung up once the customer's answer is seen (the INVITE alone is not an answer).
+    await the_request(store(service), State.CONNECTED)
     await hang_up_agent(ami, AGENT1)
     done = await the_request(store(service), State.DONE)
     assert (done.call_outcome, done.contact_outcome) == (
