@@ -143,6 +143,20 @@ class CallbackRequest:
     consent: str = ""
 
 
+def last_call_verdict(request: CallbackRequest) -> str:
+    """What the last call to the customer found, in words for the Live view and the
+    supervisor's screen ("" before any verdict): AMD()'s and, in customer first, the key."""
+    if request.amd_status == "MACHINE":
+        return "answering machine"
+    if request.amd_status == "HANGUP":
+        return "hung up during detection"
+    if request.mode is Mode.CUSTOMER_FIRST and request.amd_status in ("HUMAN", "NOTSURE"):
+        person = "a person" if request.amd_status == "HUMAN" else "not sure, maybe a person"
+        key = f"pressed {request.customer_key}" if request.customer_key else "no key pressed"
+        return f"{person}, {key}"
+    return {"HUMAN": "a person", "NOTSURE": "not sure, maybe a person"}.get(request.amd_status, "")
+
+
 @dataclass(frozen=True)
 class RateLimits:
     """New requests allowed per window from one caller number and to one callback number

@@ -18,7 +18,7 @@ from enum import StrEnum
 from agi_app.domain.channel_ids import parse_channel_id
 from agi_app.domain.placement import serving_key
 from agi_app.domain.priority import level_from_queue_prio, queue_prio
-from agi_app.domain.request import CallbackRequest, State
+from agi_app.domain.request import CallbackRequest, State, last_call_verdict
 
 
 class Part(StrEnum):
@@ -57,6 +57,8 @@ class Row:
     scheduled_for: datetime | None = None
     customer_attempts: int = 0
     in_asterisk: bool = False  # its call (a live caller or a placeholder) is in the queue
+    mode: str = ""  # a callback's mode option (agent_first, customer_first); "" live
+    verdict: str = ""  # what a callback's last call to the customer found (last_call_verdict)
 
     def waited_s(self, now: datetime) -> int:
         return max(0, int((now - self.entered_at).total_seconds()))
@@ -98,6 +100,8 @@ def _row(request: CallbackRequest, part: Part, state: str, in_asterisk: bool = F
         scheduled_for=request.scheduled_for,
         customer_attempts=request.customer_attempts,
         in_asterisk=in_asterisk,
+        mode=request.mode.value,
+        verdict=last_call_verdict(request),
     )
 
 

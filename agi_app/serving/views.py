@@ -6,7 +6,7 @@ from datetime import datetime
 
 from agi_app.domain.channel_ids import Leg, channel_id
 from agi_app.domain.placement import HeldRequests, QueueOrder
-from agi_app.domain.request import WAITING_STATES, State
+from agi_app.domain.request import WAITING_STATES, State, last_call_verdict
 from agi_app.domain.screen_pop import screen_pop_fields
 from agi_app.pbx.ami import AmiError
 from agi_app.serving.notifier import Notifier
@@ -71,6 +71,7 @@ class Views:
                 "mode": r.mode.value,
                 "amd_status": r.amd_status,
                 "customer_key": r.customer_key,
+                "verdict": last_call_verdict(r),
             }
             for r in waiting
         ]

@@ -189,6 +189,8 @@ class SupervisorView:
             "number": row.number,
             "name": row.name,
             "not_before": self._local(row.not_before),
+            "mode": row.mode,
+            "verdict": row.verdict,
         }
 
     def _agent(self, agent: AgentRow, now: datetime) -> dict[str, Any]:

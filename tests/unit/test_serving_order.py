@@ -3,7 +3,10 @@
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from agi_app.domain.channel_ids import Leg, channel_id
+from agi_app.domain.options import Mode
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.domain.serving_order import Entry, Part, serving_order
@@ -120,3 +123,24 @@ def test_an_agent_on_an_answering_machine_is_shown_so() -> None:
     )
     (row,) = serving_order([], [machine], held=set(), joined_at=lambda _u: None, now=NOW)
     assert (row.part, row.state) == (Part.IN_SERVICE, "machine")
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "key", "verdict"),
+    [
+        (Mode.AGENT_FIRST, "", "", ""),
+        (Mode.AGENT_FIRST, "MACHINE", "", "answering machine"),
+        (Mode.AGENT_FIRST, "HUMAN", "", "a person"),
+        (Mode.CUSTOMER_FIRST, "HUMAN", "1", "a person, pressed 1"),
+        (Mode.CUSTOMER_FIRST, "NOTSURE", "", "not sure, maybe a person, no key pressed"),
+        (Mode.CUSTOMER_FIRST, "MACHINE", "", "answering machine"),
+        (Mode.CUSTOMER_FIRST, "HANGUP", "", "hung up during detection"),
+    ],
+)
+def test_a_callbacks_mode_and_last_verdict_are_on_its_row(
+    mode: Mode, status: str, key: str, verdict: str
+) -> None:
+    """The supervisor sees who is called first and what the last call found."""
+    judged = replace(request(1, 0), mode=mode, amd_status=status, customer_key=key)
+    (row,) = serving_order([], [judged], held=set(), joined_at=lambda _u: None, now=NOW)
+    assert (row.mode, row.verdict) == (mode.value, verdict)

@@ -47,12 +47,14 @@ function line(q) {
     return `<tbody data-part="${part}">${title ? `<tr class="part"><th colspan="7" scope="rowgroup">${title}</th></tr>` : ""}
       ${rows.map(r => `<tr data-kind="${r.kind}" data-id="${text(r.id)}" data-state="${r.state}">
         <td class="position">${r.position ?? ""}</td>
-        <td class="kind"><span class="badge ${r.kind}">${r.kind === "live" ? "live caller" : "callback"}</span></td>
+        <td class="kind"><span class="badge ${r.kind}">${r.kind === "live" ? "live caller" : "callback"}</span>${
+          r.mode === "customer_first" ? ' <span class="badge mode">customer first</span>' : ""}</td>
         <td class="level">${r.level ?? "?"}</td>
         <td class="waited">${duration(r.waited_s)}</td>
         <td class="entered">${text(r.entered)}</td>
         <td class="who">${text(r.name)} <span class="number">${text(r.number)}</span></td>
-        <td class="state"><span class="pill ${r.state}">${text(r.state_text)}</span></td></tr>`).join("")}
+        <td class="state"><span class="pill ${r.state}">${text(r.state_text)}</span>${
+          r.verdict ? ` <span class="verdict" title="what the last call to the customer found">last call: ${text(r.verdict)}</span>` : ""}</td></tr>`).join("")}
     </tbody>`;
   }).join("");
   return `<table class="line"><caption>In serving order</caption><thead><tr><th scope="col">#</th>
