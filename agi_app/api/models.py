@@ -90,6 +90,13 @@ class CallbackOut(BaseModel):
             " missed-call rule"
         ),
     ]
+    message_url: Annotated[
+        str | None,
+        Field(
+            description="the caller's voice message (audio/wav), for a token with the read"
+            " scope; null: none left"
+        ),
+    ]
 
     @classmethod
     def of(cls, request: CallbackRequest) -> "CallbackOut":
@@ -119,6 +126,7 @@ class CallbackOut(BaseModel):
             amd_status=request.amd_status,
             disposition=request.disposition,
             consent=request.consent,
+            message_url=f"/api/callbacks/{request.id}/message" if request.message else None,
         )
 
 

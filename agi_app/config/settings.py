@@ -34,6 +34,7 @@ from pydantic_settings import (
 from agi_app.config.credentials import ApiCredential, WebCredential, unique_names
 from agi_app.config.missed_calls import MissedCallQueues
 from agi_app.config.servers import SERVER_NAME, AsteriskServer, distinct_listeners
+from agi_app.config.voice_messages import VoiceMessages
 from agi_app.config.webhooks import Webhooks
 from agi_app.domain.errors import InvalidOptions
 from agi_app.domain.hours import DAYS, Schedule, ScheduleError, later_slots, parse_periods
@@ -265,6 +266,11 @@ class Settings(BaseSettings):
         le=3600,
         description="customer first: seconds a customer who pressed 1 may wait for an agent"
         " before the wait counts as customer first's own failure (report, metrics)",
+    )
+    voice_messages: VoiceMessages = Field(
+        default_factory=VoiceMessages,
+        description="the callers' voice messages (the message option): where Asterisk records"
+        " them and where this service reads them",
     )
 
     # Machine detection (the amd option): AMD()'s parameters, passed as its arguments, so

@@ -170,6 +170,22 @@ class ComponentOptions(BaseModel):
         description="customer_first: the message left after the beep when a machine answers",
     )
 
+    message: bool = Field(
+        False,
+        description="a voice message with the request: after the key the caller hears"
+        " message_prompt and may say what it is about (up to message_max seconds; the pound key,"
+        " 3 s of silence or hanging up ends it); the agent hears it on answering, before the"
+        " customer is dialed (in customer first, before being connected), and supervisors and"
+        " agents can play it from the Live view and the agent panel",
+    )
+    message_max: Annotated[int, Field(ge=5, le=120)] = Field(
+        30, description="with message: the longest message, in seconds"
+    )
+    message_prompt: Prompt = Field(
+        "callback/leave-message",
+        description="with message: what the caller hears before the tone",
+    )
+
     @model_validator(mode="after")
     def _destination_has_its_variable(self) -> Self:
         if self.destination is Destination.NUMBER and self.number_var is None:

@@ -141,6 +141,9 @@ class CallbackRequest:
     # How the customer agreed to be called back: the key in which flow, the credential that
     # asked, or the missed-call rule (shown by `show` and the request API).
     consent: str = ""
+    # The caller's voice message (the message option): its file name in the recordings
+    # directory ("" none); the agent hears it before the customer is dialed.
+    message: str = ""
 
 
 def last_call_verdict(request: CallbackRequest) -> str:

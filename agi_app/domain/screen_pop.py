@@ -16,4 +16,5 @@ def screen_pop_fields(request: CallbackRequest, agent: str) -> dict[str, object]
         "DialedNumber": request.dialed_number,
         "Priority": request.priority,
         "Agent": agent,
+        "Message": "yes" if request.message else "no",  # a voice message to hear
     }

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from agi_app.config.voice_messages import VoiceMessages
 from agi_app.domain.errors import CallbackError
 from agi_app.domain.numbers import NumberRules
 from agi_app.domain.options import ComponentOptions, Destination, error_prompt, parse_options
@@ -24,6 +25,7 @@ from agi_app.domain.request import (
 from agi_app.ivr.fastagi import AgiChannel, AgiHangup
 from agi_app.ivr.readback import read_back
 from agi_app.ivr.time_choice import ask_time
+from agi_app.ivr.voice_message import ask_for_message, message_name
 from agi_app.store.port import RequestStore
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ class RequestHandler:
         on_stored: Callable[[CallbackRequest], Awaitable[None]] | None = None,
         schedule_name: Callable[[str, str | None], str | None] | None = None,
         later_times: Callable[[str | None, datetime], tuple[list[datetime], str]] | None = None,
+        messages: VoiceMessages | None = None,
     ) -> None:
         self._store = store
         self._rules = rules
@@ -70,6 +73,7 @@ class RequestHandler:
         # Scheduled callbacks: the later times to offer (Settings.later_times).
         self._later_times = later_times or (lambda _schedule, _now: ([], "UTC"))
         self._background: set[asyncio.Task[None]] = set()
+        self._messages = messages or VoiceMessages()
 
     def set_policy(self, rules: NumberRules, limits: RateLimits | None) -> None:
         """New number rules and rate limits (a reload): the next session uses them."""
@@ -105,6 +109,8 @@ class RequestHandler:
                 slots, zone = self._later_times(schedule, now)
                 if (at := await ask_time(agi, slots, zone)) is not None:
                     request = scheduled(request, at)
+            if options.message:  # recorded once stored, under this name
+                request = replace(request, message=message_name(request.id))
             stored = await self._store.add(request, self._limits)
         except CallbackError as exc:
             _log_refusal(channel, exc)
@@ -123,6 +129,8 @@ class RequestHandler:
             task = asyncio.ensure_future(self._on_stored(stored))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+        if request.message and not repeated:  # what it is about, in the caller's words
+            await ask_for_message(agi, options, self._messages.asterisk_dir, request.message)
         await self._finish(agi, options.success)
 
     async def _caller_accepts(self, agi: AgiChannel, options: ComponentOptions) -> bool:

@@ -9,7 +9,7 @@ from agi_app.config.settings import Settings
 from agi_app.domain.hours import Schedule
 from agi_app.domain.numbers import NumberRules
 from agi_app.domain.presentation import Presentation
-from agi_app.domain.request import RateLimits
+from agi_app.domain.request import CallbackRequest, RateLimits
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,13 @@ class Dialing:
     presentation: Presentation
     customer_ring_seconds: int
     amd_arguments: tuple[int, ...] = ()  # AMD()'s, in its order (the amd_* settings)
+    message_dir: str = "/var/spool/asterisk/callback-messages"  # voice_messages.asterisk_dir
+
+    def message_file(self, request: CallbackRequest) -> str:
+        """The request's voice message as Playback() takes it (no extension), "" none."""
+        if not request.message:
+            return ""
+        return f"{self.message_dir}/{request.message.rsplit('.', 1)[0]}"
 
     @property
     def amd_text(self) -> str:
@@ -57,6 +64,7 @@ class ServingConfig:
                     settings.amd_silence_threshold,
                     settings.amd_maximum_word_length,
                 ),
+                settings.voice_messages.asterisk_dir,
             ),
             dict(settings.missed_call_queues),
             settings.rate_limits(),

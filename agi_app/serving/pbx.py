@@ -204,6 +204,7 @@ class Pbx:
                 "__CB_AMD_ARGS": amd,
                 "__CB_AMD_LEG": channel_id(request.id, request.attempt, Leg.CUSTOMER),
                 "CB_OUTBOUND_CALLERID_B64": _b64(self.caller_id(request)),
+                "CB_MESSAGE": s.message_file(request),  # the agent hears it before the dial
             }
         )
         fields: Fields = {
@@ -244,6 +245,7 @@ class Pbx:
                 "CB_AMD_LEG": leg,
                 "CB_GREETING": request.greeting,
                 "CB_MACHINE_MESSAGE": request.machine_message,
+                "CB_MESSAGE": s.message_file(request),  # the agent hears it on answering
             }
         )
         self._may_dial(request)

@@ -72,6 +72,7 @@ class Views:
                 "amd_status": r.amd_status,
                 "customer_key": r.customer_key,
                 "verdict": last_call_verdict(r),
+                "message": bool(r.message),  # a voice message to play
             }
             for r in waiting
         ]

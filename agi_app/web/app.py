@@ -32,6 +32,7 @@ from agi_app.serving.all_servers import ServingSet
 from agi_app.serving.estimates import QueueEstimates
 from agi_app.web.broadcast import Broadcaster, Snapshot, StreamLimits
 from agi_app.web.config import WebConfig
+from agi_app.web.messages import message_routes
 from agi_app.web.pages import (
     PAGE_HEADERS,
     WEB,
@@ -221,6 +222,8 @@ def create_app(
             Route("/api/callbacks", callbacks),
             Route("/api/events", events),
             Route("/api/callbacks/{request_id}/disposition", dispose, methods=["POST"]),
+            # A callback's voice message, to web and API credentials: agi_app/web/messages.py.
+            *message_routes(),
             Route("/api/callbacks/{request_id}/{action:str}", act, methods=["POST"]),
             Route("/metrics", public_metrics if config.metrics_public else metrics),
             # The request API (its own tokens with scopes): agi_app/api/routes.py.
@@ -243,4 +246,5 @@ def create_app(
     # The Live view's streams and the supervisor screen's, counted together (web_broadcast).
     app.state.stream_limits = StreamLimits(config.sse_max_clients)
     app.state.api = ApiContext.of(serving, serving.views.store, config.api)
+    app.state.messages_dir = config.messages_dir
     return app

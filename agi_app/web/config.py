@@ -45,6 +45,7 @@ class WebConfig:
     sse_max_clients: int
     scheduled_queues: frozenset[str]  # the queues with calling hours (their estimates shown)
     disposition_codes: tuple[str, ...]  # the wrap-up codes agents may set
+    messages_dir: Path  # where the callers' voice messages are read (voice_messages)
     supervisor: SupervisorConfig
     api: ApiConfig
 
@@ -60,6 +61,7 @@ class WebConfig:
             settings.web_sse_max_clients,
             frozenset(settings.queue_schedules),
             tuple(settings.disposition_codes),
+            settings.voice_messages.readable_dir,
             SupervisorConfig.of(settings),
             ApiConfig.of(settings),
         )

@@ -20,6 +20,8 @@ from agi_app.web.broadcast import Broadcaster, Full, Snapshot, StreamLimits
 # never sniffed, no referrer to elsewhere.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    # blob: the voice messages, fetched with the bearer header and played from memory.
+    "media-src blob:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )

@@ -21,6 +21,7 @@ from panoramisk import Manager
 
 from agi_app.app.service import Service
 from agi_app.config.settings import Settings
+from agi_app.config.voice_messages import VoiceMessages
 from tests.acceptance.calls import Phones
 from tests.support import second_asterisk as asterisk2
 from tests.support.ami import (
@@ -148,6 +149,8 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str | N
         customer_ring_seconds=5,
         ami_secret_file=sandbox_secret("callback"),
         allowed_number_prefixes=TESTBED_NUMBERS,
+        # The sandbox's recordings, where this host sees them (the Live view plays them).
+        voice_messages=VoiceMessages(local_dir=current().asterisk.voice_messages()),
     )
 
 

@@ -78,6 +78,8 @@ class Caller:
     workdir: Path
     name: str = ""
     key_groups: list[str] = field(default_factory=list)  # one group of keys per nudge
+    # A group's own RTP instead of its keys' (e.g. a spoken message: speech.message_pcap).
+    pcaps: dict[int, Path] = field(default_factory=dict)
     anonymous: bool = False
     step_timeout_s: int = 30
     bye_timeout_s: int = 60
@@ -100,8 +102,11 @@ class Caller:
             return scenario("refused", from_user=self.number)
         steps = []
         for group, keys in enumerate(self.key_groups):
-            pcap = self.workdir / f"caller-{self.sip_port}-keys{group}.pcap"
-            write_dtmf_pcap(pcap, keys, group)
+            pcap = (
+                self.pcaps.get(group) or self.workdir / f"caller-{self.sip_port}-keys{group}.pcap"
+            )
+            if group not in self.pcaps:
+                write_dtmf_pcap(pcap, keys, group)
             steps.append(scenario("caller-step", timeout_ms=self.step_timeout_s * 1000, pcap=pcap))
         if self.anonymous:
             from_display, from_user = '"Anonymous" ', "anonymous"

@@ -212,3 +212,37 @@ def answer_pcap(answer: Answer, key_after_s: float | None = None) -> Path:
         write_pcap(path, stream(answer, key_after_s).packets)
 
     return _write_once(cache_dir() / name, make)
+
+
+# A caller's voice message (the message option): what they say after the tone.
+MESSAGE: Final = Utterance("I am calling about my broken heating, invoice number four two.", 150)
+MESSAGE_TAIL_MS: Final = 5000  # then silence, which ends Record() (3 s) as a person's pause
+
+
+def message_pcap(lead_ms: int, utterance: Utterance = MESSAGE) -> Path:
+    """The RTP of a caller who waits ``lead_ms`` (the rest of the prompt and its tone), says
+    ``utterance``, then pauses: for a SIPp caller's step (tests/support/sipp.py,
+    Caller.pcaps)."""
+    layout = (LAYOUT, lead_ms, MESSAGE_TAIL_MS, utterance)
+    name = f"message-{_key('message-pcap', VOICE, PEAK_DB, TRIM_THRESHOLD, *layout)}.pcap"
+
+    def make(path: Path) -> None:
+        rtp = RtpStream()
+        rtp.audio(_silence(lead_ms) + spoken(utterance) + _silence(MESSAGE_TAIL_MS))
+        write_pcap(path, rtp.packets)
+
+    return _write_once(cache_dir() / name, make)
+
+
+def spoken_wav(utterance: Utterance = MESSAGE) -> Path:
+    """The utterance as an 8 kHz 16-bit WAV, as the RTP matcher takes a prompt
+    (tests/support/rtp.py load_prompt): to find it in what a phone heard."""
+    name = f"spoken-{_key('spoken-wav', VOICE, PEAK_DB, TRIM_THRESHOLD, utterance)}.wav"
+    raw = cache_dir() / f"speech-{_key('speech', VOICE, PEAK_DB, TRIM_THRESHOLD, utterance)}.ul"
+    spoken(utterance)  # makes ``raw``
+
+    def make(path: Path) -> None:
+        _sox("-t", "raw", "-r", "8000", "-c", "1", "-e", "u-law", str(raw),
+             "-e", "signed-integer", "-b", "16", "-t", "wav", str(path))  # fmt: skip
+
+    return _write_once(cache_dir() / name, make)

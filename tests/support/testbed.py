@@ -144,6 +144,11 @@ class Asterisk:
     def queue_log(self) -> Path:
         return self.state_dir() / "var" / "log" / "asterisk" / "queue_log"
 
+    def voice_messages(self) -> Path:
+        """Where this instance's Record() puts the callers' voice messages (the shipped
+        voice_messages.asterisk_dir), as this host sees it."""
+        return self.state_dir() / "var" / "spool" / "asterisk" / "callback-messages"
+
     def lockfile(self) -> Path:
         """The file held (flock) by whoever uses this instance: a test session, a person."""
         return Path(self.sandbox("lockfile").stdout.strip())

@@ -20,6 +20,7 @@ APPLICATION_MODULES = {
     "QueueLog": "app_queue",
     "Playback": "app_playback",
     "Read": "app_read",
+    "Record": "app_record",
     "Dial": "app_dial",
     "UserEvent": "app_userevent",
     "AMD": "app_amd",
@@ -39,7 +40,7 @@ FUNCTION_MODULES = {
     "STRFTIME": "func_strings",
 }
 # Their AST_MODULE_INFO .requires: without these loaded too, Asterisk declines to load them
-# (app_amd, app_waitforsilence and app_chanspy require none).
+# (app_amd, app_waitforsilence, app_record and app_chanspy require none).
 REQUIRES = {
     "res_agi": ("res_speech",),
     "chan_pjsip": ("res_pjsip", "res_pjsip_session", "res_pjsip_pubsub"),

@@ -36,6 +36,8 @@ MODULES = (
     "app_userevent.so",
     "app_amd.so",
     "app_waitforsilence.so",
+    "app_read.so",
+    "app_record.so",
     "func_base64.so",
     "func_db.so",
     "func_channel.so",

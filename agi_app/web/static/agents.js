@@ -12,7 +12,10 @@ function render(snapshot) {
     <section class="agent" data-agent="${text(a)}"><h2>${text(a)}: queue callback</h2><dl>
       ${fields.map(([k, label]) => `<dt>${label}</dt><dd data-field="${k}" title="${text(pops[a][k])}">${
         text(k === "RequestedAt" ? new Date(pops[a][k]).toLocaleString() : pops[a][k])}</dd>`).join("")}
-    </dl></section>`).join("") : '<p class="empty">No agent is being offered a callback.</p>';
+    </dl>${pops[a].Message === "yes" ? `<button class="message" data-id="${text(pops[a].RequestId)}">Play the caller's message</button>` : ""}
+    </section>`).join("") : '<p class="empty">No agent is being offered a callback.</p>';
+  for (const button of document.querySelectorAll("button.message"))
+    button.onclick = () => playMessage(button.dataset.id);
 }
 document.getElementById("logout").onclick = () => { session.forget(); location.reload(); };
 signIn().then(who => {

@@ -29,10 +29,13 @@ function render(snapshot) {
         <td>${mmss(c.waited_seconds)}</td><td class="destination">${text(c.destination)}</td>
         <td>${text(c.caller_name)} ${text(c.caller_number)}</td>
         <td>${c.mode === "customer_first" ? '<span class="mode">customer first</span> ' : ""}<span class="state ${c.state}">${c.state}${c.agent ? " " + text(c.agent) : ""}</span>${
-          c.verdict ? ` <span class="verdict" title="what the last call to the customer found">last call: ${text(c.verdict)}</span>` : ""}${c.not_before ? ` <span class="until">until ${text(new Date(c.not_before).toLocaleString())}${c.customer_attempts ? `, ${c.customer_attempts} unanswered` : ""}</span>` : ""}</td>
+          c.verdict ? ` <span class="verdict" title="what the last call to the customer found">last call: ${text(c.verdict)}</span>` : ""}${
+          c.message ? ' <button class="message" title="the caller\'s voice message">Play message</button>' : ""}${c.not_before ? ` <span class="until">until ${text(new Date(c.not_before).toLocaleString())}${c.customer_attempts ? `, ${c.customer_attempts} unanswered` : ""}</span>` : ""}</td>
         <td>${supervisor ? `<select class="level">${[...Array(10).keys()].map(i => `<option${i + 1 === c.priority ? " selected" : ""}>${i + 1}</option>`).join("")}</select>
           <button class="reprioritize">Set priority</button> <button class="cancel">Cancel</button>` : ""}</td></tr>`).join("")}
     </tbody></table>`}`).join("") : '<p class="empty">No callbacks waiting.</p>';
+  for (const button of document.querySelectorAll("tr[data-id] button.message"))
+    button.onclick = () => playMessage(button.closest("tr").dataset.id);
   if (supervisor) for (const row of document.querySelectorAll("tr[data-id]")) {
     row.querySelector(".cancel").onclick = () => act(row.dataset.id, "cancel", {});
     row.querySelector(".reprioritize").onclick = () =>

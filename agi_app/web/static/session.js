@@ -75,3 +75,14 @@ async function watch(onSnapshot, onStatus, url = "/api/events") {
     await new Promise(done => setTimeout(done, wait));
   }
 }
+
+// Play a callback's voice message: fetched with the bearer header (an <audio src> cannot
+// send one), played from memory, never kept.
+async function playMessage(id) {
+  const r = await fetch(`/api/callbacks/${encodeURIComponent(id)}/message`, {headers: session.headers()});
+  if (!r.ok) { alert((await r.json()).error); return; }
+  const url = URL.createObjectURL(await r.blob());
+  const audio = new Audio(url);
+  audio.onended = () => URL.revokeObjectURL(url);
+  await audio.play();
+}
