@@ -102,8 +102,9 @@ class Service:
                 for name, settings in s.servers().items()
             }
             await self._warn_of_unknown_servers(store)
-            if not s.ami_enabled:
+            if not s.ami_enabled:  # nothing served: the store's own work is done here
                 self._start_webhooks(store)
+                self._start_purge(store)
             elif isinstance(self.leadership, SoloLeadership):
                 await self._start_serving(store, self.leadership)
             else:  # another process may serve: this one stands by till it leads
