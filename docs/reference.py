@@ -581,6 +581,11 @@ STORE_EVENTS = {
         "an active request was asked for again (noted at most once per interval)",
         "`channel`, `dialed_number` of the repeat",
     ),
+    "Erased": (
+        "the person's personal data was erased from the request (`forget`): its numbers are"
+        " pseudonyms linked to nothing, its name and digits gone; the number is not recorded",
+        "`by`: the credential (api:NAME)",
+    ),
 }
 
 

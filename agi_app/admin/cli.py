@@ -10,6 +10,8 @@ agi-callback report [--format table|csv|json] [--since YYYY-MM-DD]
 agi-callback audit --day YYYY-MM-DD --queue Q [--queue-log PATH] [--since TIME]
                    [--format table|json]
 agi-callback webhooks [--attempts N] [--json]   each webhook's cursor, backlog, attempts
+agi-callback purge                      personal data past retention_days removed
+agi-callback forget NUMBER              one person's data erased (needs an API token)
 agi-callback install-asterisk-config CONFIG_DIR [--sounds-dir DIR] [--agi-host H]
                    [--agi-port P] [--ami-secret-file F] [--dry-run]   add the component
 agi-callback check [CONFIG_DIR] [--sounds DIR] [--placeholder-sounds DIR] [--mount PATH=DIR]
@@ -40,6 +42,7 @@ import uvloop
 
 from agi_app.admin import check_command as cli_check
 from agi_app.admin import install_command as cli_install
+from agi_app.admin import privacy_command as cli_privacy
 from agi_app.admin import request_command as cli_request
 from agi_app.admin.audit_output import audit_json, audit_table
 from agi_app.admin.service_client import Unreachable, post_json
@@ -276,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     hooks.add_argument("--attempts", type=int, default=5, help="latest attempts shown")
     hooks.add_argument("--json", action="store_true", help="machine-readable output")
     cli_request.add_parser(commands)
+    cli_privacy.add_parsers(commands)
     cli_install.add_parser(commands)
     cli_check.add_parser(commands)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -320,6 +324,12 @@ def _main(argv: Sequence[str] | None) -> int:
         return _act(settings, args.id, "priority", {"level": args.level, "by": args.by})
     if args.command == "request":
         return cli_request.run(settings, args)
+    if args.command in cli_privacy.COMMANDS:
+        try:
+            return cli_privacy.run(settings, args)
+        except StoreUnavailable as exc:
+            print(f"agi-callback {args.command}: {exc.message}", file=sys.stderr)
+            return 1
     if args.command == "check":
         print(f"settings: {source.describe()}")
         if source.path is None:

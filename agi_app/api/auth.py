@@ -40,7 +40,7 @@ class Caller(BaseUser):
 class BearerTokens(AuthenticationBackend):
     """``Authorization: Bearer`` against both lists of credentials (hashes, compared in
     constant time: agi_app/config/credentials.py). Its scopes: the web credential's role
-    (viewer, supervisor, agent) and the API credential's scopes (request, read, cancel); the
+    (viewer, supervisor, agent) and the API credential's scopes (request, read, cancel, forget); the
     two sets share no name."""
 
     def __init__(self, web: Credentials, api: ApiCredentials) -> None:

@@ -4,6 +4,7 @@ A reload keeps the values the service started with."""
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Self
 
 from agi_app.config.settings import Settings
@@ -23,6 +24,7 @@ class ApiConfig:
     limits: RateLimits  # per caller and destination (the store's)
     rate_limit_per_hour: int  # per token
     keys_kept: timedelta  # an Idempotency-Key's life
+    messages_dir: Path = Path(".")  # the callers' voice messages, removed by an erasure
 
     @classmethod
     def of(cls, settings: Settings) -> Self:
@@ -36,4 +38,5 @@ class ApiConfig:
             settings.rate_limits(),
             settings.api_rate_limit_per_hour,
             timedelta(hours=settings.api_idempotency_hours),
+            settings.voice_messages.readable_dir,
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from agi_app.api.forget_models import FORGET_PATH, ForgetIn, ForgetOut
 from agi_app.api.input import EVENTS_MAX, EVENTS_PAGE
 from agi_app.api.models import ApiError, CallbackDetail, CallbackIn, CallbackOut, CallbackRef
 
@@ -39,7 +40,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         401: "no valid API token",
         403: "the token lacks the scope",
         404: "no such callback",
-        409: "too late: the callback is being served or ended otherwise",
+        409: "too late: the callback is being served or ended otherwise (forget: a call of"
+        " the number is on; nothing was changed)",
         413: "the body is over 16 KiB",
         415: "the body is not application/json",
         422: "invalid fields or query, refused by the rules (number, queue, time), or a key reused",
@@ -100,6 +102,8 @@ def openapi_document() -> dict[str, Any]:
             (CallbackRef, "serialization"),
             (CallbackDetail, "serialization"),
             (ApiError, "serialization"),
+            (ForgetIn, "validation"),
+            (ForgetOut, "serialization"),
         ],
         ref_template=_REF,
     )
@@ -158,6 +162,24 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            FORGET_PATH: {
+                "post": {
+                    "operationId": "forgetNumber",
+                    "summary": "Erase one person's personal data: their waiting callbacks"
+                    " cancelled, their numbers, name and digits removed from every callback",
+                    "security": [{"bearer": ["forget"]}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": _REF.format(model="ForgetIn")}}
+                        },
+                    },
+                    "responses": {
+                        "200": _json("ForgetOut", "erased (zero callbacks: none held it)"),
+                        **_errors(401, 403, 409, 413, 415, 422, 429, 503),
+                    },
+                }
+            },
         },
         "components": {
             "schemas": schemas["$defs"],
@@ -165,7 +187,8 @@ def openapi_document() -> dict[str, Any]:
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "an API token of api_credentials; scopes: request, read, cancel",
+                    "description": "an API token of api_credentials; scopes: request, read, cancel,"
+                    " forget",
                 }
             },
         },

@@ -39,6 +39,7 @@ from agi_app.domain.errors import CallbackError, RateLimited, StoreUnavailable
 from agi_app.domain.request import CallbackRequest, CallOutcome, State
 from agi_app.serving import Serving
 from agi_app.serving.all_servers import ServingSet
+from agi_app.serving.privacy import PrivacyStore
 from agi_app.store.port import IdempotencyKey, KeptAnswer, RequestStore
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class ApiContext:
     token_limits: TokenLimits
     clock: Callable[[], datetime]
     background: set[asyncio.Task[None]] = field(default_factory=set)  # placements under way
+    personal: PrivacyStore | None = None  # the whole store, for erasure (None: not here)
 
     @classmethod
     def of(
@@ -67,8 +69,10 @@ class ApiContext:
         config: ApiConfig,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        personal: PrivacyStore | None = None,
     ) -> Self:
-        return cls(serving, store, config, TokenLimits(config.rate_limit_per_hour), clock)
+        limits = TokenLimits(config.rate_limit_per_hour)
+        return cls(serving, store, config, limits, clock, personal=personal)
 
 
 def _api(request: Request) -> ApiContext:

@@ -25,6 +25,7 @@ from agi_app.serving.all_servers import ServingSet
 from agi_app.serving.config import ServingConfig
 from agi_app.serving.estimates import QueueEstimates
 from agi_app.serving.metrics import Metrics
+from agi_app.serving.privacy import purge_every
 from agi_app.store.one_server import ServerStore
 from agi_app.store.open import (
     Leadership,
@@ -101,8 +102,9 @@ class Service:
                 for name, settings in s.servers().items()
             }
             await self._warn_of_unknown_servers(store)
-            if not s.ami_enabled:
+            if not s.ami_enabled:  # nothing served: the store's own work is done here
                 self._start_webhooks(store)
+                self._start_purge(store)
             elif isinstance(self.leadership, SoloLeadership):
                 await self._start_serving(store, self.leadership)
             else:  # another process may serve: this one stands by till it leads
@@ -163,11 +165,12 @@ class Service:
         for site in self.sites.values():
             await self._serve_site(site, ServerStore(store, site.name), leadership)
         self._start_webhooks(store)  # on the serving process only
+        self._start_purge(store)
         servings = {name: site.serving for name, site in self.sites.items() if site.serving}
         if self.settings.web_enabled and servings:
             one = len(servings) == 1
             await self._start_web(
-                next(iter(servings.values())) if one else ServingSet(servings, store)
+                next(iter(servings.values())) if one else ServingSet(servings, store), store
             )
 
     async def _serve_site(
@@ -216,9 +219,21 @@ class Service:
         for name, task in webhooks.start():
             self._tasks.watch(task, f"the webhook sender {name}")
 
-    async def _start_web(self, serving: Serving | ServingSet) -> None:
+    def _start_purge(self, store: ServiceStore) -> None:
+        """The retention purge of personal data, supervised as serving is."""
         s = self.settings
-        self.web_app = create_app(serving, WebConfig.of(s), estimates=self.estimates)
+        files = s.voice_messages.readable_dir
+        purging = asyncio.ensure_future(
+            purge_every(store, s.privacy, s.store_path, self._clock, files)
+        )
+        self._tasks.watch(purging, "the purge of personal data")
+        self._stack.callback(purging.cancel)
+
+    async def _start_web(self, serving: Serving | ServingSet, store: ServiceStore) -> None:
+        s = self.settings
+        self.web_app = create_app(
+            serving, WebConfig.of(s), estimates=self.estimates, personal=store
+        )
         config = uvicorn.Config(
             self.web_app,
             host=s.web_host,

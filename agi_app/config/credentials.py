@@ -79,6 +79,7 @@ class Scope(StrEnum):
     REQUEST = "request"  # POST /api/callbacks
     READ = "read"  # GET /api/callbacks/{id}
     CANCEL = "cancel"  # DELETE /api/callbacks/{id}
+    FORGET = "forget"  # POST /api/forget: erase one person's personal data
 
 
 class ApiCredential(BaseModel):
@@ -96,7 +97,7 @@ class ApiCredential(BaseModel):
         min_length=1,
         description="what it may call: `request` (POST /api/callbacks), `read` (GET"
         " /api/callbacks/{id}, and the whole callback in the other answers), `cancel` (DELETE"
-        " /api/callbacks/{id})",
+        " /api/callbacks/{id}), `forget` (POST /api/forget: erase a person's data)",
     )
 
 
@@ -179,7 +180,7 @@ def main(argv: list[str]) -> int:
         return _api_entry(argv[0], argv[2])
     if len(argv) not in (2, 3) or argv[1] not in set(Role):
         print("usage: python -m agi_app.config.credentials NAME viewer|supervisor|agent [AGENT]")
-        print("       python -m agi_app.config.credentials NAME api request,read,cancel")
+        print("       python -m agi_app.config.credentials NAME api request,read,cancel,forget")
         return 2
     token = secrets.token_urlsafe(32)
     entry = WebCredential(

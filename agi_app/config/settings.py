@@ -33,6 +33,7 @@ from pydantic_settings import (
 
 from agi_app.config.credentials import ApiCredential, WebCredential, unique_names
 from agi_app.config.missed_calls import MissedCallQueues
+from agi_app.config.privacy import Privacy
 from agi_app.config.servers import SERVER_NAME, AsteriskServer, distinct_listeners
 from agi_app.config.voice_messages import VoiceMessages
 from agi_app.config.webhooks import Webhooks
@@ -249,6 +250,7 @@ class Settings(BaseSettings):
         description="the wrap-up codes an agent may set on a callback they answered (the agent"
         " panel, POST /api/callbacks/ID/disposition); none: no disposition",
     )
+    privacy: Privacy = Field(default_factory=Privacy, description="personal data, how long kept")
     log_numbers: bool = Field(
         False,
         description="log phone numbers in full (for debugging); by default a log line keeps"

@@ -255,7 +255,10 @@ Event = (
 
 # Every name the event log holds: the store's own (a request kept, a repeat of one), the
 # placer's note of why a placement went where it did, and each lifecycle event's class.
-EVENT_NAMES = frozenset({"requested", "repeated", "Placed", *(t.__name__ for t in get_args(Event))})
+# "Erased": a person's data erased from the request (agi_app/serving/privacy.py).
+EVENT_NAMES = frozenset(
+    {"requested", "repeated", "Placed", "Erased", *(t.__name__ for t in get_args(Event))}
+)
 
 
 def _finish(

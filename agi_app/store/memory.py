@@ -212,6 +212,45 @@ class MemoryStore:
         self._keys[(key.credential, key.key)] = kept
         return stored, kept
 
+    # Personal data (PersonalData): a request's last change is its last event's time.
+
+    async def done_before(self, before: datetime, limit: int) -> list[CallbackRequest]:
+        last = {e.request_id: e.at for e in self._events}
+        found = [
+            r
+            for r in self._requests.values()
+            if r.state is State.DONE
+            and last.get(r.id, r.requested_at) < before
+            and not r.callback_number.startswith("anon:")
+        ]
+        return sorted(found, key=lambda r: (last.get(r.id, r.requested_at), r.id))[:limit]
+
+    async def of_numbers(self, numbers: frozenset[str]) -> list[CallbackRequest]:
+        found = [
+            r
+            for r in self._requests.values()
+            if r.caller_number in numbers or r.callback_number in numbers
+        ]
+        return sorted(found, key=lambda r: (r.requested_at, r.id))
+
+    async def rewrite_personal(
+        self,
+        before: CallbackRequest,
+        after: CallbackRequest,
+        details: dict[int, dict[str, Any]],
+        event: tuple[str, datetime, dict[str, Any]] | None = None,
+    ) -> None:
+        stored = self._requests.get(after.id)
+        if stored is None or (stored.state, stored.attempt) != (before.state, before.attempt):
+            raise StaleUpdate(f"request {after.id} changed under us")
+        self._requests[after.id] = after
+        for seq, detail in details.items():  # seq: the place in the log, from 1
+            if 0 < seq <= len(self._events) and self._events[seq - 1].request_id == after.id:
+                self._events[seq - 1] = replace(self._events[seq - 1], detail=copy.deepcopy(detail))
+        self._keys = {k: a for k, a in self._keys.items() if a.request_id != after.id}
+        if event is not None:
+            self._append(after, *event)
+
     async def record_offer_check(self, check: OfferCheck) -> None:
         self._offer_checks.append(check)
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from agi_app.config.settings import SQLITE
 from agi_app.domain.errors import DriverMissing, NotLeader, StoreMissing
 from agi_app.store.config import StoreConfig
-from agi_app.store.port import RequestStore, WebhookOutbox
+from agi_app.store.port import PersonalData, RequestStore, WebhookOutbox
 from agi_app.store.sqlite.store import Store
 
 __all__ = [
@@ -36,10 +36,10 @@ __all__ = [
 ]
 
 
-class ServiceStore(RequestStore, WebhookOutbox, Protocol):
+class ServiceStore(RequestStore, WebhookOutbox, PersonalData, Protocol):
     """What the service runs on: the requests, their event log read as the webhooks' outbox
-    and the offer checks (agi_app.store.sqlite.store.Store and agi_app.store.postgres.PgStore
-    both are)."""
+    and the offer checks, and their personal data removed (agi_app.store.sqlite.store.Store and
+    agi_app.store.postgres.PgStore both are)."""
 
 
 class Leadership(Protocol):

@@ -195,3 +195,32 @@ class WebhookOutbox(Protocol):
     async def webhook_attempts(self, subscription: str, limit: int) -> list[WebhookAttempt]:
         """The subscription's latest attempts, newest first."""
         ...
+
+
+class PersonalData(Protocol):
+    """Personal data removed (agi_app/serving/privacy.py): found by age or by number, then
+    each request rewritten with its event log's details, in one transaction."""
+
+    async def done_before(self, before: datetime, limit: int) -> list[CallbackRequest]:
+        """Done requests last changed before ``before`` whose callback number is no pseudonym
+        yet (agi_app.domain.privacy), the oldest change first, at most ``limit``."""
+        ...
+
+    async def of_numbers(self, numbers: frozenset[str]) -> list[CallbackRequest]:
+        """Every request (any state, queue or server) asked from or calling back one of
+        ``numbers``."""
+        ...
+
+    async def rewrite_personal(
+        self,
+        before: CallbackRequest,
+        after: CallbackRequest,
+        details: dict[int, dict[str, Any]],
+        event: tuple[str, datetime, dict[str, Any]] | None = None,
+    ) -> None:
+        """In one transaction: ``after`` written (its fields, not its last change time) only
+        if the stored request still has the state and attempt of ``before`` (else
+        StaleUpdate, nothing changed); the details of its event log rows by seq (rows of
+        other requests are left alone); its idempotency keys removed; and ``event`` (name,
+        time, detail) added to its log, if given."""
+        ...

@@ -24,12 +24,15 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from agi_app.api.auth import BearerTokens, allowed
+from agi_app.api.forget import forget
+from agi_app.api.forget_models import FORGET_PATH
 from agi_app.api.routes import API_EXCEPTION_HANDLERS, ApiContext, api_routes
 from agi_app.config.credentials import Principal, Role
 from agi_app.domain.request import CallbackRequest, CallOutcome, State
 from agi_app.serving import Serving
 from agi_app.serving.all_servers import ServingSet
 from agi_app.serving.estimates import QueueEstimates
+from agi_app.serving.privacy import PrivacyStore
 from agi_app.web.broadcast import Broadcaster, Snapshot, StreamLimits
 from agi_app.web.config import WebConfig
 from agi_app.web.messages import message_routes
@@ -204,6 +207,7 @@ def create_app(
     config: WebConfig,
     *,
     estimates: QueueEstimates | None = None,
+    personal: PrivacyStore | None = None,
 ) -> Starlette:
     """The web for one server's serving, or for several (ServingSet: the supervisor's screen
     and the request API's intake are the first server's)."""
@@ -228,6 +232,7 @@ def create_app(
             Route("/metrics", public_metrics if config.metrics_public else metrics),
             # The request API (its own tokens with scopes): agi_app/api/routes.py.
             *api_routes(),
+            Route(FORGET_PATH, forget, methods=["POST"]),  # agi_app/api/forget.py
             # The supervisor's screen (/supervisor): agi_app/web/supervisor.py.
             *supervisor_routes(),
         ],
@@ -245,6 +250,6 @@ def create_app(
     app.state.supervisor = SupervisorScreen(first, config.supervisor)
     # The Live view's streams and the supervisor screen's, counted together (web_broadcast).
     app.state.stream_limits = StreamLimits(config.sse_max_clients)
-    app.state.api = ApiContext.of(serving, serving.views.store, config.api)
+    app.state.api = ApiContext.of(serving, serving.views.store, config.api, personal=personal)
     app.state.messages_dir = config.messages_dir
     return app

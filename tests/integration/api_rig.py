@@ -26,6 +26,7 @@ TOKENS = {  # token -> (name, scopes)
     "request-token": ("form", ["request"]),
     "read-token": ("reader", ["read"]),
     "cancel-token": ("undo", ["cancel"]),
+    "forget-token": ("dpo", ["forget"]),
 }
 STORES = ("sqlite", "postgres")
 # What a request could change, each in a stable order.
@@ -108,7 +109,7 @@ async def api_on(
     if store_url is not None:
         settings["store_url"] = store_url
     async with serving_on(tmp_path, login=login, **(settings | values)) as rig:  # type: ignore[arg-type]
-        app = create_app(rig.serving, WebConfig.of(rig.settings))
+        app = create_app(rig.serving, WebConfig.of(rig.settings), personal=rig.store)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             yield Api(rig, client, app, store_url)

@@ -6,8 +6,9 @@ the call returns. Each method takes one transaction, or one connection for reads
 store's pool (each bounded, each failure a StoreUnavailable: connection.py) and runs one
 function of the part that does it: request_log.py (requests read, saved, noted; the event
 log's writer), intake.py (requests added, rate limits, idempotency keys), outbox.py (the
-webhooks' outbox), offer_log.py (offer checks). Each part is plain functions taking that
-connection, as SQLite's are; FencedStore (fenced.py) changes only how a transaction begins.
+webhooks' outbox), offer_log.py (offer checks), personal.py (personal data removed). Each part
+is plain functions taking that connection, as SQLite's are; FencedStore (fenced.py) changes
+only how a transaction begins.
 """
 
 from collections.abc import AsyncIterator
@@ -20,7 +21,7 @@ from agi_app.domain.event_log import Event, LoggedEvent
 from agi_app.domain.offer import OfferCheck
 from agi_app.domain.request import CallbackRequest, RateLimits, State
 from agi_app.store.port import ATTEMPTS_KEPT, IdempotencyKey, KeptAnswer, WebhookAttempt
-from agi_app.store.postgres import intake, migrations, offer_log, outbox, request_log
+from agi_app.store.postgres import intake, migrations, offer_log, outbox, personal, request_log
 from agi_app.store.postgres.connection import (
     Conn,
     Pool,
@@ -146,6 +147,25 @@ class PgStore:
     async def request_events(self, request_id: str, after: int, limit: int) -> list[LoggedEvent]:
         async with self._connection(_READ_LOG) as conn:
             return await outbox.request_events(conn, request_id, after, limit)
+
+    # ---- personal data (PersonalData) ----------------------------------------------------
+    async def done_before(self, before: datetime, limit: int) -> list[CallbackRequest]:
+        async with self._connection("cannot read requests") as conn:
+            return await personal.done_before(conn, before, limit)
+
+    async def of_numbers(self, numbers: frozenset[str]) -> list[CallbackRequest]:
+        async with self._connection("cannot read requests") as conn:
+            return await personal.of_numbers(conn, numbers)
+
+    async def rewrite_personal(
+        self,
+        before: CallbackRequest,
+        after: CallbackRequest,
+        details: dict[int, dict[str, Any]],
+        event: tuple[str, datetime, dict[str, Any]] | None = None,
+    ) -> None:
+        async with self._transaction("cannot remove personal data") as conn:
+            await personal.rewrite_personal(conn, before, after, details, event)
 
     # ---- offer checks --------------------------------------------------------------------
     async def record_offer_check(self, check: OfferCheck) -> None:

@@ -7,7 +7,8 @@ Every change is one transaction that also appends a row to the event log, so a r
 caller was told about is on disk before the success prompt starts. Each method is one trip to
 the connection's thread (connection.py), running one function of the part that does it:
 request_log.py (requests read, saved, noted), intake.py (requests added, rate limits,
-idempotency keys), outbox.py (the webhooks' outbox), offer_log.py (offer checks). Their SQL
+idempotency keys), outbox.py (the webhooks' outbox), offer_log.py (offer checks), personal.py
+(personal data removed). Their SQL
 is in sql/ (sql_files.py).
 """
 
@@ -29,7 +30,7 @@ from agi_app.store.port import (
     StaleUpdate,
     WebhookAttempt,
 )
-from agi_app.store.sqlite import intake, migrations, offer_log, outbox, request_log
+from agi_app.store.sqlite import intake, migrations, offer_log, outbox, personal, request_log
 from agi_app.store.sqlite.connection import Connection, prepare
 from agi_app.store.sqlite.file import create_private
 
@@ -175,6 +176,24 @@ class Store:
     async def webhook_attempts(self, subscription: str, limit: int) -> list[WebhookAttempt]:
         return await self._db.run(
             "cannot read webhook attempts", outbox.webhook_attempts, subscription, limit
+        )
+
+    # ---- personal data (PersonalData) ----------------------------------------------------
+    async def done_before(self, before: datetime, limit: int) -> list[CallbackRequest]:
+        return await self._db.run("cannot read requests", personal.done_before, before, limit)
+
+    async def of_numbers(self, numbers: frozenset[str]) -> list[CallbackRequest]:
+        return await self._db.run("cannot read requests", personal.of_numbers, numbers)
+
+    async def rewrite_personal(
+        self,
+        before: CallbackRequest,
+        after: CallbackRequest,
+        details: dict[int, dict[str, Any]],
+        event: tuple[str, datetime, dict[str, Any]] | None = None,
+    ) -> None:
+        await self._db.run(
+            "cannot remove personal data", personal.rewrite_personal, before, after, details, event
         )
 
 

@@ -189,3 +189,27 @@ SELECT epoch FROM serving_lease WHERE id = 1 FOR SHARE;
 
 -- name: notify
 SELECT pg_notify(%s, %s);
+
+-- ---- personal data (personal.py) ---------------------------------------------------------
+
+-- Done, last changed before a time, numbers not pseudonyms yet (agi_app/domain/privacy.py).
+-- name: done_before
+SELECT * FROM requests
+WHERE state = 'done' AND updated_at < %s AND callback_number NOT LIKE 'anon:%%'
+ORDER BY updated_at, id LIMIT %s;
+
+-- name: of_numbers
+SELECT * FROM requests
+WHERE caller_number = ANY(%s) OR callback_number = ANY(%s)
+ORDER BY requested_at, id;
+
+-- The same assignments as update_request, the last change time kept.
+-- name: rewrite_request
+UPDATE requests SET {assignments}
+WHERE id = %s AND state = %s AND attempt = %s;
+
+-- name: rewrite_event_detail
+UPDATE request_events SET detail = %s WHERE seq = %s AND request_id = %s;
+
+-- name: forget_keys_of_request
+DELETE FROM idempotency_keys WHERE request_id = %s;

@@ -134,3 +134,29 @@ SELECT * FROM offer_checks ORDER BY seq;
 
 -- name: offer_checks_since
 SELECT * FROM offer_checks WHERE at >= ? ORDER BY seq;
+
+-- ---- personal data (personal.py) ---------------------------------------------------------
+
+-- Done, last changed before a time, numbers not pseudonyms yet (agi_app/domain/privacy.py).
+-- name: done_before
+SELECT * FROM requests
+WHERE state = 'done' AND updated_at < ? AND callback_number NOT LIKE 'anon:%'
+ORDER BY updated_at, id LIMIT ?;
+
+-- The parameter: the numbers, a JSON array.
+-- name: of_numbers
+SELECT * FROM requests
+WHERE caller_number IN (SELECT value FROM json_each(?))
+    OR callback_number IN (SELECT value FROM json_each(?))
+ORDER BY requested_at, id;
+
+-- The same assignments as update_request, the last change time kept.
+-- name: rewrite_request
+UPDATE requests SET {assignments}
+WHERE id = ? AND state = ? AND attempt = ?;
+
+-- name: rewrite_event_detail
+UPDATE request_events SET detail = ? WHERE seq = ? AND request_id = ?;
+
+-- name: forget_keys_of_request
+DELETE FROM idempotency_keys WHERE request_id = ?;
