@@ -167,3 +167,6 @@ class Serving:
 
     async def screen_pop_view(self) -> dict[str, dict[str, object]]:
         return await self.views.screen_pop_view()
+
+    async def wrap_up_view(self) -> dict[str, dict[str, object]]:
+        return await self.views.wrap_up_view()

@@ -49,6 +49,13 @@ class ServingSet:
             pops |= await serving.screen_pop_view()
         return pops
 
+    async def wrap_up_view(self) -> dict[str, dict[str, object]]:
+        """Agent interface -> the callback awaiting its wrap-up code, whichever server."""
+        ended: dict[str, dict[str, object]] = {}
+        for serving in self._servings.values():
+            ended |= await serving.wrap_up_view()
+        return ended
+
     async def _serving_of(self, request_id: str) -> Serving | None:
         request = await self._store.get(request_id)
         return self._servings.get(request.server) if request is not None else None

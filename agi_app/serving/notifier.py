@@ -19,6 +19,9 @@ class Notifier:
         self.listeners: list[Callable[[], None]] = []  # told of each change (ServingSet)
         # What each agent's phone is ringing for right now: agent interface -> request id.
         self.screen_pops: dict[str, str] = {}
+        # The callback each agent last talked on and has not given a wrap-up code yet:
+        # agent interface -> request id (the agent panel offers the codes for it).
+        self.wrap_ups: dict[str, str] = {}
 
     def notify(self) -> None:
         self.changed.set()
@@ -36,6 +39,7 @@ class Notifier:
         """A request changed (called under the unit of work's lock, so in order)."""
         self.metrics.changed(before, after, at)
         self._track_screen_pop(before, after)
+        self._track_wrap_up(before, after)
         self.notify()
 
     async def queue_logged(self, before: CallbackRequest, after: CallbackRequest) -> None:
@@ -64,3 +68,16 @@ class Notifier:
         ended = after.agent != before.agent or after.state is State.DONE
         if before.agent and ended and self.screen_pops.get(before.agent) == after.id:
             del self.screen_pops[before.agent]
+
+    def _track_wrap_up(self, before: CallbackRequest, after: CallbackRequest) -> None:
+        # An agent who answered, once the call is over, until they give its code.
+        if after.disposition and self.wrap_ups.get(after.agent or "") == after.id:
+            del self.wrap_ups[after.agent or ""]
+        elif (
+            after.state is State.DONE
+            and before.state is not State.DONE
+            and after.agent
+            and after.agent_answered_at is not None
+            and not after.disposition
+        ):
+            self.wrap_ups[after.agent] = after.id

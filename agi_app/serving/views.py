@@ -85,3 +85,18 @@ class Views:
             if request is not None:
                 pops[agent] = screen_pop_fields(request, agent)
         return pops
+
+    async def wrap_up_view(self) -> dict[str, dict[str, object]]:
+        """Agent interface -> the callback it talked on last and has no wrap-up code for."""
+        ended: dict[str, dict[str, object]] = {}
+        for agent, request_id in list(self.notifier.wrap_ups.items()):
+            request = await self.store.get(request_id)
+            if request is not None and not request.disposition:
+                ended[agent] = {
+                    "RequestId": request.id,
+                    "CallerName": request.caller_name,
+                    "CallbackNumber": request.callback_number,
+                    "Queue": request.queue,
+                    "EndedAt": (request.customer_ended_at or request.requested_at).isoformat(),
+                }
+        return ended

@@ -11,8 +11,6 @@ endpoint names who may call it (``allowed``); the endpoints are plain functions 
 they work on from ``app.state``, set here once.
 """
 
-from typing import Any
-
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field, ValidationError
 from starlette.applications import Starlette
@@ -82,6 +80,8 @@ class LiveView:
         return {
             "callbacks": callbacks,
             "screen_pops": await self.serving.screen_pop_view(),
+            # Wrap-up codes to give, when the settings list some (the agent panel's).
+            "wrap_ups": await self.serving.wrap_up_view() if self.disposition_codes else {},
             "estimates": await self.estimates.live(queues) if self.estimates else {},
         }
 
@@ -101,10 +101,13 @@ def _summary(request: CallbackRequest) -> dict[str, object]:
     }
 
 
-def _own(pops: dict[str, Any], principal: Principal) -> Snapshot:
-    """What an agent may see: its own screen-pop, nothing of other callers."""
-    mine = {a: pop for a, pop in pops.items() if a == principal.agent}
-    return {"callbacks": [], "screen_pops": mine}
+def _own(snapshot: Snapshot, principal: Principal) -> Snapshot:
+    """What an agent may see: its own screen-pop and wrap-up, nothing of other callers."""
+    return {
+        "callbacks": [],
+        "screen_pops": {a: p for a, p in snapshot["screen_pops"].items() if a == principal.agent},
+        "wrap_ups": {a: w for a, w in snapshot["wrap_ups"].items() if a == principal.agent},
+    }
 
 
 async def live_page(_request: Request) -> HTMLResponse:
@@ -116,8 +119,10 @@ async def agents_page(_request: Request) -> HTMLResponse:
 
 
 @allowed(WEB, *Role)
-async def whoami(_request: Request, principal: Principal) -> Response:
-    return JSONResponse({"name": principal.name, "role": principal.role, "agent": principal.agent})
+async def whoami(request: Request, principal: Principal) -> Response:
+    codes = list(_live(request).disposition_codes)  # the agent panel's wrap-up choices
+    who = {"name": principal.name, "role": principal.role, "agent": principal.agent}
+    return JSONResponse({**who, "disposition_codes": codes})
 
 
 @allowed(WEB, *Role)
@@ -125,7 +130,7 @@ async def callbacks(request: Request, principal: Principal) -> Response:
     live = _live(request)
     if principal.reads_all:
         return JSONResponse(await live.snapshot())
-    return JSONResponse(_own(await live.serving.screen_pop_view(), principal))
+    return JSONResponse(_own(await live.snapshot(), principal))
 
 
 @allowed(WEB, *Role)
@@ -133,7 +138,7 @@ async def events(request: Request, principal: Principal) -> Response:
     broadcaster = _live(request).broadcaster
     if principal.reads_all:
         return open_stream(request, principal, broadcaster)
-    return open_stream(request, principal, broadcaster, lambda s: _own(s["screen_pops"], principal))
+    return open_stream(request, principal, broadcaster, lambda s: _own(s, principal))
 
 
 @allowed(WEB, Role.SUPERVISOR)

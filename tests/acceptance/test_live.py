@@ -185,13 +185,17 @@ async def test_an_agent_sees_only_its_own_screen_pop(
         assert own["callbacks"] == [] and list(own["screen_pops"]) == ["PJSIP/agent1"]
         assert own["screen_pops"]["PJSIP/agent1"]["CallerName"] == "Hal First"
         status, body = await get(f"{url}/api/callbacks", AGENT2)
-        assert status == 200 and json.loads(body) == {"callbacks": [], "screen_pops": {}}
+        assert status == 200 and json.loads(body) == {
+            "callbacks": [],
+            "screen_pops": {},
+            "wrap_ups": {},
+        }
         assert "+1555" not in body and "Ida" not in body
         async with EventStream(f"{url}/api/events", AGENT1) as stream:
             event = await stream.next()
             assert event["callbacks"] == [] and list(event["screen_pops"]) == ["PJSIP/agent1"]
         async with EventStream(f"{url}/api/events", AGENT2) as stream:
-            assert await stream.next() == {"callbacks": [], "screen_pops": {}}
+            assert await stream.next() == {"callbacks": [], "screen_pops": {}, "wrap_ups": {}}
         await set_paused(ami, "PJSIP/agent1", True)
         await hang_up_agent(ami, "PJSIP/agent1")
 
