@@ -60,6 +60,7 @@ def request_fields(request: CallbackRequest) -> dict[str, Any]:
         "callback_number": request.callback_number,
         "extension": request.extension,
         "dialed_number": request.dialed_number,
+        "voice_message": bool(request.message),  # one to hear: GET its message_url (read scope)
         "queue_entered_at": _iso(request.queue_entered_at),
         "requested_at": _iso(request.requested_at),
         "scheduled_for": _iso(request.scheduled_for),

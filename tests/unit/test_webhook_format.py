@@ -105,6 +105,7 @@ def test_the_body_is_the_row_as_stored_with_the_outcome_once_done() -> None:
             "callback_number": "+15551230002",
             "extension": "12",
             "dialed_number": "5000",
+            "voice_message": False,
             "queue_entered_at": (NOW - timedelta(seconds=90)).isoformat(),
             "requested_at": NOW.isoformat(),
             "scheduled_for": None,
@@ -114,7 +115,7 @@ def test_the_body_is_the_row_as_stored_with_the_outcome_once_done() -> None:
     assert set(body["request"]) <= {
         "id", "source", "server", "queue", "priority", "caller_name", "caller_number",
         "callback_number", "extension", "dialed_number", "queue_entered_at", "requested_at",
-        "scheduled_for",
+        "scheduled_for", "voice_message",
     }  # fmt: skip
 
 
