@@ -90,6 +90,13 @@ class CallbackOut(BaseModel):
             " missed-call rule"
         ),
     ]
+    language: Annotated[
+        str,
+        Field(
+            description="the caller's channel language at the request, in which the customer"
+            " hears its prompts; empty: Asterisk's default"
+        ),
+    ]
 
     @classmethod
     def of(cls, request: CallbackRequest) -> "CallbackOut":
@@ -119,6 +126,7 @@ class CallbackOut(BaseModel):
             amd_status=request.amd_status,
             disposition=request.disposition,
             consent=request.consent,
+            language=request.language,
         )
 
 

@@ -237,6 +237,17 @@ def _sounds(options: Options, plan: Plan) -> None:
                 Write(prompts / item.name, item.read_bytes(), 0o644, None, f"prompts in {prompts}",
                       bulk=True)
             )  # fmt: skip
+    # Other languages where Asterisk looks for them: sounds/<language>/callback/.
+    for language in sorted(sounds.iterdir(), key=lambda t: t.name):
+        if language.name in (PROMPTS, "placeholder") or not (language / PROMPTS).is_dir():
+            continue
+        folder = options.sounds_dir / language.name / PROMPTS
+        for item in sorted((language / PROMPTS).iterdir(), key=lambda t: t.name):
+            if item.name.endswith(".wav"):
+                plan.writes.append(
+                    Write(folder / item.name, item.read_bytes(), 0o644, None,
+                          f"prompts in {folder}", bulk=True)
+                )  # fmt: skip
     silent = options.sounds_dir / SILENT
     twins = {}
     for relative, item in _walk(sounds / "placeholder", ""):
