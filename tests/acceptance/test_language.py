@@ -18,10 +18,12 @@ from tests.acceptance.calls import (
     in_queue,
     invites,
     not_heard,
+    request_callback,
     set_paused,
     store,
     the_request,
 )
+from tests.support.ami import action, channels
 from tests.support.rtp import wait_heard
 from tests.support.testbed import CARRIER_PORT
 from tests.support.uas import Behaviour
@@ -75,6 +77,30 @@ async def test_the_agent_hears_the_agents_language_and_the_customer_the_callers(
     assert not_heard(agent_heard, SPANISH / "customer-no-answer.wav")
     done = await the_request(store(service), State.DONE)
     assert (done.call_outcome, done.language) == (CallOutcome.MISSED, "es")
+
+
+async def test_the_agents_prompt_follows_the_agents_channel_language(
+    service: Service, ami: Manager, phones: Phones, tmp_path: Path
+) -> None:
+    """An English caller (5000), an agent whose channel speaks Spanish (as an endpoint's
+    language=es would make it, set here on the answered channel while the customer rings):
+    the agent hears "the customer didn't answer" in Spanish."""
+    _, agent_heard = await phones.start(5071, Behaviour.ANSWER, "agent1")
+    customer, _ = await phones.start(CARRIER_PORT, Behaviour.NO_ANSWER, "carrier")
+    async with AsyncExitStack() as stack:
+        await request_callback(stack, ami, tmp_path, "5000", "+15551230144")
+        await the_request(store(service), State.WAITING)
+        await set_paused(ami, AGENT1, False)
+        dialing = await the_request(store(service), State.DIALING)
+        assert dialing.language == "en"  # the caller's: the test bed's default
+        (channel,) = [c["Channel"] for c in await channels(ami)
+                      if c["Channel"].startswith(f"{AGENT1}-")]  # fmt: skip
+        await action(
+            ami, Action="Setvar", Channel=channel, Variable="CHANNEL(language)", Value="es"
+        )
+        await invites(customer, 1)
+        await wait_heard(agent_heard, SPANISH / "customer-no-answer.wav", timeout=30)
+    assert not_heard(agent_heard, SOUNDS / "customer-no-answer.wav")
 
 
 async def test_the_informative_call_is_in_the_callers_language(
