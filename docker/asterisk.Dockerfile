@@ -3,7 +3,8 @@
 #
 # The configuration is not baked in: docker/compose.yaml mounts the repo's
 # asterisk_conf/ read-only as /etc/asterisk, sounds/callback/ as
-# /usr/share/asterisk/sounds/en/callback and sounds/placeholder/ (silence for
+# /usr/share/asterisk/sounds/en/callback, sounds/es/callback/ (Spanish) as
+# /usr/share/asterisk/sounds/es/callback and sounds/placeholder/ (silence for
 # placeholders) as /usr/share/asterisk/sounds/callback-placeholder, and
 # docker/secrets/ (AMI secrets, agents' SIP passwords) as /etc/callback-secrets.
 # The test bed (tests/asterisk_conf/ at /etc/callback-testbed) is not mounted by
@@ -29,6 +30,7 @@ RUN cd /usr/share/asterisk/sounds \
  && if [ ! -e en ] && [ -d en_US_f_Allison ]; then ln -s en_US_f_Allison en; fi \
  && mkdir -p /usr/share/asterisk/sounds/en/callback \
         /usr/share/asterisk/sounds/callback-placeholder \
+        /usr/share/asterisk/sounds/es/callback \
  && install -d -o asterisk -g asterisk /run/asterisk
 
 # SIP UDP 5060 and AMI 5038; compose uses the host network, so these are

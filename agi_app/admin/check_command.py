@@ -27,7 +27,8 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         metavar="DIR",
         help="Asterisk's sounds directory, as install-asterisk-config takes it (default:"
         " astdatadir/sounds, astdatadir from asterisk.conf): the prompts are looked for in"
-        f" DIR/en and DIR, the silent twins in DIR/{PLACEHOLDER_LANGUAGE}",
+        f" DIR/en and DIR, the silent twins in DIR/{PLACEHOLDER_LANGUAGE}, the prompts of each"
+        " language a flow sets in DIR/LANGUAGE",
     )
     parser.add_argument(
         "--sounds",
@@ -68,7 +69,7 @@ def target_of(args: argparse.Namespace) -> Target:
     default = (sounds_dir / "en", sounds_dir)
     sounds = tuple(Path(d) for d in args.sounds) if args.sounds else default
     placeholder = Path(args.placeholder_sounds or sounds_dir / PLACEHOLDER_LANGUAGE)
-    return Target(config_dir, Sounds(sounds, placeholder), mounts)
+    return Target(config_dir, Sounds(sounds, placeholder, sounds_dir), mounts)
 
 
 def data_dir(reader: Reader) -> str:

@@ -97,6 +97,13 @@ class CallbackOut(BaseModel):
             " scope; null: none left"
         ),
     ]
+    language: Annotated[
+        str,
+        Field(
+            description="the caller's channel language at the request, in which the customer"
+            " hears its prompts; empty: Asterisk's default"
+        ),
+    ]
 
     @classmethod
     def of(cls, request: CallbackRequest) -> "CallbackOut":
@@ -127,6 +134,7 @@ class CallbackOut(BaseModel):
             disposition=request.disposition,
             consent=request.consent,
             message_url=f"/api/callbacks/{request.id}/message" if request.message else None,
+            language=request.language,
         )
 
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from agi_app.domain.errors import AnonymousCaller, InvalidNumber, UnknownQueue
 from agi_app.domain.hours import AtClosing
+from agi_app.domain.language import channel_language
 from agi_app.domain.numbers import (
     NumberRules,
     is_withheld,
@@ -73,6 +74,7 @@ class CallFacts:
     queue_prio: int | None = None
     queue_wait: int | None = None  # seconds waited in the queue, Asterisk 22.9+
     queue_entered_at: datetime | None = None  # exact, when the service saw the caller join
+    language: str = ""  # CHANNEL(language) (agi_language), checked by channel_language
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,9 @@ class CallbackRequest:
     # The caller's voice message (the message option): its file name in the recordings
     # directory ("" none); the agent hears it before the customer is dialed.
     message: str = ""
+    # The caller's CHANNEL(language) at the request: the customer's prompts are played in it
+    # ("": Asterisk's default language).
+    language: str = ""
 
 
 def last_call_verdict(request: CallbackRequest) -> str:
@@ -260,4 +265,5 @@ def build_request(
         greeting=options.greeting if options.mode is Mode.CUSTOMER_FIRST else "",
         machine_message=options.machine_message if options.mode is Mode.CUSTOMER_FIRST else "",
         consent=_phone_consent(options, facts),
+        language=channel_language(facts.language),
     )

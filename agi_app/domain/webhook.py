@@ -64,6 +64,7 @@ def request_fields(request: CallbackRequest) -> dict[str, Any]:
         "queue_entered_at": _iso(request.queue_entered_at),
         "requested_at": _iso(request.requested_at),
         "scheduled_for": _iso(request.scheduled_for),
+        "language": request.language,
     }
 
 

@@ -161,6 +161,7 @@ class RequestHandler:
             queue_prio=prio,
             queue_wait=wait,
             queue_entered_at=self._joined_at(agi.uniqueid) if position is not None else None,
+            language=env.get("agi_language", ""),
         )
 
     @staticmethod

@@ -57,6 +57,7 @@ class MissedCalls:
             presentation="",
             dialed_number="",
             queue_entered_at=self._join_times.get(uniqueid) or now - timedelta(seconds=waited),
+            language=str(message.get("Language", "") or ""),  # the channel snapshot's
         )
         options = ComponentOptions(
             queue=queue,

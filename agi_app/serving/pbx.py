@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from panoramisk.message import Message
 
 from agi_app.domain.channel_ids import Leg, channel_id, parse_channel_id
+from agi_app.domain.language import channel_language
 from agi_app.domain.numbers import NumberRules
 from agi_app.domain.priority import queue_prio
 from agi_app.domain.request import CallbackRequest
@@ -47,6 +48,14 @@ def _screen_pop_variables(request: CallbackRequest) -> dict[str, object]:
         "__CB_DIALED_NUMBER": request.dialed_number,
         "__CB_PRIORITY": request.priority,
     }
+
+
+def _language(request: CallbackRequest) -> list[str]:
+    """The customer's channel in the caller's language (an Originate Variable naming a
+    function writes it: pbx_builtin_setvar_helper), so every prompt played to it is looked
+    up there first; none kept, the pstn endpoint's language (or Asterisk's default)."""
+    language = channel_language(request.language)  # checked again: it came from the store
+    return [f"CHANNEL(language)={language}"] if language else []
 
 
 class Pbx:
@@ -247,7 +256,7 @@ class Pbx:
                 "CB_MACHINE_MESSAGE": request.machine_message,
                 "CB_MESSAGE": s.message_file(request),  # the agent hears it on answering
             }
-        )
+        ) + _language(request)
         self._may_dial(request)
         await self.ami.send(
             {
@@ -325,16 +334,17 @@ class Pbx:
         """Call the customer and play ``prompt`` (the destination policy is checked before)."""
         s = self._dialing
         self._may_dial(request)
-        await self.ami.send(
-            {
-                "Action": "Originate",
-                "Channel": f"PJSIP/{request.callback_number}@pstn",
-                "Application": "Playback",
-                "Data": prompt,
-                "CallerID": self.caller_id(request),
-                "Timeout": str(s.customer_ring_seconds * 1000),
-                "ChannelId": channel_id(request.id, request.attempt, Leg.INFORM),
-                "Async": "true",
-            }
-        )
+        fields: Fields = {
+            "Action": "Originate",
+            "Channel": f"PJSIP/{request.callback_number}@pstn",
+            "Application": "Playback",
+            "Data": prompt,
+            "CallerID": self.caller_id(request),
+            "Timeout": str(s.customer_ring_seconds * 1000),
+            "ChannelId": channel_id(request.id, request.attempt, Leg.INFORM),
+            "Async": "true",
+        }
+        if variables := _language(request):
+            fields["Variable"] = variables
+        await self.ami.send(fields)
         log.info("callback %s: informing %s (%s)", request.id, request.callback_number, prompt)

@@ -141,3 +141,17 @@ def test_a_service_that_does_not_answer_is_said(
     said = capsys.readouterr().err
     assert said.startswith(f"cannot reach the service at http://127.0.0.1:{port}/api/callbacks (")
     assert said.rstrip().endswith("; --direct writes the store")
+
+
+async def test_show_and_the_api_give_the_callers_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The language the customer is spoken to in: in `show` and the API's read scope."""
+    async with api_on(tmp_path) as api:
+        request = await api.rig.add(NUMBER, language="es")
+        assert await asyncio.to_thread(main, ["show", request.id]) == 0
+        assert json.loads(capsys.readouterr().out)["language"] == "es"
+        got = await api.client.get(
+            f"/api/callbacks/{request.id}", headers={"Authorization": "Bearer read-token"}
+        )
+        assert got.status_code == 200 and got.json()["language"] == "es"

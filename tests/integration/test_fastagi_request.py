@@ -51,6 +51,16 @@ async def test_request_from_the_queue_is_stored_before_success(service: Service)
     assert (request.requested_at - request.queue_entered_at).total_seconds() == 42
 
 
+async def test_the_callers_language_is_kept_from_the_environment(service: Service) -> None:
+    """agi_language is CHANNEL(language) when the AGI started: no round trip asks for it."""
+    call = AgiCall(OPTIONS, reply=queue_reply("1|2|5|42"), language="es")
+    commands = await call.run(port_of(service))
+    assert not any("language" in command.lower() for command in commands)
+    assert service.store is not None
+    (request,) = await service.store.requests()
+    assert request.language == "es"
+
+
 async def test_extension_destination_reads_its_variable(service: Service) -> None:
     args = ["queue=support", "destination=extension", "extension_var=CALLBACK_EXTENSION"]
     call = AgiCall(args, reply=queue_reply("1|1|5|3", CALLBACK_EXTENSION="77#"))

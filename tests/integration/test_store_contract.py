@@ -75,6 +75,7 @@ async def test_every_field_round_trips(store: RequestStore) -> None:
         customer_answered_at=NOW + timedelta(minutes=3),
         customer_ended_at=NOW + timedelta(minutes=4),
         server="b",
+        language="es_MX",
     )
     await store.add(full)
     assert await store.get(full.id) == full

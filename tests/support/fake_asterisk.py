@@ -27,6 +27,7 @@ class AgiCall:
     calleridname: str = "Ann Smith"
     uniqueid: str = "1795650000.1"
     dnid: str = "5000"
+    language: str = "en"  # CHANNEL(language)
     script: str = "callback"
     reply: Reply = default_reply
     commands: list[str] = field(default_factory=list)
@@ -40,7 +41,7 @@ class AgiCall:
             "agi_network_script": self.script,
             "agi_request": f"agi://{LOOPBACK}/{self.script}",
             "agi_channel": "PJSIP/pstn-00000001",
-            "agi_language": "en",
+            "agi_language": self.language,
             "agi_type": "PJSIP",
             "agi_uniqueid": self.uniqueid,
             "agi_version": "22.10.1",

@@ -249,14 +249,18 @@ class FakePbx:
             self.channels[uniqueid]["CallerIDNum"] = number
         self._join(queue, Entry(uniqueid, channel, prio, self._now()), 0)
 
-    def live_caller_hangs_up(self, uniqueid: str, waited: int, queue: str = "support") -> None:
+    def live_caller_hangs_up(
+        self, uniqueid: str, waited: int, queue: str = "support", language: str = "en"
+    ) -> None:
         """A live caller hangs up while waiting, after ``waited`` seconds: it leaves the queue
-        (QueueCallerAbandon, with its number and HoldTime, then QueueCallerLeave)."""
+        (QueueCallerAbandon, with its number, channel language and HoldTime, then
+        QueueCallerLeave)."""
         entry = next(e for e in self.queues[queue] if e.uniqueid == uniqueid)
         self.queues[queue].remove(entry)
         number = self.channels[uniqueid].get("CallerIDNum", "")
         self.emit(Event="QueueCallerAbandon", Queue=queue, Uniqueid=uniqueid,
-                  CallerIDNum=number, CallerIDName="Ann Smith", HoldTime=str(waited))  # fmt: skip
+                  CallerIDNum=number, CallerIDName="Ann Smith", Language=language,
+                  HoldTime=str(waited))  # fmt: skip
         self.emit(Event="QueueCallerLeave", Queue=queue, Uniqueid=uniqueid)
         self.hang_up(uniqueid)
 

@@ -87,6 +87,12 @@ def test_component_files_are_the_shipped_bytes(tmp_path: Path, conf: Path) -> No
     for wav in silent.rglob("*.wav"):
         installed = tmp_path / "sounds" / "callback-placeholder" / wav.relative_to(silent)
         assert installed.read_bytes() == wav.read_bytes()
+    # Other languages where Asterisk looks for them: sounds/<language>/callback/.
+    spanish = sorted((SOUNDS / "es" / "callback").glob("*.wav"))
+    assert spanish
+    for wav in spanish:
+        assert (tmp_path / "sounds" / "es" / "callback" / wav.name).read_bytes() == wav.read_bytes()
+    assert not (tmp_path / "sounds" / "placeholder").exists()  # the twins are no language
 
 
 def test_second_run_changes_nothing_and_says_so(

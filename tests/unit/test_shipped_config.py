@@ -78,6 +78,7 @@ def test_the_component_is_one_file_with_only_its_own_contexts() -> None:
         "callback-agent-predial": "",
         "callback-customer": "",
         "callback-customer-end": "",
+        "callback-agent-language": "",
         "callback-amd": "",
         "callback-customer-first": "",
         "callback-customer-first-end": "",

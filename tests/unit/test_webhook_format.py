@@ -38,6 +38,7 @@ REQUEST = CallbackRequest(
     agent="PJSIP/agent1",
     call_outcome=CallOutcome.ANSWERED,
     contact_outcome=ContactOutcome.ANSWERED,
+    language="es",
 )
 
 
@@ -109,13 +110,16 @@ def test_the_body_is_the_row_as_stored_with_the_outcome_once_done() -> None:
             "queue_entered_at": (NOW - timedelta(seconds=90)).isoformat(),
             "requested_at": NOW.isoformat(),
             "scheduled_for": None,
+            "language": "es",
         },
     }
-    # Nothing the Live view does not show: no channel, prompts, expiry or internal counters.
+    # Nothing the Live view does not show (and the language the customer is spoken to in):
+    # no channel, prompts, expiry or internal counters.
     assert set(body["request"]) <= {
         "id", "source", "server", "queue", "priority", "caller_name", "caller_number",
         "callback_number", "extension", "dialed_number", "queue_entered_at", "requested_at",
         "scheduled_for", "voice_message",
+        "language",
     }  # fmt: skip
 
 

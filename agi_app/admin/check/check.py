@@ -14,6 +14,7 @@ from agi_app.admin.check.rules_dialplan import (
     check_priorities,
 )
 from agi_app.admin.check.rules_events import check_event_filters
+from agi_app.admin.check.rules_languages import languages_set
 from agi_app.admin.check.rules_modules import check_module_files, check_modules
 from agi_app.admin.check.rules_options import check_options
 from agi_app.admin.check.rules_pjsip import check_pjsip
@@ -70,7 +71,8 @@ def check(target: Target, settings: Settings) -> list[Finding]:
             continue
         found.append(error(step.where, f"Gosub to [{context}], which the dialplan does not define"))
     found += check_queues(plan, flows, checked, queues)
-    found += check_prompts(plan, checked, queues, target.sounds)
+    languages = languages_set(plan, pjsip)
+    found += check_prompts(plan, checked, queues, target.sounds, languages)
     found += check_agi(plan, settings)
     found += check_schedules(checked, settings)
     found += check_ami(manager, settings)

@@ -19,6 +19,7 @@ COMPONENT_CONTEXTS = frozenset(
         "callback-agent-predial",
         "callback-customer",
         "callback-customer-end",
+        "callback-agent-language",
         "callback-amd",
         "callback-customer-first",
         "callback-customer-first-end",

@@ -9,6 +9,7 @@ from agi_app.admin.check.dialplan import COMPONENT_CONTEXTS, Dialplan
 from agi_app.admin.check.findings import Finding, Location, error, warning
 from agi_app.admin.check.flows import lookup_in
 from agi_app.admin.check.reading import ConfFile
+from agi_app.admin.check.rules_languages import check_languages
 from agi_app.admin.check.rules_options import Checked
 from agi_app.admin.check.rules_queues import callback_queues, queues_of
 from agi_app.admin.check.traced import split_arguments, substitute
@@ -32,6 +33,7 @@ _HOLDTIME_SOUNDS = {
 class Sounds:
     dirs: tuple[Path, ...]  # the callers' language: /usr/share/asterisk/sounds/en
     placeholder: Path  # the language placeholders wait with: .../sounds/callback-placeholder
+    root: Path | None = None  # Asterisk's sounds directory, holding one folder per language
 
     def has(self, name: str, dirs: tuple[Path, ...] | None = None) -> bool:
         path = Path(name)
@@ -39,7 +41,11 @@ class Sounds:
 
 
 def check_prompts(
-    plan: Dialplan, checked: list[Checked], queues_conf: ConfFile, sounds: Sounds
+    plan: Dialplan,
+    checked: list[Checked],
+    queues_conf: ConfFile,
+    sounds: Sounds,
+    languages: dict[str, tuple[Location, str]] | None = None,
 ) -> list[Finding]:
     # prompt: first place, how it is used, whether the component plays it (else: a flow of
     # the admin's, which only gets a warning)
@@ -94,6 +100,9 @@ def check_prompts(
                     " silence under that name, see sounds/generate)",
                 )
             )
+    # In each language a flow sets: only those that exist (a missing one is reported above).
+    first = {name: where for name, (where, _, _) in used.items() if sounds.has(name, existing)}
+    found += check_languages(first, languages or {}, sounds.root)
     return found
 
 

@@ -232,13 +232,18 @@ def _secret(path: Path) -> tuple[str, Write | None]:
 
 def _sounds(options: Options, plan: Plan) -> None:
     sounds = package_files() / "sounds"
-    prompts = options.sounds_dir / PROMPTS
-    for item in sorted((sounds / "callback").iterdir(), key=lambda t: t.name):
-        if item.name.endswith(".wav"):
-            plan.writes.append(
-                Write(prompts / item.name, item.read_bytes(), 0o644, None, f"prompts in {prompts}",
-                      bulk=True)
-            )  # fmt: skip
+    # English without a language; the others where Asterisk looks: sounds/<language>/callback.
+    folders = [(sounds / PROMPTS, options.sounds_dir / PROMPTS)]
+    for language in sorted(sounds.iterdir(), key=lambda t: t.name):
+        if language.name not in (PROMPTS, "placeholder") and (language / PROMPTS).is_dir():
+            folders.append((language / PROMPTS, options.sounds_dir / language.name / PROMPTS))
+    for source, prompts in folders:
+        for item in sorted(source.iterdir(), key=lambda t: t.name):
+            if item.name.endswith(".wav"):
+                plan.writes.append(
+                    Write(prompts / item.name, item.read_bytes(), 0o644, None,
+                          f"prompts in {prompts}", bulk=True)
+                )  # fmt: skip
     silent = options.sounds_dir / SILENT
     twins = {}
     for relative, item in _walk(sounds / "placeholder", ""):

@@ -78,7 +78,9 @@ class Bed:
     @property
     def target(self) -> Target:
         sounds = Sounds(
-            (REPO / "sounds", self.root / "extra-sounds"), REPO / "sounds" / "placeholder"
+            (REPO / "sounds", self.root / "extra-sounds"),
+            REPO / "sounds" / "placeholder",
+            REPO / "sounds",  # its es/ is the test bed's Spanish (5040, 5041)
         )
         mounts = {TESTBED: self.root / "testbed", SECRETS: self.root / "secrets"}
         return Target(self.root / "etc", sounds, mounts)

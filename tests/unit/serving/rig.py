@@ -49,6 +49,7 @@ class Rig:
         cancel_on_live_answer: bool = True,
         mode: Mode = Mode.AGENT_FIRST,
         message: str = "",
+        language: str = "",
     ) -> CallbackRequest:
         """A stored request, as the FastAGI handler keeps it (then in ``state``)."""
         now = self.clock()
@@ -77,6 +78,7 @@ class Rig:
             greeting="callback/customer-first-greeting" if mode is Mode.CUSTOMER_FIRST else "",
             cancel_on_live_answer=cancel_on_live_answer,
             message=message,
+            language=language,
         )
         stored = await self.store.add(request)
         if state is not State.PENDING or attempt:

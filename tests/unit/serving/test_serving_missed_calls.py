@@ -14,8 +14,9 @@ RULES = {"support": MissedCallRule(min_wait=20, priority=3)}
 async def test_a_caller_who_hangs_up_after_min_wait_is_called_back(tmp_path: Path) -> None:
     async with serving_on(tmp_path, missed_call_queues=RULES) as rig:
         rig.pbx.live_caller("support", "1795680000.5", number=NUMBER)
-        rig.pbx.live_caller_hangs_up("1795680000.5", waited=25)
+        rig.pbx.live_caller_hangs_up("1795680000.5", waited=25, language="es")
         (request,) = await rig.eventually_requests(1)
+        assert request.language == "es"  # the caller's channel's, from the event
         assert (request.source, request.callback_number, request.priority) == ("missed", NUMBER, 3)
         assert request.channel == "1795680000.5" and request.caller_name == "Ann Smith"
         assert request.consent == (
