@@ -12,8 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from agi_app.api.auth import allowed
 from agi_app.api.forget_models import ForgetIn, ForgetOut
-from agi_app.api.input import Refused, read_body
-from agi_app.api.models import Problem
+from agi_app.api.input import Refused, invalid, read_body
 from agi_app.api.routes import API, _api
 from agi_app.config.credentials import ApiPrincipal, Scope
 from agi_app.domain.errors import CallbackError, StoreUnavailable
@@ -26,12 +25,7 @@ def _parsed(raw: bytes) -> ForgetIn:
     try:
         return ForgetIn.model_validate_json(raw)
     except ValidationError as exc:
-        details = [
-            Problem(field=".".join(str(p) for p in e["loc"]) or "body", problem=e["msg"])
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        summary = "; ".join(f"{d.field}: {d.problem}" for d in details)
-        raise Refused(422, "invalid-request", summary, details) from None
+        raise invalid(exc) from None
 
 
 @allowed(API, Scope.FORGET)

@@ -62,12 +62,17 @@ def parse_body(raw: bytes) -> tuple[CallbackIn, str]:
     try:
         return CallbackIn.model_validate_json(raw), digest
     except ValidationError as exc:
-        details = [
-            Problem(field=".".join(str(p) for p in e["loc"]) or "body", problem=e["msg"])
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        summary = "; ".join(f"{d.field}: {d.problem}" for d in details)
-        raise Refused(422, "invalid-request", summary, details) from None
+        raise invalid(exc) from None
+
+
+def invalid(exc: ValidationError) -> Refused:
+    """A body that does not validate: 422, each field and its problem."""
+    details = [
+        Problem(field=".".join(str(p) for p in e["loc"]) or "body", problem=e["msg"])
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+    summary = "; ".join(f"{d.field}: {d.problem}" for d in details)
+    return Refused(422, "invalid-request", summary, details)
 
 
 async def read_body(request: Request) -> bytes:
