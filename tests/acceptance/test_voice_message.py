@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 from panoramisk import Manager
 
+from agi_app.app.service import Service
 from agi_app.config.credentials import ApiCredential, digest
 from agi_app.config.settings import Settings
 from agi_app.domain.request import CallOutcome, State
@@ -24,6 +25,7 @@ from tests.acceptance.calls import (
     invites,
     not_heard,
     set_paused,
+    store,
     the_request,
 )
 from tests.acceptance.web import AGENT2 as AGENT2_TOKEN
@@ -55,25 +57,13 @@ async def test_the_agent_hears_the_callers_message_and_the_customer_never_does(
     _, agent_heard = await phones.start(5071, Behaviour.ANSWER, "agent1")
     customer, customer_heard = await phones.start(CARRIER_PORT, Behaviour.ANSWER, "carrier")
     said = spoken_wav()
-    # The caller speaks once the prompt and Record()'s tone are over: the nudge comes as the
-    # prompt's first seconds are recognised (MATCH_WINDOW_SECONDS), the rest and the tone follow.
-    rest_ms = int((len(load_prompt(PROMPT)) / SAMPLE_RATE - MATCH_WINDOW_SECONDS + TONE_S) * 1000)
     reader = ApiCredential.model_validate(
         {"name": "crm", "token_sha256": digest(READER), "scopes": ["read"]}
     )
     async with web_service(settings, api_credentials=[reader]) as live:
         store = live.store
         assert store is not None
-        async with AsyncExitStack() as stack:
-            caller, heard = await stack.enter_async_context(
-                calling(tmp_path, "5030", NUMBER, ["1", ""], pcaps={1: message_pcap(rest_ms)})
-            )
-            await in_queue(ami, NUMBER)
-            await caller.nudge()  # the key
-            await wait_heard(heard, PROMPT, timeout=20)
-            await caller.nudge()  # after the tone: the message, then a pause
-            await wait_heard(heard, SUCCESS, timeout=40)
-            await caller.finished()
+        await leave_message(ami, tmp_path, "5030", NUMBER)
         request = await the_request(store, State.WAITING)
         assert request.message == f"{request.id}.wav"
         recording = settings.voice_messages.readable_dir / request.message
@@ -118,6 +108,44 @@ async def test_the_agent_hears_the_callers_message_and_the_customer_never_does(
         done = await the_request(store, State.DONE)
         assert done.call_outcome is CallOutcome.ANSWERED
         assert not_heard(customer_heard, said)
+
+
+async def test_in_customer_first_the_agent_hears_it_as_they_answer(
+    ami: Manager, service: Service, phones: Phones, tmp_path: Path
+) -> None:
+    _, agent_heard = await phones.start(5071, Behaviour.ANSWER, "agent1")
+    customer, customer_heard = await phones.start(
+        CARRIER_PORT, Behaviour.PERSON_PRESSES_1, "person"
+    )
+    await leave_message(ami, tmp_path, "5031", NUMBER)
+    request = await the_request(store(service), State.WAITING)
+    assert request.message == f"{request.id}.wav"
+    await set_paused(ami, AGENT1, False)
+    await invites(customer, 1, within=30)  # the customer first, judged, presses 1
+    await wait_heard(agent_heard, INTRO, timeout=40)
+    await wait_heard(agent_heard, spoken_wav(), timeout=30)
+    await the_request(store(service), State.CONNECTED)
+    await hang_up_agent(ami, AGENT1)
+    await the_request(store(service), State.DONE)
+    assert not_heard(customer_heard, spoken_wav())
+
+
+async def leave_message(ami: Manager, workdir: Path, did: str, number: str) -> None:
+    """A caller on ``did`` presses 1 in the queue, hears the prompt and the tone, says
+    speech.MESSAGE, and hears success."""
+    # The caller speaks once the prompt and Record()'s tone are over: the nudge comes as the
+    # prompt's first seconds are recognised (MATCH_WINDOW_SECONDS), the rest and the tone follow.
+    rest_ms = int((len(load_prompt(PROMPT)) / SAMPLE_RATE - MATCH_WINDOW_SECONDS + TONE_S) * 1000)
+    async with AsyncExitStack() as stack:
+        caller, heard = await stack.enter_async_context(
+            calling(workdir, did, number, ["1", ""], pcaps={1: message_pcap(rest_ms)})
+        )
+        await in_queue(ami, number)
+        await caller.nudge()  # the key
+        await wait_heard(heard, PROMPT, timeout=20)
+        await caller.nudge()  # after the tone: the message, then a pause
+        await wait_heard(heard, SUCCESS, timeout=40)
+        await caller.finished()
 
 
 def _bearer(token: str) -> dict[str, str]:
