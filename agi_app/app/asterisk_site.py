@@ -76,6 +76,7 @@ class AsteriskSite:
             later_times=s.later_times,
             clock=clock,
             messages=s.voice_messages,
+            queue_known=here.queue_known if s.ami_enabled else None,
         )
         # What the status check reports and cancels is serving's: a process that does not
         # serve reports without cancelling.

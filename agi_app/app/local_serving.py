@@ -3,6 +3,7 @@ process takes requests (on PostgreSQL a standby too), only the serving one place
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -11,11 +12,15 @@ from panoramisk.message import Message
 from agi_app.domain.request import DEFAULT_SERVER, CallbackRequest
 from agi_app.ivr.offer_check import OfferChecker
 from agi_app.ivr.status_check import live_position
-from agi_app.pbx.ami import PbxUnavailable
+from agi_app.pbx.ami import AmiError, PbxUnavailable
 from agi_app.serving import Serving
 from agi_app.store.port import RequestStore
 
 log = logging.getLogger(__name__)
+
+# How long a queue seen over AMI is taken as known without asking again: a queue removed
+# from queues.conf may so still take requests for that long.
+QUEUE_KNOWN_FOR_S = 30.0
 
 
 class ServingHere:
@@ -24,6 +29,7 @@ class ServingHere:
         self._store = store
         self._server = server  # the Asterisk server this serving places on
         self._told: set[asyncio.Future[None]] = set()  # placing what other processes stored
+        self._known: dict[str, float] = {}  # queue -> until when it is taken as known
 
     def joined_at(self, uniqueid: str) -> datetime | None:
         """A caller's exact queue entry, seen by serving."""
@@ -33,6 +39,22 @@ class ServingHere:
         if self.serving is None:
             raise PbxUnavailable("this process does not serve")
         return await self.serving.pbx.queue_status(queue)
+
+    async def queue_known(self, queue: str) -> bool | None:
+        """Whether Asterisk has ``queue``, asked over AMI rather than of the caller's channel
+        (a queue seen is taken as known for QUEUE_KNOWN_FOR_S); None: this process cannot
+        ask (it does not serve, or AMI failed)."""
+        now = time.monotonic()
+        if self._known.get(queue, 0.0) > now:
+            return True
+        try:
+            entries = await self.queue_status(queue)
+        except (PbxUnavailable, AmiError):
+            return None
+        known = any(e.get("Event") == "QueueParams" and e.get("Queue") == queue for e in entries)
+        if known:
+            self._known[queue] = now + QUEUE_KNOWN_FOR_S
+        return known
 
     def stored(self, offers: OfferChecker) -> Callable[[CallbackRequest], Awaitable[None]]:
         """A stored request: counted as an accepted offer if it was one, and placed by

@@ -30,13 +30,29 @@ from agi_app.store.port import RequestStore
 
 log = logging.getLogger(__name__)
 
-# One round trip for what the channel knows of the queue. The queue name is validated by
-# the options and the values are numeric, so "|" is a safe separator.
+# What the channel knows of the queue. The component's [callback] sends it with the request,
+# as its last AGI argument (FACTS_ARG=position|prio|wait): no round trip. From an older
+# [callback] without it, one round trip asks for it; the queue name is validated by the
+# options and the values are numeric, so "|" is a safe separator.
+FACTS_ARG = "callback_facts"
 _QUEUE_FACTS = "${{QUEUE_EXISTS({queue})}}|${{QUEUEPOSITION}}|${{QUEUE_PRIO}}|${{QUEUEWAIT}}"
+_QUEUE_EXISTS = "${{QUEUE_EXISTS({queue})}}"
+
+
+def split_facts(args: list[str]) -> tuple[list[str], list[str] | None]:
+    """The options, and the facts the component sent with them (None: an older component)."""
+    prefix = f"{FACTS_ARG}="
+    facts = [a for a in args if a.startswith(prefix)]
+    options = [a for a in args if not a.startswith(prefix)]
+    return options, facts[-1].removeprefix(prefix).split("|") if facts else None
 
 
 def _log_refusal(channel: str, exc: CallbackError) -> None:
     log.warning("callback refused channel=%s code=%s reason=%s", channel, exc.code, exc.message)
+
+
+async def _cannot_tell(_queue: str) -> bool | None:
+    return None
 
 
 def _int_or_none(text: str) -> int | None:
@@ -60,6 +76,7 @@ class RequestHandler:
         schedule_name: Callable[[str, str | None], str | None] | None = None,
         later_times: Callable[[str | None, datetime], tuple[list[datetime], str]] | None = None,
         messages: VoiceMessages | None = None,
+        queue_known: Callable[[str], Awaitable[bool | None]] | None = None,
     ) -> None:
         self._store = store
         self._rules = rules
@@ -74,6 +91,8 @@ class RequestHandler:
         self._later_times = later_times or (lambda _schedule, _now: ([], "UTC"))
         self._background: set[asyncio.Task[None]] = set()
         self._messages = messages or VoiceMessages()
+        # Whether Asterisk has a queue, as serving knows it over AMI (None: cannot tell).
+        self._queue_known = queue_known or _cannot_tell
 
     def set_policy(self, rules: NumberRules, limits: RateLimits | None) -> None:
         """New number rules and rate limits (a reload): the next session uses them."""
@@ -81,18 +100,19 @@ class RequestHandler:
 
     async def __call__(self, agi: AgiChannel) -> None:
         channel = agi.uniqueid
+        args, sent = split_facts(agi.args)
         try:
-            options = parse_options(agi.args)
+            options = parse_options(args)
         except CallbackError as exc:
             _log_refusal(channel, exc)
-            await self._finish(agi, error_prompt(agi.args))
+            await self._finish(agi, error_prompt(args))
             return
         if options.offer is not None and not await self._caller_accepts(agi, options):
             log.info("callback declined channel=%s: caller stays on the line", channel)
             await agi.set_variable("CALLBACK_RESULT", "CONTINUE")
             return
         try:
-            facts = await self._call_facts(agi, options)
+            facts = await self._call_facts(agi, options, sent)
             request_id, now = self._new_id(), self._clock()
             schedule = self._schedule_name(options.queue, options.schedule)
 
@@ -138,10 +158,27 @@ class RequestHandler:
         digits = await agi.get_data(options.offer, options.offer_timeout * 1000, 1)
         return digits == options.key
 
-    async def _call_facts(self, agi: AgiChannel, options: ComponentOptions) -> CallFacts:
-        env = agi.env
-        raw = await agi.get_full_variable(_QUEUE_FACTS.format(queue=options.queue)) or ""
+    async def _queue_facts(
+        self, agi: AgiChannel, queue: str, sent: list[str] | None
+    ) -> tuple[bool, int | None, int | None, int | None]:
+        """Whether the queue exists, the caller's position, QUEUE_PRIO and QUEUEWAIT: from
+        the facts sent with the request and serving's knowledge of the queue when it can tell;
+        else asked of the channel (one round trip)."""
+        if sent is not None:
+            position, prio, wait = (_int_or_none(p) for p in [*sent, "", "", ""][:3])
+            known = await self._queue_known(queue)
+            if known is None:  # no AMI here to ask: the channel's Asterisk tells
+                known = await agi.get_full_variable(_QUEUE_EXISTS.format(queue=queue)) == "1"
+            return known, position, prio, wait
+        raw = await agi.get_full_variable(_QUEUE_FACTS.format(queue=queue)) or ""
         exists, position, prio, wait = (_int_or_none(p) for p in [*raw.split("|"), "", "", ""][:4])
+        return exists == 1, position, prio, wait
+
+    async def _call_facts(
+        self, agi: AgiChannel, options: ComponentOptions, sent: list[str] | None
+    ) -> CallFacts:
+        env = agi.env
+        exists, position, prio, wait = await self._queue_facts(agi, options.queue, sent)
         if options.offer is not None:  # an IVR step: not in the queue, whatever it says
             position = prio = wait = None
         variable = {
@@ -151,7 +188,7 @@ class RequestHandler:
         value = (await agi.get_variable(variable) or "") if variable else ""
         return CallFacts(
             channel=agi.uniqueid,
-            queue_exists=exists == 1,
+            queue_exists=exists,
             caller_number=env.get("agi_callerid", ""),
             caller_name=env.get("agi_calleridname", ""),
             presentation=env.get("agi_callingpres", ""),

@@ -11,6 +11,7 @@ from agi_app.admin.check.reading import Reader
 from agi_app.admin.check.rules_dialplan import (
     check_brackets,
     check_component_contexts,
+    check_component_sends_facts,
     check_priorities,
 )
 from agi_app.admin.check.rules_events import check_event_filters
@@ -47,6 +48,7 @@ def check(target: Target, settings: Settings) -> list[Finding]:
     plan, problems = read_dialplan(extensions)
     found += problems
     found += check_component_contexts(extensions, plan)
+    found += check_component_sends_facts(plan)
     found += check_priorities(plan)
     found += check_brackets(plan)
     flows = walk(plan)

@@ -14,6 +14,24 @@ _ENDS = frozenset({"hangup", "goto", "return"})
 _CLOSERS = {")": "(", "}": "{", "]": "["}
 
 
+def check_component_sends_facts(plan: Dialplan) -> list[Finding]:
+    """An older [callback] whose AGI() sends no callback_facts: it works, but the service
+    asks the channel for them, one more AGI round trip per request (docs/explanation/
+    performance.md)."""
+    return [
+        warning(
+            line.where,
+            "[callback]'s AGI() sends no callback_facts=: an older component; each request"
+            " then takes one more AGI round trip (install the current extensions_callback.conf)",
+        )
+        for line in plan.lines
+        if line.context == "callback"
+        and line.app == "agi"
+        and line.duplicate_of is None
+        and "callback_facts=" not in line.application
+    ]
+
+
 def check_component_contexts(conf: ConfFile, plan: Dialplan) -> list[Finding]:
     """A component context also written elsewhere: Asterisk merges the two into one context,
     where both have a priority keeping the first registered, so one shadows the other."""

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from agi_app.domain.options import Mode
 from agi_app.domain.request import State
+from tests.support.poll import eventually_local
 from tests.unit.serving.rig import Rig, serving_on
 
 
@@ -14,7 +15,13 @@ async def _informed(rig: Rig, language: str) -> dict[str, object]:
     await rig.until(request.id, lambda r: r.state is State.WAITING, "waiting")
     rig.pbx.time_out(request.id, 1)
     await rig.until(request.id, lambda r: r.state is State.DONE, "expired")
-    (inform,) = [a for a in rig.pbx.actions("Originate") if a.get("Application")]
+    # The informative call follows the end: looked for until it comes.
+    (inform,) = await eventually_local(
+        lambda: [a for a in rig.pbx.actions("Originate") if a.get("Application")],
+        lambda calls: len(calls) == 1,
+        within=5,
+        what="the informative call",
+    )
     assert inform["Data"] == "callback/timeout"
     return dict(inform)
 
