@@ -39,6 +39,7 @@ from typing import Any
 import uvloop
 
 from agi_app.admin import check_command as cli_check
+from agi_app.admin import do_not_call_command as cli_do_not_call
 from agi_app.admin import install_command as cli_install
 from agi_app.admin import request_command as cli_request
 from agi_app.admin.audit_output import audit_json, audit_table
@@ -278,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_request.add_parser(commands)
     cli_install.add_parser(commands)
     cli_check.add_parser(commands)
+    cli_do_not_call.add_parser(commands)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     for command in commands.choices.values():
         command.add_argument(
@@ -320,6 +322,12 @@ def _main(argv: Sequence[str] | None) -> int:
         return _act(settings, args.id, "priority", {"level": args.level, "by": args.by})
     if args.command == "request":
         return cli_request.run(settings, args)
+    if args.command == cli_do_not_call.COMMAND:
+        try:
+            return cli_do_not_call.run(settings, args)
+        except StoreUnavailable as exc:
+            print(f"agi-callback {args.command}: {exc.message}", file=sys.stderr)
+            return 1
     if args.command == "check":
         print(f"settings: {source.describe()}")
         if source.path is None:

@@ -2,10 +2,11 @@
 app, ``ApiConfig.of``): the queues it takes, the rules a request is built by, and its limits.
 A reload keeps the values the service started with."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Self
 
+from agi_app.config.calling_rules import CallingRules
 from agi_app.config.settings import Settings
 from agi_app.domain.hours import Schedule
 from agi_app.domain.numbers import NumberRules
@@ -23,6 +24,7 @@ class ApiConfig:
     limits: RateLimits  # per caller and destination (the store's)
     rate_limit_per_hour: int  # per token
     keys_kept: timedelta  # an Idempotency-Key's life
+    calling_rules: CallingRules = field(default_factory=CallingRules)  # do-not-call, hours
 
     @classmethod
     def of(cls, settings: Settings) -> Self:
@@ -36,4 +38,5 @@ class ApiConfig:
             settings.rate_limits(),
             settings.api_rate_limit_per_hour,
             timedelta(hours=settings.api_idempotency_hours),
+            settings.calling_rules,
         )

@@ -75,6 +75,7 @@ class AsteriskSite:
             schedule_name=s.schedule_name,
             later_times=s.later_times,
             clock=clock,
+            calling_rules=s.calling_rules,
         )
         # What the status check reports and cancels is serving's: a process that does not
         # serve reports without cancelling.

@@ -79,6 +79,7 @@ class Scope(StrEnum):
     REQUEST = "request"  # POST /api/callbacks
     READ = "read"  # GET /api/callbacks/{id}
     CANCEL = "cancel"  # DELETE /api/callbacks/{id}
+    DO_NOT_CALL = "do-not-call"  # GET, POST /api/do-not-call, DELETE /api/do-not-call/{entry}
 
 
 class ApiCredential(BaseModel):
@@ -96,7 +97,8 @@ class ApiCredential(BaseModel):
         min_length=1,
         description="what it may call: `request` (POST /api/callbacks), `read` (GET"
         " /api/callbacks/{id}, and the whole callback in the other answers), `cancel` (DELETE"
-        " /api/callbacks/{id})",
+        " /api/callbacks/{id}), `do-not-call` (read and edit the do-not-call list:"
+        " /api/do-not-call)",
     )
 
 

@@ -141,6 +141,9 @@ class CallbackRequest:
     # How the customer agreed to be called back: the key in which flow, the credential that
     # asked, or the missed-call rule (shown by `show` and the request API).
     consent: str = ""
+    # The customer's own hours (the customer_hours option, calling rules): the window in
+    # their local time, "" none.
+    customer_hours: str = ""
 
 
 @dataclass(frozen=True)
@@ -243,4 +246,5 @@ def build_request(
         greeting=options.greeting if options.mode is Mode.CUSTOMER_FIRST else "",
         machine_message=options.machine_message if options.mode is Mode.CUSTOMER_FIRST else "",
         consent=_phone_consent(options, facts),
+        customer_hours=options.customer_hours or "",
     )

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from agi_app.config.calling_rules import CallingRules
 from agi_app.domain.errors import CallbackError
 from agi_app.domain.numbers import NumberRules
 from agi_app.domain.options import ComponentOptions, Destination, error_prompt, parse_options
@@ -24,6 +25,7 @@ from agi_app.domain.request import (
 from agi_app.ivr.fastagi import AgiChannel, AgiHangup
 from agi_app.ivr.readback import read_back
 from agi_app.ivr.time_choice import ask_time
+from agi_app.serving.calling_rules import DoNotCallList
 from agi_app.store.port import RequestStore
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,12 @@ class RequestHandler:
         on_stored: Callable[[CallbackRequest], Awaitable[None]] | None = None,
         schedule_name: Callable[[str, str | None], str | None] | None = None,
         later_times: Callable[[str | None, datetime], tuple[list[datetime], str]] | None = None,
+        calling_rules: CallingRules | None = None,
     ) -> None:
+        # Calling rules: the do-not-call list (the settings' and the store's) and the
+        # customer's hours of a flow without the option (its queue's).
+        self._calling_rules = calling_rules or CallingRules()
+        self._do_not_call = DoNotCallList(store, self._calling_rules.do_not_call)
         self._store = store
         self._rules = rules
         self._limits = limits
@@ -105,6 +112,9 @@ class RequestHandler:
                 slots, zone = self._later_times(schedule, now)
                 if (at := await ask_time(agi, slots, zone)) is not None:
                     request = scheduled(request, at)
+            window = self._calling_rules.window_of(options.queue, options.customer_hours)
+            request = replace(request, customer_hours=window)
+            await self._do_not_call.check(request.callback_number)
             stored = await self._store.add(request, self._limits)
         except CallbackError as exc:
             _log_refusal(channel, exc)

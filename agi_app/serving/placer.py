@@ -21,6 +21,7 @@ from agi_app.domain.request import WAITING_STATES, CallbackRequest, State
 from agi_app.pbx.ami import AmiError, PbxUnavailable
 from agi_app.serving.backoff import Retry
 from agi_app.serving.calling_hours import CallingHours
+from agi_app.serving.calling_rules import DoNotCallList, end_listed
 from agi_app.serving.config import ServingConfig
 from agi_app.serving.notifier import Notifier
 from agi_app.serving.pbx import Pbx
@@ -47,7 +48,9 @@ class Placer:
         config: ServingConfig,
         clock: Callable[[], datetime],
         hours: CallingHours,
+        do_not_call: DoNotCallList | None = None,
     ) -> None:
+        self._do_not_call = do_not_call
         self._store = store
         self._pbx = pbx
         self._hours = hours
@@ -161,6 +164,8 @@ class Placer:
         full: set[str] = set()  # queues where this batch held one: all after it wait too
         synced_at = self._syncs
         self._placement_failed = False
+        if self._do_not_call is not None:
+            await self._do_not_call.refresh()  # an entry another process added: never placed
         for request in sorted(requests, key=serving_key):
             if not self.synced.is_set() or self._syncs != synced_at or not self._pbx.healthy:
                 break  # AMI was lost: the rest wait for resume(), which marks them due again
@@ -187,6 +192,11 @@ class Placer:
             if request.queue in full or await self._beyond_window(request):
                 self._hold(request)
                 full.add(request.queue)
+            elif self._do_not_call is not None and (
+                entry := self._do_not_call.blocked(request.callback_number)
+            ):
+                await end_listed(self._store, self._uow, request, entry, self._clock())
+                self.cancelled(request.id)
             elif (why := dialable(request.callback_number, self._rules)) is not None:
                 # Stored under an earlier, wider policy: no agent is rung for it.
                 await self._uow.apply(

@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from agi_app.api.auth import BearerTokens, allowed
+from agi_app.api.do_not_call import do_not_call_routes
 from agi_app.api.routes import API_EXCEPTION_HANDLERS, ApiContext, api_routes
 from agi_app.config.credentials import Principal, Role
 from agi_app.domain.request import CallbackRequest, CallOutcome, State
@@ -225,6 +226,7 @@ def create_app(
             Route("/metrics", public_metrics if config.metrics_public else metrics),
             # The request API (its own tokens with scopes): agi_app/api/routes.py.
             *api_routes(),
+            *do_not_call_routes(),
             # The supervisor's screen (/supervisor): agi_app/web/supervisor.py.
             *supervisor_routes(),
         ],

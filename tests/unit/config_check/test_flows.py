@@ -35,10 +35,11 @@ def test_every_option_of_the_service_is_accepted(tmp_path: Path) -> None:
         "cancel_on_live_answer": "no", "mode": "agent_first",
         "greeting": "callback/customer-first-greeting",
         "machine_message": "callback/machine-message",
+        "customer_hours": "08:00-12:00/14:00-21:00",
     }  # fmt: skip
     assert set(every) == set(ComponentOptions.model_fields)
     options = ",".join(f"{k}={v}" for k, v in every.items())
-    assert len(every) <= 23
+    assert len(every) <= 24
     bed.append(
         "extensions.conf",
         f"\n[from-pstn](+)\nexten => 5094,1,Set(A={options})\n"  # too many for one Gosub
@@ -51,5 +52,6 @@ def test_every_option_of_the_service_is_accepted(tmp_path: Path) -> None:
         "more than 16 options: [callback] passes only ARG1..ARG16 to the service,"
         " which never gets at_closing=expire, ask_time=no, amd=yes, cancel_on_live_answer=no,"
         " mode=agent_first, greeting=callback/customer-first-greeting,"
-        " machine_message=callback/machine-message"
+        " machine_message=callback/machine-message,"
+        " customer_hours=08:00-12:00/14:00-21:00"
     ]

@@ -48,6 +48,7 @@ class Rig:
         amd: bool = False,
         cancel_on_live_answer: bool = True,
         mode: Mode = Mode.AGENT_FIRST,
+        customer_hours: str = "",
     ) -> CallbackRequest:
         """A stored request, as the FastAGI handler keeps it (then in ``state``)."""
         now = self.clock()
@@ -75,6 +76,7 @@ class Rig:
             mode=mode,
             greeting="callback/customer-first-greeting" if mode is Mode.CUSTOMER_FIRST else "",
             cancel_on_live_answer=cancel_on_live_answer,
+            customer_hours=customer_hours,
         )
         stored = await self.store.add(request)
         if state is not State.PENDING or attempt:

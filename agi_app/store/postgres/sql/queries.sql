@@ -189,3 +189,14 @@ SELECT epoch FROM serving_lease WHERE id = 1 FOR SHARE;
 
 -- name: notify
 SELECT pg_notify(%s, %s);
+
+-- ---- do-not-call entries (do_not_call.py) -----------------------------------------------
+
+-- name: do_not_call
+SELECT * FROM do_not_call ORDER BY entry;
+
+-- name: add_do_not_call
+INSERT INTO do_not_call (entry, added_at, added_by) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING;
+
+-- name: remove_do_not_call
+DELETE FROM do_not_call WHERE entry = %s;

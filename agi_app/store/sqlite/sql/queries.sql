@@ -134,3 +134,14 @@ SELECT * FROM offer_checks ORDER BY seq;
 
 -- name: offer_checks_since
 SELECT * FROM offer_checks WHERE at >= ? ORDER BY seq;
+
+-- ---- do-not-call entries (do_not_call.py) -----------------------------------------------
+
+-- name: do_not_call
+SELECT * FROM do_not_call ORDER BY entry;
+
+-- name: add_do_not_call
+INSERT INTO do_not_call (entry, added_at, added_by) VALUES (?, ?, ?) ON CONFLICT DO NOTHING;
+
+-- name: remove_do_not_call
+DELETE FROM do_not_call WHERE entry = ?;
