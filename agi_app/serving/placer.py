@@ -182,8 +182,10 @@ class Placer:
                 left.discard(request.id)
                 continue
             if (closed := self._hours.closed(request)) is not None:
-                await self._uow.apply(request.id, closed)  # held until the opening
+                # Held until the opening: due then (the change marks it so; popped first,
+                # or the mark would be lost and it would wait for the next login).
                 self._due.pop(request.id, None)
+                await self._uow.apply(request.id, closed)
                 left.discard(request.id)
                 continue
             self._due.pop(request.id, None)

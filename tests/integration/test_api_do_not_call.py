@@ -3,6 +3,7 @@ added refuses a request for the number (error ``do-not-call``, nothing stored) a
 callback already waiting for it without a dial; a bad entry changes nothing. And the queue's
 customer hours kept with an API request."""
 
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import httpx
@@ -17,8 +18,11 @@ LISTS = ApiCredential.model_validate(
 )
 
 
-def on(tmp_path: Path, store_url: str | None, **values: object):  # type: ignore[no-untyped-def]
-    return api_on(tmp_path, store_url=store_url, api_credentials=[*credentials(), LISTS], **values)
+def on(
+    tmp_path: Path, store_url: str | None, *, login: bool = True, **values: object
+) -> AbstractAsyncContextManager[Api]:
+    credentials_too = {"api_credentials": [*credentials(), LISTS]}
+    return api_on(tmp_path, login=login, store_url=store_url, **(credentials_too | values))
 
 
 async def add(api: Api, entry: str, token: str = "dnc-token") -> httpx.Response:

@@ -35,7 +35,7 @@ def utc(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2027, 3, day, hour, minute, tzinfo=UTC)  # March 2027: before any DST
 
 
-# ---- do-not-call ------------------------------------------------------------------------------
+# ---- do-not-call ---------------------------------------------------------------------------
 def test_entries_are_kept_in_e164_and_prefixes_end_in_a_star() -> None:
     assert do_not_call_entry("+44 20 7946 0123") == LONDON
     assert do_not_call_entry("020 7946 0123", "GB") == LONDON
@@ -72,7 +72,7 @@ def test_the_settings_list_is_checked_and_kept_sorted_once() -> None:
         CallingRules(timezone="Mars/Olympus")
 
 
-# ---- the customer's zones -------------------------------------------------------------------------
+# ---- the customer's zones ------------------------------------------------------------------
 def test_a_number_rings_in_the_zones_of_its_place() -> None:
     assert zones_of(IDAHO) == ("America/Boise", "America/Los_Angeles")
     assert zones_of(LONDON) == ("Europe/London",)
@@ -136,7 +136,7 @@ def test_windows_that_never_meet_never_open() -> None:
     assert AllOf((*paris, *la)).next_opening(utc(1, 0)) is None
 
 
-# ---- the option ---------------------------------------------------------------------------------
+# ---- the option ---------------------------------------------------------------------------
 def test_the_option_takes_periods_joined_by_a_slash() -> None:
     options = parse_options(["queue=support", "customer_hours=08:00-12:00/14:00-21:00"])
     assert options.customer_hours == "08:00-12:00/14:00-21:00"
