@@ -9,11 +9,18 @@ ends without a dial (serving/calling_rules.py).
 
 import json
 
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from agi_app.api.auth import allowed
+from agi_app.api.do_not_call_models import (
+    DoNotCallEntryOut,
+    DoNotCallIn,
+    DoNotCallList,
+    DoNotCallRemoved,
+)
 from agi_app.api.input import Refused, read_body
 from agi_app.api.routes import API, ApiContext
 from agi_app.config.credentials import ApiPrincipal, Scope
@@ -37,9 +44,14 @@ def _entry(raw: object, api: ApiContext) -> str:
         raise Refused(422, "invalid-entry", exc.message) from None
 
 
-def _shown(entry: DoNotCallEntry) -> dict[str, str]:
-    return {"entry": entry.entry, "added_at": entry.added_at.isoformat(),
-            "added_by": entry.added_by}  # fmt: skip
+def _shown(entry: DoNotCallEntry, added: bool | None = None) -> DoNotCallEntryOut:
+    return DoNotCallEntryOut(
+        entry=entry.entry, added_at=entry.added_at, added_by=entry.added_by, added=added
+    )
+
+
+def _answer(model: BaseModel, status: int = 200) -> JSONResponse:
+    return JSONResponse(model.model_dump(mode="json", exclude_none=True), status, _HEADERS)
 
 
 def _rules_changed(api: ApiContext) -> None:
@@ -53,11 +65,8 @@ async def listed(request: Request, _principal: ApiPrincipal) -> Response:
         stored = await api.store.do_not_call()
     except StoreUnavailable as exc:
         raise Refused(503, exc.code, exc.message) from None
-    body = {
-        "settings": list(api.config.calling_rules.do_not_call),
-        "added": [_shown(e) for e in stored],
-    }
-    return JSONResponse(body, headers=_HEADERS)
+    settings = list(api.config.calling_rules.do_not_call)
+    return _answer(DoNotCallList(settings=settings, added=[_shown(e) for e in stored]))
 
 
 @allowed(API, Scope.DO_NOT_CALL)
@@ -67,15 +76,17 @@ async def add(request: Request, principal: ApiPrincipal) -> Response:
         document = json.loads(await read_body(request))
     except ValueError:
         raise Refused(400, "malformed-json", "the body is not JSON") from None
-    if not isinstance(document, dict) or set(document) != {"entry"}:
-        raise Refused(422, "invalid-entry", 'the body is {"entry": "+..."}')
-    entry = DoNotCallEntry(_entry(document["entry"], api), api.clock(), f"api:{principal.name}")
+    try:
+        given = DoNotCallIn.model_validate(document, strict=True)
+    except ValidationError:
+        raise Refused(422, "invalid-entry", 'the body is {"entry": "+..."}') from None
+    entry = DoNotCallEntry(_entry(given.entry, api), api.clock(), f"api:{principal.name}")
     try:
         added = await api.store.add_do_not_call(entry)
     except StoreUnavailable as exc:
         raise Refused(503, exc.code, exc.message) from None
     _rules_changed(api)
-    return JSONResponse(_shown(entry) | {"added": added}, 201 if added else 200, _HEADERS)
+    return _answer(_shown(entry, added), 201 if added else 200)
 
 
 @allowed(API, Scope.DO_NOT_CALL)
@@ -90,7 +101,7 @@ async def remove(request: Request, _principal: ApiPrincipal) -> Response:
         settings = entry in api.config.calling_rules.do_not_call
         where = "is in the settings (edit them)" if settings else "is not on the list"
         raise Refused(404, "not-found", f"{entry} {where}")
-    return JSONResponse({"entry": entry, "removed": True}, headers=_HEADERS)
+    return _answer(DoNotCallRemoved(entry=entry, removed=True))
 
 
 def do_not_call_routes() -> list[Route]:

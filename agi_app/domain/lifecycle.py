@@ -254,8 +254,10 @@ Event = (
 )  # fmt: skip
 
 # Every name the event log holds: the store's own (a request kept, a repeat of one), the
-# placer's note of why a placement went where it did, and each lifecycle event's class.
-EVENT_NAMES = frozenset({"requested", "repeated", "Placed", *(t.__name__ for t in get_args(Event))})
+# placer's note of why a placement went where it did, serving's note of the do-not-call
+# entry that ended it (serving/calling_rules.py), and each lifecycle event's class.
+NOTES = ("Placed", "DoNotCall")
+EVENT_NAMES = frozenset({"requested", "repeated", *NOTES, *(t.__name__ for t in get_args(Event))})
 
 
 def _finish(

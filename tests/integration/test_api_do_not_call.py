@@ -7,10 +7,13 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import httpx
+from openapi_spec_validator import validate
 
+from agi_app.api.openapi import PATH
 from agi_app.config.credentials import ApiCredential, digest
 from agi_app.domain.request import CallOutcome, State
 from tests.integration.api_rig import Api, api_on, auth, credentials
+from tests.integration.test_api_openapi import check
 
 NUMBER = "+15551230101"
 LISTS = ApiCredential.model_validate(
@@ -90,3 +93,24 @@ async def test_an_api_request_keeps_its_queues_customer_hours(
         sales = (await api.post({"number": NUMBER, "queue": "sales"})).json()
         assert (await api.rig.get(created["id"])).customer_hours == "08:00-21:00"
         assert (await api.rig.get(sales["id"])).customer_hours == ""
+
+
+async def test_its_answers_match_the_openapi_document(
+    tmp_path: Path, store_url: str | None
+) -> None:
+    async with on(tmp_path, store_url, login=False) as api:
+        document = (await api.client.get(PATH)).json()
+        validate(document)
+        listing, one = "/api/do-not-call", "/api/do-not-call/{entry}"
+        got = [
+            (listing, await add(api, NUMBER)),  # 201
+            (listing, await add(api, NUMBER)),  # 200
+            (listing, await add(api, "nope")),  # 422
+            (listing, await add(api, NUMBER, token="all-token")),  # 403
+            (listing, await api.client.get(listing, headers=auth("dnc-token"))),
+            (one, await api.client.delete(f"{listing}/{NUMBER}", headers=auth("dnc-token"))),
+            (one, await api.client.delete(f"{listing}/{NUMBER}", headers=auth("dnc-token"))),
+        ]
+    assert [a.status_code for _, a in got] == [201, 200, 422, 403, 200, 200, 404]
+    for template, answer in got:
+        check(document, template, answer)

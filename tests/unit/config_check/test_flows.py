@@ -55,3 +55,16 @@ def test_every_option_of_the_service_is_accepted(tmp_path: Path) -> None:
         " machine_message=callback/machine-message,"
         " customer_hours=08:00-12:00/14:00-21:00"
     ]
+
+
+def test_a_customer_hours_window_the_service_cannot_read_is_reported(tmp_path: Path) -> None:
+    bed = Bed.make(tmp_path)
+    bed.append(
+        "extensions.conf",
+        "\n[from-pstn](+)\n"
+        "exten => 5096,1,Gosub(callback,s,1(queue=support,customer_hours=21:00-08:00))\n"
+        " same => n,Gosub(callback,s,1(queue=support,customer_hours=08:00-12:00/14:00-21:00))\n",
+    )
+    (found,) = check(bed.target, settings())
+    assert found.severity == "error" and "customer_hours" in found.message
+    assert "21:00-08:00" in found.message and found.where.line > 0

@@ -6,6 +6,7 @@ when they open, and leaves the queue when they close."""
 from datetime import UTC, datetime
 from pathlib import Path
 
+from agi_app.config.missed_calls import MissedCallRule
 from agi_app.domain.calling_rules import DoNotCallEntry
 from agi_app.domain.request import CallOutcome, State
 from tests.support.clock import clock_from
@@ -82,3 +83,17 @@ async def test_the_centres_zone_decides_for_a_number_of_no_known_zone(tmp_path: 
         await rig.serving.request_stored(request)
         placed = await rig.until(request.id, lambda r: r.state is State.WAITING, "placed")
         assert placed.not_before is None
+
+
+async def test_a_missed_call_obeys_the_list_and_keeps_its_queues_customer_hours(
+    tmp_path: Path,
+) -> None:
+    rules = {"do_not_call": ["+15551230002"], "customer_hours": {"support": WINDOW}}
+    missed = {"support": MissedCallRule(min_wait=20)}
+    async with serving_on(tmp_path, calling_rules=rules, missed_call_queues=missed) as rig:
+        rig.pbx.live_caller("support", "1795680001.1", number="+15551230002")
+        rig.pbx.live_caller_hangs_up("1795680001.1", waited=60)  # listed: not called back
+        rig.pbx.live_caller("support", "1795680001.2", number=NUMBER)
+        rig.pbx.live_caller_hangs_up("1795680001.2", waited=60)
+        (request,) = await rig.eventually_requests(1)
+        assert (request.callback_number, request.customer_hours) == (NUMBER, WINDOW)
