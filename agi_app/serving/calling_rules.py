@@ -8,7 +8,6 @@ SWEEP_EVERY_S; the API of this process tells the sweep at once (``changed``).
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -72,12 +71,21 @@ class RulesSweep:
 
     async def run(self) -> None:
         retry = Retry("calling rules sweep failed", log, expected=(StoreUnavailable, AmiError))
+        task = asyncio.current_task()
         while True:
             await retry.until_passed(self.sweep, bug_tries=None)
+            if task is not None and task.cancelling():
+                # A cancel that came during a query, which the PostgreSQL driver turned into
+                # an error (retried): the task was asked to end.
+                raise asyncio.CancelledError
             self.changed.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(SWEEP_EVERY_S):
-                    await self.changed.wait()
+            # asyncio.wait, not asyncio.timeout: a cancel that comes as the timeout ends
+            # must end the task, never be taken for the timeout (Python 3.11).
+            waiter = asyncio.ensure_future(self.changed.wait())
+            try:
+                await asyncio.wait({waiter}, timeout=SWEEP_EVERY_S)
+            finally:
+                waiter.cancel()
 
     async def sweep(self) -> None:
         await self._list.refresh()

@@ -155,6 +155,10 @@ class Placer:
 
     async def _place_batch(self, ready: list[str], left: set[str]) -> None:
         loop = asyncio.get_running_loop()
+        if self._do_not_call is not None:
+            # An entry another process added is never placed. Read before the requests:
+            # nothing may change them between their reading and the loop below.
+            await self._do_not_call.refresh()
         requests = [r for r in [await self._store.get(rid) for rid in ready] if r is not None]
         left.intersection_update(r.id for r in requests)  # gone from the store: nothing to do
         for request_id in ready:
@@ -164,8 +168,6 @@ class Placer:
         full: set[str] = set()  # queues where this batch held one: all after it wait too
         synced_at = self._syncs
         self._placement_failed = False
-        if self._do_not_call is not None:
-            await self._do_not_call.refresh()  # an entry another process added: never placed
         for request in sorted(requests, key=serving_key):
             if not self.synced.is_set() or self._syncs != synced_at or not self._pbx.healthy:
                 break  # AMI was lost: the rest wait for resume(), which marks them due again
