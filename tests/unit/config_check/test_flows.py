@@ -67,4 +67,5 @@ def test_a_customer_hours_window_the_service_cannot_read_is_reported(tmp_path: P
     )
     (found,) = check(bed.target, settings())
     assert found.severity == "error" and "customer_hours" in found.message
-    assert "21:00-08:00" in found.message and found.where.line > 0
+    assert "21:00-08:00" in found.message
+    assert found.where is not None and found.where.line > 0
