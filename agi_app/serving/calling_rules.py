@@ -2,9 +2,10 @@
 part checks it (the settings' entries and the store's), and the sweep that ends a waiting
 callback whose number was added, or takes one whose customer's hours closed out of its queue.
 
-The list is read from the store at each sweep and before each batch of placements, so an
-entry added by another process (the command line, a standby's API) is seen within
-SWEEP_EVERY_S; the API of this process tells the sweep at once (``changed``).
+The list is read from the store at each sweep (the placer checks it as last read, and the
+customer-first turn reads it again), so an entry added by another process (the command
+line, a standby's API) is seen within SWEEP_EVERY_S; the API of this process tells the
+sweep at once (``changed``).
 """
 
 import asyncio

@@ -155,10 +155,6 @@ class Placer:
 
     async def _place_batch(self, ready: list[str], left: set[str]) -> None:
         loop = asyncio.get_running_loop()
-        if self._do_not_call is not None:
-            # An entry another process added is never placed. Read before the requests:
-            # nothing may change them between their reading and the loop below.
-            await self._do_not_call.refresh()
         requests = [r for r in [await self._store.get(rid) for rid in ready] if r is not None]
         left.intersection_update(r.id for r in requests)  # gone from the store: nothing to do
         for request_id in ready:
@@ -197,6 +193,8 @@ class Placer:
                 self._hold(request)
                 full.add(request.queue)
             elif self._do_not_call is not None and (
+                # The list as the sweep last read it (no await here: a cancel meanwhile
+                # would be undone by what follows).
                 entry := self._do_not_call.blocked(request.callback_number)
             ):
                 await end_listed(self._store, self._uow, request, entry, self._clock())
