@@ -647,7 +647,7 @@ def event_rows() -> list[list[str]]:
     classes = _lifecycle_events()
     rows = []
     # The store's, the placer's, then the lifecycle's in the order lifecycle.Event lists them.
-    names = [*STORE_EVENTS, "Placed", *classes]
+    names = [*STORE_EVENTS, "Placed", "DoNotCall", *classes]
     if set(names) != EVENT_NAMES or len(names) != len(EVENT_NAMES):
         unknown = ", ".join(sorted(EVENT_NAMES - set(names))) or "none"
         raise SystemExit(f"events not described in docs/reference.py: {unknown}")
@@ -658,6 +658,9 @@ def event_rows() -> list[list[str]]:
             keys = ["attempt", *QueueOrder([]).explain(request)]
             when = "a placement's position, and what it was computed from"
             detail = ", ".join(code(k) for k in keys)
+        elif name == "DoNotCall":
+            when = "its number is on the do-not-call list: it ends Cancelled by `do-not-call`"
+            detail = code("entry")
         elif name in classes:
             cls = classes[name]
             own = _docstring(cls)

@@ -41,6 +41,7 @@ from typing import Any
 import uvloop
 
 from agi_app.admin import check_command as cli_check
+from agi_app.admin import do_not_call_command as cli_do_not_call
 from agi_app.admin import install_command as cli_install
 from agi_app.admin import privacy_command as cli_privacy
 from agi_app.admin import request_command as cli_request
@@ -282,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_privacy.add_parsers(commands)
     cli_install.add_parser(commands)
     cli_check.add_parser(commands)
+    cli_do_not_call.add_parser(commands)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     for command in commands.choices.values():
         command.add_argument(
@@ -327,6 +329,12 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command in cli_privacy.COMMANDS:
         try:
             return cli_privacy.run(settings, args)
+        except StoreUnavailable as exc:
+            print(f"agi-callback {args.command}: {exc.message}", file=sys.stderr)
+            return 1
+    if args.command == cli_do_not_call.COMMAND:
+        try:
+            return cli_do_not_call.run(settings, args)
         except StoreUnavailable as exc:
             print(f"agi-callback {args.command}: {exc.message}", file=sys.stderr)
             return 1

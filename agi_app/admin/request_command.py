@@ -26,6 +26,7 @@ from agi_app.api.intake import build_api_request
 from agi_app.api.models import CallbackIn
 from agi_app.config.settings import Settings
 from agi_app.domain.errors import CallbackError
+from agi_app.serving.calling_rules import DoNotCallList
 from agi_app.store.open import StoreConfig, open_store
 
 
@@ -83,6 +84,9 @@ async def _direct(settings: Settings, body: dict[str, Any]) -> int:
             requested_by=f"cli:{getpass.getuser()}",  # written into the store by this user
         )
         async with open_store(StoreConfig.of(settings)) as s:
+            await DoNotCallList(s, settings.calling_rules.do_not_call).check(
+                request.callback_number
+            )
             stored = await s.add(request, settings.rate_limits())
     except CallbackError as exc:
         print(f"request refused ({exc.code}): {exc.message}", file=sys.stderr)

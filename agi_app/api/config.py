@@ -2,11 +2,12 @@
 app, ``ApiConfig.of``): the queues it takes, the rules a request is built by, and its limits.
 A reload keeps the values the service started with."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Self
 
+from agi_app.config.calling_rules import CallingRules
 from agi_app.config.settings import Settings
 from agi_app.domain.hours import Schedule
 from agi_app.domain.numbers import NumberRules
@@ -25,6 +26,7 @@ class ApiConfig:
     rate_limit_per_hour: int  # per token
     keys_kept: timedelta  # an Idempotency-Key's life
     messages_dir: Path = Path(".")  # the callers' voice messages, removed by an erasure
+    calling_rules: CallingRules = field(default_factory=CallingRules)  # do-not-call, hours
 
     @classmethod
     def of(cls, settings: Settings) -> Self:
@@ -39,4 +41,5 @@ class ApiConfig:
             settings.api_rate_limit_per_hour,
             timedelta(hours=settings.api_idempotency_hours),
             settings.voice_messages.readable_dir,
+            settings.calling_rules,
         )

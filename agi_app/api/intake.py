@@ -56,7 +56,12 @@ def build_api_request(
     how = "command line" if requested_by.startswith("cli:") else "api"
     consent = f"{how}: asked by {requested_by or 'an API client'}"
     request = replace(
-        request, extension=extension, source=SOURCE, requested_by=requested_by, consent=consent
+        request,
+        extension=extension,
+        source=SOURCE,
+        requested_by=requested_by,
+        consent=consent,
+        customer_hours=config.calling_rules.window_of(payload.queue, None),
     )
     if payload.at is None:
         return request  # as soon as possible: outside hours it waits for the opening

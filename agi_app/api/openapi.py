@@ -10,6 +10,12 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from agi_app.api.do_not_call_models import (
+    DoNotCallEntryOut,
+    DoNotCallIn,
+    DoNotCallList,
+    DoNotCallRemoved,
+)
 from agi_app.api.forget_models import FORGET_PATH, ForgetIn, ForgetOut
 from agi_app.api.input import EVENTS_MAX, EVENTS_PAGE
 from agi_app.api.models import ApiError, CallbackDetail, CallbackIn, CallbackOut, CallbackRef
@@ -104,6 +110,10 @@ def openapi_document() -> dict[str, Any]:
             (ApiError, "serialization"),
             (ForgetIn, "validation"),
             (ForgetOut, "serialization"),
+            (DoNotCallIn, "validation"),
+            (DoNotCallList, "serialization"),
+            (DoNotCallEntryOut, "serialization"),
+            (DoNotCallRemoved, "serialization"),
         ],
         ref_template=_REF,
     )
@@ -180,6 +190,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            **_do_not_call_paths(),
         },
         "components": {
             "schemas": schemas["$defs"],
@@ -187,9 +198,62 @@ def openapi_document() -> dict[str, Any]:
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "an API token of api_credentials; scopes: request, read, cancel,"
-                    " forget",
+                    "description": "an API token of api_credentials; scopes: request, read,"
+                    " cancel, forget, do-not-call",
                 }
+            },
+        },
+    }
+
+
+def _do_not_call_paths() -> dict[str, Any]:
+    """The do-not-call list (agi_app/api/do_not_call.py): its own scope."""
+    scope = [{"bearer": ["do-not-call"]}]
+    entry = {
+        "name": "entry",
+        "in": "path",
+        "required": True,
+        "description": "the entry as listed (E.164, or a prefix ending in *)",
+        "schema": {"type": "string", "maxLength": 40},
+    }
+    return {
+        "/api/do-not-call": {
+            "get": {
+                "operationId": "listDoNotCall",
+                "summary": "The do-not-call list: the settings' entries and those added",
+                "security": scope,
+                "responses": {
+                    "200": _json("DoNotCallList", "the list"),
+                    **_errors(401, 403, 429, 503),
+                },
+            },
+            "post": {
+                "operationId": "addDoNotCall",
+                "summary": "Add a number or prefix: never called back, a waiting callback ended",
+                "security": scope,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": _REF.format(model="DoNotCallIn")}}
+                    },
+                },
+                "responses": {
+                    "201": _json("DoNotCallEntryOut", "added"),
+                    "200": _json("DoNotCallEntryOut", "listed already: kept as it was"),
+                    **_errors(400, 401, 403, 413, 422, 429, 503),
+                },
+            },
+        },
+        "/api/do-not-call/{entry}": {
+            "parameters": [entry],
+            "delete": {
+                "operationId": "removeDoNotCall",
+                "summary": "Remove an entry the command line or the API added",
+                "security": scope,
+                "responses": {
+                    "200": _json("DoNotCallRemoved", "removed"),
+                    **_errors(401, 403, 404, 422, 429, 503),
+                },
             },
         },
     }

@@ -39,6 +39,7 @@ from agi_app.domain.errors import CallbackError, RateLimited, StoreUnavailable
 from agi_app.domain.request import CallbackRequest, CallOutcome, State
 from agi_app.serving import Serving
 from agi_app.serving.all_servers import ServingSet
+from agi_app.serving.calling_rules import DoNotCallList
 from agi_app.serving.privacy import PrivacyStore
 from agi_app.store.port import IdempotencyKey, KeptAnswer, RequestStore
 
@@ -200,6 +201,9 @@ async def create(request: Request, principal: ApiPrincipal) -> Response:
             request_id=request_id,
             now=now,
             requested_by=f"api:{principal.name}",
+        )
+        await DoNotCallList(api.store, api.config.calling_rules.do_not_call).check(
+            new.callback_number
         )
         if keyed is None:
             stored = await api.store.add(new, api.config.limits)

@@ -77,6 +77,7 @@ class AsteriskSite:
             clock=clock,
             messages=s.voice_messages,
             queue_known=here.queue_known if s.ami_enabled else None,
+            calling_rules=s.calling_rules,
         )
         # What the status check reports and cancels is serving's: a process that does not
         # serve reports without cancelling.

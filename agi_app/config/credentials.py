@@ -80,6 +80,7 @@ class Scope(StrEnum):
     READ = "read"  # GET /api/callbacks/{id}
     CANCEL = "cancel"  # DELETE /api/callbacks/{id}
     FORGET = "forget"  # POST /api/forget: erase one person's personal data
+    DO_NOT_CALL = "do-not-call"  # GET, POST /api/do-not-call, DELETE /api/do-not-call/{entry}
 
 
 class ApiCredential(BaseModel):
@@ -97,7 +98,8 @@ class ApiCredential(BaseModel):
         min_length=1,
         description="what it may call: `request` (POST /api/callbacks), `read` (GET"
         " /api/callbacks/{id}, and the whole callback in the other answers), `cancel` (DELETE"
-        " /api/callbacks/{id}), `forget` (POST /api/forget: erase a person's data)",
+        " /api/callbacks/{id}), `forget` (POST /api/forget: erase a person's data),"
+        " `do-not-call` (read and edit the do-not-call list: /api/do-not-call)",
     )
 
 

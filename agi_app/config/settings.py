@@ -31,6 +31,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from agi_app.config.calling_rules import CallingRules
 from agi_app.config.credentials import ApiCredential, WebCredential, unique_names
 from agi_app.config.missed_calls import MissedCallQueues
 from agi_app.config.privacy import Privacy
@@ -261,6 +262,11 @@ class Settings(BaseSettings):
         description="missed calls called back, per queue (off for a queue not named): a live"
         " caller who hangs up after waiting min_wait seconds gets a callback request; see"
         " docs/how-to/missed-calls.md before turning it on (consent)",
+    )
+    calling_rules: CallingRules = Field(
+        default_factory=CallingRules,
+        description="do-not-call numbers and the customers' own hours"
+        " (docs/how-to/calling-rules.md)",
     )
     customer_first_wait_bound: int = Field(
         60,

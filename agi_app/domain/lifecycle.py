@@ -254,11 +254,11 @@ Event = (
 )  # fmt: skip
 
 # Every name the event log holds: the store's own (a request kept, a repeat of one), the
-# placer's note of why a placement went where it did, and each lifecycle event's class.
-# "Erased": a person's data erased from the request (agi_app/serving/privacy.py).
-EVENT_NAMES = frozenset(
-    {"requested", "repeated", "Placed", "Erased", *(t.__name__ for t in get_args(Event))}
-)
+# placer's note of why a placement went where it did, serving's note of the do-not-call
+# entry that ended it (serving/calling_rules.py), "Erased" (a person's data erased from the
+# request: serving/privacy.py), and each lifecycle event's class.
+NOTES = ("Placed", "DoNotCall", "Erased")
+EVENT_NAMES = frozenset({"requested", "repeated", *NOTES, *(t.__name__ for t in get_args(Event))})
 
 
 def _finish(

@@ -11,8 +11,9 @@ from typing import Annotated, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from agi_app.domain.calling_rules import parse_window
 from agi_app.domain.errors import InvalidOptions
-from agi_app.domain.hours import AtClosing
+from agi_app.domain.hours import AtClosing, ScheduleError
 
 # Asterisk sound names: a relative path; separators never doubled, so never "..".
 Prompt = Annotated[str, Field(max_length=128, pattern=r"^[A-Za-z0-9_]+(?:[/.-][A-Za-z0-9_]+)*$")]
@@ -128,6 +129,14 @@ class ComponentOptions(BaseModel):
         " at its place at the next opening; `expire`, it ends Expired and the customer is told"
         " timeout_prompt",
     )
+    customer_hours: Annotated[str | None, Field(pattern=r"^[0-9:/ -]{1,120}$")] = Field(
+        None,
+        description="the customer's own hours, in their local time from their number's zones"
+        " (all of them for a number spanning several; the centre's zone,"
+        " calling_rules.timezone, for a number of no known zone): `08:00-21:00`, several"
+        " joined by `/`; a callback due outside them waits in the store and is placed at its"
+        " place when they open; unset: the queue's (calling_rules.customer_hours), else none",
+    )
     ask_time: bool = Field(
         False,
         description="scheduled callbacks: the caller chooses as soon as possible or one of the"
@@ -188,6 +197,11 @@ class ComponentOptions(BaseModel):
 
     @model_validator(mode="after")
     def _destination_has_its_variable(self) -> Self:
+        if self.customer_hours is not None:
+            try:
+                parse_window(self.customer_hours)
+            except ScheduleError as exc:
+                raise ValueError(f"customer_hours: {exc}") from None
         if self.destination is Destination.NUMBER and self.number_var is None:
             raise ValueError("destination=number needs number_var")
         if self.destination is Destination.EXTENSION and self.extension_var is None:

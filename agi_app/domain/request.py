@@ -149,6 +149,9 @@ class CallbackRequest:
     # The caller's CHANNEL(language) at the request: the customer's prompts are played in it
     # ("": Asterisk's default language).
     language: str = ""
+    # The customer's own hours (the customer_hours option, calling rules): the window in
+    # their local time, "" none.
+    customer_hours: str = ""
 
 
 def last_call_verdict(request: CallbackRequest) -> str:
@@ -266,4 +269,5 @@ def build_request(
         machine_message=options.machine_message if options.mode is Mode.CUSTOMER_FIRST else "",
         consent=_phone_consent(options, facts),
         language=channel_language(facts.language),
+        customer_hours=options.customer_hours or "",
     )

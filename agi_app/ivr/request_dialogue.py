@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from agi_app.config.calling_rules import CallingRules
 from agi_app.config.voice_messages import VoiceMessages
 from agi_app.domain.errors import CallbackError
 from agi_app.domain.numbers import NumberRules
@@ -26,6 +27,7 @@ from agi_app.ivr.fastagi import AgiChannel, AgiHangup
 from agi_app.ivr.readback import read_back
 from agi_app.ivr.time_choice import ask_time
 from agi_app.ivr.voice_message import ask_for_message, message_name
+from agi_app.serving.calling_rules import DoNotCallList
 from agi_app.store.port import RequestStore
 
 log = logging.getLogger(__name__)
@@ -77,7 +79,12 @@ class RequestHandler:
         later_times: Callable[[str | None, datetime], tuple[list[datetime], str]] | None = None,
         messages: VoiceMessages | None = None,
         queue_known: Callable[[str], Awaitable[bool | None]] | None = None,
+        calling_rules: CallingRules | None = None,
     ) -> None:
+        # Calling rules: the do-not-call list (the settings' and the store's) and the
+        # customer's hours of a flow without the option (its queue's).
+        self._calling_rules = calling_rules or CallingRules()
+        self._do_not_call = DoNotCallList(store, self._calling_rules.do_not_call)
         self._store = store
         self._rules = rules
         self._limits = limits
@@ -131,6 +138,9 @@ class RequestHandler:
                     request = scheduled(request, at)
             if options.message:  # recorded once stored, under this name
                 request = replace(request, message=message_name(request.id))
+            window = self._calling_rules.window_of(options.queue, options.customer_hours)
+            request = replace(request, customer_hours=window)
+            await self._do_not_call.check(request.callback_number)
             stored = await self._store.add(request, self._limits)
         except CallbackError as exc:
             _log_refusal(channel, exc)

@@ -6,6 +6,8 @@
 - unit_of_work.py: the one place where a request changes (lock, load, transition, save)
 - placer.py: what is due, in which order, the placement window, head of line
 - calling_hours.py: which schedule a request keeps, and the sweep at each closing
+- calling_rules.py: the do-not-call list, and the sweep of waiting callbacks against it
+  and their customers' own hours
 - pbx.py: every AMI action and the reading of its replies (placing a request, withdrawing)
 - turns.py: customer first, each placeholder's turn watched, its customer called then
 - missed_calls.py: a live caller who hung up after waiting, called back (opt-in per queue)
@@ -23,6 +25,7 @@ from agi_app.domain import lifecycle as lc
 from agi_app.domain.request import CallbackRequest
 from agi_app.pbx.ami import AmiLink
 from agi_app.serving.calling_hours import CallingHours, ClosingSweep
+from agi_app.serving.calling_rules import DoNotCallList, RulesSweep
 from agi_app.serving.config import ServingConfig
 from agi_app.serving.events import AmiEvents
 from agi_app.serving.metrics import Metrics
@@ -58,9 +61,11 @@ class Serving:
         self._clock = clock
         self.pbx = Pbx(ami, config.dialing, config.number_rules, clock, leads)
         self.notifier = Notifier(self.pbx, self.metrics)
-        self.hours = CallingHours(config.calling_hours, clock)
+        rules = config.calling_rules
+        self.hours = CallingHours(config.calling_hours, clock, rules.zone)
+        self.do_not_call = DoNotCallList(store, rules.do_not_call)
         self.unit_of_work = UnitOfWork(
-            store, self.pbx, self.notifier, config.number_rules, clock, self.hours.may_call
+            store, self.pbx, self.notifier, config.number_rules, clock, self._may_call
         )
         self.placer = Placer(
             store,
@@ -71,9 +76,15 @@ class Serving:
             config,
             clock,
             self.hours,
+            self.do_not_call,
         )
         self.closing = ClosingSweep(self.hours, store, self.unit_of_work, clock)
-        self.turns = TurnWatcher(store, self.pbx, self.unit_of_work, clock, config.number_rules)
+        self.turns = TurnWatcher(
+            store, self.pbx, self.unit_of_work, clock, config.number_rules, self.do_not_call
+        )
+        self.rules = RulesSweep(
+            self.do_not_call, self.hours, store, self.unit_of_work, clock, self.placer.cancelled
+        )
         self.missed_calls = MissedCalls(
             store, config, self.join_times, clock, lambda: str(uuid.uuid4())
         )
@@ -95,6 +106,14 @@ class Serving:
         # joined placeholder; the placer applies changes).
         self.unit_of_work.wire(self.placer)
         self.missed_calls.on_stored = self.request_stored
+        self.missed_calls.do_not_call = self.do_not_call
+
+    def _may_call(self, request: CallbackRequest) -> bool:
+        """The informative call: within its hours, and not to a do-not-call number."""
+        return (
+            self.hours.may_call(request)
+            and self.do_not_call.blocked(request.callback_number) is None
+        )
 
     # ---- running ----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -104,10 +123,15 @@ class Serving:
             tasks.create_task(self.placer.run())
             tasks.create_task(self.closing.run())
             tasks.create_task(self.turns.run())
+            tasks.create_task(self.rules.run())
 
     async def resume(self) -> None:
         """At each AMI login (Ami.on_login)."""
         await self.reconciler.resume()
+
+    def rules_changed(self) -> None:
+        """The do-not-call list was edited here (the API): sweep the waiting callbacks now."""
+        self.rules.changed.set()
 
     def link_lost(self) -> None:
         """At each loss of AMI (Ami.on_lost)."""

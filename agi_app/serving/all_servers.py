@@ -56,6 +56,10 @@ class ServingSet:
             ended |= await serving.wrap_up_view()
         return ended
 
+    def rules_changed(self) -> None:
+        for serving in self._servings.values():
+            serving.rules_changed()
+
     async def _serving_of(self, request_id: str) -> Serving | None:
         request = await self._store.get(request_id)
         return self._servings.get(request.server) if request is not None else None

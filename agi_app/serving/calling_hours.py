@@ -7,8 +7,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
+from zoneinfo import ZoneInfo
 
 from agi_app.domain import lifecycle as lc
+from agi_app.domain.calling_rules import AllOf, combined
 from agi_app.domain.errors import StoreUnavailable
 from agi_app.domain.hours import AtClosing, Schedule
 from agi_app.domain.request import WAITING_STATES, CallbackRequest
@@ -18,19 +20,35 @@ from agi_app.store.port import RequestStore
 
 log = logging.getLogger(__name__)
 
+_UTC = ZoneInfo("UTC")
 _RECHECK_S = 30.0  # the sweep looks at the clock at least this often (clock changes)
 
 
 class CallingHours:
-    def __init__(self, schedules: dict[str, Schedule], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        schedules: dict[str, Schedule],
+        clock: Callable[[], datetime],
+        centre_zone: ZoneInfo = _UTC,
+    ) -> None:
         self._schedules = schedules
         self._clock = clock
         self._warned: set[str] = set()
+        self._centre_zone = centre_zone  # the customer's hours of a number of no known zone
 
     def schedules(self) -> list[Schedule]:
         return list(self._schedules.values())
 
-    def of(self, request: CallbackRequest) -> Schedule | None:
+    def of(self, request: CallbackRequest) -> Schedule | AllOf | None:
+        """Its calling hours, and its customer's own (calling rules) if it has them."""
+        return combined(
+            self._schedule(request),
+            request.callback_number,
+            request.customer_hours,
+            self._centre_zone,
+        )
+
+    def _schedule(self, request: CallbackRequest) -> Schedule | None:
         if request.schedule is None:
             return None
         schedule = self._schedules.get(request.schedule)

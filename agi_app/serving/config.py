@@ -4,6 +4,7 @@ settings once (``ServingConfig.of``); each part receives only its share."""
 
 from dataclasses import dataclass, field
 
+from agi_app.config.calling_rules import CallingRules
 from agi_app.config.missed_calls import MissedCallRule
 from agi_app.config.settings import Settings
 from agi_app.domain.hours import Schedule
@@ -43,6 +44,7 @@ class ServingConfig:
     missed_calls: dict[str, MissedCallRule] = field(default_factory=dict)
     rate_limits: RateLimits = field(default_factory=RateLimits)
     queue_schedules: dict[str, str] = field(default_factory=dict)
+    calling_rules: CallingRules = field(default_factory=CallingRules)  # do-not-call, hours
 
     @classmethod
     def of(cls, settings: Settings) -> "ServingConfig":
@@ -69,4 +71,5 @@ class ServingConfig:
             dict(settings.missed_call_queues),
             settings.rate_limits(),
             dict(settings.queue_schedules),
+            settings.calling_rules,
         )

@@ -15,6 +15,7 @@ from panoramisk.message import Message
 from agi_app.domain.errors import CallbackError
 from agi_app.domain.options import ComponentOptions
 from agi_app.domain.request import CallbackRequest, CallFacts, build_request
+from agi_app.serving.calling_rules import DoNotCallList
 from agi_app.serving.config import ServingConfig
 from agi_app.serving.queue_calls import JoinTimes
 from agi_app.store.port import RequestStore
@@ -39,6 +40,7 @@ class MissedCalls:
         self._clock = clock
         self._new_id = new_id
         self.on_stored: Callable[[CallbackRequest], Awaitable[None]] | None = None
+        self.do_not_call: DoNotCallList | None = None  # wired by Serving
 
     async def abandoned(self, message: Message) -> None:
         """QueueCallerAbandon of a live caller: called back if their queue says so and they
@@ -79,7 +81,10 @@ class MissedCalls:
                 f"missed call: waited {waited} s in queue {queue} (min_wait {rule.min_wait} s)"
                 " and hung up"
             )
-            request = replace(request, source=SOURCE, consent=consent)
+            window = self._config.calling_rules.window_of(queue, None)
+            request = replace(request, source=SOURCE, consent=consent, customer_hours=window)
+            if self.do_not_call is not None:
+                await self.do_not_call.check(request.callback_number)
             stored = await self._store.add(request, self._config.rate_limits)
         except CallbackError as exc:
             log.info("missed call %s in %s not called back (%s): %s", uniqueid, queue, exc.code,

@@ -21,6 +21,7 @@ from agi_app.domain.request import WAITING_STATES, CallbackRequest, State
 from agi_app.pbx.ami import AmiError, PbxUnavailable
 from agi_app.serving.backoff import Retry
 from agi_app.serving.calling_hours import CallingHours
+from agi_app.serving.calling_rules import DoNotCallList, end_listed
 from agi_app.serving.config import ServingConfig
 from agi_app.serving.notifier import Notifier
 from agi_app.serving.pbx import Pbx
@@ -47,7 +48,9 @@ class Placer:
         config: ServingConfig,
         clock: Callable[[], datetime],
         hours: CallingHours,
+        do_not_call: DoNotCallList | None = None,
     ) -> None:
+        self._do_not_call = do_not_call
         self._store = store
         self._pbx = pbx
         self._hours = hours
@@ -177,8 +180,10 @@ class Placer:
                 left.discard(request.id)
                 continue
             if (closed := self._hours.closed(request)) is not None:
-                await self._uow.apply(request.id, closed)  # held until the opening
+                # Held until the opening: due then (the change marks it so; popped first,
+                # or the mark would be lost and it would wait for the next login).
                 self._due.pop(request.id, None)
+                await self._uow.apply(request.id, closed)
                 left.discard(request.id)
                 continue
             self._due.pop(request.id, None)
@@ -187,6 +192,13 @@ class Placer:
             if request.queue in full or await self._beyond_window(request):
                 self._hold(request)
                 full.add(request.queue)
+            elif self._do_not_call is not None and (
+                # The list as the sweep last read it (no await here: a cancel meanwhile
+                # would be undone by what follows).
+                entry := self._do_not_call.blocked(request.callback_number)
+            ):
+                await end_listed(self._store, self._uow, request, entry, self._clock())
+                self.cancelled(request.id)
             elif (why := dialable(request.callback_number, self._rules)) is not None:
                 # Stored under an earlier, wider policy: no agent is rung for it.
                 await self._uow.apply(

@@ -23,6 +23,7 @@ from agi_app.domain.request import CallbackRequest, State
 from agi_app.domain.turn import whose_turn
 from agi_app.pbx.ami import AmiError
 from agi_app.serving.backoff import Retry
+from agi_app.serving.calling_rules import DoNotCallList, end_listed
 from agi_app.serving.pbx import Pbx
 from agi_app.serving.unit_of_work import UnitOfWork
 from agi_app.store.port import RequestStore
@@ -41,8 +42,10 @@ class TurnWatcher:
         unit_of_work: UnitOfWork,
         clock: Callable[[], datetime],
         rules: NumberRules,
+        do_not_call: DoNotCallList | None = None,
         every: float = CHECK_EVERY_S,
     ) -> None:
+        self._do_not_call = do_not_call
         self._rules = rules
         self._store = store
         self._pbx = pbx
@@ -84,6 +87,12 @@ class TurnWatcher:
             for request in requests:
                 if channel_id(request.id, request.attempt, Leg.PLACEHOLDER) not in due:
                     continue
+                # Listed since it was placed: never dialed (the list read just now).
+                if self._do_not_call is not None:
+                    await self._do_not_call.refresh()
+                    if entry := self._do_not_call.blocked(request.callback_number):
+                        await end_listed(self._store, self._uow, request, entry, self._clock())
+                        continue
                 # A policy tightened since it was placed: never dialed (as the placer does).
                 if (why := dialable(request.callback_number, self._rules)) is not None:
                     event = lc.Cancelled(f"destination policy: {why}", self._clock())

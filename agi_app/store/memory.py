@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from agi_app.domain.calling_rules import DoNotCallEntry
 from agi_app.domain.errors import RateLimited, StoreUnavailable
 from agi_app.domain.event_log import Event, LoggedEvent
 from agi_app.domain.offer import OfferCheck
@@ -33,6 +34,7 @@ class MemoryStore:
         self._webhook_cursors: dict[str, int] = {}  # the outbox (store_port.WebhookOutbox)
         self._webhook_attempts: list[WebhookAttempt] = []
         self._offer_checks: list[OfferCheck] = []
+        self._do_not_call: dict[str, DoNotCallEntry] = {}
 
     async def add(
         self, request: CallbackRequest, limits: RateLimits | None = None
@@ -256,3 +258,15 @@ class MemoryStore:
 
     async def offer_checks(self, since: datetime | None = None) -> list[OfferCheck]:
         return [c for c in self._offer_checks if since is None or c.at >= since]
+
+    async def do_not_call(self) -> list[DoNotCallEntry]:
+        return [self._do_not_call[k] for k in sorted(self._do_not_call)]
+
+    async def add_do_not_call(self, entry: DoNotCallEntry) -> bool:
+        if entry.entry in self._do_not_call:
+            return False
+        self._do_not_call[entry.entry] = entry
+        return True
+
+    async def remove_do_not_call(self, entry: str) -> bool:
+        return self._do_not_call.pop(entry, None) is not None

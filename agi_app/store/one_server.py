@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from agi_app.domain.calling_rules import DoNotCallEntry
 from agi_app.domain.event_log import Event, LoggedEvent
 from agi_app.domain.offer import OfferCheck
 from agi_app.domain.request import CallbackRequest, RateLimits, State
@@ -72,6 +73,15 @@ class ServerStore:
 
     async def offer_checks(self, since: datetime | None = None) -> list[OfferCheck]:
         return await self._store.offer_checks(since)
+
+    async def do_not_call(self) -> list[DoNotCallEntry]:
+        return await self._store.do_not_call()
+
+    async def add_do_not_call(self, entry: DoNotCallEntry) -> bool:
+        return await self._store.add_do_not_call(entry)
+
+    async def remove_do_not_call(self, entry: str) -> bool:
+        return await self._store.remove_do_not_call(entry)
 
     async def kept_answer(
         self, credential: str, key: str, since: datetime | None = None

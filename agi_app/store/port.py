@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from agi_app.domain.calling_rules import DoNotCallEntry
 from agi_app.domain.event_log import Event, LoggedEvent
 from agi_app.domain.offer import OfferCheck
 from agi_app.domain.request import CallbackRequest, RateLimits, State
@@ -99,6 +100,18 @@ class RequestStore(Protocol):
 
     async def offer_checks(self, since: datetime | None = None) -> list[OfferCheck]:
         """The offer checks (at or after ``since``), oldest first."""
+        ...
+
+    async def do_not_call(self) -> list[DoNotCallEntry]:
+        """The do-not-call entries the command line and the API added, by entry."""
+        ...
+
+    async def add_do_not_call(self, entry: DoNotCallEntry) -> bool:
+        """Keep ``entry``; False when it is there already (left as it was)."""
+        ...
+
+    async def remove_do_not_call(self, entry: str) -> bool:
+        """False when there was no such entry."""
         ...
 
     async def active_for(self, number: str, queue: str) -> list[CallbackRequest]:

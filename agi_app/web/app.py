@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from agi_app.api.auth import BearerTokens, allowed
+from agi_app.api.do_not_call import do_not_call_routes
 from agi_app.api.forget import forget
 from agi_app.api.forget_models import FORGET_PATH
 from agi_app.api.routes import API_EXCEPTION_HANDLERS, ApiContext, api_routes
@@ -238,6 +239,7 @@ def create_app(
             # The request API (its own tokens with scopes): agi_app/api/routes.py.
             *api_routes(),
             Route(FORGET_PATH, forget, methods=["POST"]),  # agi_app/api/forget.py
+            *do_not_call_routes(),
             # The supervisor's screen (/supervisor): agi_app/web/supervisor.py.
             *supervisor_routes(),
         ],

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from agi_app.domain.calling_rules import DoNotCallEntry
 from agi_app.domain.errors import RateLimited, StoreUnavailable
 from agi_app.domain.offer import OfferCheck, Reason
 from agi_app.domain.request import RateLimits, State
@@ -76,6 +77,7 @@ async def test_every_field_round_trips(store: RequestStore) -> None:
         customer_ended_at=NOW + timedelta(minutes=4),
         server="b",
         language="es_MX",
+        customer_hours="08:00-12:00/14:00-21:00",
     )
     await store.add(full)
     assert await store.get(full.id) == full
@@ -541,3 +543,19 @@ async def test_offer_checks_are_kept_in_order_and_read_since_a_time(store: Reque
         await store.record_offer_check(check)
     assert await store.offer_checks() == checks
     assert await store.offer_checks(NOW + timedelta(seconds=30)) == checks[1:]
+
+
+async def test_do_not_call_entries_are_added_once_listed_and_removed(
+    store: RequestStore,
+) -> None:
+    first = DoNotCallEntry("+441632960001", NOW, "api:crm")
+    prefix = DoNotCallEntry("+3361*", NOW + timedelta(seconds=5), "cli:admin")
+    assert await store.do_not_call() == []
+    assert await store.add_do_not_call(first)
+    assert await store.add_do_not_call(prefix)
+    # Added again: kept as it was (its first time and author).
+    assert not await store.add_do_not_call(replace(first, added_by="api:other"))
+    assert await store.do_not_call() == [prefix, first]  # by entry
+    assert await store.remove_do_not_call(first.entry)
+    assert not await store.remove_do_not_call(first.entry)
+    assert await store.do_not_call() == [prefix]

@@ -16,12 +16,21 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+from agi_app.domain.calling_rules import DoNotCallEntry
 from agi_app.domain.errors import StoreMissing
 from agi_app.domain.event_log import Event, LoggedEvent
 from agi_app.domain.offer import OfferCheck
 from agi_app.domain.request import CallbackRequest, RateLimits, State
 from agi_app.store.port import ATTEMPTS_KEPT, IdempotencyKey, KeptAnswer, WebhookAttempt
-from agi_app.store.postgres import intake, migrations, offer_log, outbox, personal, request_log
+from agi_app.store.postgres import (
+    do_not_call,
+    intake,
+    migrations,
+    offer_log,
+    outbox,
+    personal,
+    request_log,
+)
 from agi_app.store.postgres.connection import (
     Conn,
     Pool,
@@ -175,6 +184,19 @@ class PgStore:
     async def offer_checks(self, since: datetime | None = None) -> list[OfferCheck]:
         async with self._connection("cannot read offer checks") as conn:
             return await offer_log.offer_checks(conn, since)
+
+    # ---- do-not-call entries ---------------------------------------------------------------
+    async def do_not_call(self) -> list[DoNotCallEntry]:
+        async with self._connection("cannot read the do-not-call list") as conn:
+            return await do_not_call.do_not_call(conn)
+
+    async def add_do_not_call(self, entry: DoNotCallEntry) -> bool:
+        async with self._transaction("cannot add to the do-not-call list") as conn:
+            return await do_not_call.add_do_not_call(conn, entry)
+
+    async def remove_do_not_call(self, entry: str) -> bool:
+        async with self._transaction("cannot remove from the do-not-call list") as conn:
+            return await do_not_call.remove_do_not_call(conn, entry)
 
     # ---- the webhooks' outbox (WebhookOutbox) --------------------------------------------
     async def events_after(self, seq: int, limit: int) -> list[LoggedEvent]:

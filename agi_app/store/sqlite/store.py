@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agi_app.domain.calling_rules import DoNotCallEntry
 from agi_app.domain.errors import StoreCorrupt, StoreUnavailable
 from agi_app.domain.event_log import Event, LoggedEvent
 from agi_app.domain.offer import OfferCheck
@@ -30,7 +31,15 @@ from agi_app.store.port import (
     StaleUpdate,
     WebhookAttempt,
 )
-from agi_app.store.sqlite import intake, migrations, offer_log, outbox, personal, request_log
+from agi_app.store.sqlite import (
+    do_not_call,
+    intake,
+    migrations,
+    offer_log,
+    outbox,
+    personal,
+    request_log,
+)
 from agi_app.store.sqlite.connection import Connection, prepare
 from agi_app.store.sqlite.file import create_private
 
@@ -140,6 +149,20 @@ class Store:
 
     async def offer_checks(self, since: datetime | None = None) -> list[OfferCheck]:
         return await self._db.run("cannot read offer checks", offer_log.offer_checks, since)
+
+    # ---- do-not-call entries ---------------------------------------------------------------
+    async def do_not_call(self) -> list[DoNotCallEntry]:
+        return await self._db.run("cannot read the do-not-call list", do_not_call.do_not_call)
+
+    async def add_do_not_call(self, entry: DoNotCallEntry) -> bool:
+        return await self._db.run(
+            "cannot add to the do-not-call list", do_not_call.add_do_not_call, entry
+        )
+
+    async def remove_do_not_call(self, entry: str) -> bool:
+        return await self._db.run(
+            "cannot remove from the do-not-call list", do_not_call.remove_do_not_call, entry
+        )
 
     # ---- the webhooks' outbox (WebhookOutbox) --------------------------------------------
     async def events_after(self, seq: int, limit: int) -> list[LoggedEvent]:

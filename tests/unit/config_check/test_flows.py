@@ -36,6 +36,7 @@ def test_every_option_of_the_service_is_accepted(tmp_path: Path) -> None:
         "greeting": "callback/customer-first-greeting",
         "machine_message": "callback/machine-message",
         "message": "yes", "message_max": "20", "message_prompt": "callback/leave-message",
+        "customer_hours": "08:00-12:00/14:00-21:00",
     }  # fmt: skip
     assert set(every) == set(ComponentOptions.model_fields)
     options = ",".join(f"{k}={v}" for k, v in every.items())
@@ -52,5 +53,19 @@ def test_every_option_of_the_service_is_accepted(tmp_path: Path) -> None:
         " which never gets at_closing=expire, ask_time=no, amd=yes, cancel_on_live_answer=no,"
         " mode=agent_first, greeting=callback/customer-first-greeting,"
         " machine_message=callback/machine-message, message=yes, message_max=20,"
-        " message_prompt=callback/leave-message"
+        " message_prompt=callback/leave-message, customer_hours=08:00-12:00/14:00-21:00"
     ]
+
+
+def test_a_customer_hours_window_the_service_cannot_read_is_reported(tmp_path: Path) -> None:
+    bed = Bed.make(tmp_path)
+    bed.append(
+        "extensions.conf",
+        "\n[from-pstn](+)\n"
+        "exten => 5096,1,Gosub(callback,s,1(queue=support,customer_hours=21:00-08:00))\n"
+        " same => n,Gosub(callback,s,1(queue=support,customer_hours=08:00-12:00/14:00-21:00))\n",
+    )
+    (found,) = check(bed.target, settings())
+    assert found.severity == "error" and "customer_hours" in found.message
+    assert "21:00-08:00" in found.message
+    assert found.where is not None and found.where.line > 0

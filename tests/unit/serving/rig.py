@@ -50,6 +50,7 @@ class Rig:
         mode: Mode = Mode.AGENT_FIRST,
         message: str = "",
         language: str = "",
+        customer_hours: str = "",
     ) -> CallbackRequest:
         """A stored request, as the FastAGI handler keeps it (then in ``state``)."""
         now = self.clock()
@@ -79,6 +80,7 @@ class Rig:
             cancel_on_live_answer=cancel_on_live_answer,
             message=message,
             language=language,
+            customer_hours=customer_hours,
         )
         stored = await self.store.add(request)
         if state is not State.PENDING or attempt:

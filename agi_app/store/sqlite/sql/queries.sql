@@ -160,3 +160,14 @@ UPDATE request_events SET detail = ? WHERE seq = ? AND request_id = ?;
 
 -- name: forget_keys_of_request
 DELETE FROM idempotency_keys WHERE request_id = ?;
+
+-- ---- do-not-call entries (do_not_call.py) -----------------------------------------------
+
+-- name: do_not_call
+SELECT * FROM do_not_call ORDER BY entry;
+
+-- name: add_do_not_call
+INSERT INTO do_not_call (entry, added_at, added_by) VALUES (?, ?, ?) ON CONFLICT DO NOTHING;
+
+-- name: remove_do_not_call
+DELETE FROM do_not_call WHERE entry = ?;

@@ -1,0 +1,115 @@
+"""Calling rules in serving (docs/how-to/calling-rules.md): the do-not-call list as every
+part checks it (the settings' entries and the store's), and the sweep that ends a waiting
+callback whose number was added, or takes one whose customer's hours closed out of its queue.
+
+The list is read from the store at each sweep (the placer checks it as last read, and the
+customer-first turn reads it again), so an entry added by another process (the command
+line, a standby's API) is seen within SWEEP_EVERY_S; the API of this process tells the
+sweep at once (``changed``).
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from agi_app.domain import lifecycle as lc
+from agi_app.domain.calling_rules import blocked_by, check_do_not_call
+from agi_app.domain.errors import StoreUnavailable
+from agi_app.domain.request import WAITING_STATES, CallbackRequest
+from agi_app.pbx.ami import AmiError
+from agi_app.serving.backoff import Retry
+from agi_app.serving.calling_hours import CallingHours
+from agi_app.serving.unit_of_work import UnitOfWork
+from agi_app.store.port import RequestStore
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY_S = 2.0
+DO_NOT_CALL = "do-not-call"  # the Cancelled event's ``by``
+
+
+class DoNotCallList:
+    """The settings' entries and the store's, the latter as last read (``refresh``)."""
+
+    def __init__(self, store: RequestStore, settings_entries: Iterable[str]) -> None:
+        self._store = store
+        self._settings = tuple(settings_entries)
+        self._stored: tuple[str, ...] = ()
+
+    async def refresh(self) -> None:
+        self._stored = tuple(e.entry for e in await self._store.do_not_call())
+
+    def blocked(self, number: str) -> str | None:
+        """The entry that covers ``number``, as last read (no I/O: the informative call)."""
+        return blocked_by(number, (*self._settings, *self._stored))
+
+    async def check(self, number: str) -> None:
+        """At intake: DoNotCall when the list, read now, covers ``number``."""
+        await self.refresh()
+        check_do_not_call(number, (*self._settings, *self._stored))
+
+
+class RulesSweep:
+    """Every waiting callback checked against the list and its customer's hours."""
+
+    def __init__(
+        self,
+        listed: DoNotCallList,
+        hours: CallingHours,
+        store: RequestStore,
+        unit_of_work: UnitOfWork,
+        clock: Callable[[], datetime],
+        cancelled: Callable[[str], None],
+    ) -> None:
+        self._list = listed
+        self._hours = hours
+        self._store = store
+        self._uow = unit_of_work
+        self._clock = clock
+        self._cancelled = cancelled  # the placer forgets it (held, due)
+        self.changed = asyncio.Event()  # set by the API after an edit: sweep now
+
+    async def run(self) -> None:
+        retry = Retry("calling rules sweep failed", log, expected=(StoreUnavailable, AmiError))
+        task = asyncio.current_task()
+        while True:
+            await retry.until_passed(self.sweep, bug_tries=None)
+            if task is not None and task.cancelling():
+                # A cancel that came during a query, which the PostgreSQL driver turned into
+                # an error (retried): the task was asked to end.
+                raise asyncio.CancelledError
+            self.changed.clear()
+            # asyncio.wait, not asyncio.timeout: a cancel that comes as the timeout ends
+            # must end the task, never be taken for the timeout (Python 3.11).
+            waiter = asyncio.ensure_future(self.changed.wait())
+            try:
+                await asyncio.wait({waiter}, timeout=SWEEP_EVERY_S)
+            finally:
+                waiter.cancel()
+
+    async def sweep(self) -> None:
+        await self._list.refresh()
+        for request in await self._store.requests(*WAITING_STATES):
+            if await self.ended_if_listed(request):
+                continue
+            if request.customer_hours and (closed := self._hours.closed(request)) is not None:
+                await self._uow.apply(request.id, closed)  # out of the queue until they open
+
+    async def ended_if_listed(self, request: CallbackRequest) -> bool:
+        """End it Cancelled if its number is listed (a note in its log says which entry)."""
+        if (entry := self._list.blocked(request.callback_number)) is None:
+            return False
+        await end_listed(self._store, self._uow, request, entry, self._clock())
+        self._cancelled(request.id)
+        return True
+
+
+async def end_listed(
+    store: RequestStore, uow: UnitOfWork, request: CallbackRequest, entry: str, at: datetime
+) -> None:
+    """Never dialed: the entry noted in its log, then Cancelled by ``do-not-call``."""
+    log.warning("callback %s: %s is on the do-not-call list (%s)", request.id,
+                request.callback_number, entry)  # fmt: skip
+    await store.note(request, "DoNotCall", at, {"entry": entry})
+    await uow.apply(request.id, lc.Cancelled(DO_NOT_CALL, at))
