@@ -22,6 +22,7 @@ VariableName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,79}$")]
 # read as a second device (&), an option (,) or a variable (${}).
 INTERFACE = r"^[A-Za-z][A-Za-z0-9]{0,15}/[A-Za-z0-9_.@+-]{1,80}$"
 LAST = "last"  # preferred_agent=last: the agent who last handled the callback number
+PreferredAgent = Annotated[str, Field(pattern=f"^(?:{INTERFACE[1:-1]}|{LAST})$")]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -191,7 +192,7 @@ class ComponentOptions(BaseModel):
         description="with message: what the caller hears before the tone",
     )
 
-    preferred_agent: Annotated[str | None, Field(pattern=f"{INTERFACE[:-1]}|^{LAST}$")] = Field(
+    preferred_agent: PreferredAgent | None = Field(
         None,
         description="agent affinity: the agent offered the callback first, for"
         " affinity_timeout seconds, before any agent of the queue (the callback keeps its"

@@ -68,6 +68,7 @@ class FakePbx:
         self.astdb: dict[str, str] = {}  # callback/<key> -> value
         self.sent: list[Fields] = []  # every action, in order
         self.placed: list[Placed] = []  # every placeholder Originate accepted
+        self.rung: list[dict[str, str]] = []  # every preferred agent's leg: its variables
         # Faults a test turns on: the next placeholder Originates refused, one message each
         # ("... shutting down" as a PBX going away; anything else as a healthy PBX's no),
         # and placeholders that never join their queue.
@@ -208,6 +209,14 @@ class FakePbx:
         if self.refusals:
             return [_error(self.refusals.pop(0))]
         variables = _variables(fields)
+        if fields.get("Channel") == "Local/s@callback-preferred/n":  # rings CB_AGENT alone
+            self.rung.append(variables)
+            customer, agent_leg = str(fields["ChannelId"]), str(fields["OtherChannelId"])
+            name = f"Local/s@callback-preferred-{next(self._names):08x}"
+            self.channels[customer] = {"Uniqueid": customer, "Channel": f"{name};1"}
+            self.channels[agent_leg] = {"Uniqueid": agent_leg, "Channel": f"{name};2"}
+            self.emit(Event="DialBegin", Uniqueid=agent_leg, DestChannel=variables["CB_AGENT"])
+            return [_success("Originate successfully queued")]
         queue, prio = variables["__CB_QUEUE"], int(variables["QUEUE_PRIO"])
         position = int(variables["CB_POSITION"])
         request_id, attempt = variables["__CB_ID"], int(variables["CB_ATTEMPT"])
@@ -228,8 +237,8 @@ class FakePbx:
         return [_success()]
 
     def _action_hangup(self, fields: Fields) -> list[Message]:
-        channel = str(fields.get("Channel"))
-        uniqueid = next((u for u, c in self.channels.items() if c["Channel"] == channel), None)
+        channel = str(fields.get("Channel"))  # a name, or a uniqueid as Asterisk takes too
+        uniqueid = next((u for u, c in self.channels.items() if channel in (c["Channel"], u)), None)
         if uniqueid is None:
             return [_error("No such channel")]
         for queue, entries in self.queues.items():
@@ -332,6 +341,17 @@ class FakePbx:
             self.emit(Event="DialEnd", Uniqueid=customer, DialStatus=status)
             if status == "ANSWER" and customer in self.channels:
                 self.channels[customer]["BridgeId"] = "bridge-1"
+
+    def preferred_answers(self, request_id: str, attempt: int, status: str = "ANSWER") -> None:
+        """The preferred agent's Dial() ends ([callback-preferred]): answered, or not (then
+        its Local channel ends, and the Originate fails)."""
+        agent_leg = channel_id(request_id, attempt, Leg.AGENT)
+        self.emit(Event="DialEnd", Uniqueid=agent_leg, DialStatus=status)
+        if status != "ANSWER":
+            customer = channel_id(request_id, attempt, Leg.CUSTOMER)
+            self.hang_up(agent_leg)
+            self.emit(Event="OriginateResponse", Response="Failure", Uniqueid=customer, Reason="1")
+            self.hang_up(customer)
 
     def machine_detection(self, request_id: str, attempt: int, status: str) -> None:
         """AMD()'s verdict on the customer's answer ([callback-amd]), from the customer's

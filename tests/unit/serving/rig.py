@@ -49,6 +49,8 @@ class Rig:
         cancel_on_live_answer: bool = True,
         mode: Mode = Mode.AGENT_FIRST,
         message: str = "",
+        preferred_agent: str = "",
+        affinity_timeout: int = 30,
     ) -> CallbackRequest:
         """A stored request, as the FastAGI handler keeps it (then in ``state``)."""
         now = self.clock()
@@ -77,6 +79,8 @@ class Rig:
             greeting="callback/customer-first-greeting" if mode is Mode.CUSTOMER_FIRST else "",
             cancel_on_live_answer=cancel_on_live_answer,
             message=message,
+            preferred_agent=preferred_agent,
+            affinity_timeout=affinity_timeout if preferred_agent else 0,
         )
         stored = await self.store.add(request)
         if state is not State.PENDING or attempt:
