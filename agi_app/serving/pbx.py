@@ -310,10 +310,11 @@ class Pbx:
 
     async def unplace(self, request: CallbackRequest) -> None:
         """Take its placeholder out of the queue (hang it up); while its preferred agent
-        rings, that ring too (Hangup takes a uniqueid), and the placeholder is the attempt's
-        before."""
+        rings, that ring too, and the placeholder is the attempt's before."""
         if request.affinity == RINGING:
-            await self.hangup(channel_id(request.id, request.attempt, Leg.AGENT))
+            ring = (await self.channels()).get(channel_id(request.id, request.attempt, Leg.AGENT))
+            if ring is not None:
+                await self.hangup(str(ring.get("Channel")))
             request = replace(request, attempt=request.attempt - 1)
         channel = await self.placeholder_channel(request)
         if channel:

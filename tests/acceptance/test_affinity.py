@@ -20,7 +20,7 @@ from tests.acceptance.calls import (
     store,
     the_request,
 )
-from tests.support.ami import queue_callers
+from tests.support.ami import eventually, eventually_local, queue_callers
 from tests.support.testbed import CARRIER_PORT
 from tests.support.uas import Behaviour
 
@@ -79,3 +79,32 @@ async def test_not_answered_by_the_preferred_agent_any_agent_takes_it(
     await hang_up_agent(ami, AGENT1)
     done = await the_request(store(service), State.DONE)
     assert (done.call_outcome, done.agent) == (CallOutcome.ANSWERED, AGENT1)
+
+
+async def test_cancelled_while_the_preferred_agent_rings(
+    service: Service, ami: Manager, phones: Phones, tmp_path: Path
+) -> None:
+    """A supervisor cancels it while agent2 rings: agent2's phone stops (CANCEL), the
+    placeholder leaves the queue, nobody else is rung and the customer is never dialed."""
+    agent1, _ = await phones.start(5071, Behaviour.ANSWER, "agent1")
+    agent2, _ = await phones.start(5072, Behaviour.NO_ANSWER, "agent2")
+    customer, _ = await phones.start(CARRIER_PORT, Behaviour.ANSWER, "carrier")
+    async with AsyncExitStack() as stack:
+        await request_callback(stack, ami, tmp_path, "5040", "+15551230143")
+    request = await the_request(store(service), State.WAITING)
+    for agent in (AGENT1, AGENT2):
+        await set_paused(ami, agent, False)
+    await invites(agent2, 1)
+    assert service.serving is not None
+    await service.serving.cancel(request.id, "supervisor", credential="web:boss")
+    done = await the_request(store(service), State.DONE)
+    assert done.call_outcome is CallOutcome.CANCELLED
+    # Stopped by the cancel, well before Dial()'s own 8 s would have.
+    await eventually_local(
+        lambda: agent2.received("CANCEL"), lambda n: n >= 1, within=5, what="agent2's CANCEL"
+    )
+    await eventually(
+        lambda: queue_callers(ami, "support"), lambda es: es == [], within=10,
+        what="the placeholder out of the queue",
+    )  # fmt: skip
+    assert agent1.invites() == [] and customer.invites() == []

@@ -213,7 +213,9 @@ class FakePbx:
             self.rung.append(variables)
             customer, agent_leg = str(fields["ChannelId"]), str(fields["OtherChannelId"])
             name = f"Local/s@callback-preferred-{next(self._names):08x}"
-            self.channels[customer] = {"Uniqueid": customer, "Channel": f"{name};1"}
+            self.channels[customer] = {
+                "Uniqueid": customer, "Channel": f"{name};1", "ChannelStateDesc": "Ring"
+            }  # fmt: skip
             self.channels[agent_leg] = {"Uniqueid": agent_leg, "Channel": f"{name};2"}
             self.emit(Event="DialBegin", Uniqueid=agent_leg, DestChannel=variables["CB_AGENT"])
             return [_success("Originate successfully queued")]
@@ -237,8 +239,8 @@ class FakePbx:
         return [_success()]
 
     def _action_hangup(self, fields: Fields) -> list[Message]:
-        channel = str(fields.get("Channel"))  # a name, or a uniqueid as Asterisk takes too
-        uniqueid = next((u for u, c in self.channels.items() if channel in (c["Channel"], u)), None)
+        channel = str(fields.get("Channel"))
+        uniqueid = next((u for u, c in self.channels.items() if c["Channel"] == channel), None)
         if uniqueid is None:
             return [_error("No such channel")]
         for queue, entries in self.queues.items():
@@ -347,11 +349,14 @@ class FakePbx:
         its Local channel ends, and the Originate fails)."""
         agent_leg = channel_id(request_id, attempt, Leg.AGENT)
         self.emit(Event="DialEnd", Uniqueid=agent_leg, DialStatus=status)
+        if status == "ANSWER" and (customer := channel_id(request_id, attempt, Leg.CUSTOMER)) in (
+            self.channels
+        ):
+            self.channels[customer]["ChannelStateDesc"] = "Up"  # the ;1 half, answered
         if status != "ANSWER":
             customer = channel_id(request_id, attempt, Leg.CUSTOMER)
-            self.hang_up(agent_leg)
             self.emit(Event="OriginateResponse", Response="Failure", Uniqueid=customer, Reason="1")
-            self.hang_up(customer)
+            self.hang_up(agent_leg)
 
     def machine_detection(self, request_id: str, attempt: int, status: str) -> None:
         """AMD()'s verdict on the customer's answer ([callback-amd]), from the customer's
@@ -386,10 +391,11 @@ class FakePbx:
         self._leave(queue, entry, "TIMEOUT")
 
     def hang_up(self, uniqueid: str) -> None:
-        """A channel ends; a placeholder takes its customer leg along (one Local channel)."""
+        """A channel ends; a placeholder (or a preferred agent's leg) takes its customer leg
+        along (one Local channel)."""
         self.channels.pop(uniqueid, None)
         self.emit(Event="Hangup", Uniqueid=uniqueid)
-        if uniqueid.endswith(f"-{Leg.PLACEHOLDER.value}"):
+        if uniqueid.endswith((f"-{Leg.PLACEHOLDER.value}", f"-{Leg.AGENT.value}")):
             self.hang_up(uniqueid[:-1] + Leg.CUSTOMER.value)
 
     # ---- reading ------------------------------------------------------------------------------

@@ -143,3 +143,43 @@ async def test_a_preferred_agent_not_in_the_queue_is_given_up_at_once(tmp_path: 
         assert rig.pbx.rung == []
         request = await rig.get(request_id)
         assert request.affinity == "over"
+
+
+async def test_cancelled_while_the_preferred_agent_rings_both_legs_go(tmp_path: Path) -> None:
+    async with serving_on(tmp_path) as rig:
+        request_id = await waiting_for(rig, "PJSIP/agent2")
+        await rig.until(request_id, lambda r: r.state is State.OFFERED, "agent2 rung")
+        await rig.serving.cancel(request_id, "supervisor", credential="web:sup")
+        await rig.until(request_id, lambda r: r.state is State.DONE, "cancelled")
+        await eventually_local(
+            lambda: set(rig.pbx.channels), lambda c: c == set(), within=5,
+            what="the ring and the placeholder hung up",
+        )  # fmt: skip
+        assert rig.pbx.waiting() == []
+
+
+async def test_a_ring_found_at_login_is_stopped_and_any_agent_takes_it(tmp_path: Path) -> None:
+    """The service went away while agent2 rang: at login the ring is hung up and the request
+    placed again at its place for any agent; one agent2 answered goes on."""
+    async with serving_on(tmp_path) as rig:
+        ringing_id = await waiting_for(rig, "PJSIP/agent2")
+        await rig.until(ringing_id, lambda r: r.state is State.OFFERED, "agent2 rung")
+        rig.pbx.lose_link()
+        rig.pbx.login()
+        again = await rig.until(ringing_id, lambda r: r.attempt == 3, "placed again")
+        assert again.affinity == "over"
+        assert f"cb-{ringing_id}-2-a" not in rig.pbx.channels  # the ring stopped
+        await rig.until_placed(2)
+        assert rig.pbx.placed[1].variables["CB_HOLD"] == ""
+
+
+async def test_a_ring_answered_while_away_goes_on(tmp_path: Path) -> None:
+    async with serving_on(tmp_path) as rig:
+        request_id = await waiting_for(rig, "PJSIP/agent2")
+        await rig.until(request_id, lambda r: r.state is State.OFFERED, "agent2 rung")
+        rig.pbx.lose_link()
+        rig.pbx.preferred_answers(request_id, 2)  # unseen: the link is down
+        rig.pbx.login()
+        answered = await rig.until(request_id, lambda r: r.state is State.DIALING, "answered")
+        assert answered.agent == "PJSIP/agent2"
+        assert len(rig.pbx.placed) == 1
