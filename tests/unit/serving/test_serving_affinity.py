@@ -12,6 +12,12 @@ from tests.unit.serving.rig import Rig, serving_on
 NUMBER = "+15551230001"
 
 
+async def ring_of(rig: Rig) -> dict[str, str]:
+    """The preferred agent's leg, once originated (its Originate follows the saved state)."""
+    await eventually_local(lambda: rig.pbx.rung, bool, within=5, what="the ring originated")
+    return rig.pbx.rung[0]
+
+
 async def waiting_for(rig: Rig, agent: str, timeout: int = 30) -> str:
     request = await rig.add(NUMBER, preferred_agent=agent, affinity_timeout=timeout)
     await rig.serving.request_stored(request)
@@ -28,14 +34,18 @@ async def test_the_preferred_agent_alone_is_rung_first_and_takes_it(tmp_path: Pa
         (placed,) = rig.pbx.placed
         assert placed.variables["CB_HOLD"] == "yes"  # QUEUE_MIN_PENALTY: no member rung
         assert (rung.agent, rung.attempt, rung.affinity) == ("PJSIP/agent2", 2, "ringing")
-        (ring,) = rig.pbx.rung
+        ring = await ring_of(rig)
+        assert len(rig.pbx.rung) == 1
         assert (ring["CB_AGENT"], ring["CB_AGENT_RING"], ring["CB_ATTEMPT"]) == (
             "PJSIP/agent2", "30", "2"
         )  # fmt: skip
         (originate,) = [a for a in rig.pbx.actions("Originate") if "preferred" in a["Channel"]]
         assert originate["Context"] == "callback-customer"  # the customer once agent2 answers
         assert originate["ChannelId"] == f"cb-{request_id}-2-c"
-        assert rig.serving.screen_pops == {"PJSIP/agent2": request_id}
+        await eventually_local(
+            lambda: rig.serving.screen_pops, lambda p: p == {"PJSIP/agent2": request_id},
+            within=5, what="agent2's screen-pop",
+        )  # fmt: skip
         # Meanwhile the placeholder keeps the place.
         assert rig.pbx.waiting() == [f"cb-{request_id}-1-q"]
         rig.pbx.preferred_answers(request_id, 2)
@@ -61,6 +71,7 @@ async def test_unanswered_by_the_preferred_agent_it_goes_to_any_agent_at_its_pla
         request = await rig.add(NUMBER, preferred_agent="PJSIP/agent2", waited=60)
         await rig.serving.request_stored(request)
         await rig.until(request.id, lambda r: r.state is State.OFFERED, "agent2 rung")
+        await ring_of(rig)
         rig.pbx.live_caller("support", "live-1")
         rig.pbx.preferred_answers(request.id, 2, "NOANSWER")
         await rig.until_placed(2)
@@ -110,7 +121,7 @@ async def test_a_preferred_agent_freed_within_the_timeout_is_rung_for_what_is_le
         now[0] += timedelta(seconds=8)
         rig.pbx.members["support"][1].status = "1"
         await rig.until(request_id, lambda r: r.state is State.OFFERED, "agent2 rung")
-        assert rig.pbx.rung[0]["CB_AGENT_RING"] == "12"
+        assert (await ring_of(rig))["CB_AGENT_RING"] == "12"
 
 
 async def test_last_is_the_agent_who_last_handled_the_number(tmp_path: Path) -> None:
@@ -128,7 +139,8 @@ async def test_last_is_the_agent_who_last_handled_the_number(tmp_path: Path) -> 
         assert await rig.store.last_agent(NUMBER) == "PJSIP/agent2"
         request_id = await waiting_for(rig, "last")
         rung = await rig.until(request_id, lambda r: r.state is State.OFFERED, "rung")
-        assert rung.agent == "PJSIP/agent2" and rig.pbx.rung[0]["CB_AGENT"] == "PJSIP/agent2"
+        assert rung.agent == "PJSIP/agent2"
+        assert (await ring_of(rig))["CB_AGENT"] == "PJSIP/agent2"
         # Another number nobody handled yet: no preferred agent to wait for.
         other = await rig.add("+15551230002", preferred_agent="last")
         await rig.serving.request_stored(other)
@@ -149,6 +161,7 @@ async def test_cancelled_while_the_preferred_agent_rings_both_legs_go(tmp_path: 
     async with serving_on(tmp_path) as rig:
         request_id = await waiting_for(rig, "PJSIP/agent2")
         await rig.until(request_id, lambda r: r.state is State.OFFERED, "agent2 rung")
+        await ring_of(rig)
         await rig.serving.cancel(request_id, "supervisor", credential="web:sup")
         await rig.until(request_id, lambda r: r.state is State.DONE, "cancelled")
         await eventually_local(
@@ -164,6 +177,7 @@ async def test_a_ring_found_at_login_is_stopped_and_any_agent_takes_it(tmp_path:
     async with serving_on(tmp_path) as rig:
         ringing_id = await waiting_for(rig, "PJSIP/agent2")
         await rig.until(ringing_id, lambda r: r.state is State.OFFERED, "agent2 rung")
+        await ring_of(rig)
         rig.pbx.lose_link()
         rig.pbx.login()
         again = await rig.until(ringing_id, lambda r: r.attempt == 3, "placed again")
@@ -177,6 +191,7 @@ async def test_a_ring_answered_while_away_goes_on(tmp_path: Path) -> None:
     async with serving_on(tmp_path) as rig:
         request_id = await waiting_for(rig, "PJSIP/agent2")
         await rig.until(request_id, lambda r: r.state is State.OFFERED, "agent2 rung")
+        await ring_of(rig)
         rig.pbx.lose_link()
         rig.pbx.preferred_answers(request_id, 2)  # unseen: the link is down
         rig.pbx.login()
