@@ -1,5 +1,6 @@
 """``agi-callback request NUMBER --queue Q [--priority N] [--at TIME] [--name NAME]
-[--extension X] [--idempotency-key K] [--direct]``: a callback request from the command line.
+[--extension X] [--preferred-agent A] [--affinity-timeout S] [--idempotency-key K]
+[--direct]``: a callback request from the command line.
 
 By default it goes through the running service's request API (CALLBACK_API_TOKEN, a token
 with the request scope), so the service places it at once, exactly as a POST would. With
@@ -38,6 +39,13 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     ask.add_argument("--at", help="call back at TIME: ISO 8601, local time without an offset")
     ask.add_argument("--name", default="", help="the caller's name, shown to the agent")
     ask.add_argument("--extension", help="digits sent once the customer answers")
+    ask.add_argument(
+        "--preferred-agent",
+        help="the agent offered it first (PJSIP/agent2, or last: who last handled the number)",
+    )
+    ask.add_argument(
+        "--affinity-timeout", type=int, help="seconds the preferred agent has it first (30)"
+    )
     ask.add_argument("--idempotency-key", help="the same key gives the same answer")
     ask.add_argument(
         "--direct", action="store_true", help="write the store itself (the service is stopped)"
@@ -50,6 +58,10 @@ def _payload(args: argparse.Namespace) -> dict[str, Any]:
         body["caller_name"] = args.name
     if args.extension is not None:
         body["extension"] = args.extension
+    if args.preferred_agent is not None:
+        body["preferred_agent"] = args.preferred_agent
+    if args.affinity_timeout is not None:
+        body["affinity_timeout"] = args.affinity_timeout
     if args.at:
         at = datetime.fromisoformat(args.at)
         body["at"] = (at if at.tzinfo else at.astimezone()).isoformat()  # local time

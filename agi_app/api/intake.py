@@ -38,7 +38,11 @@ def build_api_request(
         known = ", ".join(config.queues) or "none"
         raise UnknownQueue(f"queue {payload.queue!r} takes no API requests (known: {known})")
     options = ComponentOptions(
-        queue=payload.queue, priority=payload.priority, max_wait=config.max_wait
+        queue=payload.queue,
+        priority=payload.priority,
+        max_wait=config.max_wait,
+        preferred_agent=payload.preferred_agent,
+        affinity_timeout=payload.affinity_timeout,
     )
     facts = CallFacts(
         channel=f"{SOURCE}-{request_id}",

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from agi_app.domain.event_log import LoggedEvent
+from agi_app.domain.options import PreferredAgent
 from agi_app.domain.request import CallbackRequest
 
 
@@ -41,6 +42,16 @@ class CallbackIn(BaseModel):
         AwareDatetime | None,
         Field(description="call back at this time (ISO 8601 with an offset), within hours"),
     ] = None
+    preferred_agent: Annotated[
+        PreferredAgent | None,
+        Field(
+            description="agent affinity: the agent offered it first (a member interface such"
+            " as PJSIP/agent2, or last: who last handled the number), then any agent"
+        ),
+    ] = None
+    affinity_timeout: Annotated[
+        int, Field(ge=5, le=600, description="seconds the preferred agent has it first")
+    ] = 30
 
 
 class CallbackOut(BaseModel):
@@ -90,6 +101,9 @@ class CallbackOut(BaseModel):
             " missed-call rule"
         ),
     ]
+    preferred_agent: Annotated[
+        str, Field(description="agent affinity: the agent offered it first; empty: none")
+    ]
     message_url: Annotated[
         str | None,
         Field(
@@ -133,6 +147,7 @@ class CallbackOut(BaseModel):
             amd_status=request.amd_status,
             disposition=request.disposition,
             consent=request.consent,
+            preferred_agent=request.preferred_agent,
             message_url=f"/api/callbacks/{request.id}/message" if request.message else None,
             language=request.language,
         )

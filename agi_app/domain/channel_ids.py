@@ -15,9 +15,10 @@ class Leg(StrEnum):
     PLACEHOLDER = "q"  # the Local ;2 half: waits in the queue
     INFORM = "i"  # the informative call to the customer
     CALLED = "f"  # customer first: the customer's own channel, called before any agent
+    AGENT = "a"  # agent affinity: the Local ;2 half that dials the preferred agent alone
 
 
-_PATTERN = re.compile(r"^cb-(?P<request>[0-9a-f-]{36})-(?P<attempt>\d+)-(?P<leg>[cqif])$")
+_PATTERN = re.compile(r"^cb-(?P<request>[0-9a-f-]{36})-(?P<attempt>\d+)-(?P<leg>[cqifa])$")
 
 
 @dataclass(frozen=True)

@@ -45,4 +45,15 @@ class CallCustomer:
     request: CallbackRequest
 
 
-Command = Place | ScreenPop | Withdraw | Unplace | Inform | CallCustomer
+@dataclass(frozen=True)
+class RingPreferred:
+    """Agent affinity: ring the preferred agent alone for ``seconds``, on a leg of its own
+    ([callback-preferred]); the customer is dialed once they answer, as in agent first.
+    The placeholder keeps the place meanwhile (``request.attempt - 1``)."""
+
+    request: CallbackRequest
+    agent: str
+    seconds: int
+
+
+Command = Place | ScreenPop | Withdraw | Unplace | Inform | CallCustomer | RingPreferred

@@ -9,10 +9,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import get_args
 
+from agi_app.domain.affinity import NOT_TRIED, OVER, RINGING
 from agi_app.domain.commands import CallCustomer as CallCustomer
 from agi_app.domain.commands import Command as Command  # re-exported: lc.Place, ...
 from agi_app.domain.commands import Inform as Inform
 from agi_app.domain.commands import Place as Place
+from agi_app.domain.commands import RingPreferred as RingPreferred
 from agi_app.domain.commands import ScreenPop as ScreenPop
 from agi_app.domain.commands import Unplace as Unplace
 from agi_app.domain.commands import Withdraw as Withdraw
@@ -246,11 +248,40 @@ class Disposed:
     credential: str = "service"
 
 
+@dataclass(frozen=True)
+class PreferredDue:
+    """Agent affinity: the placeholder's turn came and its preferred agent (``agent``: the
+    option's, or the one found for `last`) is free: they alone are rung, for ``seconds``, on
+    the next attempt's legs ([callback-preferred]); this attempt's placeholder keeps the place.
+
+    From the service's reading of the queue (QueueStatus) while the placeholder waits.
+    """
+
+    attempt: int
+    agent: str
+    seconds: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AffinityOver:
+    """Agent affinity: the preferred agent did not take it (``why``: not a member of the
+    queue, busy for affinity_timeout, did not answer, declined): its placeholder goes, and it
+    is placed again at its place for any agent.
+
+    From the service's reading of the queue, or the DialEnd of the preferred agent's leg.
+    """
+
+    attempt: int
+    why: str
+    at: datetime
+
+
 Event = (
     PlacementDue | Cancelled | Reprioritized | HoursClosed | Joined | Offered | Declined
     | AgentAnswered | CustomerDialed | AmdVerdict | CustomerAnswered | CustomerUnreached
     | CallEnded | LeftQueue | PlaceholderLost | CustomerDue | HumanCheck | CustomerJoined
-    | Disposed
+    | Disposed | PreferredDue | AffinityOver
 )  # fmt: skip
 
 # Every name the event log holds: the store's own (a request kept, a repeat of one), the
@@ -356,6 +387,8 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
             amd_cause="",
             customer_key="",
             customer_joined_at=None,
+            # A ring of the preferred agent cut short (closed hours): any agent from now on.
+            affinity=OVER if request.affinity == RINGING else request.affinity,
         )
         return placed, [Place(placed)]
     if isinstance(event, Cancelled):
@@ -379,6 +412,8 @@ def transition(request: CallbackRequest, event: Event) -> tuple[CallbackRequest,
         return moved, [Unplace(request)] if state in IN_QUEUE else []
     if event.attempt != request.attempt:
         return request, []  # from an earlier placement
+    if isinstance(event, PreferredDue | AffinityOver) or request.affinity == RINGING:
+        return _affinity(request, event)
     if request.mode is Mode.CUSTOMER_FIRST and state not in (State.PENDING, *IN_QUEUE):
         return _customer_first(request, event)
     if request.mode is Mode.CUSTOMER_FIRST and isinstance(event, CustomerDue):
@@ -445,6 +480,41 @@ def _agent_first(request: CallbackRequest, event: Event) -> tuple[CallbackReques
         case LeftQueue() if state in IN_QUEUE or state is State.PENDING:
             return replace(request, state=State.PENDING, agent=None), []
     return request, []
+
+
+def _holder(request: CallbackRequest) -> CallbackRequest:
+    """While the preferred agent rings (on attempt N), the placeholder of attempt N - 1 that
+    keeps the place: what Unplace takes out once the ring is over."""
+    return replace(request, attempt=request.attempt - 1, affinity=NOT_TRIED)
+
+
+def _affinity(request: CallbackRequest, event: Event) -> tuple[CallbackRequest, list[Command]]:
+    """Agent affinity: at its turn the preferred agent alone is rung; once they answer it goes
+    on as agent first, and if not, it is placed again at its place, for any agent."""
+    state = request.state
+    ringing = request.affinity == RINGING and state is State.OFFERED
+    match event:
+        case PreferredDue(agent=agent, seconds=seconds) if (
+            state is State.WAITING and request.affinity == NOT_TRIED
+        ):
+            rung = replace(
+                request, state=State.OFFERED, attempt=request.attempt + 1, agent=agent,
+                affinity=RINGING,
+            )  # fmt: skip
+            return rung, [RingPreferred(rung, agent, seconds), ScreenPop(rung, agent)]
+        case AffinityOver() if state is State.WAITING and request.affinity == NOT_TRIED:
+            # Its placeholder goes; losing it puts the request back, at its place.
+            return replace(request, state=State.PENDING, affinity=OVER), [Unplace(request)]
+        case AgentAnswered(at=at) if ringing:
+            answered = replace(request, state=State.DIALING, agent_answered_at=at, affinity=OVER)
+            return answered, [Unplace(_holder(request))]  # its place is taken: by this agent
+        case AffinityOver() | PlaceholderLost() | LeftQueue() if ringing:
+            # Not answered, declined, or the ring's leg could not be made: any agent now.
+            over = replace(request, state=State.PENDING, agent=None, affinity=OVER)
+            return over, [Unplace(_holder(request))]
+    if ringing:
+        return request, []  # anything else while the preferred agent rings
+    return _agent_first(request, event)
 
 
 def _customer_first(

@@ -5,6 +5,7 @@
 Each AGI argument is one ``name=value``; empty arguments are the unused Gosub slots.
 """
 
+import re
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Self, TypeVar
@@ -18,6 +19,11 @@ from agi_app.domain.hours import AtClosing, ScheduleError
 # Asterisk sound names: a relative path; separators never doubled, so never "..".
 Prompt = Annotated[str, Field(max_length=128, pattern=r"^[A-Za-z0-9_]+(?:[/.-][A-Za-z0-9_]+)*$")]
 VariableName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,79}$")]
+# A queue member's interface as Dial() takes it (technology/resource): nothing Dial() would
+# read as a second device (&), an option (,) or a variable (${}).
+INTERFACE = r"^[A-Za-z][A-Za-z0-9]{0,15}/[A-Za-z0-9_.@+-]{1,80}$"
+LAST = "last"  # preferred_agent=last: the agent who last handled the callback number
+PreferredAgent = Annotated[str, Field(pattern=f"^(?:{INTERFACE[1:-1]}|{LAST})$")]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -195,6 +201,25 @@ class ComponentOptions(BaseModel):
         description="with message: what the caller hears before the tone",
     )
 
+    preferred_agent: PreferredAgent | None = Field(
+        None,
+        description="agent affinity: the agent offered the callback first, for"
+        " affinity_timeout seconds, before any agent of the queue (the callback keeps its"
+        " place): a member interface (`PJSIP/agent2`), or `last`, the agent who last handled"
+        " the callback number (an answered callback of the store, found at its turn)",
+    )
+    preferred_agent_var: VariableName | None = Field(
+        None,
+        description="agent affinity: the channel variable holding the preferred agent's"
+        " interface (e.g. filled by a CRM lookup); empty: no preferred agent; not with"
+        " preferred_agent",
+    )
+    affinity_timeout: Annotated[int, Field(ge=5, le=600)] = Field(
+        30,
+        description="with a preferred agent: seconds from the callback's turn during which only"
+        " that agent is offered it (waited for while busy, rung while free); then any agent",
+    )
+
     @model_validator(mode="after")
     def _destination_has_its_variable(self) -> Self:
         if self.customer_hours is not None:
@@ -213,12 +238,29 @@ class ComponentOptions(BaseModel):
                 "mode=customer_first does not go with destination=extension: the PBX that"
                 " answers would be judged, and asked to press 1, before the extension is dialed"
             )
+        if self.preferred_agent is not None and self.preferred_agent_var is not None:
+            raise ValueError("preferred_agent and preferred_agent_var: give one of them")
+        preferred = self.preferred_agent or self.preferred_agent_var
+        if preferred and self.mode is Mode.CUSTOMER_FIRST:
+            raise ValueError(
+                "a preferred agent does not go with mode=customer_first: the customer who"
+                " pressed 1 waits for the next agent of the queue"
+            )
         if self.amd and self.destination is Destination.EXTENSION:
             raise ValueError(
                 "amd does not go with destination=extension: the PBX that answers before the"
                 " extension's digits are sent would be taken for an answering machine"
             )
         return self
+
+
+def preferred_interface(value: str, where: str) -> str:
+    """``value`` (read from a flow's variable) as a preferred agent's interface, or
+    InvalidOptions saying why."""
+    value = value.strip()
+    if not re.match(INTERFACE, value):
+        raise InvalidOptions(f"{where}: {value[:40]!r} is not an agent interface (PJSIP/agent2)")
+    return value
 
 
 def split_arguments(args: Sequence[str]) -> dict[str, str]:

@@ -17,7 +17,7 @@ from agi_app.domain.numbers import (
     normalize_extension,
     normalize_number,
 )
-from agi_app.domain.options import ComponentOptions, Destination, Mode
+from agi_app.domain.options import ComponentOptions, Destination, Mode, preferred_interface
 from agi_app.domain.priority import level_from_queue_prio
 
 DEFAULT_LEVEL = 5
@@ -75,6 +75,7 @@ class CallFacts:
     queue_wait: int | None = None  # seconds waited in the queue, Asterisk 22.9+
     queue_entered_at: datetime | None = None  # exact, when the service saw the caller join
     language: str = ""  # CHANNEL(language) (agi_language), checked by channel_language
+    preferred_agent_value: str = ""  # the variable named by preferred_agent_var
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,11 @@ class CallbackRequest:
     # The customer's own hours (the customer_hours option, calling rules): the window in
     # their local time, "" none.
     customer_hours: str = ""
+    # Agent affinity (the preferred_agent option): the agent offered it first ("" none; an
+    # interface, or "last": found at its turn), for how long, and the phase (domain/affinity).
+    preferred_agent: str = ""
+    affinity_timeout: int = 0
+    affinity: str = ""
 
 
 def last_call_verdict(request: CallbackRequest) -> str:
@@ -238,6 +244,9 @@ def build_request(
             extension = normalize_extension(facts.destination_value)
         caller_number = callback_number
 
+    preferred = options.preferred_agent or ""
+    if options.preferred_agent_var and facts.preferred_agent_value.strip():
+        preferred = preferred_interface(facts.preferred_agent_value, options.preferred_agent_var)
     live_level = level_from_queue_prio(facts.queue_prio) if facts.queue_prio is not None else None
     priority = options.priority or live_level or DEFAULT_LEVEL
     waited = facts.queue_wait if facts.queue_wait is not None and facts.queue_wait >= 0 else 0
@@ -270,4 +279,6 @@ def build_request(
         consent=_phone_consent(options, facts),
         language=channel_language(facts.language),
         customer_hours=options.customer_hours or "",
+        preferred_agent=preferred,
+        affinity_timeout=options.affinity_timeout if preferred else 0,
     )

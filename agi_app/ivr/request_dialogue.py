@@ -196,6 +196,9 @@ class RequestHandler:
             Destination.EXTENSION: options.extension_var,
         }.get(options.destination)
         value = (await agi.get_variable(variable) or "") if variable else ""
+        # Agent affinity: the flow's choice (a CRM lookup), validated by build_request.
+        preferred_var = options.preferred_agent_var
+        preferred = (await agi.get_variable(preferred_var) or "") if preferred_var else ""
         return CallFacts(
             channel=agi.uniqueid,
             queue_exists=exists,
@@ -204,6 +207,7 @@ class RequestHandler:
             presentation=env.get("agi_callingpres", ""),
             dialed_number=env.get("agi_dnid", "") if env.get("agi_dnid") != "unknown" else "",
             destination_value=value,
+            preferred_agent_value=preferred,
             queue_position=position,
             queue_prio=prio,
             queue_wait=wait,

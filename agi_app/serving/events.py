@@ -205,6 +205,8 @@ class AmiEvents:
 
     async def dial_end(self, message: Message) -> None:
         ref = _ref(message)
+        if ref is not None and ref.leg is Leg.AGENT:
+            await self.preferred_dial_end(ref, str(message.get("DialStatus", "")))
         if ref is None or ref.leg is not Leg.CUSTOMER:
             return
         status = str(message.get("DialStatus", ""))
@@ -215,6 +217,18 @@ class AmiEvents:
             await self.unit_of_work.apply(
                 ref.request_id, lc.CustomerUnreached(ref.attempt, status, now)
             )
+
+    async def preferred_dial_end(self, ref: ChannelRef, status: str) -> None:
+        """DialEnd of the preferred agent's leg (agent affinity): answered, the customer is
+        dialed next; else any agent may take it, at its place."""
+        now = self.clock()
+        if status == "ANSWER":
+            request = await self.store.get(ref.request_id)
+            agent = (request and request.agent) or ""
+            event: lc.Event = lc.AgentAnswered(ref.attempt, agent, now)
+        else:
+            event = lc.AffinityOver(ref.attempt, f"the preferred agent: {status}", now)
+        await self.unit_of_work.apply(ref.request_id, event)
 
     async def hangup(self, message: Message) -> None:
         """Hangup: the customer leg ended the call; a placeholder gone lost its place. In

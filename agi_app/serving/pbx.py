@@ -10,10 +10,12 @@ import base64
 import logging
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from panoramisk.message import Message
 
+from agi_app.domain.affinity import RINGING, waits_for_preferred
 from agi_app.domain.channel_ids import Leg, channel_id, parse_channel_id
 from agi_app.domain.language import channel_language
 from agi_app.domain.numbers import NumberRules
@@ -192,28 +194,35 @@ class Pbx:
         return None
 
     # ---- actions --------------------------------------------------------------------------
+    def _agent_first_variables(self, request: CallbackRequest) -> dict[str, object]:
+        """What the ;1 half's [callback-customer] reads once an agent answered (a placeholder,
+        or the preferred agent's own leg), and the agent's screen-pop."""
+        s = self._dialing
+        return {
+            **_screen_pop_variables(request),
+            "CB_ATTEMPT": request.attempt,
+            "CB_RING_SECONDS": s.customer_ring_seconds,
+            "CB_DIAL_OPTIONS": f"D(ww{request.extension})" if request.extension else "",
+            # Machine detection: AMD()'s parameters, for [callback-amd] on the customer's
+            # channel (inherited there: __); none, no detection.
+            "__CB_AMD_ARGS": s.amd_text if request.amd else "",
+            "__CB_AMD_LEG": channel_id(request.id, request.attempt, Leg.CUSTOMER),
+            "CB_OUTBOUND_CALLERID_B64": _b64(self.caller_id(request)),
+            "CB_MESSAGE": s.message_file(request),  # the agent hears it before the dial
+        }
+
     async def originate_placeholder(self, request: CallbackRequest, position: int) -> None:
         """Put the request's placeholder into its queue at ``position`` and priority."""
-        s = self._dialing
         remaining = math.ceil((request.expires_at - self._clock()).total_seconds())
-        dial_options = f"D(ww{request.extension})" if request.extension else ""
-        # Machine detection: AMD()'s parameters, for [callback-amd] on the customer's channel
-        # (inherited there: __); none, no detection.
-        amd = s.amd_text if request.amd else ""
         variables = originate_variables(
             {
-                **_screen_pop_variables(request),
-                "CB_ATTEMPT": request.attempt,
+                **self._agent_first_variables(request),
                 "CB_MODE": request.mode.value,
+                # Rung by no member (customer first; a preferred agent's turn to come).
+                "CB_HOLD": "yes" if waits_for_preferred(request) else "",
                 "QUEUE_PRIO": queue_prio(request.priority),
                 "CB_POSITION": position,
                 "CB_TIMEOUT": max(1, remaining),
-                "CB_RING_SECONDS": s.customer_ring_seconds,
-                "CB_DIAL_OPTIONS": dial_options,
-                "__CB_AMD_ARGS": amd,
-                "__CB_AMD_LEG": channel_id(request.id, request.attempt, Leg.CUSTOMER),
-                "CB_OUTBOUND_CALLERID_B64": _b64(self.caller_id(request)),
-                "CB_MESSAGE": s.message_file(request),  # the agent hears it before the dial
             }
         )
         fields: Fields = {
@@ -239,6 +248,30 @@ class Pbx:
             request.priority,
             request.attempt,
         )
+
+    async def ring_preferred(self, request: CallbackRequest, agent: str, seconds: int) -> None:
+        """Agent affinity: ring ``agent`` alone for ``seconds`` ([callback-preferred]: a Local
+        channel as a placeholder's, its ;2 half dialing the agent instead of queueing); once
+        they answer, the ;1 half dials the customer as in agent first."""
+        variables = originate_variables(
+            {**self._agent_first_variables(request), "CB_AGENT": agent, "CB_AGENT_RING": seconds}
+        )
+        self._may_dial(request)
+        await self.ami.send(
+            {
+                "Action": "Originate",
+                "Channel": "Local/s@callback-preferred/n",
+                "Context": "callback-customer",
+                "Exten": "s",
+                "Priority": "1",
+                "Timeout": str((seconds + 30) * 1000),  # backstop: Dial()'s timeout ends it
+                "ChannelId": channel_id(request.id, request.attempt, Leg.CUSTOMER),
+                "OtherChannelId": channel_id(request.id, request.attempt, Leg.AGENT),
+                "Variable": variables,
+                "Async": "true",
+            }
+        )
+        log.info("callback %s: ringing its preferred agent %s alone", request.id, agent)
 
     async def call_customer(self, request: CallbackRequest) -> None:
         """Customer first: call the customer now, into [callback-customer-first] (AMD, the
@@ -285,7 +318,13 @@ class Pbx:
             log.warning("hangup %s failed: %s", channel, exc)
 
     async def unplace(self, request: CallbackRequest) -> None:
-        """Take its placeholder out of the queue (hang it up)."""
+        """Take its placeholder out of the queue (hang it up); while its preferred agent
+        rings, that ring too, and the placeholder is the attempt's before."""
+        if request.affinity == RINGING:
+            ring = (await self.channels()).get(channel_id(request.id, request.attempt, Leg.AGENT))
+            if ring is not None:
+                await self.hangup(str(ring.get("Channel")))
+            request = replace(request, attempt=request.attempt - 1)
         channel = await self.placeholder_channel(request)
         if channel:
             await self.hangup(channel)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from panoramisk.message import Message
 
 from agi_app.domain import lifecycle as lc
+from agi_app.domain.affinity import RINGING
 from agi_app.domain.channel_ids import Leg, channel_id
 from agi_app.domain.errors import StoreUnavailable
 from agi_app.domain.options import Mode
@@ -108,6 +109,9 @@ class Reconciler:
         ):
             await self._reconcile_customer_first(request, queued, up)
             return
+        if request.affinity == RINGING and request.state is State.OFFERED:
+            await self._reconcile_ring(request, up)
+            return
         if placeholder in queued:
             await apply(request.id, lc.Joined(attempt, now))  # if not yet known
         elif customer_leg in up and placeholder in up:
@@ -124,6 +128,28 @@ class Reconciler:
             await self._recover_leg(request, record)
         else:
             await apply(request.id, lc.PlaceholderLost(request.attempt, now))
+
+    async def _reconcile_ring(self, request: CallbackRequest, up: dict[str, Message]) -> None:
+        """Agent affinity: its preferred agent was ringing when we went away. Answered (the
+        ;1 half is up once the agent answered), it goes on as agent first; served and ended
+        meanwhile, AstDB says how; still ringing, the ring is stopped (its answer could no
+        longer be told from a stale one), and any agent takes it at its place."""
+        apply = self.unit_of_work.apply
+        now = self.clock()
+        attempt = request.attempt
+        customer_leg = channel_id(request.id, attempt, Leg.CUSTOMER)
+        if customer_leg in up and up[customer_leg].get("ChannelStateDesc") == "Up":
+            await apply(request.id, lc.AgentAnswered(attempt, request.agent or "", now))
+            if up[customer_leg].get("BridgeId"):
+                await apply(request.id, lc.CustomerAnswered(attempt, now))
+        elif (record := await self.pbx.leg_record(request.id)) and record[0] == str(attempt):
+            await apply(request.id, lc.AgentAnswered(attempt, request.agent or "", now))
+            await self._recover_leg(request, record)
+        else:
+            if (ring := up.get(channel_id(request.id, attempt, Leg.AGENT))) is not None:
+                await self.pbx.hangup(str(ring.get("Channel")))
+            why = "the service was away while the preferred agent rang"
+            await apply(request.id, lc.AffinityOver(attempt, why, now))
 
     async def _reconcile_customer_first(
         self, request: CallbackRequest, queued: set[str], up: dict[str, Message]

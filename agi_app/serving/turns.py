@@ -1,7 +1,8 @@
 """Customer first: each placeholder's turn, watched; when it comes, its customer is called
 (lifecycle CustomerDue, then the CallCustomer command). The placeholder waits in the queue
 without being offered to any member (QUEUE_MIN_PENALTY in [callback-placeholder]), so only
-this reading of the queue says when an agent would have been rung for it.
+this reading of the queue says when an agent would have been rung for it. A callback with a
+preferred agent waits the same way until its turn, which goes to that agent (affinity.py).
 
 Checked every second while a customer-first placeholder waits, from one QueueStatus per
 queue that holds one: members available as app_queue counts them (not paused, device not in
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from agi_app.domain import lifecycle as lc
+from agi_app.domain.affinity import waits_for_preferred
 from agi_app.domain.channel_ids import Leg, channel_id
 from agi_app.domain.errors import StoreUnavailable
 from agi_app.domain.numbers import NumberRules, dialable
@@ -22,6 +24,7 @@ from agi_app.domain.options import Mode
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.domain.turn import whose_turn
 from agi_app.pbx.ami import AmiError
+from agi_app.serving.affinity import PreferredAgents
 from agi_app.serving.backoff import Retry
 from agi_app.serving.calling_rules import DoNotCallList, end_listed
 from agi_app.serving.pbx import Pbx
@@ -52,6 +55,7 @@ class TurnWatcher:
         self._uow = unit_of_work
         self._clock = clock
         self._every = every
+        self.preferred = PreferredAgents(store, clock)
 
     async def run(self) -> None:
         retry = Retry(
@@ -62,11 +66,13 @@ class TurnWatcher:
             await asyncio.sleep(self._every)
 
     async def check(self) -> None:
-        """Call the customers whose placeholders' turn has come."""
+        """Call the customers whose placeholders' turn has come; offer the callbacks whose
+        turn has come to their preferred agents."""
         waiting: dict[str, list[CallbackRequest]] = defaultdict(list)
         for request in await self._store.requests(State.WAITING):
-            if request.mode is Mode.CUSTOMER_FIRST:
+            if request.mode is Mode.CUSTOMER_FIRST or waits_for_preferred(request):
                 waiting[request.queue].append(request)
+        self.preferred.keep_only([r.id for rs in waiting.values() for r in rs])
         for queue, requests in waiting.items():
             status = await self._pbx.queue_status(queue)
             line = [
@@ -93,6 +99,10 @@ class TurnWatcher:
                     if entry := self._do_not_call.blocked(request.callback_number):
                         await end_listed(self._store, self._uow, request, entry, self._clock())
                         continue
+                if waits_for_preferred(request):
+                    if (event := await self.preferred.at_turn(request, status)) is not None:
+                        await self._uow.apply(request.id, event)
+                    continue
                 # A policy tightened since it was placed: never dialed (as the placer does).
                 if (why := dialable(request.callback_number, self._rules)) is not None:
                     event = lc.Cancelled(f"destination policy: {why}", self._clock())

@@ -61,7 +61,10 @@ class UnitOfWork:
             if before is None:
                 return None
             after, commands = lc.transition(before, event)
-            lost = isinstance(event, lc.PlaceholderLost) and event.attempt == before.attempt
+            lost = (
+                isinstance(event, lc.PlaceholderLost | lc.AffinityOver)
+                and event.attempt == before.attempt
+            )
             lost = lost and after.state is State.PENDING and after.not_before is None
             if lost and self._placement is not None:
                 self._placement.placeholder_lost(after)  # placed again, shortly
@@ -108,6 +111,8 @@ class UnitOfWork:
                     await self._pbx.unplace(request)
                 case lc.CallCustomer(request=request):  # the turn watcher checked the policy
                     await self._pbx.call_customer(request)
+                case lc.RingPreferred(request=request, agent=agent, seconds=seconds):
+                    await self._pbx.ring_preferred(request, agent, seconds)
                 case lc.Inform(request=request, prompt=prompt):
                     if (why := dialable(request.callback_number, self._rules)) is not None:
                         log.warning("callback %s: no informative call: %s", request.id, why)
@@ -117,3 +122,7 @@ class UnitOfWork:
                         await self._pbx.inform(request, prompt)
         except (AmiError, CallbackError) as exc:
             log.error("callback %s: %s failed: %s", command.request.id, type(command).__name__, exc)
+            if isinstance(command, lc.RingPreferred):  # not rung: any agent, at its place
+                request = command.request
+                over = lc.AffinityOver(request.attempt, f"not rung: {exc}", self._clock())
+                await self.apply(request.id, over)

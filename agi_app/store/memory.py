@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from agi_app.domain.affinity import last_agent
 from agi_app.domain.calling_rules import DoNotCallEntry
 from agi_app.domain.errors import RateLimited, StoreUnavailable
 from agi_app.domain.event_log import Event, LoggedEvent
@@ -131,6 +132,9 @@ class MemoryStore:
     async def requests(self, *states: State) -> list[CallbackRequest]:
         chosen = [r for r in self._requests.values() if not states or r.state in states]
         return sorted(chosen, key=lambda r: (r.priority, r.queue_entered_at, r.requested_at))
+
+    async def last_agent(self, number: str) -> str | None:
+        return last_agent(self._requests.values(), number)
 
     async def active_for(self, number: str, queue: str) -> list[CallbackRequest]:
         return [

@@ -41,6 +41,9 @@ class ServerStore:
     async def requests(self, *states: State) -> list[CallbackRequest]:
         return [r for r in await self._store.requests(*states) if r.server == self.server]
 
+    async def last_agent(self, number: str) -> str | None:
+        return await self._store.last_agent(number)  # any server's: the agent may be shared
+
     async def active_for(self, number: str, queue: str) -> list[CallbackRequest]:
         return [r for r in await self._store.active_for(number, queue) if r.server == self.server]
 

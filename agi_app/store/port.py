@@ -120,6 +120,11 @@ class RequestStore(Protocol):
         number (a withheld caller is nobody in particular)."""
         ...
 
+    async def last_agent(self, number: str) -> str | None:
+        """Agent affinity (preferred_agent=last): the agent of the newest done request
+        calling back ``number`` that an agent answered (any queue or server); None if none."""
+        ...
+
     async def kept_answer(
         self, credential: str, key: str, since: datetime | None = None
     ) -> KeptAnswer | None:

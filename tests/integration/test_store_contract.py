@@ -16,7 +16,7 @@ import pytest
 from agi_app.domain.calling_rules import DoNotCallEntry
 from agi_app.domain.errors import RateLimited, StoreUnavailable
 from agi_app.domain.offer import OfferCheck, Reason
-from agi_app.domain.request import RateLimits, State
+from agi_app.domain.request import CallbackRequest, RateLimits, State
 from agi_app.store.memory import MemoryStore
 from agi_app.store.port import (
     REPEAT_NOTED_EVERY,
@@ -78,6 +78,9 @@ async def test_every_field_round_trips(store: RequestStore) -> None:
         server="b",
         language="es_MX",
         customer_hours="08:00-12:00/14:00-21:00",
+        preferred_agent="PJSIP/agent2",
+        affinity_timeout=45,
+        affinity="over",
     )
     await store.add(full)
     assert await store.get(full.id) == full
@@ -163,6 +166,31 @@ async def test_active_requests_are_found_by_caller_or_callback_number(
     await store.save(mine, replace(mine, state=State.DONE), "Cancelled", NOW, {"by": "ann"})
     assert [r.id for r in await store.active_for("+15551230001", "support")] == ["r3"]
     assert await store.events("r1") != []  # done requests are kept, just not active
+
+
+async def test_the_last_agent_is_of_the_newest_answered_callback_to_the_number(
+    store: RequestStore,
+) -> None:
+    """Agent affinity's `last`: done, an agent answered, calling back that number (any queue);
+    the newest answer wins."""
+
+    def handled(n: int, agent: str, minutes: int | None, callback: str) -> CallbackRequest:
+        request = nth(n, caller="+15551239999", callback=callback)
+        answered = NOW - timedelta(minutes=minutes) if minutes is not None else None
+        return replace(request, state=State.DONE, agent=agent, agent_answered_at=answered)
+
+    for done in (
+        handled(1, "PJSIP/agent1", 30, "+15551230001"),
+        replace(handled(2, "PJSIP/agent2", 10, "+15551230001"), queue="sales"),
+        handled(3, "PJSIP/agent3", None, "+15551230001"),  # offered, never answered
+        handled(4, "PJSIP/agent4", 1, "+15551230002"),  # another number
+    ):
+        await store.add(done)
+    waiting = replace(nth(5, caller="+15551230001", callback="+15551230001"), agent="PJSIP/x")
+    await store.add(waiting)
+    assert await store.last_agent("+15551230001") == "PJSIP/agent2"
+    assert await store.last_agent("+15551230002") == "PJSIP/agent4"
+    assert await store.last_agent("+15551230009") is None
 
 
 async def test_a_save_that_would_make_a_second_active_request_is_refused(

@@ -68,6 +68,7 @@ class FakePbx:
         self.astdb: dict[str, str] = {}  # callback/<key> -> value
         self.sent: list[Fields] = []  # every action, in order
         self.placed: list[Placed] = []  # every placeholder Originate accepted
+        self.rung: list[dict[str, str]] = []  # every preferred agent's leg: its variables
         # Faults a test turns on: the next placeholder Originates refused, one message each
         # ("... shutting down" as a PBX going away; anything else as a healthy PBX's no),
         # and placeholders that never join their queue.
@@ -208,6 +209,16 @@ class FakePbx:
         if self.refusals:
             return [_error(self.refusals.pop(0))]
         variables = _variables(fields)
+        if fields.get("Channel") == "Local/s@callback-preferred/n":  # rings CB_AGENT alone
+            self.rung.append(variables)
+            customer, agent_leg = str(fields["ChannelId"]), str(fields["OtherChannelId"])
+            name = f"Local/s@callback-preferred-{next(self._names):08x}"
+            self.channels[customer] = {
+                "Uniqueid": customer, "Channel": f"{name};1", "ChannelStateDesc": "Ring"
+            }  # fmt: skip
+            self.channels[agent_leg] = {"Uniqueid": agent_leg, "Channel": f"{name};2"}
+            self.emit(Event="DialBegin", Uniqueid=agent_leg, DestChannel=variables["CB_AGENT"])
+            return [_success("Originate successfully queued")]
         queue, prio = variables["__CB_QUEUE"], int(variables["QUEUE_PRIO"])
         position = int(variables["CB_POSITION"])
         request_id, attempt = variables["__CB_ID"], int(variables["CB_ATTEMPT"])
@@ -337,6 +348,20 @@ class FakePbx:
             if status == "ANSWER" and customer in self.channels:
                 self.channels[customer]["BridgeId"] = "bridge-1"
 
+    def preferred_answers(self, request_id: str, attempt: int, status: str = "ANSWER") -> None:
+        """The preferred agent's Dial() ends ([callback-preferred]): answered, or not (then
+        its Local channel ends, and the Originate fails)."""
+        agent_leg = channel_id(request_id, attempt, Leg.AGENT)
+        self.emit(Event="DialEnd", Uniqueid=agent_leg, DialStatus=status)
+        if status == "ANSWER" and (customer := channel_id(request_id, attempt, Leg.CUSTOMER)) in (
+            self.channels
+        ):
+            self.channels[customer]["ChannelStateDesc"] = "Up"  # the ;1 half, answered
+        if status != "ANSWER":
+            customer = channel_id(request_id, attempt, Leg.CUSTOMER)
+            self.emit(Event="OriginateResponse", Response="Failure", Uniqueid=customer, Reason="1")
+            self.hang_up(agent_leg)
+
     def machine_detection(self, request_id: str, attempt: int, status: str) -> None:
         """AMD()'s verdict on the customer's answer ([callback-amd]), from the customer's
         channel, which names the request's leg."""
@@ -370,10 +395,11 @@ class FakePbx:
         self._leave(queue, entry, "TIMEOUT")
 
     def hang_up(self, uniqueid: str) -> None:
-        """A channel ends; a placeholder takes its customer leg along (one Local channel)."""
+        """A channel ends; a placeholder (or a preferred agent's leg) takes its customer leg
+        along (one Local channel)."""
         self.channels.pop(uniqueid, None)
         self.emit(Event="Hangup", Uniqueid=uniqueid)
-        if uniqueid.endswith(f"-{Leg.PLACEHOLDER.value}"):
+        if uniqueid.endswith((f"-{Leg.PLACEHOLDER.value}", f"-{Leg.AGENT.value}")):
             self.hang_up(uniqueid[:-1] + Leg.CUSTOMER.value)
 
     # ---- reading ------------------------------------------------------------------------------

@@ -55,6 +55,14 @@ faults.md, "Randomized trials on the real stack"):
    key), until its placeholder joins again for the retry (state waiting: from then on it
    waits at its original place, with no allowance until its next turn). A placeholder that
    waits before its turn gets none: a call behind it offered then is a violation.
+10. Agent affinity, in transit until any agent may take it: a callback with a preferred agent
+   (5042: agent2) waits unrung (as customer first's placeholder) until its turn, which goes to
+   agent2 alone: rung while free, waited for while busy or paused, for affinity_timeout.
+   Meanwhile an agent beside the one its turn counted on takes the next caller, as in
+   exception 9 (docs/explanation/callback-modes.md, "Agent affinity"). The service keeps no
+   record of the turn while agent2 is busy, so Y is in transit from its placeholder's first
+   join until agent2 answered it or its placeholder joined again for any agent (after
+   AffinityOver); from then on it waits at its original place, without allowance.
 """
 
 import itertools
@@ -105,6 +113,10 @@ class RequestSeen:
     first_waiting_at: float | None  # its placeholder first joined
     done_at: float | None
     customer_first: bool = False  # mode=customer_first
+    preferred: bool = False  # a preferred agent (5042)
+    # Agent affinity: when any agent could take it (agent2 answered it, or its placeholder
+    # joined again after AffinityOver); None while it never did.
+    affinity_until: float | None = None
     # Its event log: the request's state after each event, and when (epoch seconds).
     states: tuple[tuple[str, float], ...] = ()
 
@@ -132,7 +144,11 @@ class RequestSeen:
 
     def in_transit(self, t: float) -> bool:
         """Customer first, exception 9: from (just before) a turn until the customer joined
-        the queue, or the placeholder joined again for a retry."""
+        the queue, or the placeholder joined again for a retry. Agent affinity, exception
+        10: from its placeholder's first join until any agent could take it."""
+        if self.preferred and self.first_waiting_at is not None:
+            until = self.affinity_until if self.affinity_until is not None else math.inf
+            return self.first_waiting_at - OFFER_SLACK <= t < until
         if not self.customer_first:
             return False
         for turn in self.entered("calling"):
@@ -462,6 +478,8 @@ def timeline(seen: Observed) -> list[str]:
                 rows.append((at, f"{r.callback_number} its turn: calling the customer first"))
             for at in r.entered("queued"):
                 rows.append((at, f"{r.callback_number} customer pressed 1, joined the queue"))
+        if r.preferred and r.affinity_until is not None:
+            rows.append((r.affinity_until, f"{r.callback_number} any agent may take it now"))
         if r.done_at is not None:
             rows.append(
                 (r.done_at, f"{r.callback_number} done {r.call_outcome} attempt={r.attempt}"

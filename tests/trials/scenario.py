@@ -9,10 +9,14 @@ from tests.support.uas import Behaviour
 
 # The test bed's dialed numbers and the priority level their flow gives (extensions.conf).
 # 5014 is 5000 with mode=customer_first (retries=1, retry_interval=5).
-LEVEL_OF_DID = {"5000": 5, "5003": 1, "5014": 5}
+# 5042 is 5000 with agent affinity (preferred_agent=PJSIP/agent2, affinity_timeout=8).
+LEVEL_OF_DID = {"5000": 5, "5003": 1, "5014": 5, "5042": 5}
 CUSTOMER_FIRST_DIDS = frozenset({"5014"})
+AFFINITY_DIDS = frozenset({"5042"})
 # The share of the callbacks drawn on 5000 that are made on 5014 (customer first) instead.
 CUSTOMER_FIRST_SHARE = 0.4
+# Of the agent first callbacks left on 5000, the share made on 5042 (agent2 preferred).
+AFFINITY_SHARE = 0.25
 # Each agent's phone port (on the test bed's Asterisk's address), by its queue member.
 AGENT_PORTS = {f"PJSIP/{agent}": port for agent, port in testbed.AGENT_PORTS.items()}
 
@@ -45,6 +49,10 @@ class CallerPlan:
     def customer_first(self) -> bool:
         return self.did in CUSTOMER_FIRST_DIDS
 
+    @property
+    def preferred(self) -> bool:
+        return self.did in AFFINITY_DIDS
+
 
 @dataclass(frozen=True)
 class FaultPlan:
@@ -67,8 +75,10 @@ class Scenario:
         agents = ",".join(f"{a[-6:]}={b or 'off'}" for a, b in self.agents.items())
         presses = sum(c.press for c in self.callers)
         first = sum(c.customer_first for c in self.callers)
+        preferred = sum(c.preferred for c in self.callers)
         return (
-            f"callers={len(self.callers)} (callbacks={presses}, customer first={first})"
+            f"callers={len(self.callers)} (callbacks={presses}, customer first={first},"
+            f" agent2 preferred={preferred})"
             f" agents[{agents}]"
             f" carrier={self.carrier} faults[{kinds}]"
         )
@@ -93,17 +103,21 @@ def generate(seed: int) -> Scenario:
     # keeps its callers, agents, customer, faults and moments (some of its callbacks on 5000
     # are now made on 5014).
     first = random.Random(f"customer-first-{seed}")
+    affinity = random.Random(f"affinity-{seed}")  # likewise, for agent affinity (5042)
     count = rng.randint(3, 6)
     callers = []
     for i in range(count):
         did = rng.choice(("5000", "5000", "5003"))
         press = rng.random() < 0.65
         customer_first = first.random() < CUSTOMER_FIRST_SHARE  # drawn for every caller
+        preferred = affinity.random() < AFFINITY_SHARE
+        if press and did == "5000":
+            did = "5014" if customer_first else "5042" if preferred else did
         callers.append(
             CallerPlan(
                 # +1555 then 7 digits: distinct within a trial, varied across seeds.
                 number=f"+1555{(seed * 7 + i) % 10_000_000:07d}",
-                did="5014" if press and did == "5000" and customer_first else did,
+                did=did,
                 press=press,
                 # Joins at least 1.2 s apart: the queue's order of entry is then unambiguous
                 # to an observer polling the queue, yet a caller may press while the next joins.

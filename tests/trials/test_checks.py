@@ -237,3 +237,28 @@ def test_a_customer_first_customer_called_again_after_an_agent_answered_is_doubl
              ("queued", 60.0)]  # fmt: skip
     seen = _customer_first(turns, [(36.0, NUMBERS[0]), (61.0, NUMBERS[0]), (70.0, NUMBERS[1])])
     assert any("after an agent answered" in d for d in check(seen).doubled), check(seen)
+
+
+def _preferred(affinity_until: float | None, offers: list[tuple[float, str]]) -> Observed:
+    """A callback with a preferred agent (NUMBERS[0], level 5, joined at 1 s, its placeholder
+    in the queue from 10 s), a live caller behind it (NUMBERS[1], joined at 3 s)."""
+    seen = _customer_first([], offers)
+    (request,) = seen.requests
+    seen.requests = [
+        RequestSeen(
+            "cf", request.callback_number, "done", "Answered Call", 3, 0, frozenset(), 10.0,
+            80.0, preferred=True, affinity_until=affinity_until,
+            states=(("pending", 2.0), ("waiting", 10.0), ("pending", 40.0), ("waiting", 41.0),
+                    ("connected", 70.0), ("done", 80.0)),
+        )
+    ]  # fmt: skip
+    seen.dials = [Invite(at + 0.05, "5000", n, "", f"d{at}") for at, n in offers if n == NUMBERS[0]]
+    return seen
+
+
+def test_a_callback_waiting_for_its_preferred_agent_may_be_passed() -> None:
+    """Exception 10: until any agent may take it (placed again at 41 s), another agent takes
+    the live caller behind it; once placed again at its place, no allowance."""
+    assert check(_preferred(41.0, [(30.0, NUMBERS[1]), (45.0, NUMBERS[0])])).ok
+    findings = check(_preferred(41.0, [(43.0, NUMBERS[1]), (50.0, NUMBERS[0])]))
+    assert len(findings.order) == 1, findings

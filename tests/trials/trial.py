@@ -390,6 +390,11 @@ class Trial:
                 waiting = [e.at for e in events if e.state == "waiting"]
                 done = [e.at for e in events if e.state == "done"]
                 states = tuple((e.state, _epoch(e.at)) for e in events)
+                # Agent affinity over: agent2 answered, or any agent once placed again.
+                over = next(
+                    (e.at for e in events if e.event in ("AffinityOver", "AgentAnswered")), None
+                )
+                again = [e.at for e in events if over and e.at > over and e.state == "waiting"]
                 out.append(
                     RequestSeen(
                         id=r.id,
@@ -403,6 +408,8 @@ class Trial:
                         done_at=_epoch(done[0]) if done else None,
                         customer_first=r.mode.value == "customer_first",
                         states=states,
+                        preferred=bool(getattr(r, "preferred_agent", "")),
+                        affinity_until=_epoch((again or [over])[0]) if over else None,
                     )
                 )
             return out

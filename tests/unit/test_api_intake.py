@@ -159,3 +159,16 @@ def test_a_token_has_so_many_requests_in_any_hour() -> None:
     now[0] = 3600.5
     assert limits.retry_after("crm") == 10  # whole seconds, rounded up
     assert all(TokenLimits(0).retry_after("crm") is None for _ in range(1000))  # 0: none
+
+
+def test_an_api_request_may_name_its_preferred_agent() -> None:
+    """Agent affinity by the API, checked as the component's option is."""
+    request = build(preferred_agent="PJSIP/agent2", affinity_timeout=20)
+    assert (request.preferred_agent, request.affinity_timeout) == ("PJSIP/agent2", 20)
+    assert build(preferred_agent="last").preferred_agent == "last"
+    assert (build().preferred_agent, build().affinity_timeout) == ("", 0)
+    for hostile in ("PJSIP/agent1&PJSIP/agent2", "PJSIP/a,t", "agent2", "${X}"):
+        with pytest.raises(ValidationError):
+            build(preferred_agent=hostile)
+    with pytest.raises(ValidationError):
+        build(preferred_agent="PJSIP/agent2", affinity_timeout=1)

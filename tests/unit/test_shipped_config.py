@@ -75,6 +75,7 @@ def test_the_component_is_one_file_with_only_its_own_contexts() -> None:
         "callback-queue-exit": "",
         "live-queue": "",
         "callback-placeholder": "",
+        "callback-preferred": "",
         "callback-agent-predial": "",
         "callback-customer": "",
         "callback-customer-end": "",

@@ -16,6 +16,7 @@ COMPONENT_CONTEXTS = frozenset(
         "callback-queue-exit",
         "live-queue",
         "callback-placeholder",
+        "callback-preferred",
         "callback-agent-predial",
         "callback-customer",
         "callback-customer-end",

@@ -24,6 +24,7 @@ _REQUEST = QUERIES["request"]
 _REQUESTS = QUERIES["requests"]
 _REQUESTS_IN = QUERIES["requests_in_states"]
 _ACTIVE_FOR = QUERIES["active_for"]
+_LAST_AGENT = QUERIES["last_agent"]
 _INSERT_EVENT = QUERIES["insert_event"]
 _EVENT_LOG = QUERIES["request_event_log"]
 
@@ -46,6 +47,12 @@ async def active_for(conn: Conn, number: str, queue: str) -> list[CallbackReques
     """Requests of ``queue`` not done, asked from or calling back ``number``."""
     cursor = await conn.execute(_ACTIVE_FOR, (number, number, queue))
     return [request_from(row) for row in await cursor.fetchall()]
+
+
+async def last_agent(conn: Conn, number: str) -> str | None:
+    cursor = await conn.execute(_LAST_AGENT, (number,))
+    row = await cursor.fetchone()
+    return str(row["agent"]) if row else None
 
 
 async def events(conn: Conn, request_id: str) -> list[Event]:

@@ -149,6 +149,10 @@ class PgStore:
         async with self._connection(f"cannot read requests for {number}") as conn:
             return await request_log.active_for(conn, number, queue)
 
+    async def last_agent(self, number: str) -> str | None:
+        async with self._connection(f"cannot read the last agent of {number}") as conn:
+            return await request_log.last_agent(conn, number)
+
     async def events(self, request_id: str) -> list[Event]:
         async with self._connection(_READ_LOG) as conn:
             return await request_log.events(conn, request_id)

@@ -20,6 +20,7 @@ _REQUEST = QUERIES["request"]
 _REQUESTS = QUERIES["requests"]
 _REQUESTS_IN = QUERIES["requests_in_states"]
 _ACTIVE_FOR = QUERIES["active_for"]
+_LAST_AGENT = QUERIES["last_agent"]
 _UPDATE = QUERIES["update_request"].format(
     assignments=", ".join(f"{name} = ?" for name in COLUMNS if name != "id")
 )
@@ -44,6 +45,11 @@ def requests(conn: sqlite3.Connection, states: tuple[State, ...]) -> list[Callba
 def active_for(conn: sqlite3.Connection, number: str, queue: str) -> list[CallbackRequest]:
     rows = conn.execute(_ACTIVE_FOR, (number, number, queue))
     return [request_from_row(row) for row in rows]
+
+
+def last_agent(conn: sqlite3.Connection, number: str) -> str | None:
+    row = conn.execute(_LAST_AGENT, (number,)).fetchone()
+    return str(row["agent"]) if row else None
 
 
 def events(conn: sqlite3.Connection, request_id: str) -> list[Event]:

@@ -137,6 +137,11 @@ class Store:
             f"cannot read requests for {number}", request_log.active_for, number, queue
         )
 
+    async def last_agent(self, number: str) -> str | None:
+        return await self._db.run(
+            f"cannot read the last agent of {number}", request_log.last_agent, number
+        )
+
     async def events(self, request_id: str) -> list[Event]:
         return await self._db.run(_READ_LOG, request_log.events, request_id)
 

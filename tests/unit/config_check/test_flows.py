@@ -37,8 +37,10 @@ def test_every_option_of_the_service_is_accepted(tmp_path: Path) -> None:
         "machine_message": "callback/machine-message",
         "message": "yes", "message_max": "20", "message_prompt": "callback/leave-message",
         "customer_hours": "08:00-12:00/14:00-21:00",
+        "preferred_agent": "PJSIP/agent2", "affinity_timeout": "20",
     }  # fmt: skip
-    assert set(every) == set(ComponentOptions.model_fields)
+    # preferred_agent_var is preferred_agent's other way (one of the two, never both).
+    assert set(every) | {"preferred_agent_var"} == set(ComponentOptions.model_fields)
     options = ",".join(f"{k}={v}" for k, v in every.items())
     bed.append(
         "extensions.conf",
@@ -53,7 +55,8 @@ def test_every_option_of_the_service_is_accepted(tmp_path: Path) -> None:
         " which never gets at_closing=expire, ask_time=no, amd=yes, cancel_on_live_answer=no,"
         " mode=agent_first, greeting=callback/customer-first-greeting,"
         " machine_message=callback/machine-message, message=yes, message_max=20,"
-        " message_prompt=callback/leave-message, customer_hours=08:00-12:00/14:00-21:00"
+        " message_prompt=callback/leave-message, customer_hours=08:00-12:00/14:00-21:00,"
+        " preferred_agent=PJSIP/agent2, affinity_timeout=20"
     ]
 
 

@@ -51,6 +51,8 @@ class Rig:
         message: str = "",
         language: str = "",
         customer_hours: str = "",
+        preferred_agent: str = "",
+        affinity_timeout: int = 30,
     ) -> CallbackRequest:
         """A stored request, as the FastAGI handler keeps it (then in ``state``)."""
         now = self.clock()
@@ -81,6 +83,8 @@ class Rig:
             message=message,
             language=language,
             customer_hours=customer_hours,
+            preferred_agent=preferred_agent,
+            affinity_timeout=affinity_timeout if preferred_agent else 0,
         )
         stored = await self.store.add(request)
         if state is not State.PENDING or attempt:

@@ -38,6 +38,13 @@ ORDER BY priority, queue_entered_at, requested_at, id;
 SELECT * FROM requests WHERE state = ANY(%s)
 ORDER BY priority, queue_entered_at, requested_at, id;
 
+-- The newest answered callback to a number: its agent (agent affinity, "last").
+-- name: last_agent
+SELECT agent FROM requests
+WHERE callback_number = %s AND state = 'done' AND agent IS NOT NULL AND agent <> ''
+    AND agent_answered_at IS NOT NULL
+ORDER BY agent_answered_at DESC, id DESC LIMIT 1;
+
 -- name: active_for
 SELECT * FROM requests WHERE (caller_number = %s OR callback_number = %s)
     AND queue = %s AND state <> 'done'

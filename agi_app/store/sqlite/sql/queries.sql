@@ -21,6 +21,13 @@ ORDER BY priority, queue_entered_at, requested_at;
 SELECT * FROM requests WHERE state IN (SELECT value FROM json_each(?))
 ORDER BY priority, queue_entered_at, requested_at;
 
+-- The newest answered callback to a number: its agent (agent affinity, "last").
+-- name: last_agent
+SELECT agent FROM requests
+WHERE callback_number = ? AND state = 'done' AND agent IS NOT NULL AND agent != ''
+    AND agent_answered_at IS NOT NULL
+ORDER BY agent_answered_at DESC, id DESC LIMIT 1;
+
 -- name: active_for
 SELECT * FROM requests WHERE (caller_number = ? OR callback_number = ?)
     AND queue = ? AND state != 'done'
