@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 
+from agi_app.domain.affinity import OVER
 from agi_app.domain.offer import OfferCheck, summarize_offers
 from agi_app.domain.options import Mode
 from agi_app.domain.request import CallbackRequest, CallOutcome, ContactOutcome, State
@@ -59,6 +60,24 @@ class ReportRow:
     human_check_rate: float | None = None
     customer_wait_p50_s: float | None = None
     customer_waits_over_bound: int = 0
+    languages: str = ""  # the callers' languages other than the default: "es:2"
+    # Agent affinity: requests with a preferred agent, and those that agent answered.
+    preferred_agent_requests: int = 0
+    preferred_agent_answered: int = 0
+
+
+def _counts(values: Iterable[str]) -> str:
+    """Each value given and how many times, by value: "sale:3 no_sale:1" ("" none)."""
+    return " ".join(f"{v}:{n}" for v, n in sorted(Counter(v for v in values if v).items()))
+
+
+def _preferred_answered(request: CallbackRequest) -> bool:
+    """Its preferred agent answered it: an agent answered before the affinity was over."""
+    return (
+        bool(request.preferred_agent)
+        and request.agent_answered_at is not None
+        and request.affinity != OVER
+    )
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -177,15 +196,13 @@ def report(
                 machine_calls=calls.count(CallOutcome.MACHINE),
                 machine_rate=_machine_rate(group),
                 missed_call_callbacks=sum(r.source == "missed" for r in group),
-                dispositions=" ".join(
-                    f"{code}:{n}"
-                    for code, n in sorted(
-                        Counter(r.disposition for r in group if r.disposition).items()
-                    )
-                ),
+                dispositions=_counts(r.disposition for r in group),
                 human_check_rate=_human_check_rate(group),
                 customer_wait_p50_s=percentile(customer_waits, 50),
                 customer_waits_over_bound=sum(w > customer_wait_bound_s for w in customer_waits),
+                languages=_counts(r.language for r in group),
+                preferred_agent_requests=sum(bool(r.preferred_agent) for r in group),
+                preferred_agent_answered=sum(_preferred_answered(r) for r in group),
             )
         )
     return rows

@@ -73,6 +73,8 @@ class Views:
                 "customer_key": r.customer_key,
                 "verdict": last_call_verdict(r),
                 "message": bool(r.message),  # a voice message to play
+                "language": r.language,  # the caller's: the customer hears it ("" default)
+                "preferred_agent": r.preferred_agent,  # offered first ("" none; "last")
             }
             for r in waiting
         ]

@@ -117,3 +117,19 @@ def test_the_wrap_up_codes_of_the_day() -> None:
              for i, code in enumerate(["sale", "no_sale", "sale", ""])]  # fmt: skip
     (row,) = report(group)
     assert row.dispositions == "no_sale:1 sale:2"
+
+
+def test_languages_and_the_preferred_agent_of_the_day() -> None:
+    answered = replace(PENDING, agent_answered_at=T0, agent="PJSIP/agent2")
+    group = [
+        replace(PENDING, id="a", message="a.wav", language="es"),
+        replace(PENDING, id="b", language="es"),
+        replace(PENDING, id="c", language="fr_CA"),
+        replace(answered, id="d", preferred_agent="PJSIP/agent2", affinity="ringing"),
+        replace(answered, id="e", preferred_agent="PJSIP/agent2", affinity="over"),
+        replace(PENDING, id="f", preferred_agent="last"),  # not served yet
+    ]
+    (row,) = report(group)
+    assert row.languages == "es:2 fr_CA:1"
+    # The preferred agent answered one; the other went to any agent once affinity was over.
+    assert (row.preferred_agent_requests, row.preferred_agent_answered) == (3, 1)

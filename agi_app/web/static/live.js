@@ -27,8 +27,10 @@ function render(snapshot) {
     ${(byQueue[q] || []).sort((a, b) => (a.position ?? 1e9) - (b.position ?? 1e9)).map(c => `
       <tr data-id="${c.id}"><td class="position" title="${c.held ? "held in the store until it nears the head" : ""}">${c.position ?? "-"}${c.held ? " (held)" : ""}</td><td>${c.priority}</td>
         <td>${mmss(c.waited_seconds)}</td><td class="destination">${text(c.destination)}</td>
-        <td>${text(c.caller_name)} ${text(c.caller_number)}</td>
+        <td>${text(c.caller_name)} ${text(c.caller_number)}${
+          c.language ? ` <span class="language" title="the caller's language: the customer's prompts are in it">${text(c.language)}</span>` : ""}</td>
         <td>${c.mode === "customer_first" ? '<span class="mode">customer first</span> ' : ""}<span class="state ${c.state}">${c.state}${c.agent ? " " + text(c.agent) : ""}</span>${
+          c.preferred_agent ? ` <span class="preferred" title="offered first to this agent (affinity)">for ${text(c.preferred_agent)}</span>` : ""}${
           c.verdict ? ` <span class="verdict" title="what the last call to the customer found">last call: ${text(c.verdict)}</span>` : ""}${
           c.message ? ' <button class="message" title="the caller\'s voice message">Play message</button>' : ""}${c.not_before ? ` <span class="until">until ${text(new Date(c.not_before).toLocaleString())}${c.customer_attempts ? `, ${c.customer_attempts} unanswered` : ""}</span>` : ""}</td>
         <td>${supervisor ? `<select class="level">${[...Array(10).keys()].map(i => `<option${i + 1 === c.priority ? " selected" : ""}>${i + 1}</option>`).join("")}</select>

@@ -62,3 +62,16 @@ async def test_customer_first_calls_the_customer_in_the_callers_language(
         # The placeholder keeps its silent language: nothing is set on it.
         (placed,) = rig.pbx.placed
         assert not any("language" in name.lower() for name in placed.variables)
+
+
+async def test_the_live_view_shows_the_language_and_the_preferred_agent(tmp_path: Path) -> None:
+    """What a supervisor needs to know of a waiting callback: the language its customer will
+    be spoken to in, and the agent it waits for first."""
+    async with serving_on(tmp_path) as rig:
+        request = await rig.add("+15551230001", language="es", preferred_agent="PJSIP/agent2")
+        (shown,) = await rig.serving.views.live_view()
+    assert (shown["id"], shown["language"], shown["preferred_agent"]) == (
+        request.id,
+        "es",
+        "PJSIP/agent2",
+    )
