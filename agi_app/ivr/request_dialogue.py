@@ -27,7 +27,7 @@ from agi_app.ivr.fastagi import AgiChannel, AgiHangup
 from agi_app.ivr.readback import read_back
 from agi_app.ivr.time_choice import ask_time
 from agi_app.ivr.voice_message import ask_for_message, message_name
-from agi_app.serving.calling_rules import DoNotCallList
+from agi_app.serving.calling_rules import SWEEP_EVERY_S, DoNotCallList
 from agi_app.store.port import RequestStore
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,9 @@ class RequestHandler:
         # Calling rules: the do-not-call list (the settings' and the store's) and the
         # customer's hours of a flow without the option (its queue's).
         self._calling_rules = calling_rules or CallingRules()
-        self._do_not_call = DoNotCallList(store, self._calling_rules.do_not_call)
+        self._do_not_call = DoNotCallList(
+            store, self._calling_rules.do_not_call, fresh_for_s=SWEEP_EVERY_S
+        )
         self._store = store
         self._rules = rules
         self._limits = limits

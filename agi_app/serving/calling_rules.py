@@ -5,11 +5,12 @@ callback whose number was added, or takes one whose customer's hours closed out 
 The list is read from the store at each sweep (the placer checks it as last read, and the
 customer-first turn reads it again), so an entry added by another process (the command
 line, a standby's API) is seen within SWEEP_EVERY_S; the API of this process tells the
-sweep at once (``changed``).
+sweep at once (``changed``). The phone intake reads it at most every SWEEP_EVERY_S too.
 """
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -32,21 +33,32 @@ DO_NOT_CALL = "do-not-call"  # the Cancelled event's ``by``
 class DoNotCallList:
     """The settings' entries and the store's, the latter as last read (``refresh``)."""
 
-    def __init__(self, store: RequestStore, settings_entries: Iterable[str]) -> None:
+    def __init__(
+        self, store: RequestStore, settings_entries: Iterable[str], fresh_for_s: float = 0.0
+    ) -> None:
         self._store = store
         self._settings = tuple(settings_entries)
         self._stored: tuple[str, ...] = ()
+        # How long a read of the store's entries serves ``check`` (0: read at each check).
+        # The phone intake's is SWEEP_EVERY_S: one read for a burst of callers, not one each
+        # (the profile benchmark: +1 ms of service CPU and +200 ms p99 at 80 calls/s).
+        self._fresh_for_s = fresh_for_s
+        self._read_at: float | None = None
 
     async def refresh(self) -> None:
         self._stored = tuple(e.entry for e in await self._store.do_not_call())
+        self._read_at = time.monotonic()
 
     def blocked(self, number: str) -> str | None:
         """The entry that covers ``number``, as last read (no I/O: the informative call)."""
         return blocked_by(number, (*self._settings, *self._stored))
 
     async def check(self, number: str) -> None:
-        """At intake: DoNotCall when the list, read now, covers ``number``."""
-        await self.refresh()
+        """At intake: DoNotCall when the list covers ``number`` (the store's entries read
+        now, or within fresh_for_s)."""
+        read_at = self._read_at
+        if read_at is None or time.monotonic() - read_at >= self._fresh_for_s:
+            await self.refresh()
         check_do_not_call(number, (*self._settings, *self._stored))
 
 

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agi_app.config.missed_calls import MissedCallRule
-from agi_app.domain.calling_rules import DoNotCallEntry
+from agi_app.domain.calling_rules import DoNotCall, DoNotCallEntry
 from agi_app.domain.request import CallOutcome, State
+from agi_app.serving.calling_rules import DoNotCallList
 from tests.support.clock import clock_from
-from tests.support.poll import eventually_local
+from tests.support.poll import eventually, eventually_local
 from tests.unit.serving.rig import serving_on
 
 NUMBER = "+15551230001"  # no known zone: the customer's hours are in calling_rules.timezone
@@ -97,3 +98,26 @@ async def test_a_missed_call_obeys_the_list_and_keeps_its_queues_customer_hours(
         rig.pbx.live_caller_hangs_up("1795680001.2", waited=60)
         (request,) = await rig.eventually_requests(1)
         assert (request.callback_number, request.customer_hours) == (NUMBER, WINDOW)
+
+
+async def test_the_intake_reads_the_list_again_once_it_is_older_than_its_freshness(
+    tmp_path: Path,
+) -> None:
+    """One read of the store's entries serves the checks within fresh_for_s; after it, an
+    entry added meanwhile is seen."""
+    async with serving_on(tmp_path) as rig:
+        listed = DoNotCallList(rig.store, (), fresh_for_s=0.2)
+        await listed.check("+15551230077")  # read: nothing listed
+        await rig.store.add_do_not_call(DoNotCallEntry("+15551230077", rig.clock(), "cli:ann"))
+        await listed.check("+15551230077")  # within its freshness: the read before serves
+        await eventually(
+            lambda: _refused(listed, "+15551230077"), bool, within=3, what="the entry seen"
+        )
+
+
+async def _refused(listed: DoNotCallList, number: str) -> bool:
+    try:
+        await listed.check(number)
+    except DoNotCall:
+        return True
+    return False
