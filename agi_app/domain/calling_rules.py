@@ -16,7 +16,7 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 from phonenumbers import timezone as number_zones
 
 from agi_app.domain.errors import CallbackError, InvalidNumber
-from agi_app.domain.hours import CLOSING_GRACE, DAYS, Schedule, ScheduleError, parse_periods
+from agi_app.domain.hours import DAYS, OpeningTimes, Schedule, ScheduleError, parse_periods
 
 CUSTOMER = "customer"  # the name the customer's own hours go by in logs and events
 _PREFIX = re.compile(r"^\+[1-9][0-9]{0,14}\*$")
@@ -112,7 +112,7 @@ def customer_schedules(number: str, window: str, fallback: ZoneInfo) -> list[Sch
 
 
 @dataclass(frozen=True)
-class AllOf:
+class AllOf(OpeningTimes):
     """Open only when every schedule is open: the moments allowed in all of them (a number
     spanning zones is called only when it is within the window everywhere it may ring).
     ``name``: the first schedule's (the centre's calling hours, whose closings sweep it)."""
@@ -147,15 +147,6 @@ class AllOf:
                 return None
             t = max(o for o in openings if o)
         return None
-
-    def next_closing(self, at: datetime) -> datetime | None:
-        if (end := self.closes_at(at)) is not None:
-            return end
-        opening = self.next_opening(at)
-        return self.closes_at(opening) if opening is not None else None
-
-    def may_call(self, at: datetime) -> bool:
-        return self.is_open(at) or self.is_open(at - CLOSING_GRACE)
 
 
 def combined(

@@ -5,6 +5,7 @@ always given, so tests need not wait for real hours.
 """
 
 import itertools
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -48,8 +49,34 @@ def parse_periods(text: str) -> tuple[tuple[time, time], ...]:
     return tuple(periods)
 
 
+class OpeningTimes(ABC):
+    """What serving asks of calling hours (a schedule, or several together: AllOf): its
+    three primitives, and what follows from them."""
+
+    @abstractmethod
+    def is_open(self, at: datetime) -> bool: ...
+
+    @abstractmethod
+    def closes_at(self, at: datetime) -> datetime | None: ...
+
+    @abstractmethod
+    def next_opening(self, at: datetime) -> datetime | None: ...
+
+    def next_closing(self, at: datetime) -> datetime | None:
+        """The end of the current open period, or else of the next one."""
+        if (end := self.closes_at(at)) is not None:
+            return end
+        opening = self.next_opening(at)
+        return self.closes_at(opening) if opening is not None else None
+
+    def may_call(self, at: datetime) -> bool:
+        """Open, or just closed: the informative calls of the callbacks that expired at
+        closing go out then."""
+        return self.is_open(at) or self.is_open(at - CLOSING_GRACE)
+
+
 @dataclass(frozen=True)
-class Schedule:
+class Schedule(OpeningTimes):
     name: str
     zone: ZoneInfo
     weekly: tuple[tuple[tuple[time, time], ...], ...]  # Monday first, 7 entries
@@ -87,18 +114,6 @@ class Schedule:
                 if start > at:
                     return start
         return None
-
-    def next_closing(self, at: datetime) -> datetime | None:
-        """The end of the current open period, or else of the next one."""
-        if (end := self.closes_at(at)) is not None:
-            return end
-        opening = self.next_opening(at)
-        return self.closes_at(opening) if opening is not None else None
-
-    def may_call(self, at: datetime) -> bool:
-        """Open, or just closed: the informative calls of the callbacks that expired at
-        closing go out then."""
-        return self.is_open(at) or self.is_open(at - CLOSING_GRACE)
 
 
 def later_slots(
