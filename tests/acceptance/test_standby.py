@@ -42,9 +42,11 @@ class Pair:
     def __init__(self, workdir: Path, url: str) -> None:
         common = {
             "store_url": url,
-            # The lease's term (checked every half of it): 2 s, so that a check delayed on a
-            # busy machine (parallel workers on 2 cores) does not pass for a lost leader.
-            "store_timeout": "2",
+            # The lease's term (checked every half of it, and every store wait's bound): 4 s.
+            # Short, so that a takeover comes within the tests' waits; not shorter: with 2 s a
+            # renewal delayed on a busy machine (parallel workers on 2 cores) timed out now
+            # and then, and the serving process stopped as a lost leader must.
+            "store_timeout": "4",
             "customer_ring_seconds": "5",
             "ami_ping_interval": "0.5",
             "ami_secret_file": str(sandbox_secret("callback")),
@@ -109,7 +111,7 @@ async def test_the_standby_serves_a_waiting_callback_once_the_serving_process_is
         killed = time.monotonic()
         await pair.first.kill9()
         await eventually_local(
-            lambda: "resume done" in pair.second.log(), bool, within=10, what="takeover"
+            lambda: "resume done" in pair.second.log(), bool, within=20, what="takeover"
         )
         print(f"takeover and reconciliation: {time.monotonic() - killed:.2f} s")
         assert lease(url)[0] == epoch + 1
@@ -130,7 +132,7 @@ async def test_killed_while_the_customer_talks_the_standby_records_the_outcome(
         await the_request(store, State.CONNECTED)
         await pair.first.kill9()
         await eventually_local(
-            lambda: "resume done" in pair.second.log(), bool, within=10, what="takeover"
+            lambda: "resume done" in pair.second.log(), bool, within=20, what="takeover"
         )
         await hang_up_agent(ami, AGENT1)
     done = await the_request(store, State.DONE, within=30)
