@@ -86,6 +86,8 @@ async def test_forget_cancels_a_waiting_callback_and_leaves_no_trace(
         await set_paused(ami, AGENT1, False)
         (dialed,) = await invites(customers, 1)
         assert OTHER in dialed["request_uri"]
+        # Hung up once the customer's answer is seen (the INVITE alone is not an answer).
+        await the_request(store(service), State.CONNECTED)
         await hang_up_agent(ami, AGENT1)
         await eventually(
             lambda: store(service).get(other.id),
