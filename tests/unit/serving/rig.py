@@ -99,12 +99,16 @@ class Rig:
         return request
 
     async def until(
-        self, request_id: str, accept: Callable[[CallbackRequest], bool], what: str
+        self,
+        request_id: str,
+        accept: Callable[[CallbackRequest], bool],
+        what: str,
+        within: float = WITHIN,
     ) -> CallbackRequest:
         async def probe() -> CallbackRequest:
             return await self.get(request_id)
 
-        return await eventually(probe, accept, within=WITHIN, what=what, interval=0.01)
+        return await eventually(probe, accept, within=within, what=what, interval=0.01)
 
     async def eventually_requests(self, count: int) -> list[CallbackRequest]:
         """The store's requests, once there are ``count``."""
