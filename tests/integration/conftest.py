@@ -7,6 +7,10 @@ import pytest
 
 from agi_app.app.service import Service
 from agi_app.config.settings import Settings
+from agi_app.store.memory import MemoryStore
+from agi_app.store.open import ServiceStore
+from agi_app.store.postgres import PgStore
+from agi_app.store.sqlite.store import Store
 from tests.integration.api_rig import STORES, store_url_for
 from tests.support.testbed import TESTBED_NUMBERS
 
@@ -15,6 +19,21 @@ from tests.support.testbed import TESTBED_NUMBERS
 def _no_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
     """No settings file: what a test gives and the defaults (not a ./callback.toml)."""
     monkeypatch.setenv("CALLBACK_CONFIG", "")
+
+
+@pytest.fixture(params=["sqlite", "memory", "postgres"])
+async def each_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ServiceStore]:
+    """Each store the contract tests hold to the same rules: SQLite on a real file, the
+    in-memory one, and PostgreSQL (the session's server, its database emptied)."""
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    if request.param == "postgres":
+        async with PgStore.open(request.getfixturevalue("postgres_url")) as on_postgres:
+            yield on_postgres
+        return
+    async with Store.open(tmp_path / "cb.sqlite3") as opened:
+        yield opened
 
 
 @pytest.fixture(params=STORES)

@@ -6,10 +6,8 @@ What only SQLite has (WAL, file modes, damaged files, migrations) is in test_sto
 """
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +15,7 @@ from agi_app.domain.calling_rules import DoNotCallEntry
 from agi_app.domain.errors import RateLimited, StoreUnavailable
 from agi_app.domain.offer import OfferCheck, Reason
 from agi_app.domain.request import CallbackRequest, RateLimits, State
-from agi_app.store.memory import MemoryStore
+from agi_app.store.open import ServiceStore
 from agi_app.store.port import (
     REPEAT_NOTED_EVERY,
     IdempotencyKey,
@@ -26,23 +24,13 @@ from agi_app.store.port import (
     StaleUpdate,
     WebhookAttempt,
 )
-from agi_app.store.postgres import PgStore
-from agi_app.store.sqlite.store import Store
 from tests.support.store_samples import NOW, REQUEST, nth
 from tests.support.webhook_store import OutboxStore
 
 
-@pytest.fixture(params=["sqlite", "memory", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RequestStore]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    if request.param == "postgres":  # the session's server, its database emptied
-        async with PgStore.open(request.getfixturevalue("postgres_url")) as on_postgres:
-            yield on_postgres
-        return
-    async with Store.open(tmp_path / "cb.sqlite3") as opened:
-        yield opened
+@pytest.fixture
+def store(each_store: ServiceStore) -> RequestStore:
+    return each_store
 
 
 async def test_request_round_trips_with_an_event(store: RequestStore) -> None:
@@ -487,17 +475,9 @@ async def test_a_requests_log_is_read_a_page_at_a_time(store: RequestStore) -> N
 # subscription's cursor, its attempts.
 
 
-@pytest.fixture(params=["sqlite", "memory", "postgres"])
-async def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OutboxStore]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    if request.param == "postgres":
-        async with PgStore.open(request.getfixturevalue("postgres_url")) as on_postgres:
-            yield on_postgres
-        return
-    async with Store.open(tmp_path / "cb.sqlite3") as opened:
-        yield opened
+@pytest.fixture
+def outbox(each_store: ServiceStore) -> OutboxStore:
+    return each_store
 
 
 async def test_the_log_is_read_in_order_after_a_place(outbox: OutboxStore) -> None:

@@ -2,36 +2,24 @@
 each store: SQLite on a real file, PostgreSQL, and the in-memory one (as
 test_store_contract.py)."""
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from agi_app.domain.privacy import keyed_pseudonym, scrub_detail, scrubbed
 from agi_app.domain.request import CallOutcome, State
 from agi_app.serving.privacy import PrivacyStore
-from agi_app.store.memory import MemoryStore
+from agi_app.store.open import ServiceStore
 from agi_app.store.port import IdempotencyKey, StaleUpdate
-from agi_app.store.postgres import PgStore
-from agi_app.store.sqlite.store import Store
 from tests.support.store_samples import NOW, REQUEST, nth
 
 PSEUDONYM = keyed_pseudonym(b"k" * 32)
 
 
-@pytest.fixture(params=["sqlite", "memory", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[PrivacyStore]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    if request.param == "postgres":
-        async with PgStore.open(request.getfixturevalue("postgres_url")) as on_postgres:
-            yield on_postgres
-        return
-    async with Store.open(tmp_path / "cb.sqlite3") as opened:
-        yield opened
+@pytest.fixture
+def store(each_store: ServiceStore) -> PrivacyStore:
+    return each_store
 
 
 async def _done(store: PrivacyStore, n: int, minutes: int, *, number: str) -> None:
