@@ -75,6 +75,52 @@ def test_every_page_is_in_the_nav() -> None:
     assert pages(config["nav"]) == written
 
 
+def _nav_pages() -> list[tuple[str, str]]:
+    """(section, page) of every page of the nav under a section, its index apart."""
+    config = yaml.safe_load((REPO / "mkdocs.yml").read_text())
+    found: list[tuple[str, str]] = []
+
+    def walk(entries: object, section: str) -> None:
+        if isinstance(entries, str):
+            if not entries.endswith("index.md"):
+                found.append((section, entries))
+        elif isinstance(entries, list):
+            for entry in entries:
+                walk(entry, section)
+        elif isinstance(entries, dict):
+            for value in entries.values():
+                walk(value, section)
+
+    for top in config["nav"]:
+        for title, entries in top.items():
+            walk(entries, title)
+    return found
+
+
+def test_every_page_is_linked_from_its_sections_index_and_the_readme() -> None:
+    # Both lists are written by hand: a page added to the nav alone would be missed by a
+    # reader who starts from the README or a section's index.
+    readme = (REPO / "README.md").read_text()
+    indexes = {
+        "Tutorials": "tutorials",
+        "How-to guides": "how-to",
+        "Reference": "reference",
+        "Explanation": "explanation",
+    }
+    missing = []
+    for section, page in _nav_pages():
+        if f"(docs/{page})" not in readme:
+            missing.append(f"README.md: docs/{page}")
+        folder = indexes.get(section)
+        if folder is None:
+            continue
+        index = (REPO / "docs" / folder / "index.md").read_text()
+        target = Path(page).relative_to(folder).as_posix() if page.startswith(folder + "/") else f"../{page}"
+        if f"({target})" not in index:
+            missing.append(f"docs/{folder}/index.md: {target}")
+    assert not missing, missing
+
+
 def test_every_screenshot_of_the_site_is_taken_by_a_browser_test() -> None:
     """An image the pages show is one a browser test saves (`make screenshots` refreshes
     them), not a picture of how the product once looked."""
