@@ -115,7 +115,11 @@ def test_every_page_is_linked_from_its_sections_index_and_the_readme() -> None:
         if folder is None:
             continue
         index = (REPO / "docs" / folder / "index.md").read_text()
-        target = Path(page).relative_to(folder).as_posix() if page.startswith(folder + "/") else f"../{page}"
+        target = (
+            Path(page).relative_to(folder).as_posix()
+            if page.startswith(folder + "/")
+            else f"../{page}"
+        )
         if f"({target})" not in index:
             missing.append(f"docs/{folder}/index.md: {target}")
     assert not missing, missing
