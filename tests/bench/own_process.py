@@ -24,6 +24,8 @@ _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 class OwnProcess:
     def __init__(self, workdir: Path, *, placement: bool = False, **settings: str) -> None:
+        self.workdir = workdir
+        self.store = "postgres" if settings.get("store_url") else "sqlite"
         self.log_file = workdir / "service.log"
         self.store_path = workdir / "bench.sqlite3"
         host = current().host
@@ -44,6 +46,10 @@ class OwnProcess:
             self.settings["schedules"] = json.dumps(closed)
             self.settings["queue_schedules"] = '{"support": "bench-closed"}'
         self._process: asyncio.subprocess.Process | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.returncode is None
 
     @property
     def pid(self) -> int:

@@ -2,16 +2,18 @@
 process, against Asterisk alone in the same run.
 
     python -m tests.bench.profile_bench [--rates 80,150] [--seconds 10] [--flows baseline,full]
-        [--py-spy] [--out DIR] [--loop uvloop|asyncio] [--placement] [--no-ami]
-        [--service-nice -10] [--service-cpus 1 [--others-cpus 0]]
+        [--stores sqlite,postgres] [--py-spy] [--out DIR] [--loop uvloop|asyncio] [--placement]
+        [--no-ami] [--service-nice -10] [--service-cpus 1 [--others-cpus 0]]
 
 The flows are sip_bench's, on the running sandbox: baseline (5982, Asterisk alone: Read,
 Playback) and full (5981: Read, then the Callback component over FastAGI). Unlike sip_bench,
 the service runs as production runs it: ``python -m agi_app serve`` in its own process, AMI
 on with the ``callback`` account (so it receives every event that account is sent, from
-every call), SQLite, log level INFO, web off; queue support closed, so that requests are
+every call), log level INFO, web off; on each store of --stores (SQLite, and PostgreSQL
+with durable commits: tests/bench/stores.py); queue support closed, so that requests are
 stored and held rather than placed (--placement places them: own_process.py). Each step
-is one SIPp run at a fixed rate, the flows taking turns at each rate. Per step, per call:
+is one SIPp run at a fixed rate; at each rate the baseline, then the full flow on each
+store, take turns (the service on the store in turn; each keeps its own). Per step, per call:
 - CPU ms of the service, Asterisk, SIPp and this driver, and how busy the machine was;
 - the AMI events the callback account is sent (a second connection of that account counts
   them by name: the same account, the same eventfilters, the same events as the service);
@@ -33,22 +35,30 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from panoramisk import Manager
 from panoramisk.message import Message
 
 from tests.bench import call_phases, proc_cpu, spy_profile
 from tests.bench.own_process import OwnProcess
 from tests.bench.sip_bench import FLOWS, add_flows, press_one_callers
+from tests.bench.stores import postgres_if, stores_option
 from tests.support.ami import action, ami_client, cli
 
 EXTENSIONS = {"baseline": FLOWS["baseline"][0], "full": FLOWS["full sqlite"][0]}
 Row = dict[str, Any]
 
 
-def stored(path: Path) -> int:
-    if not path.exists():
+def stored(service: OwnProcess) -> int:
+    """How many requests the service's store holds."""
+    url = service.settings.get("store_url")
+    if url:
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT count(*) FROM requests").fetchone()
+            return int(row[0]) if row else 0
+    if not service.store_path.exists():
         return 0
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+    with sqlite3.connect(f"file:{service.store_path}?mode=ro", uri=True) as db:
         return int(db.execute("SELECT count(*) FROM requests").fetchone()[0])
 
 
@@ -60,8 +70,9 @@ async def sipp(extension: str, rate: int, calls: int, workdir: Path, offset: int
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, workdir: Path, service: OwnProcess) -> None:
-        self.args, self.workdir, self.service = args, workdir, service
+    def __init__(self, args: argparse.Namespace, services: dict[str, OwnProcess]) -> None:
+        self.args, self.services = args, services
+        self.service = next(iter(services.values()))
         self.asterisk = proc_cpu.asterisk_pid()
         self.timeline = call_phases.Timeline()
         self.events: Counter[str] = Counter()
@@ -70,20 +81,34 @@ class Bench:
     def count_event(self, _manager: Manager, event: Message) -> None:
         self.events[str(event.get("Event", ""))] += 1
 
-    async def step(self, flow: str, rate: int) -> Row:
+    async def use(self, store: str) -> None:
+        """The service on ``store`` running (the others stopped: they share FastAGI's port)."""
+        wanted = self.services[store]
+        if wanted is self.service and wanted.running:
+            return
+        await self.service.stop()
+        self.service = wanted
+        await wanted.start()
+        if self.args.service_nice:
+            proc_cpu.renice(wanted.pid, self.args.service_nice)
+        if self.args.service_cpus:
+            proc_cpu.pin_threads(wanted.pid, self.args.service_cpus)
+
+    async def step(self, flow: str, rate: int, store: str) -> Row:
         calls = rate * self.args.seconds
-        before_log, before_stored = len(self.service.log()), stored(self.service.store_path)
+        before_log, before_stored = len(self.service.log()), stored(self.service)
         self.timeline.take()
         self.events.clear()
         spy = None
+        label = flow if flow == "baseline" else f"{flow}-{store}"
         if self.args.py_spy:
-            output = (self.args.out or self.workdir) / f"py-spy-{flow}-{rate}.raw"
+            output = (self.args.out or self.service.workdir) / f"py-spy-{label}-{rate}.raw"
             spy = spy_profile.Recording(self.service.pid, output)
             await spy.start()
         cpu = proc_cpu.snapshot(self.service.pid, self.asterisk)
         start = time.monotonic()
         failed = await sipp(
-            EXTENSIONS[flow], rate, calls, self.workdir, self.offset, self.args.others_cpus
+            EXTENSIONS[flow], rate, calls, self.service.workdir, self.offset, self.args.others_cpus
         )
         # The last calls' events, still on their way.
         await settled(lambda: sum(self.events.values()))
@@ -93,10 +118,10 @@ class Bench:
         self.offset += calls
         done = self.timeline.take()
         log = self.service.log()[before_log:]
-        row: Row = {"flow": flow, "rate": rate, "calls": calls, "sipp_failed": failed}
-        row["not_stored"] = 0
+        row: Row = {"flow": flow, "store": store if flow != "baseline" else "", "rate": rate}
+        row.update(calls=calls, sipp_failed=failed, not_stored=0)
         if flow == "full":
-            row["not_stored"] = calls - (stored(self.service.store_path) - before_stored)
+            row["not_stored"] = calls - (stored(self.service) - before_stored)
         row["refused"] = log.count("fastagi busy")
         # A call SIPp failed is mostly one whose request is not stored too: counted once.
         row["failed"] = max(failed, row["not_stored"])
@@ -115,24 +140,25 @@ class Bench:
 
 async def run(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp, postgres_if(args.stores) as server:
         settings = {"log_level": args.log_level}
         if args.no_ami:
             settings["ami_enabled"] = "false"
         if args.loop:
             settings["event_loop"] = args.loop
-        service = OwnProcess(workdir, placement=args.placement, **settings)
+        services = {}
+        for store in args.stores:
+            workdir = Path(tmp) / store
+            workdir.mkdir()
+            on = {"store_url": server.new_database()} if store == "postgres" and server else {}
+            services[store] = OwnProcess(workdir, placement=args.placement, **settings, **on)
         asterisk = proc_cpu.asterisk_pid()
         async with AsyncExitStack() as stack:
             ami = await stack.enter_async_context(ami_client())
             await cli(ami, "channel request hangup all")
-            await service.start()
-            stack.push_async_callback(service.stop)
-            if args.service_nice:
-                proc_cpu.renice(service.pid, args.service_nice)
-            if args.service_cpus:
-                proc_cpu.pin_threads(service.pid, args.service_cpus)
+            bench = Bench(args, services)
+            stack.push_async_callback(lambda: bench.service.stop())
+            await bench.use(args.stores[0])
             if args.others_cpus:  # Asterisk, SIPp (sipp()) and this driver
                 os.sched_setaffinity(0, proc_cpu.cpu_set(args.others_cpus))
                 proc_cpu.pin_threads(asterisk, args.others_cpus)
@@ -143,47 +169,57 @@ async def run(args: argparse.Namespace) -> list[Row]:
                     action, ami, Action="DialplanExtensionRemove", Context="from-pstn",
                     Extension=exten,
                 )  # fmt: skip
-            bench = Bench(args, workdir, service)
             await call_phases.watch_only_phases(ami)
             ami.register_event("*", bench.timeline.on_event)
             counter = await stack.enter_async_context(ami_client(username="callback"))
             counter.register_event("*", bench.count_event)
             for rate in args.rates:
-                for flow in args.flows:  # taking turns: noise hits all of them alike
-                    row = await bench.step(flow, rate)
-                    rows.append(row)
-                    print(json.dumps(row), flush=True)
+                # Taking turns (baseline, then the full flow on each store): noise hits all alike.
+                for flow in args.flows:
+                    for store in args.stores if flow == "full" else [bench.service.store]:
+                        await bench.use(store)
+                        row = await bench.step(flow, rate, store)
+                        rows.append(row)
+                        print(json.dumps(row), flush=True)
             if args.out is not None:  # why requests were refused or failed, line by line
-                (args.out / "service.log").write_text(service.log())
+                for store, service in services.items():
+                    (args.out / f"service-{store}.log").write_text(service.log())
     return rows
+
+
+def _label(row: Row) -> str:
+    return f"full {row['store']}" if row["flow"] == "full" else str(row["flow"])
 
 
 def report(rows: list[Row]) -> None:
     print(
-        f"{'flow':<9}{'rate/s':>7}{'calls':>7}{'failed':>7}{'refused':>8}{'p50 ms':>9}"
+        f"{'flow':<14}{'rate/s':>7}{'calls':>7}{'failed':>7}{'refused':>8}{'p50 ms':>9}"
         f"{'p99 ms':>9}{'svc ms':>8}{'ast ms':>8}{'sipp ms':>8}{'drv ms':>8}{'busy':>6}"
         f"{'events':>8}{'AGI cmds':>9}"
     )
     for r in rows:
         print(
-            f"{r['flow']:<9}{r['rate']:>7}{r['calls']:>7}{r['failed']:>7}{r['refused']:>8}"
+            f"{_label(r):<14}{r['rate']:>7}{r['calls']:>7}{r['failed']:>7}{r['refused']:>8}"
             f"{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['service_ms_per_call']:>8.2f}"
             f"{r['asterisk_ms_per_call']:>8.2f}{r['sipp_ms_per_call']:>8.2f}"
             f"{r['driver_ms_per_call']:>8.2f}{r['machine_busy']:>6.0%}"
             f"{r['ami_events_per_call']:>8.1f}{r['phases']['agi_commands']:>9.1f}"
         )
+    labels = list(dict.fromkeys(_label(r) for r in rows))
     best = {
-        flow: max((r["rate"] for r in rows if r["flow"] == flow and r["failed"] == 0), default=0)
-        for flow in dict.fromkeys(r["flow"] for r in rows)
+        label: max((r["rate"] for r in rows if _label(r) == label and r["failed"] == 0), default=0)
+        for label in labels
     }
     print("highest rate with 0 failed calls: " + ", ".join(f"{f} {n}/s" for f, n in best.items()))
-    if best.get("baseline") and "full" in best:
-        print(f"full / baseline: {best['full'] / best['baseline']:.2f}")
-        base = {r["rate"]: r["p99_ms"] for r in rows if r["flow"] == "baseline"}
+    if not best.get("baseline"):
+        return
+    base = {r["rate"]: r["p99_ms"] for r in rows if r["flow"] == "baseline"}
+    for label in labels[1:]:
+        print(f"{label} / baseline: {best[label] / best['baseline']:.2f}")
         for r in rows:
-            if r["flow"] == "full" and r["rate"] in base:
+            if _label(r) == label and r["rate"] in base:
                 gap = r["p99_ms"] - base[r["rate"]]
-                print(f"p99 full - baseline at {r['rate']}/s: {gap:.1f} ms")
+                print(f"p99 {label} - baseline at {r['rate']}/s: {gap:.1f} ms")
 
 
 def main() -> None:
@@ -205,6 +241,7 @@ def main() -> None:
         "--placement", action="store_true", help="place each request as a placeholder"
     )
     parser.add_argument("--smoke", action="store_true", help="one tiny step, to keep it working")
+    stores_option(parser)
     args = parser.parse_args()
     args.rates = [2] if args.smoke else [int(r) for r in args.rates.split(",")]
     args.seconds = 1 if args.smoke else args.seconds
