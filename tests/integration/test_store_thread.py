@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agi_app.domain.errors import StoreUnavailable
 from agi_app.store.sqlite.connection import Connection, immediate
 
 
@@ -66,5 +67,91 @@ async def test_a_call_waits_for_the_one_before_it_to_end(tmp_path: Path) -> None
         asked.set()
         await writing
         assert await reading == 0
+    finally:
+        await db.close()
+
+
+async def test_writes_asked_for_meanwhile_commit_as_one_group(tmp_path: Path) -> None:
+    """Group commit: writes asked for while one is on the thread go there next, together, in
+    one transaction; one that fails (a unique index here, StaleUpdate in the store) is undone
+    alone, its caller hears of it, and every other write of the group is kept."""
+    db = await Connection.open(tmp_path / "t.db", busy_timeout=1.0)
+    try:
+        await db.call(sqlite3.Connection.execute, "CREATE TABLE t (v INTEGER UNIQUE)")
+        commits: list[str] = []
+        await db.call(sqlite3.Connection.set_trace_callback, commits.append)
+        release = threading.Event()
+
+        def slow_first(conn: sqlite3.Connection) -> None:
+            assert release.wait(5)
+            conn.execute("INSERT INTO t VALUES (0)")
+
+        def insert(conn: sqlite3.Connection, v: int) -> int:
+            with immediate(conn):  # a savepoint inside the group's transaction
+                conn.execute("INSERT INTO t VALUES (?)", (v,))
+                return v
+
+        first = asyncio.ensure_future(db.write("first", slow_first))
+        await asyncio.sleep(0)  # the first write is on the thread: the rest wait for it
+        rest = [asyncio.ensure_future(db.write(f"write {v}", insert, v)) for v in (1, 2, 1, 3)]
+        await asyncio.sleep(0)
+        release.set()
+        await first
+        outcomes = await asyncio.gather(*rest, return_exceptions=True)
+        assert outcomes[:2] == [1, 2] and outcomes[3] == 3
+        assert isinstance(outcomes[2], StoreUnavailable)  # the repeated 1
+        assert "write 1" in str(outcomes[2]) and "UNIQUE" in str(outcomes[2])
+
+        def values(conn: sqlite3.Connection) -> list[int]:
+            return [r[0] for r in conn.execute("SELECT v FROM t ORDER BY v")]
+
+        assert await db.call(values) == [0, 1, 2, 3]
+        # Two groups: the first write alone, then the four in one transaction, one COMMIT.
+        assert [c for c in commits if c.startswith(("BEGIN", "COMMIT"))] == [
+            "BEGIN IMMEDIATE",
+            "COMMIT",
+        ]
+    finally:
+        await db.close()
+
+
+async def test_a_failed_commit_fails_every_write_of_its_group(tmp_path: Path) -> None:
+    """The group's COMMIT refused (a deferred foreign key here): no write of it is kept, and
+    each caller hears of it, none told it is stored."""
+    db = await Connection.open(tmp_path / "t.db", busy_timeout=1.0)
+    try:
+        schema = (
+            "PRAGMA foreign_keys=ON;"
+            "CREATE TABLE p (id INTEGER PRIMARY KEY);"
+            "CREATE TABLE c (p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED);"
+        )
+        await db.call(sqlite3.Connection.executescript, schema)
+        release = threading.Event()
+
+        def slow_first(conn: sqlite3.Connection) -> None:
+            assert release.wait(5)
+
+        def child_of(conn: sqlite3.Connection, p: int) -> None:
+            conn.execute("INSERT INTO c VALUES (?)", (p,))
+
+        def parent(conn: sqlite3.Connection, p: int) -> None:
+            conn.execute("INSERT INTO p VALUES (?)", (p,))
+
+        first = asyncio.ensure_future(db.write("first", slow_first))
+        await asyncio.sleep(0)
+        group = [
+            asyncio.ensure_future(db.write("parent", parent, 1)),
+            asyncio.ensure_future(db.write("orphan", child_of, 99)),  # refused at COMMIT
+        ]
+        await asyncio.sleep(0)
+        release.set()
+        await first
+        outcomes = await asyncio.gather(*group, return_exceptions=True)
+        assert all(isinstance(o, StoreUnavailable) for o in outcomes), outcomes
+
+        def count(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("SELECT count(*) FROM p").fetchone()[0])
+
+        assert await db.call(count) == 0
     finally:
         await db.close()

@@ -10,6 +10,13 @@ without its per-statement API; asyncio's run_in_executor would do too, but its t
 a third more (concurrent.futures' future chained to asyncio's). One thread runs one function
 at a time, so transactions never interleave on the connection and a read never sees another
 call's uncommitted rows: the event loop's side needs no lock.
+
+Group commit (``write``): the writes asked for while a group is on the thread wait in the
+event loop, and go there next as one job, one transaction (each in a savepoint of its own,
+so one that fails leaves the others whole) and so one durable commit (fsync) for all. Built
+here, in the event loop, rather than by the thread draining its queue (tried first, and
+worse: BENCHMARKS.md section 6), so the thread only runs what it is handed. A write's
+caller hears of it once the group's COMMIT returned: durable, as a lone write's.
 """
 
 import asyncio
@@ -27,12 +34,16 @@ from agi_app.domain.errors import StoreUnavailable
 P = ParamSpec("P")
 T = TypeVar("T")
 _Job = tuple["asyncio.Future[Any]", Callable[[], Any]]
+# One write of a group: what to report if it fails, its caller's future, the work.
+_Write = tuple[str, "asyncio.Future[Any]", Callable[[sqlite3.Connection], Any]]
 
 
 class Connection:
     def __init__(self, conn: sqlite3.Connection, jobs: "SimpleQueue[_Job | None]") -> None:
         self._conn = conn
         self._jobs = jobs
+        self._waiting: list[_Write] = []  # writes asked for while a group is on the thread
+        self._group_on_thread = False
 
     @classmethod
     async def open(cls, path: Path, busy_timeout: float) -> "Connection":
@@ -73,7 +84,55 @@ class Connection:
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"{what}: {exc}") from exc
 
+    async def write(
+        self,
+        what: str,
+        work: Callable[Concatenate[sqlite3.Connection, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """As ``run``, for a write: committed in a group with the writes asked for while the
+        previous group was on the thread (one transaction, one fsync). ``work`` may take its
+        own transaction with ``immediate``: in a group it becomes a savepoint."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append((what, future, lambda conn: work(conn, *args, **kwargs)))
+        if not self._group_on_thread:
+            self._send_group()
+        return await future
+
+    def _send_group(self) -> None:
+        group, self._waiting = self._waiting, []
+        self._group_on_thread = True
+        done: asyncio.Future[list[tuple[bool, Any]]] = asyncio.get_running_loop().create_future()
+        done.add_done_callback(partial(self._group_done, group))
+        self._jobs.put((done, partial(_run_group, self._conn, [w for _, _, w in group])))
+
+    def _group_done(
+        self, group: list[_Write], done: "asyncio.Future[list[tuple[bool, Any]]]"
+    ) -> None:
+        self._group_on_thread = False
+        if self._waiting:
+            self._send_group()
+        if done.cancelled():  # never: nobody cancels it
+            return
+        failed = done.exception()
+        outcomes = done.result() if failed is None else [(False, failed)] * len(group)
+        for (what, future, _work), (ok, value) in zip(group, outcomes, strict=True):
+            if future.done():  # its caller was cancelled: the write stands, unheard
+                continue
+            if ok:
+                future.set_result(value)
+            elif isinstance(value, sqlite3.Error):
+                error = StoreUnavailable(f"{what}: {value}")
+                error.__cause__ = value
+                future.set_exception(error)
+            else:
+                future.set_exception(value)
+
     async def close(self) -> None:
+        if self._group_on_thread or self._waiting:  # the writes asked for are done first
+            await self.write("close", _nothing)
         try:
             await self.call(sqlite3.Connection.close)
         finally:
@@ -96,6 +155,34 @@ def _serve(jobs: "SimpleQueue[_Job | None]") -> None:
             settle = partial(_set_exception, future, exc)
         with suppress(RuntimeError):  # its event loop is closed: nobody waits for it
             future.get_loop().call_soon_threadsafe(settle)
+
+
+def _nothing(_conn: sqlite3.Connection) -> None:
+    pass
+
+
+def _run_group(
+    conn: sqlite3.Connection, group: list[Callable[[sqlite3.Connection], Any]]
+) -> list[tuple[bool, Any]]:
+    """On the thread: each write of the group, in one transaction when there are several
+    (each in a savepoint: one that raises is undone alone); (True, result) or (False, error)
+    for each. A COMMIT that fails fails them all (raised)."""
+    if len(group) == 1:  # as a lone call: its own transaction, or none (one statement)
+        try:
+            return [(True, group[0](conn))]
+        except Exception as exc:
+            return [(False, exc)]
+    outcomes: list[tuple[bool, Any]] = []
+    with immediate(conn):
+        for work in group:
+            conn.execute("SAVEPOINT one_write")
+            try:
+                outcomes.append((True, work(conn)))
+            except Exception as exc:
+                conn.execute("ROLLBACK TO one_write")
+                outcomes.append((False, exc))
+            conn.execute("RELEASE one_write")
+    return outcomes
 
 
 def _set_result(future: "asyncio.Future[Any]", result: object) -> None:
@@ -133,7 +220,17 @@ def prepare(conn: sqlite3.Connection) -> None:
 def immediate(conn: sqlite3.Connection) -> Iterator[None]:
     """One write transaction, taken at once (BEGIN IMMEDIATE: a writer that must wait waits
     here, not halfway through): committed when the block ends, all of it rolled back if the
-    block raises."""
+    block raises. Inside a transaction already (a group's), a savepoint: undone alone."""
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT immediate")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK TO immediate")
+            conn.execute("RELEASE immediate")
+            raise
+        conn.execute("RELEASE immediate")
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield

@@ -85,7 +85,7 @@ class Store:
     async def add(
         self, request: CallbackRequest, limits: RateLimits | None = None
     ) -> CallbackRequest:
-        return await self._db.run("cannot store request", intake.add, request, limits)
+        return await self._db.write("cannot store request", intake.add, request, limits)
 
     async def add_once(
         self,
@@ -94,7 +94,7 @@ class Store:
         key: IdempotencyKey,
         since: datetime | None = None,
     ) -> tuple[CallbackRequest, KeptAnswer]:
-        return await self._db.run(
+        return await self._db.write(
             "cannot store request", intake.add_once, request, limits, key, since
         )
 
@@ -113,14 +113,14 @@ class Store:
         at: datetime,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        await self._db.run(
+        await self._db.write(
             "cannot update request", request_log.save, before, after, event, at, detail or {}
         )
 
     async def note(
         self, request: CallbackRequest, event: str, at: datetime, detail: dict[str, Any]
     ) -> None:
-        await self._db.run(
+        await self._db.write(
             f"cannot record {event}", request_log.append_event, request, event, at, detail
         )
 
