@@ -72,17 +72,19 @@ async def test_a_call_waits_for_the_one_before_it_to_end(tmp_path: Path) -> None
 
 
 async def test_writes_asked_for_meanwhile_commit_as_one_group(tmp_path: Path) -> None:
-    """Group commit: writes asked for while one is on the thread go there next, together, in
-    one transaction; one that fails (a unique index here, StaleUpdate in the store) is undone
-    alone, its caller hears of it, and every other write of the group is kept."""
+    """Group commit: writes asked for while another job is on the thread join one group waiting
+    in its queue, run in one transaction; one that fails (a unique index here, StaleUpdate in
+    the store) is undone alone, its caller hears of it, and every other write of the group is
+    kept."""
     db = await Connection.open(tmp_path / "t.db", busy_timeout=1.0)
     try:
         await db.call(sqlite3.Connection.execute, "CREATE TABLE t (v INTEGER UNIQUE)")
         commits: list[str] = []
         await db.call(sqlite3.Connection.set_trace_callback, commits.append)
-        release = threading.Event()
+        started, release = threading.Event(), threading.Event()
 
         def slow_first(conn: sqlite3.Connection) -> None:
+            started.set()
             assert release.wait(5)
             conn.execute("INSERT INTO t VALUES (0)")
 
@@ -92,7 +94,7 @@ async def test_writes_asked_for_meanwhile_commit_as_one_group(tmp_path: Path) ->
                 return v
 
         first = asyncio.ensure_future(db.write("first", slow_first))
-        await asyncio.sleep(0)  # the first write is on the thread: the rest wait for it
+        assert await asyncio.to_thread(started.wait, 5)  # on the thread: the rest wait for it
         rest = [asyncio.ensure_future(db.write(f"write {v}", insert, v)) for v in (1, 2, 1, 3)]
         await asyncio.sleep(0)
         release.set()
@@ -126,9 +128,10 @@ async def test_a_failed_commit_fails_every_write_of_its_group(tmp_path: Path) ->
             "CREATE TABLE c (p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED);"
         )
         await db.call(sqlite3.Connection.executescript, schema)
-        release = threading.Event()
+        started, release = threading.Event(), threading.Event()
 
         def slow_first(conn: sqlite3.Connection) -> None:
+            started.set()
             assert release.wait(5)
 
         def child_of(conn: sqlite3.Connection, p: int) -> None:
@@ -138,7 +141,7 @@ async def test_a_failed_commit_fails_every_write_of_its_group(tmp_path: Path) ->
             conn.execute("INSERT INTO p VALUES (?)", (p,))
 
         first = asyncio.ensure_future(db.write("first", slow_first))
-        await asyncio.sleep(0)
+        assert await asyncio.to_thread(started.wait, 5)
         group = [
             asyncio.ensure_future(db.write("parent", parent, 1)),
             asyncio.ensure_future(db.write("orphan", child_of, 99)),  # refused at COMMIT

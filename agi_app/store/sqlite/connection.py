@@ -11,11 +11,13 @@ a third more (concurrent.futures' future chained to asyncio's). One thread runs 
 at a time, so transactions never interleave on the connection and a read never sees another
 call's uncommitted rows: the event loop's side needs no lock.
 
-Group commit (``write``): the writes asked for while a group is on the thread wait in the
-event loop, and go there next as one job, one transaction (each in a savepoint of its own,
-so one that fails leaves the others whole) and so one durable commit (fsync) for all. Built
-here, in the event loop, rather than by the thread draining its queue (tried first, and
-worse: BENCHMARKS.md section 6), so the thread only runs what it is handed. A write's
+Group commit (``write``): a write joins the group of writes that waits in the thread's queue,
+if one does (else it starts one), and the thread runs the group as one job when its turn
+comes: one transaction (each write in a savepoint of its own, so one that fails leaves the
+others whole) and so one durable commit (fsync) for all. A write never waits longer than it
+would alone: it goes where a lone write would, or earlier (BENCHMARKS.md section 6 measured
+the other ways: grouping in the thread as it drains its queue, and sending the next group
+only once the last had committed, both of which made some writes wait longer). A write's
 caller hears of it once the group's COMMIT returned: durable, as a lone write's.
 """
 
@@ -38,12 +40,34 @@ _Job = tuple["asyncio.Future[Any]", Callable[[], Any]]
 _Write = tuple[str, "asyncio.Future[Any]", Callable[[sqlite3.Connection], Any]]
 
 
+class _Group:
+    """Writes waiting in the thread's queue as one job: open to more until the thread takes
+    it (``claim``)."""
+
+    def __init__(self) -> None:
+        self.writes: list[_Write] = []
+        self._lock = threading.Lock()
+        self._claimed = False
+
+    def join(self, write: _Write) -> bool:
+        """Add ``write`` unless the thread has taken the group (then False)."""
+        with self._lock:
+            if self._claimed:
+                return False
+            self.writes.append(write)
+            return True
+
+    def claim(self) -> list[Callable[[sqlite3.Connection], Any]]:
+        with self._lock:
+            self._claimed = True
+            return [work for _, _, work in self.writes]
+
+
 class Connection:
     def __init__(self, conn: sqlite3.Connection, jobs: "SimpleQueue[_Job | None]") -> None:
         self._conn = conn
         self._jobs = jobs
-        self._waiting: list[_Write] = []  # writes asked for while a group is on the thread
-        self._group_on_thread = False
+        self._open: _Group | None = None  # the group waiting in the thread's queue, if any
 
     @classmethod
     async def open(cls, path: Path, busy_timeout: float) -> "Connection":
@@ -96,43 +120,18 @@ class Connection:
         previous group was on the thread (one transaction, one fsync). ``work`` may take its
         own transaction with ``immediate``: in a group it becomes a savepoint."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._waiting.append((what, future, lambda conn: work(conn, *args, **kwargs)))
-        if not self._group_on_thread:
-            self._send_group()
+        write: _Write = (what, future, lambda conn: work(conn, *args, **kwargs))
+        if self._open is None or not self._open.join(write):
+            group = self._open = _Group()
+            group.join(write)
+            done: asyncio.Future[list[tuple[bool, Any]]] = (
+                asyncio.get_running_loop().create_future()
+            )
+            done.add_done_callback(partial(_settle_group, group))
+            self._jobs.put((done, partial(_run_group, self._conn, group)))
         return await future
 
-    def _send_group(self) -> None:
-        group, self._waiting = self._waiting, []
-        self._group_on_thread = True
-        done: asyncio.Future[list[tuple[bool, Any]]] = asyncio.get_running_loop().create_future()
-        done.add_done_callback(partial(self._group_done, group))
-        self._jobs.put((done, partial(_run_group, self._conn, [w for _, _, w in group])))
-
-    def _group_done(
-        self, group: list[_Write], done: "asyncio.Future[list[tuple[bool, Any]]]"
-    ) -> None:
-        self._group_on_thread = False
-        if self._waiting:
-            self._send_group()
-        if done.cancelled():  # never: nobody cancels it
-            return
-        failed = done.exception()
-        outcomes = done.result() if failed is None else [(False, failed)] * len(group)
-        for (what, future, _work), (ok, value) in zip(group, outcomes, strict=True):
-            if future.done():  # its caller was cancelled: the write stands, unheard
-                continue
-            if ok:
-                future.set_result(value)
-            elif isinstance(value, sqlite3.Error):
-                error = StoreUnavailable(f"{what}: {value}")
-                error.__cause__ = value
-                future.set_exception(error)
-            else:
-                future.set_exception(value)
-
     async def close(self) -> None:
-        if self._group_on_thread or self._waiting:  # the writes asked for are done first
-            await self.write("close", _nothing)
         try:
             await self.call(sqlite3.Connection.close)
         finally:
@@ -157,24 +156,19 @@ def _serve(jobs: "SimpleQueue[_Job | None]") -> None:
             future.get_loop().call_soon_threadsafe(settle)
 
 
-def _nothing(_conn: sqlite3.Connection) -> None:
-    pass
-
-
-def _run_group(
-    conn: sqlite3.Connection, group: list[Callable[[sqlite3.Connection], Any]]
-) -> list[tuple[bool, Any]]:
+def _run_group(conn: sqlite3.Connection, group: _Group) -> list[tuple[bool, Any]]:
     """On the thread: each write of the group, in one transaction when there are several
     (each in a savepoint: one that raises is undone alone); (True, result) or (False, error)
     for each. A COMMIT that fails fails them all (raised)."""
-    if len(group) == 1:  # as a lone call: its own transaction, or none (one statement)
+    writes = group.claim()
+    if len(writes) == 1:  # as a lone call: its own transaction, or none (one statement)
         try:
-            return [(True, group[0](conn))]
+            return [(True, writes[0](conn))]
         except Exception as exc:
             return [(False, exc)]
     outcomes: list[tuple[bool, Any]] = []
     with immediate(conn):
-        for work in group:
+        for work in writes:
             conn.execute("SAVEPOINT one_write")
             try:
                 outcomes.append((True, work(conn)))
@@ -183,6 +177,23 @@ def _run_group(
                 outcomes.append((False, exc))
             conn.execute("RELEASE one_write")
     return outcomes
+
+
+def _settle_group(group: _Group, done: "asyncio.Future[list[tuple[bool, Any]]]") -> None:
+    """In the event loop: each write's caller hears how it went."""
+    failed = done.exception()
+    outcomes = done.result() if failed is None else [(False, failed)] * len(group.writes)
+    for (what, future, _work), (ok, value) in zip(group.writes, outcomes, strict=True):
+        if future.done():  # its caller was cancelled: the write stands, unheard
+            continue
+        if ok:
+            future.set_result(value)
+        elif isinstance(value, sqlite3.Error):
+            error = StoreUnavailable(f"{what}: {value}")
+            error.__cause__ = value
+            future.set_exception(error)
+        else:
+            future.set_exception(value)
 
 
 def _set_result(future: "asyncio.Future[Any]", result: object) -> None:
