@@ -1,8 +1,7 @@
 """The store's narrow reads for the periodic loops (agi_app.store.port, issue 31), held to the
 same rules on each store: the waiting callbacks with hours of their own (the calling rules'
 sweep) and those whose turn is watched (the turn check), each only of the given states, in
-serving order; one server's share sees its own; on SQLite, each read goes by its partial
-index."""
+serving order; one server's share sees its own; each read can go by its partial index."""
 
 import sqlite3
 from dataclasses import replace
@@ -17,8 +16,11 @@ from agi_app.domain.request import WAITING_STATES, CallbackRequest, State
 from agi_app.store.one_server import ServerStore
 from agi_app.store.open import ServiceStore
 from agi_app.store.port import RequestStore
+from agi_app.store.postgres import PgStore
+from agi_app.store.postgres.sql_files import QUERIES as PG_QUERIES
 from agi_app.store.sqlite.sql_files import QUERIES
 from agi_app.store.sqlite.store import Store
+from tests.integration.pg_locks import session
 from tests.support.store_samples import NOW, REQUEST
 
 HOURS = "08:00-21:00"
@@ -114,3 +116,20 @@ async def test_sqlite_reads_them_by_their_partial_index(tmp_path: Path, query: s
     with sqlite3.connect(path) as db:
         plan = db.execute(f"EXPLAIN QUERY PLAN {QUERIES[query]}", ('["waiting"]',)).fetchall()
     assert any(f"USING INDEX {query} " in str(step[-1]) for step in plan), plan
+
+
+@pytest.mark.parametrize("query", ["requests_with_customer_hours", "requests_awaiting_turn"])
+async def test_postgresql_can_read_them_by_their_partial_index(
+    postgres_url: str, query: str
+) -> None:
+    """The planner proves the query's condition implies the index's (a table this small is
+    read whole otherwise: sequential scans are turned off to see the choice)."""
+    async with PgStore.open(postgres_url), session(postgres_url) as test:
+        await test.execute("SET enable_seqscan = off")
+        await test.execute(f"PREPARE planned AS {PG_QUERIES[query].replace('%s', '$1')}")
+        try:
+            cursor = await test.execute("EXPLAIN EXECUTE planned('{waiting}')")
+            plan = "\n".join(str(row[0]) for row in await cursor.fetchall())
+        finally:
+            await test.execute("DEALLOCATE planned")
+    assert f" {query} " in plan, plan  # "Index Scan using <index> on requests", or bitmap
