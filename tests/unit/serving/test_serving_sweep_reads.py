@@ -22,7 +22,12 @@ from agi_app.domain.errors import StoreUnavailable
 from agi_app.domain.options import Mode
 from agi_app.domain.request import WAITING_STATES, CallbackRequest, CallOutcome, State
 from agi_app.serving import Serving
-from agi_app.serving.calling_rules import FULL_PASSES_FOR_S, SWEEP_EVERY_S, RulesSweep
+from agi_app.serving.calling_rules import (
+    FULL_PASSES_FOR_S,
+    SWEEP_EVERY_S,
+    DoNotCallList,
+    RulesSweep,
+)
 from agi_app.serving.config import ServingConfig
 from agi_app.store.memory import MemoryStore
 from tests.support.clock import clock_from
@@ -123,6 +128,10 @@ async def test_a_listed_number_is_ended_right_after_the_change_and_after_a_stale
     tmp_path: Path,
 ) -> None:
     async with sweeping(tmp_path) as rig:
+        # A phone intake's list, read before the change (its freshness is SWEEP_EVERY_S of
+        # real time; a minute here, so that a slow machine cannot make it read again).
+        intake = DoNotCallList(rig.store, (), fresh_for_s=60)
+        await intake.check(LISTED)
         before = await rig.add(LISTED)
         for _ in range(4):  # the list as first read, then unchanged: settled
             await rig.at(SWEEP_EVERY_S)
@@ -132,12 +141,13 @@ async def test_a_listed_number_is_ended_right_after_the_change_and_after_a_stale
         assert [e.detail for e in await rig.store.events(before.id) if e.event == "DoNotCall"] == [
             {"entry": LISTED}
         ]
-        # Let in just after the change by an intake whose list was read before it (the
-        # phone intake's serves SWEEP_EVERY_S), stored a little later still.
+        # Let in just after the change by that intake, and stored a little later still.
+        await intake.check(LISTED)
         stale = await rig.add(LISTED)
         other = await rig.add(OTHER)
         await rig.at(SWEEP_EVERY_S)
         assert ended_by_the_list(await rig.state_of(stale))
+        await intake.check(LISTED)
         late = await rig.add(LISTED)  # one more, just before the last full read
         await rig.at(SWEEP_EVERY_S)
         assert ended_by_the_list(await rig.state_of(late))
