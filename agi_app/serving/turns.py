@@ -20,7 +20,6 @@ from agi_app.domain.affinity import waits_for_preferred
 from agi_app.domain.channel_ids import Leg, channel_id
 from agi_app.domain.errors import StoreUnavailable
 from agi_app.domain.numbers import NumberRules, dialable
-from agi_app.domain.options import Mode
 from agi_app.domain.request import CallbackRequest, State
 from agi_app.domain.turn import whose_turn
 from agi_app.pbx.ami import AmiError
@@ -69,9 +68,10 @@ class TurnWatcher:
         """Call the customers whose placeholders' turn has come; offer the callbacks whose
         turn has come to their preferred agents."""
         waiting: dict[str, list[CallbackRequest]] = defaultdict(list)
-        for request in await self._store.requests(State.WAITING):
-            if request.mode is Mode.CUSTOMER_FIRST or waits_for_preferred(request):
-                waiting[request.queue].append(request)
+        # Only those whose turn is watched, read from the store: not every waiting callback
+        # made a CallbackRequest each second (issue 31).
+        for request in await self._store.requests_awaiting_turn(State.WAITING):
+            waiting[request.queue].append(request)
         self.preferred.keep_only([r.id for rs in waiting.values() for r in rs])
         for queue, requests in waiting.items():
             status = await self._pbx.queue_status(queue)

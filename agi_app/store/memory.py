@@ -6,15 +6,17 @@ SQLite store's is one transaction under its write lock.
 """
 
 import copy
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from agi_app.domain.affinity import last_agent
+from agi_app.domain.affinity import last_agent, waits_for_preferred
 from agi_app.domain.calling_rules import DoNotCallEntry
 from agi_app.domain.errors import RateLimited, StoreUnavailable
 from agi_app.domain.event_log import Event, LoggedEvent
 from agi_app.domain.offer import OfferCheck
+from agi_app.domain.options import Mode
 from agi_app.domain.request import CallbackRequest, RateLimits, State
 from agi_app.store.port import (
     ADVANCES,
@@ -130,7 +132,23 @@ class MemoryStore:
         return self._requests.get(request_id)
 
     async def requests(self, *states: State) -> list[CallbackRequest]:
-        chosen = [r for r in self._requests.values() if not states or r.state in states]
+        return self._in_order(r for r in self._requests.values() if not states or r.state in states)
+
+    async def requests_with_customer_hours(self, *states: State) -> list[CallbackRequest]:
+        return self._in_order(
+            r for r in self._requests.values() if r.state in states and r.customer_hours
+        )
+
+    async def requests_awaiting_turn(self, *states: State) -> list[CallbackRequest]:
+        return self._in_order(
+            r
+            for r in self._requests.values()
+            if r.state in states and (r.mode is Mode.CUSTOMER_FIRST or waits_for_preferred(r))
+        )
+
+    @staticmethod
+    def _in_order(chosen: Iterable[CallbackRequest]) -> list[CallbackRequest]:
+        """Serving order: priority level, then queue entry, then request time."""
         return sorted(chosen, key=lambda r: (r.priority, r.queue_entered_at, r.requested_at))
 
     async def last_agent(self, number: str) -> str | None:

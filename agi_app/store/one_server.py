@@ -41,6 +41,14 @@ class ServerStore:
     async def requests(self, *states: State) -> list[CallbackRequest]:
         return [r for r in await self._store.requests(*states) if r.server == self.server]
 
+    async def requests_with_customer_hours(self, *states: State) -> list[CallbackRequest]:
+        chosen = await self._store.requests_with_customer_hours(*states)
+        return [r for r in chosen if r.server == self.server]
+
+    async def requests_awaiting_turn(self, *states: State) -> list[CallbackRequest]:
+        chosen = await self._store.requests_awaiting_turn(*states)
+        return [r for r in chosen if r.server == self.server]
+
     async def last_agent(self, number: str) -> str | None:
         return await self._store.last_agent(number)  # any server's: the agent may be shared
 

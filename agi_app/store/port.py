@@ -85,6 +85,21 @@ class RequestStore(Protocol):
         queue entry, then request time."""
         ...
 
+    # The periodic loops read only the few requests they act on, not every waiting one: with
+    # thousands held (calling hours closed), making each a CallbackRequest every second or
+    # two was most of the service's CPU (issue 31). Each at least one state, in serving order.
+
+    async def requests_with_customer_hours(self, *states: State) -> list[CallbackRequest]:
+        """Those in ``states`` whose customer has hours of their own (``customer_hours``
+        set): the calling rules' sweep closes them when those hours close."""
+        ...
+
+    async def requests_awaiting_turn(self, *states: State) -> list[CallbackRequest]:
+        """Those in ``states`` whose turn the turn check watches: customer first, or
+        waiting for their preferred agent (agi_app.domain.affinity.waits_for_preferred:
+        a preferred agent, its affinity not tried yet)."""
+        ...
+
     async def events(self, request_id: str) -> list[Event]:
         """The request's event log, oldest first."""
         ...

@@ -23,6 +23,8 @@ _UPDATE = QUERIES["update_request"].format(assignments=ASSIGNMENTS)
 _REQUEST = QUERIES["request"]
 _REQUESTS = QUERIES["requests"]
 _REQUESTS_IN = QUERIES["requests_in_states"]
+_WITH_CUSTOMER_HOURS = QUERIES["requests_with_customer_hours"]
+_AWAITING_TURN = QUERIES["requests_awaiting_turn"]
 _ACTIVE_FOR = QUERIES["active_for"]
 _LAST_AGENT = QUERIES["last_agent"]
 _INSERT_EVENT = QUERIES["insert_event"]
@@ -40,6 +42,16 @@ async def requests(conn: Conn, states: tuple[State, ...]) -> list[CallbackReques
     original queue entry)."""
     params: tuple[object, ...] = ([s.value for s in states],) if states else ()
     cursor = await conn.execute(_REQUESTS_IN if states else _REQUESTS, params)
+    return [request_from(row) for row in await cursor.fetchall()]
+
+
+async def with_customer_hours(conn: Conn, states: tuple[State, ...]) -> list[CallbackRequest]:
+    cursor = await conn.execute(_WITH_CUSTOMER_HOURS, ([s.value for s in states],))
+    return [request_from(row) for row in await cursor.fetchall()]
+
+
+async def awaiting_turn(conn: Conn, states: tuple[State, ...]) -> list[CallbackRequest]:
+    cursor = await conn.execute(_AWAITING_TURN, ([s.value for s in states],))
     return [request_from(row) for row in await cursor.fetchall()]
 
 

@@ -143,6 +143,14 @@ class PgStore:
         async with self._connection("cannot read requests") as conn:
             return await request_log.requests(conn, states)
 
+    async def requests_with_customer_hours(self, *states: State) -> list[CallbackRequest]:
+        async with self._connection("cannot read requests") as conn:
+            return await request_log.with_customer_hours(conn, states)
+
+    async def requests_awaiting_turn(self, *states: State) -> list[CallbackRequest]:
+        async with self._connection("cannot read requests") as conn:
+            return await request_log.awaiting_turn(conn, states)
+
     async def active_for(self, number: str, queue: str) -> list[CallbackRequest]:
         if not number:  # a withheld caller is nobody in particular
             return []

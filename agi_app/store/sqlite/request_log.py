@@ -19,6 +19,8 @@ from agi_app.store.sqlite.sql_files import QUERIES
 _REQUEST = QUERIES["request"]
 _REQUESTS = QUERIES["requests"]
 _REQUESTS_IN = QUERIES["requests_in_states"]
+_WITH_CUSTOMER_HOURS = QUERIES["requests_with_customer_hours"]
+_AWAITING_TURN = QUERIES["requests_awaiting_turn"]
 _ACTIVE_FOR = QUERIES["active_for"]
 _LAST_AGENT = QUERIES["last_agent"]
 _UPDATE = QUERIES["update_request"].format(
@@ -40,6 +42,18 @@ def requests(conn: sqlite3.Connection, states: tuple[State, ...]) -> list[Callba
     else:
         cursor = conn.execute(_REQUESTS)
     return [request_from_row(row) for row in cursor]
+
+
+def with_customer_hours(
+    conn: sqlite3.Connection, states: tuple[State, ...]
+) -> list[CallbackRequest]:
+    rows = conn.execute(_WITH_CUSTOMER_HOURS, (json.dumps([s.value for s in states]),))
+    return [request_from_row(row) for row in rows]
+
+
+def awaiting_turn(conn: sqlite3.Connection, states: tuple[State, ...]) -> list[CallbackRequest]:
+    rows = conn.execute(_AWAITING_TURN, (json.dumps([s.value for s in states]),))
+    return [request_from_row(row) for row in rows]
 
 
 def active_for(conn: sqlite3.Connection, number: str, queue: str) -> list[CallbackRequest]:

@@ -130,6 +130,12 @@ class Store:
     async def requests(self, *states: State) -> list[CallbackRequest]:
         return await self._db.run("cannot read requests", request_log.requests, states)
 
+    async def requests_with_customer_hours(self, *states: State) -> list[CallbackRequest]:
+        return await self._db.run("cannot read requests", request_log.with_customer_hours, states)
+
+    async def requests_awaiting_turn(self, *states: State) -> list[CallbackRequest]:
+        return await self._db.run("cannot read requests", request_log.awaiting_turn, states)
+
     async def active_for(self, number: str, queue: str) -> list[CallbackRequest]:
         if not number:  # a withheld caller is nobody in particular
             return []

@@ -38,6 +38,20 @@ ORDER BY priority, queue_entered_at, requested_at, id;
 SELECT * FROM requests WHERE state = ANY(%s)
 ORDER BY priority, queue_entered_at, requested_at, id;
 
+-- The calling rules' sweep: those in the states with hours of their own (the partial index
+-- requests_with_customer_hours, migration 15).
+-- name: requests_with_customer_hours
+SELECT * FROM requests WHERE customer_hours <> '' AND state = ANY(%s)
+ORDER BY priority, queue_entered_at, requested_at, id;
+
+-- The turn check: customer first, or waiting for the preferred agent (affinity '': not
+-- tried yet; the partial index requests_awaiting_turn).
+-- name: requests_awaiting_turn
+SELECT * FROM requests
+WHERE (mode = 'customer_first' OR (preferred_agent <> '' AND affinity = ''))
+    AND state = ANY(%s)
+ORDER BY priority, queue_entered_at, requested_at, id;
+
 -- The newest answered callback to a number: its agent (agent affinity, "last").
 -- name: last_agent
 SELECT agent FROM requests

@@ -21,6 +21,22 @@ ORDER BY priority, queue_entered_at, requested_at;
 SELECT * FROM requests WHERE state IN (SELECT value FROM json_each(?))
 ORDER BY priority, queue_entered_at, requested_at;
 
+-- The calling rules' sweep: those in the states (a JSON array) with hours of their own. The
+-- first condition is the partial index requests_with_customer_hours's (migration 24), word
+-- for word: SQLite uses a partial index only for a query that repeats its condition.
+-- name: requests_with_customer_hours
+SELECT * FROM requests WHERE customer_hours != ''
+    AND state IN (SELECT value FROM json_each(?))
+ORDER BY priority, queue_entered_at, requested_at;
+
+-- The turn check: customer first, or waiting for the preferred agent (affinity '': not
+-- tried yet). The condition is the partial index requests_awaiting_turn's, word for word.
+-- name: requests_awaiting_turn
+SELECT * FROM requests
+WHERE (mode = 'customer_first' OR (preferred_agent != '' AND affinity = ''))
+    AND state IN (SELECT value FROM json_each(?))
+ORDER BY priority, queue_entered_at, requested_at;
+
 -- The newest answered callback to a number: its agent (agent affinity, "last").
 -- name: last_agent
 SELECT agent FROM requests
