@@ -12,8 +12,8 @@ on with the ``callback`` account (so it receives every event that account is sen
 every call), log level INFO, web off; on each store of --stores (SQLite, and PostgreSQL
 with durable commits: tests/bench/stores.py); queue support closed, so that requests are
 stored and held rather than placed (--placement places them: own_process.py). Each step
-is one SIPp run at a fixed rate; at each rate the baseline, then the full flow on each
-store, take turns (the service on the store in turn; each keeps its own). Per step, per call:
+is one SIPp run at a fixed rate: a pass over the rates on each store in turn (its service
+started once), the baseline and the full flow taking turns at each rate. Per step, per call:
 - CPU ms of the service, Asterisk, SIPp and this driver, and how busy the machine was;
 - the AMI events the callback account is sent (a second connection of that account counts
   them by name: the same account, the same eventfilters, the same events as the service);
@@ -100,7 +100,7 @@ class Bench:
         self.timeline.take()
         self.events.clear()
         spy = None
-        label = flow if flow == "baseline" else f"{flow}-{store}"
+        label = f"{flow}-{store}"
         if self.args.py_spy:
             output = (self.args.out or self.service.workdir) / f"py-spy-{label}-{rate}.raw"
             spy = spy_profile.Recording(self.service.pid, output)
@@ -118,7 +118,7 @@ class Bench:
         self.offset += calls
         done = self.timeline.take()
         log = self.service.log()[before_log:]
-        row: Row = {"flow": flow, "store": store if flow != "baseline" else "", "rate": rate}
+        row: Row = {"flow": flow, "store": store, "rate": rate}
         row.update(calls=calls, sipp_failed=failed, not_stored=0)
         if flow == "full":
             row["not_stored"] = calls - (stored(self.service) - before_stored)
@@ -173,11 +173,13 @@ async def run(args: argparse.Namespace) -> list[Row]:
             ami.register_event("*", bench.timeline.on_event)
             counter = await stack.enter_async_context(ami_client(username="callback"))
             counter.register_event("*", bench.count_event)
-            for rate in args.rates:
-                # Taking turns (baseline, then the full flow on each store): noise hits all alike.
-                for flow in args.flows:
-                    for store in args.stores if flow == "full" else [bench.service.store]:
-                        await bench.use(store)
+            # A pass over the rates on each store, its service started once (a start between
+            # steps would put its resume of the requests held so far into the next step);
+            # the baseline measured again in each pass, the flows taking turns at each rate.
+            for store in args.stores:
+                await bench.use(store)
+                for rate in args.rates:
+                    for flow in args.flows:
                         row = await bench.step(flow, rate, store)
                         rows.append(row)
                         print(json.dumps(row), flush=True)
@@ -188,7 +190,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
 
 
 def _label(row: Row) -> str:
-    return f"full {row['store']}" if row["flow"] == "full" else str(row["flow"])
+    return f"{row['flow']} {row['store']}"
 
 
 def report(rows: list[Row]) -> None:
@@ -211,15 +213,16 @@ def report(rows: list[Row]) -> None:
         for label in labels
     }
     print("highest rate with 0 failed calls: " + ", ".join(f"{f} {n}/s" for f, n in best.items()))
-    if not best.get("baseline"):
-        return
-    base = {r["rate"]: r["p99_ms"] for r in rows if r["flow"] == "baseline"}
-    for label in labels[1:]:
-        print(f"{label} / baseline: {best[label] / best['baseline']:.2f}")
+    for store in dict.fromkeys(r["store"] for r in rows):  # each full flow against its pass's
+        baseline, full = f"baseline {store}", f"full {store}"
+        if not best.get(baseline) or full not in best:
+            continue
+        print(f"{full} / {baseline}: {best[full] / best[baseline]:.2f}")
+        base = {r["rate"]: r["p99_ms"] for r in rows if _label(r) == baseline}
         for r in rows:
-            if _label(r) == label and r["rate"] in base:
+            if _label(r) == full and r["rate"] in base:
                 gap = r["p99_ms"] - base[r["rate"]]
-                print(f"p99 {label} - baseline at {r['rate']}/s: {gap:.1f} ms")
+                print(f"p99 {full} - {baseline} at {r['rate']}/s: {gap:.1f} ms")
 
 
 def main() -> None:
