@@ -11,7 +11,7 @@ the test moves (no waiting for real sweeps)."""
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from agi_app.store.memory import MemoryStore
 from tests.support.clock import clock_from
 from tests.support.fake_pbx import FakePbx
 from tests.support.poll import eventually
+from tests.support.samples import PENDING
 from tests.unit.serving.rig import serving_on, settings_for
 
 LISTED, OTHER = "+15551230001", "+15551230002"
@@ -75,22 +76,16 @@ class Sweeping:
         """Stored as the intake keeps it (held: pending, out of the queue)."""
         now = self.clock()
         return await self.store.add(
-            CallbackRequest(
+            replace(
+                PENDING,
                 id=str(uuid.uuid4()),
                 channel=f"ch-{uuid.uuid4()}",
-                state=State.PENDING,
-                queue="support",
-                priority=5,
                 position=None,
-                caller_name="Ann Smith",
                 caller_number=number,
                 callback_number=number,
-                extension=None,
-                dialed_number="5000",
                 queue_entered_at=now,
                 requested_at=now,
                 expires_at=now + timedelta(minutes=30),
-                timeout_prompt="callback/timeout",
                 customer_hours=customer_hours,
             )
         )
