@@ -48,7 +48,7 @@ async def add(
         # A conflicting insert not committed yet is waited for: then it is a repeat (its
         # row is read below), or it rolled back and this one goes in.
         cursor = await conn.execute(_INSERT, (*values(request), request.requested_at))
-        if cursor.rowcount == 1:
+        if await cursor.fetchone() is not None:  # went in
             return await _answered(conn, request, request, key)
         if (existing := await _repeat_of(conn, request)) is not None:
             return await _answered(conn, request, existing, key)

@@ -16,6 +16,8 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+from psycopg.pq import TransactionStatus
+
 from agi_app.domain.calling_rules import DoNotCallEntry
 from agi_app.domain.errors import StoreMissing
 from agi_app.domain.event_log import Event, LoggedEvent
@@ -86,6 +88,24 @@ class PgStore:
             yield conn
 
     @asynccontextmanager
+    async def _pipelined_transaction(self, what: str) -> AsyncIterator[Conn]:
+        """As ``_transaction``, pipelined (the request path's write): statements go without
+        waiting for each answer, but where the work needs one (a fetch), and BEGIN and COMMIT
+        go with them, so an intake is three round trips (BEGIN with the locks and the rate
+        limits' count; the insert; the event, the notice and COMMIT), where it was eight.
+        The block returns once COMMIT's answer came (durable, as ``_transaction``'s)."""
+        async with unavailable(what, self._deadline), self._pool.connection() as conn:
+            try:
+                async with conn.pipeline():
+                    await conn.execute(b"BEGIN ISOLATION LEVEL READ COMMITTED")
+                    yield conn
+                    await conn.execute(b"COMMIT")
+            except BaseException:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    await conn.execute(b"ROLLBACK")
+                raise
+
+    @asynccontextmanager
     async def _connection(self, what: str) -> AsyncIterator[Conn]:
         """A connection for reads, each statement its own (autocommit)."""
         async with unavailable(what, self._deadline), self._pool.connection() as conn:
@@ -99,7 +119,7 @@ class PgStore:
     async def add(
         self, request: CallbackRequest, limits: RateLimits | None = None
     ) -> CallbackRequest:
-        async with self._transaction("cannot store request") as conn:
+        async with self._pipelined_transaction("cannot store request") as conn:
             return await intake.add(conn, request, limits)
 
     async def add_once(

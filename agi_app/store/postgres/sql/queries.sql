@@ -65,9 +65,12 @@ SELECT * FROM requests WHERE (caller_number = %s OR callback_number = %s)
 ORDER BY priority, queue_entered_at, requested_at, id;
 
 -- {columns}, {values}: every field of a request (agi_app/store/rows.py COLUMNS).
+-- RETURNING: its id when it went in (none when a unique index refused it), so that the
+-- intake, pipelined, learns it by fetching (store.py add).
 -- name: insert_request
 INSERT INTO requests ({columns}, updated_at) VALUES ({values}, %s)
-ON CONFLICT DO NOTHING;
+ON CONFLICT DO NOTHING
+RETURNING id;
 
 -- {assignments}: every field but id. Only if the row still has the state and attempt it
 -- was read with (read committed: a row another transaction changed is checked as it is now).
