@@ -126,7 +126,9 @@ class RequestHandler:
             schedule = self._schedule_name(options.queue, options.schedule)
 
             def build(number: str) -> CallbackRequest:
-                typed = replace(facts, destination_value=number)
+                typed = facts  # a copy only for another number (dataclasses.replace: ~15 us)
+                if number != facts.destination_value:
+                    typed = replace(facts, destination_value=number)
                 return build_request(
                     typed, options, self._rules, request_id=request_id, now=now, schedule=schedule
                 )
@@ -141,7 +143,8 @@ class RequestHandler:
             if options.message:  # recorded once stored, under this name
                 request = replace(request, message=message_name(request.id))
             window = self._calling_rules.window_of(options.queue, options.customer_hours)
-            request = replace(request, customer_hours=window)
+            if window != request.customer_hours:
+                request = replace(request, customer_hours=window)
             await self._do_not_call.check(request.callback_number)
             stored = await self._store.add(request, self._limits)
         except CallbackError as exc:

@@ -1,22 +1,28 @@
 """Benchmark: the FastAGI request handler alone, over loopback, against two baselines.
 
     python -m tests.bench.fastagi_bench [--clients 50] [--requests 2000] [--runs 3]
-        [--stores sqlite,postgres]
+        [--stores sqlite,postgres] [--loop uvloop|asyncio]
 
 N concurrent scripted AGI clients (a fake Asterisk) each run whole requests: options,
 queue facts, number rules, a durable commit, naming the success prompt. Measured in the
-same run on the same machine, interleaved:
+same run on the same machine, interleaved, every variant on the same event loop (uvloop by
+default, as `agi-callback serve` runs):
 
 - ours: the service's FastAGI server and request handler (``Service`` with AMI off), on
   each store of ``--stores`` (PostgreSQL: tests/bench/stores.py's durable cluster);
-- stock: panoramisk's own FastAGI ``Application`` with a plain handler doing the same work
-  (on SQLite);
+- stock: panoramisk's own FastAGI ``Application`` with a plain handler doing ours' store
+  work on SQLite (the rate-limit counts, an insert that a repeat cannot duplicate, its event
+  row: one transaction, one trip to one thread of stdlib sqlite3; tests/bench/fastagi_stock.py);
+- stock-bare: the same handler with one plain insert (aiosqlite), which the tables before
+  December 2026 called stock: it does less than ours;
 - ceiling: durable commits alone, one after another, on each store (aiosqlite, WAL,
   synchronous=FULL; psycopg, autocommit, fsync on).
 
-Reported: requests/s and latency p50/p99 (medians over the runs), each as a ratio to ours
-on the first store (SQLite by default). No timing is asserted anywhere; ``--smoke`` runs a
-tiny size for the tests.
+Reported (medians over the runs): requests/s, as a ratio to ours on the first store too;
+latency p50/p99; this process's CPU per request (the fake Asterisk's share included, the
+same for every handler; a PostgreSQL server's not), which moves less than the rates with
+whatever else the machine runs. No timing is asserted anywhere; ``--smoke`` runs a tiny
+size for the tests.
 """
 
 import argparse
@@ -25,19 +31,17 @@ import json
 import statistics
 import tempfile
 import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 import psycopg
-from panoramisk.fast_agi import Application
+import uvloop
 
 from agi_app.app.service import Service
 from agi_app.config.settings import Settings
-from agi_app.domain.numbers import NumberRules, normalize_number
-from agi_app.domain.options import parse_options
+from tests.bench.fastagi_stock import stock_server
 from tests.bench.stores import on_store, postgres_if, stores_option
 from tests.support.fake_asterisk import AgiCall, default_reply
 from tests.support.postgres import PostgresServer
@@ -52,8 +56,21 @@ def _reply(command: str) -> str:
     return default_reply(command)
 
 
-async def _clients(port: int, clients: int, requests: int) -> tuple[float, list[float]]:
-    """Run ``requests`` sessions over ``clients`` concurrent connections; (seconds, latencies)."""
+# What one variant's run measured: wall seconds, this process's CPU seconds, each latency.
+Measured = tuple[float, float, list[float]]
+
+
+@contextmanager
+def _timed() -> Iterator[list[float]]:
+    """[wall seconds, CPU seconds (every thread of this process)] of the block, once it ends."""
+    spent: list[float] = []
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield spent
+    spent += [time.perf_counter() - wall, time.process_time() - cpu]
+
+
+async def _clients(port: int, clients: int, requests: int) -> Measured:
+    """Run ``requests`` sessions over ``clients`` concurrent connections."""
     latencies: list[float] = []
     counter = iter(range(requests))
 
@@ -65,15 +82,15 @@ async def _clients(port: int, clients: int, requests: int) -> tuple[float, list[
             latencies.append(time.perf_counter() - start)
             assert commands[-1].startswith("SET VARIABLE CALLBACK_PROMPT"), commands
 
-    start = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return time.perf_counter() - start, latencies
+    with _timed() as spent:
+        await asyncio.gather(*(client() for _ in range(clients)))
+    return spent[0], spent[1], latencies
 
 
 def ours(store: str, server: PostgresServer | None) -> "Bench":
     """The service on ``store``, a fresh one for each run (a new file, a new database)."""
 
-    async def bench(workdir: Path, clients: int, requests: int) -> tuple[float, list[float]]:
+    async def bench(workdir: Path, clients: int, requests: int) -> Measured:
         settings = Settings(  # its own FastAGI server, for this bench's clients only
             agi_host=LOOPBACK, agi_port=0, ami_enabled=False, log_level="WARNING",
             allowed_number_prefixes=TESTBED_NUMBERS,
@@ -86,74 +103,48 @@ def ours(store: str, server: PostgresServer | None) -> "Bench":
     return bench
 
 
-async def stock(workdir: Path, clients: int, requests: int) -> tuple[float, list[float]]:
-    """panoramisk's FastAGI Application with the same work written plainly."""
-    db = await aiosqlite.connect(workdir / "stock.sqlite3", isolation_level=None)
-    await db.execute("PRAGMA journal_mode=WAL")
-    await db.execute("PRAGMA synchronous=FULL")
-    await db.execute("CREATE TABLE r (id TEXT PRIMARY KEY, channel TEXT, number TEXT, queue TEXT)")
-    rules = NumberRules(allowed_prefixes=tuple(TESTBED_NUMBERS))
-    writing = asyncio.Lock()  # one connection: transactions must not interleave
+def stock(store_kind: str) -> "Bench":
+    """panoramisk's own FastAGI server and a plain handler (tests/bench/fastagi_stock.py)."""
 
-    async def handler(request: Any) -> None:
-        args = [v for k, v in request.headers.items() if k.startswith("agi_arg_")]
-        options = parse_options(args)
-        await request.send_command('GET FULL VARIABLE "${QUEUEPOSITION}"')
-        number = normalize_number(request.headers["agi_callerid"], rules)
-        async with writing:
-            await db.execute("BEGIN IMMEDIATE")
-            await db.execute(
-                "INSERT INTO r VALUES (?, ?, ?, ?)",
-                (str(uuid.uuid4()), request.headers["agi_uniqueid"], number, options.queue),
-            )
-            await db.execute("COMMIT")
-        await request.send_command('SET VARIABLE CALLBACK_PROMPT "callback/request-successful"')
+    async def bench(workdir: Path, clients: int, requests: int) -> Measured:
+        async with stock_server(store_kind, workdir) as port:
+            return await _clients(port, clients, requests)
 
-    app = Application()
-    app.add_route("callback", handler)
-    server = await asyncio.start_server(app.handler, LOOPBACK, 0)
-    try:
-        port = int(server.sockets[0].getsockname()[1])
-        return await _clients(port, clients, requests)
-    finally:
-        server.close()
-        await server.wait_closed()
-        await db.close()
+    return bench
 
 
-async def ceiling(workdir: Path, _clients: int, requests: int) -> tuple[float, list[float]]:
+async def ceiling(workdir: Path, _clients: int, requests: int) -> Measured:
     """Durable commits alone, one after another: what the disk allows."""
     db = await aiosqlite.connect(workdir / "ceiling.sqlite3", isolation_level=None)
     await db.execute("PRAGMA journal_mode=WAL")
     await db.execute("PRAGMA synchronous=FULL")
     await db.execute("CREATE TABLE r (id TEXT PRIMARY KEY, number TEXT)")
     latencies = []
-    start = time.perf_counter()
-    for n in range(requests):
-        t = time.perf_counter()
-        await db.execute("BEGIN IMMEDIATE")
-        await db.execute("INSERT INTO r VALUES (?, ?)", (str(n), f"+1555{n:07d}"))
-        await db.execute("COMMIT")
-        latencies.append(time.perf_counter() - t)
-    elapsed = time.perf_counter() - start
+    with _timed() as spent:
+        for n in range(requests):
+            t = time.perf_counter()
+            await db.execute("BEGIN IMMEDIATE")
+            await db.execute("INSERT INTO r VALUES (?, ?)", (str(n), f"+1555{n:07d}"))
+            await db.execute("COMMIT")
+            latencies.append(time.perf_counter() - t)
     await db.close()
-    return elapsed, latencies
+    return spent[0], spent[1], latencies
 
 
 def pg_ceiling(url: str) -> "Bench":
     """Durable commits alone on PostgreSQL, one after another (one connection, autocommit)."""
 
-    async def bench(_workdir: Path, _clients: int, requests: int) -> tuple[float, list[float]]:
+    async def bench(_workdir: Path, _clients: int, requests: int) -> Measured:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as db:
             await db.execute("CREATE TABLE IF NOT EXISTS r (id TEXT PRIMARY KEY, number TEXT)")
             await db.execute("TRUNCATE r")
             latencies = []
-            start = time.perf_counter()
-            for n in range(requests):
-                t = time.perf_counter()
-                await db.execute("INSERT INTO r VALUES (%s, %s)", (str(n), f"+1555{n:07d}"))
-                latencies.append(time.perf_counter() - t)
-            return time.perf_counter() - start, latencies
+            with _timed() as spent:
+                for n in range(requests):
+                    t = time.perf_counter()
+                    await db.execute("INSERT INTO r VALUES (%s, %s)", (str(n), f"+1555{n:07d}"))
+                    latencies.append(time.perf_counter() - t)
+            return spent[0], spent[1], latencies
 
     return bench
 
@@ -163,7 +154,7 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))]
 
 
-Bench = Callable[[Path, int, int], Awaitable[tuple[float, list[float]]]]
+Bench = Callable[[Path, int, int], Awaitable[Measured]]
 
 
 async def run(
@@ -171,7 +162,8 @@ async def run(
 ) -> dict[str, dict[str, float]]:
     with postgres_if(stores) as server:
         variants: dict[str, Bench] = {f"ours {store}": ours(store, server) for store in stores}
-        variants["stock sqlite"] = stock
+        variants["stock sqlite"] = stock("same-work")
+        variants["stock-bare sqlite"] = stock("bare")
         for store in stores:
             if store == "sqlite":
                 variants["ceiling sqlite"] = ceiling
@@ -188,12 +180,13 @@ async def _measure(
     for _ in range(runs):
         for name, bench in variants.items():  # interleaved: noise hits all of them alike
             with tempfile.TemporaryDirectory() as tmp:
-                seconds, latencies = await bench(Path(tmp), clients, requests)
+                seconds, cpu, latencies = await bench(Path(tmp), clients, requests)
             results[name].append(
                 {
                     "per_second": requests / seconds,
                     "p50_ms": _pct(latencies, 50) * 1000,
                     "p99_ms": _pct(latencies, 99) * 1000,
+                    "cpu_ms": cpu / requests * 1000,
                 }
             )
     return {
@@ -207,21 +200,27 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--loop", choices=["uvloop", "asyncio"], default="uvloop",
+        help="every variant's event loop (default: uvloop, the service's own)",
+    )  # fmt: skip
     parser.add_argument("--smoke", action="store_true", help="a tiny run, to keep it working")
     stores_option(parser)
     args = parser.parse_args()
     if args.smoke:
         args.clients, args.requests, args.runs = 4, 40, 1
-    table = asyncio.run(run(args.clients, args.requests, args.runs, args.stores))
+    measuring = run(args.clients, args.requests, args.runs, args.stores)
+    table = uvloop.run(measuring) if args.loop == "uvloop" else asyncio.run(measuring)
     base = f"ours {args.stores[0]}"
     base_rate = table[base]["per_second"]
     print(f"FastAGI request handler: {args.clients} clients, {args.requests} requests, "
-          f"median of {args.runs} runs")  # fmt: skip
-    print(f"{'variant':<17} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'/ ' + base:>15}")
+          f"median of {args.runs} runs, {args.loop}")  # fmt: skip
+    print(f"{'variant':<17} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11}"
+          f" {'/ ' + base:>15}")  # fmt: skip
     for name, row in table.items():
         print(
             f"{name:<17} {row['per_second']:>11.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}"
-            f" {row['per_second'] / base_rate:>15.2f}"
+            f" {row['cpu_ms']:>11.3f} {row['per_second'] / base_rate:>15.2f}"
         )
     print(json.dumps(table))
 
