@@ -37,8 +37,17 @@ async def test_when_every_available_agent_declines_the_request_is_withdrawn(
         rig.pbx.decline(request_id, 1, "PJSIP/agent2")
         done = await rig.until(request_id, lambda r: r.state is State.DONE, "withdrawn")
         assert done.call_outcome is CallOutcome.ABANDONED
-        assert len(rig.pbx.actions("QueueWithdrawCaller")) == 1
-        (inform,) = [a for a in rig.pbx.actions("Originate") if a.get("Application")]
+        # The withdrawal and the informative call follow the saved outcome (commands are
+        # carried out once the change is stored): waited for, not assumed done with it.
+        await eventually_local(
+            lambda: rig.pbx.actions("QueueWithdrawCaller"), lambda w: len(w) == 1,
+            within=5, what="the placeholder withdrawn",
+        )  # fmt: skip
+        informs = await eventually_local(
+            lambda: [a for a in rig.pbx.actions("Originate") if a.get("Application")],
+            lambda found: len(found) == 1, within=5, what="the informative call",
+        )  # fmt: skip
+        (inform,) = informs
         assert inform["Channel"] == "PJSIP/+15551230001@pstn"
         assert inform["Data"] == "callback/timeout"
 
