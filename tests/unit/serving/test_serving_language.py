@@ -54,8 +54,12 @@ async def test_customer_first_calls_the_customer_in_the_callers_language(
         request = await rig.add("+15551230001", mode=Mode.CUSTOMER_FIRST, language="es")
         await rig.serving.request_stored(request)
         await rig.until(request.id, lambda r: r.state is State.CALLING, "its turn came")
-        (call,) = [a for a in rig.pbx.actions("Originate") if a.get("Context")
-                   == "callback-customer-first"]  # fmt: skip
+        calls = await eventually_local(  # the call follows the saved turn
+            lambda: [a for a in rig.pbx.actions("Originate")
+                     if a.get("Context") == "callback-customer-first"],
+            lambda found: len(found) == 1, within=5, what="the customer called",
+        )  # fmt: skip
+        (call,) = calls
         variables = dict(str(v).split("=", 1) for v in call["Variable"])
         assert variables["CHANNEL(language)"] == "es"
         assert variables["CB_GREETING"] == "callback/customer-first-greeting"
