@@ -59,10 +59,10 @@ async def one_run(path: Path, writers: int, requests: int) -> tuple[float, list[
     groups = 0
     run_group = connection._run_group
 
-    def counted(conn: Any, group: Any) -> Any:
+    def counted(conn: Any, group: Any, loop: Any) -> None:
         nonlocal groups
         groups += 1
-        return run_group(conn, group)
+        run_group(conn, group, loop)
 
     connection._run_group = counted
     try:

@@ -158,3 +158,45 @@ async def test_a_failed_commit_fails_every_write_of_its_group(tmp_path: Path) ->
         assert await db.call(count) == 0
     finally:
         await db.close()
+
+
+async def test_a_write_is_heard_of_before_a_read_asked_after_it(tmp_path: Path) -> None:
+    """A group's callers hear of their writes as a lone call's caller would: before the
+    caller of a read asked for after them (serving's in-memory effects of a change, carried
+    out once its save returns, are never behind what a later read of the store shows)."""
+    db = await Connection.open(tmp_path / "t.db", busy_timeout=1.0)
+    try:
+        await db.call(sqlite3.Connection.execute, "CREATE TABLE t (v INTEGER)")
+        started, release = threading.Event(), threading.Event()
+
+        def slow(conn: sqlite3.Connection) -> None:
+            started.set()
+            assert release.wait(5)
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO t VALUES (1)")
+
+        def count(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("SELECT count(*) FROM t").fetchone()[0])
+
+        heard: list[str] = []
+
+        async def written() -> None:
+            await db.write("insert", insert)
+            heard.append("write")
+
+        async def read() -> None:
+            assert await db.call(count) == 1
+            heard.append("read")
+
+        blocker = asyncio.ensure_future(db.call(slow))
+        assert await asyncio.to_thread(started.wait, 5)
+        tasks = [asyncio.ensure_future(written())]
+        await asyncio.sleep(0)  # the write asked for first
+        tasks.append(asyncio.ensure_future(read()))
+        await asyncio.sleep(0)
+        release.set()
+        await asyncio.gather(blocker, *tasks)
+        assert heard == ["write", "read"]
+    finally:
+        await db.close()

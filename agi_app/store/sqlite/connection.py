@@ -35,7 +35,9 @@ from agi_app.domain.errors import StoreUnavailable
 
 P = ParamSpec("P")
 T = TypeVar("T")
-_Job = tuple["asyncio.Future[Any]", Callable[[], Any]]
+# A job: the future its result settles, or None for one that tells its callers itself (a group
+# of writes), and the work.
+_Job = tuple["asyncio.Future[Any] | None", Callable[[], Any]]
 # One write of a group: what to report if it fails, its caller's future, the work.
 _Write = tuple[str, "asyncio.Future[Any]", Callable[[sqlite3.Connection], Any]]
 
@@ -124,11 +126,8 @@ class Connection:
         if self._open is None or not self._open.join(write):
             group = self._open = _Group()
             group.join(write)
-            done: asyncio.Future[list[tuple[bool, Any]]] = (
-                asyncio.get_running_loop().create_future()
-            )
-            done.add_done_callback(partial(_settle_group, group))
-            self._jobs.put((done, partial(_run_group, self._conn, group)))
+            loop = asyncio.get_running_loop()
+            self._jobs.put((None, partial(_run_group, self._conn, group, loop)))
         return await future
 
     async def close(self) -> None:
@@ -148,6 +147,9 @@ def _serve(jobs: "SimpleQueue[_Job | None]") -> None:
     """The thread: each job in turn, until None."""
     while (job := jobs.get()) is not None:
         future, work = job
+        if future is None:  # it tells its callers itself
+            work()
+            continue
         try:
             settle = partial(_set_result, future, work())
         except BaseException as exc:  # handed back to the caller, as if raised there
@@ -156,11 +158,24 @@ def _serve(jobs: "SimpleQueue[_Job | None]") -> None:
             future.get_loop().call_soon_threadsafe(settle)
 
 
-def _run_group(conn: sqlite3.Connection, group: _Group) -> list[tuple[bool, Any]]:
-    """On the thread: each write of the group, in one transaction when there are several
-    (each in a savepoint: one that raises is undone alone); (True, result) or (False, error)
-    for each. A COMMIT that fails fails them all (raised)."""
-    writes = group.claim()
+def _run_group(conn: sqlite3.Connection, group: _Group, loop: asyncio.AbstractEventLoop) -> None:
+    """On the thread: the group's writes, then each caller told how its write went, in one
+    call back to the event loop (as a lone call's result is: a read asked for after the
+    group is heard of after it)."""
+    try:
+        outcomes = _outcomes(conn, group.claim())
+    except BaseException as exc:  # the COMMIT failed: every write of the group with it
+        outcomes = [(False, exc)] * len(group.writes)
+    with suppress(RuntimeError):  # its event loop is closed: nobody waits for it
+        loop.call_soon_threadsafe(_settle_group, group, outcomes)
+
+
+def _outcomes(
+    conn: sqlite3.Connection, writes: list[Callable[[sqlite3.Connection], Any]]
+) -> list[tuple[bool, Any]]:
+    """Each write, in one transaction when there are several (each in a savepoint: one that
+    raises is undone alone); (True, result) or (False, error) for each. A COMMIT that fails
+    fails them all (raised)."""
     if len(writes) == 1:  # as a lone call: its own transaction, or none (one statement)
         try:
             return [(True, writes[0](conn))]
@@ -179,10 +194,8 @@ def _run_group(conn: sqlite3.Connection, group: _Group) -> list[tuple[bool, Any]
     return outcomes
 
 
-def _settle_group(group: _Group, done: "asyncio.Future[list[tuple[bool, Any]]]") -> None:
+def _settle_group(group: _Group, outcomes: list[tuple[bool, Any]]) -> None:
     """In the event loop: each write's caller hears how it went."""
-    failed = done.exception()
-    outcomes = done.result() if failed is None else [(False, failed)] * len(group.writes)
     for (what, future, _work), (ok, value) in zip(group.writes, outcomes, strict=True):
         if future.done():  # its caller was cancelled: the write stands, unheard
             continue

@@ -31,7 +31,10 @@ async def test_when_every_available_agent_declines_the_request_is_withdrawn(
         assert pop["UserEvent"] == "CallbackScreenPop" and pop["RequestId"] == request_id
         rig.pbx.decline(request_id, 1, "PJSIP/agent1")
         await rig.until(request_id, lambda r: r.state is State.WAITING, "declined once")
-        assert rig.serving.screen_pops == {}
+        await eventually_local(  # the pop is forgotten as the change is carried out
+            lambda: rig.serving.screen_pops, lambda pops: pops == {}, within=5,
+            what="the screen-pop forgotten",
+        )  # fmt: skip
         assert rig.pbx.actions("QueueWithdrawCaller") == []  # agent2 has not declined yet
         rig.pbx.ring(request_id, 1, "PJSIP/agent2")
         rig.pbx.decline(request_id, 1, "PJSIP/agent2")
@@ -101,7 +104,10 @@ async def test_answered_by_an_agent_then_by_the_customer(tmp_path: Path) -> None
         assert (done.call_outcome, done.contact_outcome) == (
             CallOutcome.ANSWERED, ContactOutcome.ANSWERED
         )  # fmt: skip
-        assert rig.serving.screen_pops == {}
+        await eventually_local(  # the pop is forgotten as the change is carried out
+            lambda: rig.serving.screen_pops, lambda pops: pops == {}, within=5,
+            what="the screen-pop forgotten",
+        )  # fmt: skip
 
 
 async def test_a_cancelled_request_leaves_the_queue(tmp_path: Path) -> None:
