@@ -25,7 +25,6 @@ _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 class OwnProcess:
     def __init__(self, workdir: Path, *, placement: bool = False, **settings: str) -> None:
         self.workdir = workdir
-        self.store = "postgres" if settings.get("store_url") else "sqlite"
         self.log_file = workdir / "service.log"
         self.store_path = workdir / "bench.sqlite3"
         host = current().host

@@ -40,18 +40,23 @@ async def get(conn: Conn, request_id: str) -> CallbackRequest | None:
 async def requests(conn: Conn, states: tuple[State, ...]) -> list[CallbackRequest]:
     """Requests in ``states`` (all without any) in serving order (priority level, then
     original queue entry)."""
-    params: tuple[object, ...] = ([s.value for s in states],) if states else ()
-    cursor = await conn.execute(_REQUESTS_IN if states else _REQUESTS, params)
-    return [request_from(row) for row in await cursor.fetchall()]
+    if not states:
+        cursor = await conn.execute(_REQUESTS)
+        return [request_from(row) for row in await cursor.fetchall()]
+    return await _in_states(conn, _REQUESTS_IN, states)
 
 
 async def with_customer_hours(conn: Conn, states: tuple[State, ...]) -> list[CallbackRequest]:
-    cursor = await conn.execute(_WITH_CUSTOMER_HOURS, ([s.value for s in states],))
-    return [request_from(row) for row in await cursor.fetchall()]
+    return await _in_states(conn, _WITH_CUSTOMER_HOURS, states)
 
 
 async def awaiting_turn(conn: Conn, states: tuple[State, ...]) -> list[CallbackRequest]:
-    cursor = await conn.execute(_AWAITING_TURN, ([s.value for s in states],))
+    return await _in_states(conn, _AWAITING_TURN, states)
+
+
+async def _in_states(conn: Conn, query: str, states: tuple[State, ...]) -> list[CallbackRequest]:
+    """``query``'s requests, its one parameter the states (an array)."""
+    cursor = await conn.execute(query, ([s.value for s in states],))
     return [request_from(row) for row in await cursor.fetchall()]
 
 

@@ -108,7 +108,7 @@ class Connection:
         try:
             return await self.call(work, *args, **kwargs)
         except sqlite3.Error as exc:
-            raise StoreUnavailable(f"{what}: {exc}") from exc
+            raise _unavailable(what, exc) from exc
 
     async def write(
         self,
@@ -202,11 +202,17 @@ def _settle_group(group: _Group, outcomes: list[tuple[bool, Any]]) -> None:
         if ok:
             future.set_result(value)
         elif isinstance(value, sqlite3.Error):
-            error = StoreUnavailable(f"{what}: {value}")
+            error = _unavailable(what, value)
             error.__cause__ = value
             future.set_exception(error)
         else:
             future.set_exception(value)
+
+
+def _unavailable(what: str, exc: sqlite3.Error) -> StoreUnavailable:
+    """A database error (locked beyond the busy timeout, disk full, ...) as the store says it,
+    ``what`` saying what could not be done."""
+    return StoreUnavailable(f"{what}: {exc}")
 
 
 def _set_result(future: "asyncio.Future[Any]", result: object) -> None:

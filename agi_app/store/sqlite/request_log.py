@@ -37,22 +37,26 @@ def get(conn: sqlite3.Connection, request_id: str) -> CallbackRequest | None:
 
 def requests(conn: sqlite3.Connection, states: tuple[State, ...]) -> list[CallbackRequest]:
     """Those in ``states`` (all without any) in serving order."""
-    if states:
-        cursor = conn.execute(_REQUESTS_IN, (json.dumps([s.value for s in states]),))
-    else:
-        cursor = conn.execute(_REQUESTS)
-    return [request_from_row(row) for row in cursor]
+    if not states:
+        return [request_from_row(row) for row in conn.execute(_REQUESTS)]
+    return _in_states(conn, _REQUESTS_IN, states)
 
 
 def with_customer_hours(
     conn: sqlite3.Connection, states: tuple[State, ...]
 ) -> list[CallbackRequest]:
-    rows = conn.execute(_WITH_CUSTOMER_HOURS, (json.dumps([s.value for s in states]),))
-    return [request_from_row(row) for row in rows]
+    return _in_states(conn, _WITH_CUSTOMER_HOURS, states)
 
 
 def awaiting_turn(conn: sqlite3.Connection, states: tuple[State, ...]) -> list[CallbackRequest]:
-    rows = conn.execute(_AWAITING_TURN, (json.dumps([s.value for s in states]),))
+    return _in_states(conn, _AWAITING_TURN, states)
+
+
+def _in_states(
+    conn: sqlite3.Connection, query: str, states: tuple[State, ...]
+) -> list[CallbackRequest]:
+    """``query``'s requests, its one parameter the states (a JSON array)."""
+    rows = conn.execute(query, (json.dumps([s.value for s in states]),))
     return [request_from_row(row) for row in rows]
 
 
